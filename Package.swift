@@ -1,0 +1,27 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictConcurrency: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "cassandra-scheduler",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "CQLWire", targets: ["CQLWire"]),
+    ],
+    dependencies: [],
+    targets: [
+        .target(
+            name: "CQLWire",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "CQLWireTests",
+            dependencies: ["CQLWire"],
+            swiftSettings: strictConcurrency
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
