@@ -10,11 +10,22 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "CQLWire", targets: ["CQLWire"]),
+        .library(name: "CQLNode", targets: ["CQLNode"]),
     ],
     dependencies: [],
     targets: [
         .target(
             name: "CQLWire",
+            swiftSettings: strictConcurrency
+        ),
+        .target(
+            name: "CQLNode",
+            dependencies: ["CQLWire"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "CQLNodeTests",
+            dependencies: ["CQLNode", "CQLWire"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
