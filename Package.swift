@@ -12,7 +12,9 @@ let package = Package(
         .library(name: "CQLWire", targets: ["CQLWire"]),
         .library(name: "CQLNode", targets: ["CQLNode"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
     targets: [
         .target(
             name: "CQLWire",
@@ -20,12 +22,20 @@ let package = Package(
         ),
         .target(
             name: "CQLNode",
-            dependencies: ["CQLWire"],
+            dependencies: [
+                "CQLWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "CQLNodeTests",
-            dependencies: ["CQLNode", "CQLWire"],
+            dependencies: [
+                "CQLNode", "CQLWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
