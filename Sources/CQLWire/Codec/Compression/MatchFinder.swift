@@ -1,0 +1,80 @@
+/// The match search shared by the LZ4 and Snappy compressors: a single hash table of the
+/// last position where each 4-byte sequence was seen, greedy, in the style of LZ4's fast mode.
+///
+/// Every function takes a raw buffer and indexes it only where the caller has proven the
+/// index in bounds; the buffer subscripts still check in debug builds.
+enum MatchFinder {
+    /// The shortest match either format can encode.
+    static let minMatch = 4
+    /// Both formats use 16-bit offsets here (Snappy could reach further, LZ4 cannot).
+    static let maxOffset = 65_535
+    /// After this many misses in a row the search step grows by one, so incompressible
+    /// input is skipped over quickly instead of hashed byte by byte.
+    static let skipTrigger = 6
+
+    /// A table size that fits the input: small frames don't pay to clear 16 K entries.
+    static func hashLog(forInputCount count: Int) -> Int {
+        min(14, max(8, Int.bitWidth - count.leadingZeroBitCount))
+    }
+
+    /// Reads four bytes at `index`; the caller guarantees `index + 4 <= buffer.count`.
+    @inline(__always)
+    static func read32(_ buffer: UnsafeRawBufferPointer, _ index: Int) -> UInt32 {
+        buffer.loadUnaligned(fromByteOffset: index, as: UInt32.self)
+    }
+
+    /// Multiplicative (Fibonacci) hashing of a 4-byte sequence into `hashLog` bits.
+    @inline(__always)
+    static func hash(_ sequence: UInt32, hashLog: Int) -> Int {
+        Int((sequence &* 2_654_435_761) >> UInt32(32 - hashLog))
+    }
+
+    /// How many bytes starting at `current` equal those starting at the earlier `candidate`,
+    /// comparing no byte at or past `limit` on the `current` side.
+    @inline(__always)
+    static func matchLength(
+        _ buffer: UnsafeRawBufferPointer, current: Int, candidate: Int, limit: Int
+    ) -> Int {
+        var length = 0
+        while current + length + 8 <= limit {
+            let a = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: current + length, as: UInt64.self))
+            let b = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: candidate + length, as: UInt64.self))
+            let difference = a ^ b
+            if difference != 0 { return length + difference.trailingZeroBitCount / 8 }
+            length += 8
+        }
+        while current + length < limit, buffer[current + length] == buffer[candidate + length] {
+            length += 1
+        }
+        return length
+    }
+
+    /// Copies `count` bytes within `buffer` from `source` to `destination` (which lies
+    /// after it), the way both formats define a back-reference: when the regions overlap
+    /// the copy repeats the last `destination - source` bytes.
+    @inline(__always)
+    static func copyMatch(
+        _ buffer: UnsafeMutableRawBufferPointer, source: Int, destination: Int, count: Int
+    ) {
+        var written = 0
+        // The distance from `source` doubles with every chunk, so a 1-byte period fills
+        // a long run in log steps instead of byte by byte.
+        while written < count {
+            let chunk = min(count - written, destination + written - source)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(destination + written)..<(destination + written + chunk)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[source..<(source + chunk)]))
+            written += chunk
+        }
+    }
+
+    /// Copies `count` bytes from `source` at `from` into `destination` at `to`.
+    @inline(__always)
+    static func copyBytes(
+        _ source: UnsafeRawBufferPointer, from: Int,
+        into destination: UnsafeMutableRawBufferPointer, at to: Int, count: Int
+    ) {
+        guard count > 0 else { return }
+        UnsafeMutableRawBufferPointer(rebasing: destination[to..<(to + count)])
+            .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[from..<(from + count)]))
+    }
+}
