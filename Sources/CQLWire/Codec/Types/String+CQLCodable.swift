@@ -1,0 +1,25 @@
+extension String: CQLCodable {
+    /// Decodes `text`/`varchar` or `ascii`.
+    public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
+        switch type {
+        case .varchar, .ascii: self = try ValueBytes.readText(cqlBytes, range, type)
+        default: throw .typeMismatch(expected: "String (from text, varchar or ascii)", actual: type.description)
+        }
+    }
+
+    /// Writes `text`, or `ascii` after checking every character is ASCII.
+    public func encodeCQL(into writer: inout ByteWriter, as type: DataType) throws(WireError) {
+        switch type {
+        case .varchar:
+            writer.writeRaw(utf8)
+        case .ascii:
+            guard utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidValue(what: "ascii", detail: "text has non-ASCII characters") }
+            writer.writeRaw(utf8)
+        default:
+            throw .typeMismatch(expected: type.description, actual: "Swift String")
+        }
+    }
+
+    /// `text`.
+    public static var defaultCQLType: DataType { .varchar }
+}

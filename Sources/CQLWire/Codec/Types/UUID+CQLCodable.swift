@@ -1,0 +1,29 @@
+import Foundation
+
+extension UUID: CQLCodable {
+    /// Decodes `uuid` or `timeuuid`.
+    public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
+        guard type == .uuid || type == .timeuuid else {
+            throw .typeMismatch(expected: "UUID (from uuid or timeuuid)", actual: type.description)
+        }
+        try ValueBytes.requireWidth(cqlBytes, range, 16, type)
+        var reader = ByteReader(cqlBytes, range: range)
+        self = try reader.readUUID(type.description)
+    }
+
+    /// Writes `uuid`, or `timeuuid` when the UUID is version 1.
+    public func encodeCQL(into writer: inout ByteWriter, as type: DataType) throws(WireError) {
+        switch type {
+        case .uuid:
+            writer.writeUUID(self)
+        case .timeuuid:
+            guard uuid.6 >> 4 == 1 else { throw .invalidValue(what: "timeuuid", detail: "\(self) is not a version 1 UUID") }
+            writer.writeUUID(self)
+        default:
+            throw .typeMismatch(expected: type.description, actual: "Swift UUID")
+        }
+    }
+
+    /// `uuid`.
+    public static var defaultCQLType: DataType { .uuid }
+}
