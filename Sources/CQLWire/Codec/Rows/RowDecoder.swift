@@ -1,0 +1,56 @@
+/// A `Decoder` over one row: structs by column name, unkeyed containers by column position,
+/// and a single value for one-column rows.
+final class RowDecoder: Decoder {
+    let cells: RowCells
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(row: RowView, names: ColumnNameIndex) {
+        cells = RowCells(row: row, names: names)
+    }
+
+    func container<Key: CodingKey>(keyedBy _: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        KeyedDecodingContainer(CellKeyedContainer<Key, RowCells>(cells: cells, codingPath: []))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        CellUnkeyedContainer(cells: cells, codingPath: [])
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        guard cells.count == 1 else {
+            throw WireError.invalidValue(what: "row", detail: "a single value needs exactly one column, the row has \(cells.count)")
+        }
+        let cell = try cells.cell(at: 0)
+        return CellSingleValueContainer(buffer: cells.buffer, range: cell.range, type: cell.type, codingPath: [],
+                                        context: cells.context(at: 0))
+    }
+}
+
+extension RowView {
+    /// Decodes the row as a `Decodable`: a struct by column name (a Swift `jobId` also finds
+    /// `job_id`), an unkeyed type by column position, or, for a one-column row, the column itself.
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try decode(type, names: ColumnNameIndex(columns))
+    }
+
+    func decode<T: Decodable>(_: T.Type, names: ColumnNameIndex) throws -> T {
+        if count == 1, T.self is any CQLDecodable.Type, !columns.isEmpty {
+            return try CellDecoding.decode(T.self, buffer: buffer, range: try bytes(at: 0), type: columns[0].type,
+                                           codingPath: [], context: { "column \"\(columns[0].name)\"" })
+        }
+        return try T(from: RowDecoder(row: self, names: names))
+    }
+}
+
+extension Rows {
+    /// Decodes every row as a `Decodable` (see ``RowView/decode(_:)``); throws at a malformed row.
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> [T] {
+        let names = ColumnNameIndex(metadata.columns)
+        var iterator = makeIterator()
+        var values: [T] = []
+        values.reserveCapacity(underestimatedCount)
+        while let row = try iterator.nextRow() { values.append(try row.decode(type, names: names)) }
+        return values
+    }
+}
