@@ -1,0 +1,515 @@
+import CQLWire
+import Foundation
+import Synchronization
+
+/// How a ``Storage`` keeps its data.
+public struct StorageOptions: Sendable {
+    /// Where the commit log and snapshots live, or `nil` to keep everything in memory only (tests, `--in-memory`).
+    public var dataDirectory: String?
+    /// The commit log size after which the state is written to a snapshot and a fresh log begins.
+    public var snapshotThreshold: Int
+    /// The clock (seconds) a snapshot uses to drop expired cells and tombstones past `gc_grace_seconds`.
+    public var clock: @Sendable () -> Int32
+
+    /// Options; 64 MiB of log between snapshots by default.
+    public init(dataDirectory: String? = nil, snapshotThreshold: Int = 64 << 20,
+                clock: @escaping @Sendable () -> Int32 = { Int32(clamping: Int(Date().timeIntervalSince1970)) }) {
+        self.dataDirectory = dataDirectory
+        self.snapshotThreshold = snapshotThreshold
+        self.clock = clock
+    }
+}
+
+/// What a schema change did.
+public enum SchemaChangeOutcome: Hashable, Sendable {
+    /// The schema changed; the change is durable once ``Storage/awaitDurable(_:)`` returns for this number.
+    case applied(LogSequenceNumber)
+    /// Nothing changed (`IF NOT EXISTS` on an existing object, `IF EXISTS` on a missing one).
+    case unchanged
+}
+
+/// The catalog and all table data, as seen inside ``Storage/withTransaction(_:)``.
+///
+/// Every change made through it is appended to the commit log before the call returns, in the order the
+/// changes were applied, so replay rebuilds exactly this state.
+public struct StorageState: Sendable {
+    /// The schema catalog.
+    public internal(set) var catalog = Catalog()
+    var tables: [UUID: TableData] = [:]
+    let log: CommitLog?
+    let clock: @Sendable () -> Int32
+
+    init(log: CommitLog?, clock: @escaping @Sendable () -> Int32) {
+        self.log = log
+        self.clock = clock
+    }
+
+    private func table(_ id: UUID) throws(StorageError) -> TableSchema {
+        guard let table = catalog.table(id: id) else { throw .unknownTableID(id.uuidString) }
+        return table
+    }
+
+    // MARK: Writes
+
+    /// Applies mutations atomically (all or none are applied) and logs them; returns their log position.
+    @discardableResult
+    public mutating func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
+        for mutation in mutations {
+            let schema = try table(mutation.tableID)
+            let existing = tables[mutation.tableID]?.partitions[PartitionPosition(key: mutation.partitionKey)]
+            try MutationApplier(table: schema).validate(mutation, existing: existing)
+        }
+        let resolved = applyValidated(mutations)
+        guard let log else { return 0 }
+        let lsn = log.append(StorageCodec.encode(.mutations(resolved)))
+        snapshotIfNeeded()
+        return lsn
+    }
+
+    /// Applies one mutation; see ``apply(_:)-([Mutation])``.
+    @discardableResult
+    public mutating func apply(_ mutation: Mutation) throws(StorageError) -> LogSequenceNumber {
+        try apply([mutation])
+    }
+
+    private mutating func applyValidated(_ mutations: [Mutation]) -> [Mutation] {
+        var resolved: [Mutation] = []
+        resolved.reserveCapacity(mutations.count)
+        for mutation in mutations {
+            guard let schema = catalog.table(id: mutation.tableID) else { continue }
+            let position = PartitionPosition(key: mutation.partitionKey)
+            let applier = MutationApplier(table: schema)
+            tables[mutation.tableID, default: TableData()].insertPositionIfNeeded(position)
+            var result = mutation
+            // Applied in place through the dictionary's modify accessor: no copy of the partition.
+            modifyPartition(table: mutation.tableID, position) { partition in
+                result = applier.apply(mutation, to: &partition)
+            }
+            tables[mutation.tableID]?.removeIfEmpty(position)
+            resolved.append(result)
+        }
+        return resolved
+    }
+
+    private mutating func modifyPartition(table: UUID, _ position: PartitionPosition, _ body: (inout Partition) -> Void) {
+        guard tables[table] != nil else { return }
+        body(&tables[table, default: TableData()].partitions[position, default: Partition()])
+    }
+
+    /// Applies a schema change and logs it, or throws Cassandra's error for it.
+    public mutating func apply(_ change: SchemaChange) throws(StorageError) -> SchemaChangeOutcome {
+        guard try applySchema(change) else { return .unchanged }
+        guard let log else { return .applied(0) }
+        let lsn = log.append(StorageCodec.encode(.schema(change)))
+        snapshotIfNeeded()
+        return .applied(lsn)
+    }
+
+    /// Validates and applies a schema change; false when `IF [NOT] EXISTS` made it a no-op.
+    mutating func applySchema(_ change: SchemaChange) throws(StorageError) -> Bool {
+        var catalog = self.catalog
+        switch change {
+        case let .createKeyspace(keyspace, ifNotExists):
+            if catalog.keyspaces[keyspace.name] != nil {
+                if ifNotExists { return false }
+                throw .keyspaceAlreadyExists(keyspace.name)
+            }
+            guard keyspace.replication.contains(where: { $0.0 == "class" }) else {
+                throw .configuration("Missing mandatory replication strategy class")
+            }
+            var fresh = keyspace
+            fresh.tables = [:]
+            catalog.keyspaces[keyspace.name] = fresh
+        case let .alterKeyspace(name, replication, durableWrites):
+            guard var keyspace = catalog.keyspaces[name] else { throw .keyspaceDoesNotExist(name) }
+            if let replication { keyspace.replication = replication }
+            if let durableWrites { keyspace.durableWrites = durableWrites }
+            catalog.keyspaces[name] = keyspace
+        case let .dropKeyspace(name, ifExists):
+            guard let keyspace = catalog.keyspaces[name] else {
+                if ifExists { return false }
+                throw .keyspaceDoesNotExist(name)
+            }
+            for table in keyspace.tables.values { tables[table.id] = nil }
+            catalog.keyspaces[name] = nil
+        case let .createTable(table, ifNotExists):
+            guard var keyspace = catalog.keyspaces[table.keyspace] else { throw .keyspaceDoesNotExist(table.keyspace) }
+            if keyspace.tables[table.name] != nil {
+                if ifNotExists { return false }
+                throw .tableAlreadyExists(keyspace: table.keyspace, table: table.name)
+            }
+            try Self.validate(table)
+            keyspace.tables[table.name] = table
+            catalog.keyspaces[table.keyspace] = keyspace
+            tables[table.id] = TableData()
+        case let .alterTable(keyspaceName, tableName, alteration, ifExists):
+            guard var keyspace = catalog.keyspaces[keyspaceName], var table = keyspace.tables[tableName] else {
+                if ifExists { return false }
+                throw .tableDoesNotExist(keyspace: keyspaceName, table: tableName)
+            }
+            switch alteration {
+            case let .addColumns(columns):
+                for column in columns {
+                    if table.column(named: column.name) != nil { throw .columnAlreadyExists(column.name) }
+                    if column.kind == .static, table.clusteringColumns.isEmpty {
+                        throw .invalidRequest("Static columns are only useful (and thus allowed) if the table has at least one clustering column")
+                    }
+                    guard column.kind == .static || column.kind == .regular else {
+                        throw .invalidRequest("Cannot add PRIMARY KEY column \(column.name)")
+                    }
+                    table.columns.append(column)
+                }
+            case let .dropColumns(names):
+                for name in names {
+                    guard let column = table.column(named: name) else {
+                        throw .columnNotFound(column: name, table: "\(keyspaceName).\(tableName)")
+                    }
+                    if column.kind.isPrimaryKey { throw .cannotDropPrimaryKeyColumn(name) }
+                    table.columns.removeAll { $0.name == name }
+                }
+                dropColumnData(Set(names), table: table.id)
+            case let .setOptions(options):
+                for (name, value) in options {
+                    if name == "default_time_to_live", table.isCounterTable, (Int(value) ?? 0) > 0 {
+                        throw .invalidRequest("Cannot set default_time_to_live on a table with counters")
+                    }
+                    if let index = table.options.firstIndex(where: { $0.0 == name }) {
+                        table.options[index].1 = value
+                    } else {
+                        table.options.append((name, value))
+                    }
+                }
+            }
+            keyspace.tables[tableName] = table
+            catalog.keyspaces[keyspaceName] = keyspace
+        case let .dropTable(keyspaceName, tableName, ifExists):
+            guard var keyspace = catalog.keyspaces[keyspaceName], let table = keyspace.tables[tableName] else {
+                if ifExists { return false }
+                throw .tableDoesNotExist(keyspace: keyspaceName, table: tableName)
+            }
+            keyspace.tables[tableName] = nil
+            catalog.keyspaces[keyspaceName] = keyspace
+            tables[table.id] = nil
+        case let .truncateTable(keyspaceName, tableName):
+            let table = try catalog.table(keyspace: keyspaceName, name: tableName)
+            tables[table.id] = TableData()
+        case let .createType(type, ifNotExists):
+            guard var keyspace = catalog.keyspaces[type.keyspace] else { throw .keyspaceDoesNotExist(type.keyspace) }
+            if keyspace.userType(named: type.name) != nil {
+                if ifNotExists { return false }
+                throw .typeAlreadyExists(keyspace: type.keyspace, type: type.name)
+            }
+            keyspace.userTypes.append(type)
+            catalog.keyspaces[type.keyspace] = keyspace
+        case let .dropType(keyspaceName, name, ifExists):
+            guard var keyspace = catalog.keyspaces[keyspaceName], keyspace.userType(named: name) != nil else {
+                if ifExists { return false }
+                guard catalog.keyspaces[keyspaceName] != nil else { throw .keyspaceDoesNotExist(keyspaceName) }
+                throw .typeDoesNotExist(keyspace: keyspaceName, type: name)
+            }
+            for table in keyspace.tables.values.sorted(by: { $0.name < $1.name })
+            where table.columns.contains(where: { Self.uses($0.type, type: name, keyspace: keyspaceName) }) {
+                throw .typeInUse(keyspace: keyspaceName, type: name, usedBy: "\(keyspaceName).\(table.name)")
+            }
+            for other in keyspace.userTypes where other.name != name
+            && other.fields.contains(where: { Self.uses($0.type, type: name, keyspace: keyspaceName) }) {
+                throw .typeInUse(keyspace: keyspaceName, type: name, usedBy: "\(keyspaceName).\(other.name)")
+            }
+            keyspace.userTypes.removeAll { $0.name == name }
+            catalog.keyspaces[keyspaceName] = keyspace
+        }
+        self.catalog = catalog
+        return true
+    }
+
+    private static func uses(_ type: DataType, type name: String, keyspace: String) -> Bool {
+        switch type {
+        case let .udt(userType):
+            return (userType.name == name && userType.keyspace == keyspace)
+                || userType.fields.contains { uses($0.type, type: name, keyspace: keyspace) }
+        case let .list(element), let .set(element): return uses(element, type: name, keyspace: keyspace)
+        case let .map(key, value): return uses(key, type: name, keyspace: keyspace) || uses(value, type: name, keyspace: keyspace)
+        case let .tuple(elements): return elements.contains { uses($0, type: name, keyspace: keyspace) }
+        default: return false
+        }
+    }
+
+    private static func validate(_ table: TableSchema) throws(StorageError) {
+        var seen = Set<String>()
+        for column in table.columns where !seen.insert(column.name).inserted {
+            throw .invalidRequest("Multiple definition of identifier \(column.name)")
+        }
+        if table.partitionKeyColumns.isEmpty { throw .invalidRequest("No PRIMARY KEY specifed for table '\(table.name)' (exactly one required)") }
+        if table.clusteringColumns.isEmpty, !table.staticColumns.isEmpty {
+            throw .invalidRequest("Static columns are only useful (and thus allowed) if the table has at least one clustering column")
+        }
+        let nonKey = table.columns.filter { !$0.kind.isPrimaryKey }
+        let counters = nonKey.filter { $0.type == .counter }.count
+        if counters > 0, counters < nonKey.count { throw .invalidRequest("Cannot mix counter and non counter columns in the same table") }
+        if let key = table.columns.first(where: { $0.kind.isPrimaryKey && $0.type == .counter }) {
+            throw .invalidRequest("counter type is not supported for PRIMARY KEY column '\(key.name)'")
+        }
+        if counters > 0, table.defaultTimeToLive > 0 {
+            throw .invalidRequest("Cannot set default_time_to_live on a table with counters")
+        }
+    }
+
+    private mutating func dropColumnData(_ names: Set<String>, table id: UUID) {
+        guard var data = tables[id] else { return }
+        tables[id] = nil
+        for position in data.order {
+            guard var partition = data.partitions.removeValue(forKey: position) else { continue }
+            for name in names { partition.staticRow.columns[name] = nil }
+            for index in partition.rows.indices {
+                for name in names { partition.rows[index].row.columns[name] = nil }
+            }
+            partition.rows.removeAll { $0.row.isEmpty }
+            data.partitions[position] = partition
+        }
+        data.order.removeAll { data.partitions[$0]?.isEmpty ?? true }
+        data.partitions = data.partitions.filter { !$0.value.isEmpty }
+        tables[id] = data
+    }
+
+    // MARK: Reads
+
+    /// Reads one partition's rows.
+    public func read(table id: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
+        let schema = try table(id)
+        guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
+        return TableReader(table: schema, query: query).read(data, partitionKey: partitionKey)
+    }
+
+    /// Reads rows across partitions in token order (`token()` ranges, `ALLOW FILTERING`, full scans, paging).
+    public func scan(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
+        let schema = try table(id)
+        guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
+        return TableReader(table: schema, query: query).scan(data, range: tokens)
+    }
+
+    /// Lists the partitions that have live data, in token order, with their static columns (`SELECT DISTINCT`).
+    public func distinctPartitions(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
+        let schema = try table(id)
+        guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
+        return TableReader(table: schema, query: query).distinct(data, range: tokens)
+    }
+
+    /// Counts the rows a query returns, in one partition or (without a key) across the token range (`count(*)`).
+    public func count(table id: UUID, partitionKey: [UInt8]? = nil, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> Int {
+        var unlimited = query
+        unlimited.limit = nil
+        unlimited.resume = nil
+        if let partitionKey { return try read(table: id, partitionKey: partitionKey, query: unlimited).rows.count }
+        return try scan(table: id, tokens: tokens, query: unlimited).rows.count
+    }
+
+    // MARK: Snapshots
+
+    private mutating func snapshotIfNeeded() {
+        guard let log, log.needsSnapshot else { return }
+        compact(now: clock())
+        log.rotate(snapshot: encodeSnapshot())
+    }
+
+    /// Turns expired cells into tombstones and drops tombstones older than the table's `gc_grace_seconds`.
+    mutating func compact(now: Int32) {
+        for (id, data) in tables {
+            guard let schema = catalog.table(id: id) else { continue }
+            let horizon = now &- schema.gcGraceSeconds
+            var compacted = TableData()
+            for position in data.order {
+                guard var partition = data.partitions[position] else { continue }
+                Self.compact(&partition, now: now, horizon: horizon)
+                if !partition.isEmpty {
+                    compacted.order.append(position)
+                    compacted.partitions[position] = partition
+                }
+            }
+            tables[id] = compacted
+        }
+    }
+
+    private static func compact(_ cell: Cell, now: Int32, horizon: Int32) -> Cell? {
+        var cell = cell
+        if cell.value != nil, cell.ttl != nil, cell.localDeletionTime <= now {
+            cell = Cell(value: nil, timestamp: cell.timestamp, ttl: nil, localDeletionTime: cell.localDeletionTime)
+        }
+        if cell.value == nil, cell.localDeletionTime < horizon { return nil }
+        return cell
+    }
+
+    private static func compact(_ row: inout Row, now: Int32, horizon: Int32) {
+        if let marker = row.marker {
+            // An expired marker only mattered for liveness; its timestamp is shadowed by nothing else.
+            row.marker = marker.isLive(at: now) ? marker : nil
+        }
+        if let deletion = row.deletion, deletion.localDeletionTime < horizon { row.deletion = nil }
+        for (name, data) in row.columns {
+            switch data {
+            case let .simple(cell):
+                row.columns[name] = compact(cell, now: now, horizon: horizon).map(ColumnData.simple)
+            case var .complex(complex):
+                complex.cells = complex.cells.compactMap { item in
+                    compact(item.cell, now: now, horizon: horizon).map { (item.path, $0) }
+                }
+                if let deletion = complex.deletion, deletion.localDeletionTime < horizon { complex.deletion = nil }
+                row.columns[name] = complex.cells.isEmpty && complex.deletion == nil ? nil : .complex(complex)
+            }
+        }
+    }
+
+    private static func compact(_ partition: inout Partition, now: Int32, horizon: Int32) {
+        if let deletion = partition.deletion, deletion.localDeletionTime < horizon { partition.deletion = nil }
+        partition.rangeTombstones.removeAll { $0.deletion.localDeletionTime < horizon }
+        compact(&partition.staticRow, now: now, horizon: horizon)
+        for index in partition.rows.indices { compact(&partition.rows[index].row, now: now, horizon: horizon) }
+        partition.rows.removeAll { $0.row.isEmpty }
+    }
+
+    func encodeSnapshot() -> [UInt8] {
+        var writer = ByteWriter(capacity: 1 << 16)
+        let keyspaces = catalog.keyspaces.values.sorted { $0.name < $1.name }
+        writer.writeInt32(Int32(clamping: keyspaces.count))
+        for keyspace in keyspaces { StorageCodec.write(keyspace, &writer) }
+        let ids = tables.keys.sorted { $0.uuidString < $1.uuidString }
+        writer.writeInt32(Int32(clamping: ids.count))
+        for id in ids {
+            guard let data = tables[id] else { continue }
+            writer.writeUUID(id)
+            writer.writeInt32(Int32(clamping: data.order.count))
+            for position in data.order {
+                guard let partition = data.partitions[position] else { continue }
+                StorageCodec.write(position.key, &writer)
+                StorageCodec.write(partition, &writer)
+            }
+        }
+        return writer.bytes
+    }
+
+    mutating func loadSnapshot(_ bytes: [UInt8]) throws(StorageError) {
+        var reader = ByteReader(bytes)
+        do {
+            var catalog = Catalog()
+            for _ in 0..<(try StorageCodec.readCount(&reader, "keyspaces")) {
+                let keyspace = try StorageCodec.readKeyspace(&reader)
+                catalog.keyspaces[keyspace.name] = keyspace
+            }
+            var tables: [UUID: TableData] = [:]
+            for _ in 0..<(try StorageCodec.readCount(&reader, "tables")) {
+                let id = try reader.readUUID()
+                var data = TableData()
+                let count = try StorageCodec.readCount(&reader, "partitions")
+                data.order.reserveCapacity(count)
+                for _ in 0..<count {
+                    let position = PartitionPosition(key: try StorageCodec.readBlob(&reader))
+                    data.partitions[position] = try StorageCodec.readPartition(&reader)
+                    data.order.append(position)
+                }
+                tables[id] = data
+            }
+            try reader.expectEnd("snapshot")
+            self.catalog = catalog
+            self.tables = tables
+        } catch {
+            throw .corrupt("snapshot: \(error)")
+        }
+    }
+
+    mutating func replay(_ payload: [UInt8]) throws(StorageError) {
+        switch try StorageCodec.decodeRecord(payload) {
+        case let .schema(change):
+            _ = try applySchema(change)
+        case let .mutations(mutations):
+            _ = applyValidated(mutations)
+        }
+    }
+}
+
+/// The embedded node's storage engine: schema catalog, table data with Cassandra semantics, and durability.
+///
+/// All state sits behind one `Mutex` (from the Synchronization module), chosen over an actor on purpose:
+/// LWT needs a synchronous read-compare-write that nothing can interleave (``withTransaction(_:)``), reads and
+/// writes are short CPU-bound work, and executor code running on NIO event loops must not hop executors
+/// to touch storage. Durability waits happen outside the lock (``awaitDurable(_:)``), so a slow fsync
+/// never blocks readers or other writers.
+public final class Storage: Sendable {
+    private let state: Mutex<StorageState>
+    private let log: CommitLog?
+
+    /// Bytes of torn or corrupt log tail dropped when the data directory was opened.
+    public let droppedTailBytes: Int
+
+    /// Opens storage: in memory, or from the data directory (newest snapshot, then the commit log).
+    public init(options: StorageOptions = StorageOptions()) throws(StorageError) {
+        guard let directory = options.dataDirectory else {
+            log = nil
+            droppedTailBytes = 0
+            state = Mutex(StorageState(log: nil, clock: options.clock))
+            return
+        }
+        let (log, recovery) = try CommitLog.open(directory: directory, snapshotThreshold: options.snapshotThreshold)
+        var initial = StorageState(log: nil, clock: options.clock)
+        do {
+            if let snapshot = recovery.snapshot { try initial.loadSnapshot(snapshot) }
+            for record in recovery.records { try initial.replay(record) }
+        } catch {
+            log.close()
+            throw error
+        }
+        var running = StorageState(log: log, clock: options.clock)
+        running.catalog = initial.catalog
+        running.tables = initial.tables
+        self.log = log
+        self.droppedTailBytes = recovery.droppedTailBytes
+        self.state = Mutex(running)
+    }
+
+    /// Runs `body` with exclusive access to the whole state: reads and writes in it are atomic together (LWT).
+    public func withTransaction<Result: Sendable>(_ body: (inout StorageState) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try state.withLock { (state: inout StorageState) throws(StorageError) -> Result in try body(&state) }
+    }
+
+    /// The current schema catalog.
+    public var catalog: Catalog { state.withLock { $0.catalog } }
+
+    /// Applies a schema change; see ``StorageState/apply(_:)-(SchemaChange)``.
+    public func apply(_ change: SchemaChange) throws(StorageError) -> SchemaChangeOutcome {
+        try withTransaction { (state: inout StorageState) throws(StorageError) in try state.apply(change) }
+    }
+
+    /// Applies mutations atomically; await ``awaitDurable(_:)`` with the result before acknowledging them.
+    @discardableResult
+    public func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
+        try withTransaction { (state: inout StorageState) throws(StorageError) in try state.apply(mutations) }
+    }
+
+    /// Reads one partition.
+    public func read(table: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
+        try withTransaction { (state: inout StorageState) throws(StorageError) in
+            try state.read(table: table, partitionKey: partitionKey, query: query)
+        }
+    }
+
+    /// Reads across partitions in token order.
+    public func scan(table: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
+        try withTransaction { (state: inout StorageState) throws(StorageError) in
+            try state.scan(table: table, tokens: tokens, query: query)
+        }
+    }
+
+    /// Suspends until everything logged up to `lsn` is on disk (at once in memory mode).
+    public func awaitDurable(_ lsn: LogSequenceNumber) async throws(StorageError) {
+        guard let log else { return }
+        try await log.awaitDurable(lsn)
+    }
+
+    /// Flushes the log and stops its flusher thread; the storage must not be used afterwards.
+    public func close() {
+        log?.close()
+    }
+
+    /// Stops the flusher and drops whatever was not yet written, like a crash (for durability tests).
+    func abandonForTesting() {
+        log?.abandon()
+    }
+}
