@@ -11,7 +11,9 @@ public struct PreparedMetadata: Sendable, Hashable {
     public init(columns: [ColumnSpec], pkIndices: [UInt16] = [], globalTableSpec: Bool? = nil) {
         self.columns = columns
         self.pkIndices = pkIndices
-        self.globalTableSpec = globalTableSpec ?? !columns.isEmpty
+        self.globalTableSpec = globalTableSpec ?? (columns.first.map { first in
+            columns.allSatisfy { $0.keyspace == first.keyspace && $0.table == first.table }
+        } ?? false)
     }
 
     /// The number of bind markers.
