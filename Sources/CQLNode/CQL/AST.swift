@@ -1,0 +1,565 @@
+/// A parsed CQL statement with its bind markers.
+public struct ParsedStatement: Hashable, Sendable {
+    /// The statement.
+    public var statement: Statement
+    /// Every bind marker in order of appearance; `bindMarkers[i].index == i`.
+    public var bindMarkers: [BindMarker]
+
+    /// A statement and its markers.
+    public init(statement: Statement, bindMarkers: [BindMarker]) {
+        self.statement = statement
+        self.bindMarkers = bindMarkers
+    }
+}
+
+/// Every statement form the node understands.
+public indirect enum Statement: Hashable, Sendable {
+    /// `USE ks`.
+    case use(keyspace: String)
+    /// `CREATE KEYSPACE`.
+    case createKeyspace(CreateKeyspace)
+    /// `ALTER KEYSPACE`.
+    case alterKeyspace(AlterKeyspace)
+    /// `DROP KEYSPACE [IF EXISTS] ks`.
+    case dropKeyspace(name: String, ifExists: Bool)
+    /// `CREATE TABLE`.
+    case createTable(CreateTable)
+    /// `ALTER TABLE`.
+    case alterTable(AlterTable)
+    /// `DROP TABLE [IF EXISTS] t`.
+    case dropTable(QualifiedName, ifExists: Bool)
+    /// `TRUNCATE [TABLE] t`.
+    case truncate(QualifiedName)
+    /// `CREATE TYPE`.
+    case createType(CreateType)
+    /// `DROP TYPE [IF EXISTS] t`.
+    case dropType(QualifiedName, ifExists: Bool)
+    /// `INSERT`.
+    case insert(Insert)
+    /// `UPDATE`.
+    case update(Update)
+    /// `DELETE`.
+    case delete(Delete)
+    /// `BEGIN ... BATCH ... APPLY BATCH`.
+    case batch(Batch)
+    /// `SELECT`.
+    case select(Select)
+    /// `DESCRIBE` / `DESC`.
+    case describe(Describe)
+    /// A statement Cassandra accepts that this node does not implement (indexes, views,
+    /// functions, roles, ...): the executor answers it as Cassandra would refuse it.
+    case unsupported(UnsupportedStatementKind)
+}
+
+/// The kinds of valid statements the node does not implement.
+public enum UnsupportedStatementKind: String, Hashable, Sendable {
+    case createIndex = "CREATE INDEX"
+    case dropIndex = "DROP INDEX"
+    case createMaterializedView = "CREATE MATERIALIZED VIEW"
+    case alterMaterializedView = "ALTER MATERIALIZED VIEW"
+    case dropMaterializedView = "DROP MATERIALIZED VIEW"
+    case createFunction = "CREATE FUNCTION"
+    case dropFunction = "DROP FUNCTION"
+    case createAggregate = "CREATE AGGREGATE"
+    case dropAggregate = "DROP AGGREGATE"
+    case createTrigger = "CREATE TRIGGER"
+    case dropTrigger = "DROP TRIGGER"
+    case alterType = "ALTER TYPE"
+    case createUser = "CREATE USER"
+    case alterUser = "ALTER USER"
+    case dropUser = "DROP USER"
+    case listUsers = "LIST USERS"
+    case createRole = "CREATE ROLE"
+    case alterRole = "ALTER ROLE"
+    case dropRole = "DROP ROLE"
+    case listRoles = "LIST ROLES"
+    case grant = "GRANT"
+    case revoke = "REVOKE"
+    case listPermissions = "LIST PERMISSIONS"
+}
+
+// MARK: DDL
+
+/// A `WITH name = value` option of a keyspace or table.
+public struct Property: Hashable, Sendable {
+    /// The option's name (lowercased unless quoted).
+    public var name: String
+    /// Its value.
+    public var value: PropertyValue
+
+    /// An option.
+    public init(name: String, value: PropertyValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// The value of a `WITH` option.
+public enum PropertyValue: Hashable, Sendable {
+    /// A constant (`'text'`, `1`, `true`, ...).
+    case constant(Literal)
+    /// An unreserved keyword used as a value.
+    case keyword(String)
+    /// `{'k': 'v', ...}`: entries as Cassandra keeps them, as raw text in order.
+    case map([Entry])
+
+    /// One entry of a map-valued option.
+    public struct Entry: Hashable, Sendable {
+        /// The key's raw text.
+        public var key: String
+        /// The value's raw text.
+        public var value: String
+
+        /// An entry.
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// The raw text of a constant or keyword value; nil for maps.
+    public var text: String? {
+        switch self {
+        case let .constant(literal): literal.rawText
+        case let .keyword(word): word
+        case .map: nil
+        }
+    }
+}
+
+/// `CREATE KEYSPACE [IF NOT EXISTS] ks WITH ...`.
+public struct CreateKeyspace: Hashable, Sendable {
+    /// The keyspace.
+    public var name: String
+    /// `IF NOT EXISTS`.
+    public var ifNotExists: Bool
+    /// `replication = {...}`, `durable_writes = ...`, in order.
+    public var properties: [Property]
+
+    /// The statement.
+    public init(name: String, ifNotExists: Bool, properties: [Property]) {
+        self.name = name
+        self.ifNotExists = ifNotExists
+        self.properties = properties
+    }
+}
+
+/// `ALTER KEYSPACE [IF EXISTS] ks WITH ...`.
+public struct AlterKeyspace: Hashable, Sendable {
+    /// The keyspace.
+    public var name: String
+    /// `IF EXISTS`.
+    public var ifExists: Bool
+    /// The new options.
+    public var properties: [Property]
+
+    /// The statement.
+    public init(name: String, ifExists: Bool, properties: [Property]) {
+        self.name = name
+        self.ifExists = ifExists
+        self.properties = properties
+    }
+}
+
+/// A column declared by CREATE TABLE or ALTER TABLE ADD.
+public struct ColumnDefinition: Hashable, Sendable {
+    /// The column's name.
+    public var name: Identifier
+    /// Its type.
+    public var type: CQLTypeName
+    /// `STATIC`.
+    public var isStatic: Bool
+
+    /// A column definition.
+    public init(name: Identifier, type: CQLTypeName, isStatic: Bool = false) {
+        self.name = name
+        self.type = type
+        self.isStatic = isStatic
+    }
+}
+
+/// A primary key declaration: partition key columns, then clustering columns.
+public struct PrimaryKey: Hashable, Sendable {
+    /// The partition key columns.
+    public var partitionKey: [Identifier]
+    /// The clustering columns, in order.
+    public var clustering: [Identifier]
+
+    /// A primary key.
+    public init(partitionKey: [Identifier], clustering: [Identifier] = []) {
+        self.partitionKey = partitionKey
+        self.clustering = clustering
+    }
+}
+
+/// One column of `WITH CLUSTERING ORDER BY (...)`.
+public struct ClusteringOrderItem: Hashable, Sendable {
+    /// The clustering column.
+    public var column: Identifier
+    /// `DESC`.
+    public var descending: Bool
+
+    /// An item.
+    public init(column: Identifier, descending: Bool) {
+        self.column = column
+        self.descending = descending
+    }
+}
+
+/// `CREATE TABLE [IF NOT EXISTS] t (...) [WITH ...]`.
+public struct CreateTable: Hashable, Sendable {
+    /// The table.
+    public var name: QualifiedName
+    /// `IF NOT EXISTS`.
+    public var ifNotExists: Bool
+    /// The columns in declaration order.
+    public var columns: [ColumnDefinition]
+    /// Every primary key declaration (inline `PRIMARY KEY` or the `PRIMARY KEY (...)` clause);
+    /// Cassandra requires exactly one and answers Invalid otherwise, so the executor checks.
+    public var primaryKeys: [PrimaryKey]
+    /// `CLUSTERING ORDER BY (...)`.
+    public var clusteringOrder: [ClusteringOrderItem]
+    /// The other `WITH` options, in order.
+    public var properties: [Property]
+
+    /// The statement.
+    public init(
+        name: QualifiedName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKeys: [PrimaryKey],
+        clusteringOrder: [ClusteringOrderItem] = [], properties: [Property] = []
+    ) {
+        self.name = name
+        self.ifNotExists = ifNotExists
+        self.columns = columns
+        self.primaryKeys = primaryKeys
+        self.clusteringOrder = clusteringOrder
+        self.properties = properties
+    }
+
+    /// The primary key when exactly one was declared.
+    public var primaryKey: PrimaryKey? {
+        primaryKeys.count == 1 ? primaryKeys.first : nil
+    }
+}
+
+/// `ALTER TABLE [IF EXISTS] t ...`.
+public struct AlterTable: Hashable, Sendable {
+    /// The table.
+    public var name: QualifiedName
+    /// `IF EXISTS` after `ALTER TABLE`.
+    public var ifExists: Bool
+    /// What changes.
+    public var action: Action
+
+    /// The change an ALTER TABLE makes.
+    public enum Action: Hashable, Sendable {
+        /// `ADD [IF NOT EXISTS] c type [STATIC]` or `ADD (c type, ...)`.
+        case add([ColumnDefinition], ifNotExists: Bool)
+        /// `DROP [IF EXISTS] c` or `DROP (a, b)`, optionally `USING TIMESTAMP n`.
+        case drop([Identifier], ifExists: Bool, timestamp: String?)
+        /// `RENAME [IF EXISTS] a TO b [AND c TO d ...]`.
+        case rename([Rename], ifExists: Bool)
+        /// `ALTER c TYPE t` (Cassandra 4 refuses it as Invalid).
+        case alterColumnType(Identifier, CQLTypeName)
+        /// `WITH option = value AND ...`.
+        case properties([Property])
+        /// `DROP COMPACT STORAGE`.
+        case dropCompactStorage
+    }
+
+    /// One `a TO b` of a RENAME.
+    public struct Rename: Hashable, Sendable {
+        /// The current name.
+        public var from: Identifier
+        /// The new name.
+        public var to: Identifier
+
+        /// A rename.
+        public init(from: Identifier, to: Identifier) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// The statement.
+    public init(name: QualifiedName, ifExists: Bool = false, action: Action) {
+        self.name = name
+        self.ifExists = ifExists
+        self.action = action
+    }
+}
+
+/// `CREATE TYPE [IF NOT EXISTS] t (field type, ...)`.
+public struct CreateType: Hashable, Sendable {
+    /// The type.
+    public var name: QualifiedName
+    /// `IF NOT EXISTS`.
+    public var ifNotExists: Bool
+    /// The fields in order.
+    public var fields: [Field]
+
+    /// A field of a new type.
+    public struct Field: Hashable, Sendable {
+        /// The field's name.
+        public var name: Identifier
+        /// Its type.
+        public var type: CQLTypeName
+
+        /// A field.
+        public init(name: Identifier, type: CQLTypeName) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    /// The statement.
+    public init(name: QualifiedName, ifNotExists: Bool, fields: [Field]) {
+        self.name = name
+        self.ifNotExists = ifNotExists
+        self.fields = fields
+    }
+}
+
+// MARK: DML
+
+/// `USING TTL x AND TIMESTAMP y`: each an integer literal or a bind marker.
+public struct UpdateParameters: Hashable, Sendable {
+    /// `TIMESTAMP`.
+    public var timestamp: Term?
+    /// `TTL`.
+    public var timeToLive: Term?
+
+    /// Parameters.
+    public init(timestamp: Term? = nil, timeToLive: Term? = nil) {
+        self.timestamp = timestamp
+        self.timeToLive = timeToLive
+    }
+}
+
+/// The `IF` of an UPDATE or DELETE.
+public enum UpdateCondition: Hashable, Sendable {
+    /// `IF EXISTS`.
+    case exists
+    /// `IF c = v AND ...`.
+    case columns([ColumnCondition])
+}
+
+/// `INSERT INTO t ...`.
+public struct Insert: Hashable, Sendable {
+    /// The table.
+    public var table: QualifiedName
+    /// The inserted values.
+    public var values: Values
+    /// `IF NOT EXISTS`.
+    public var ifNotExists: Bool
+    /// `USING ...`.
+    public var parameters: UpdateParameters
+
+    /// What an INSERT writes.
+    public enum Values: Hashable, Sendable {
+        /// `(c1, c2) VALUES (t1, t2)`.
+        case columns([Identifier], [Term])
+        /// `JSON 'doc' [DEFAULT NULL | DEFAULT UNSET]`.
+        case json(Term, defaultUnset: Bool)
+    }
+
+    /// The statement.
+    public init(table: QualifiedName, values: Values, ifNotExists: Bool = false, parameters: UpdateParameters = .init()) {
+        self.table = table
+        self.values = values
+        self.ifNotExists = ifNotExists
+        self.parameters = parameters
+    }
+}
+
+/// `UPDATE t [USING ...] SET ... WHERE ... [IF ...]`.
+public struct Update: Hashable, Sendable {
+    /// The table.
+    public var table: QualifiedName
+    /// `USING ...`.
+    public var parameters: UpdateParameters
+    /// The assignments in order.
+    public var assignments: [Assignment]
+    /// The WHERE relations.
+    public var whereClause: [Relation]
+    /// `IF EXISTS` / `IF conditions`.
+    public var condition: UpdateCondition?
+
+    /// The statement.
+    public init(
+        table: QualifiedName, parameters: UpdateParameters = .init(), assignments: [Assignment],
+        whereClause: [Relation], condition: UpdateCondition? = nil
+    ) {
+        self.table = table
+        self.parameters = parameters
+        self.assignments = assignments
+        self.whereClause = whereClause
+        self.condition = condition
+    }
+}
+
+/// `DELETE [targets] FROM t [USING TIMESTAMP x] WHERE ... [IF ...]`.
+public struct Delete: Hashable, Sendable {
+    /// The table.
+    public var table: QualifiedName
+    /// What is deleted; empty for whole rows.
+    public var targets: [DeletionTarget]
+    /// `USING TIMESTAMP`.
+    public var timestamp: Term?
+    /// The WHERE relations.
+    public var whereClause: [Relation]
+    /// `IF EXISTS` / `IF conditions`.
+    public var condition: UpdateCondition?
+
+    /// The statement.
+    public init(
+        table: QualifiedName, targets: [DeletionTarget] = [], timestamp: Term? = nil,
+        whereClause: [Relation], condition: UpdateCondition? = nil
+    ) {
+        self.table = table
+        self.targets = targets
+        self.timestamp = timestamp
+        self.whereClause = whereClause
+        self.condition = condition
+    }
+}
+
+/// A statement inside a BATCH.
+public enum BatchChild: Hashable, Sendable {
+    /// An INSERT.
+    case insert(Insert)
+    /// An UPDATE.
+    case update(Update)
+    /// A DELETE.
+    case delete(Delete)
+}
+
+/// `BEGIN [UNLOGGED | COUNTER] BATCH [USING ...] ... APPLY BATCH`.
+public struct Batch: Hashable, Sendable {
+    /// The batch's kind.
+    public var kind: Kind
+    /// `USING ...`.
+    public var parameters: UpdateParameters
+    /// The statements in order.
+    public var statements: [BatchChild]
+
+    /// The batch kinds of the grammar (and of the BATCH message's `type` byte).
+    public enum Kind: UInt8, Hashable, Sendable {
+        case logged = 0
+        case unlogged = 1
+        case counter = 2
+    }
+
+    /// The statement.
+    public init(kind: Kind, parameters: UpdateParameters = .init(), statements: [BatchChild]) {
+        self.kind = kind
+        self.parameters = parameters
+        self.statements = statements
+    }
+}
+
+/// One `ORDER BY` column.
+public struct Ordering: Hashable, Sendable {
+    /// The clustering column.
+    public var column: Identifier
+    /// `DESC`.
+    public var descending: Bool
+
+    /// An ordering.
+    public init(column: Identifier, descending: Bool = false) {
+        self.column = column
+        self.descending = descending
+    }
+}
+
+/// `SELECT ...`.
+public struct Select: Hashable, Sendable {
+    /// The table.
+    public var table: QualifiedName
+    /// `SELECT JSON`.
+    public var isJSON: Bool
+    /// `SELECT DISTINCT`.
+    public var isDistinct: Bool
+    /// The selected items; empty for `*`.
+    public var selection: [SelectItem]
+    /// The WHERE relations.
+    public var whereClause: [Relation]
+    /// `GROUP BY` columns.
+    public var groupBy: [Identifier]
+    /// `ORDER BY`.
+    public var orderBy: [Ordering]
+    /// `PER PARTITION LIMIT` (integer literal or marker).
+    public var perPartitionLimit: Term?
+    /// `LIMIT` (integer literal or marker).
+    public var limit: Term?
+    /// `ALLOW FILTERING`.
+    public var allowFiltering: Bool
+
+    /// Whether the statement selects `*`.
+    public var selectsAll: Bool { selection.isEmpty }
+
+    /// The statement.
+    public init(
+        table: QualifiedName, isJSON: Bool = false, isDistinct: Bool = false, selection: [SelectItem] = [],
+        whereClause: [Relation] = [], groupBy: [Identifier] = [], orderBy: [Ordering] = [],
+        perPartitionLimit: Term? = nil, limit: Term? = nil, allowFiltering: Bool = false
+    ) {
+        self.table = table
+        self.isJSON = isJSON
+        self.isDistinct = isDistinct
+        self.selection = selection
+        self.whereClause = whereClause
+        self.groupBy = groupBy
+        self.orderBy = orderBy
+        self.perPartitionLimit = perPartitionLimit
+        self.limit = limit
+        self.allowFiltering = allowFiltering
+    }
+}
+
+/// `DESCRIBE ...` (cqlsh 6 sends these to Cassandra 4 as statements).
+public struct Describe: Hashable, Sendable {
+    /// What is described.
+    public var target: Target
+    /// `WITH INTERNALS`.
+    public var withInternals: Bool
+
+    /// What a DESCRIBE names.
+    public enum Target: Hashable, Sendable {
+        /// `CLUSTER`.
+        case cluster
+        /// `[FULL] SCHEMA`.
+        case schema(full: Bool)
+        /// `KEYSPACES`.
+        case keyspaces
+        /// `[ONLY] KEYSPACE [ks]` (nil: the current keyspace).
+        case keyspace(String?, only: Bool)
+        /// `TABLES`.
+        case tables
+        /// `TABLE t`.
+        case table(QualifiedName)
+        /// `INDEX i`.
+        case index(QualifiedName)
+        /// `MATERIALIZED VIEW v`.
+        case materializedView(QualifiedName)
+        /// `TYPES`.
+        case types
+        /// `TYPE t`.
+        case type(QualifiedName)
+        /// `FUNCTIONS`.
+        case functions
+        /// `FUNCTION f`.
+        case function(QualifiedName)
+        /// `AGGREGATES`.
+        case aggregates
+        /// `AGGREGATE a`.
+        case aggregate(QualifiedName)
+        /// `DESCRIBE name` / `DESCRIBE ks.name`: a keyspace, table, view, index, type, ... by name.
+        case named(QualifiedName)
+    }
+
+    /// The statement.
+    public init(target: Target, withInternals: Bool = false) {
+        self.target = target
+        self.withInternals = withInternals
+    }
+}
