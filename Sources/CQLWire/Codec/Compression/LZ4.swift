@@ -68,8 +68,8 @@ public enum LZ4 {
         var anchor = 0
         if count > matchFindLimit {
             let hashLog = MatchFinder.hashLog(forInputCount: count)
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 1 << hashLog) { table in
-                table.initialize(repeating: -1)
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1 << hashLog) { table in
+                table.initialize(repeating: 0)
                 findSequences(source, table: table, hashLog: hashLog, output: output, out: &out, anchor: &anchor)
             }
         }
@@ -81,7 +81,7 @@ public enum LZ4 {
     /// Emits every sequence that ends in a match; leaves `anchor` at the first byte of the
     /// final literal run.
     private static func findSequences(
-        _ source: UnsafeRawBufferPointer, table: UnsafeMutableBufferPointer<Int>, hashLog: Int,
+        _ source: UnsafeRawBufferPointer, table: UnsafeMutableBufferPointer<UInt32>, hashLog: Int,
         output: UnsafeMutableRawBufferPointer, out: inout Int, anchor: inout Int
     ) {
         let count = source.count
@@ -101,10 +101,9 @@ public enum LZ4 {
                 if position > lastMatchStart { return }
                 let sequence = MatchFinder.read32(source, position)
                 let slot = MatchFinder.hash(sequence, hashLog: hashLog)
-                candidate = table[slot]
-                table[slot] = position
-                if candidate >= 0, position - candidate <= MatchFinder.maxOffset,
-                   MatchFinder.read32(source, candidate) == sequence {
+                candidate = MatchFinder.candidate(at: position, stored: table[slot])
+                table[slot] = UInt32(truncatingIfNeeded: position)
+                if candidate >= 0, MatchFinder.read32(source, candidate) == sequence {
                     break
                 }
             } while true
@@ -122,7 +121,7 @@ public enum LZ4 {
             anchor = position
             if position > lastMatchStart { return }
             // Seed the table inside the match so the next search can find what follows it.
-            table[MatchFinder.hash(MatchFinder.read32(source, position - 2), hashLog: hashLog)] = position - 2
+            table[MatchFinder.hash(MatchFinder.read32(source, position - 2), hashLog: hashLog)] = UInt32(truncatingIfNeeded: position - 2)
         }
     }
 
@@ -197,13 +196,17 @@ public enum LZ4 {
                     return "literal length at byte \(position) runs past the input or the declared length"
                 }
             }
-            guard literalCount <= inputEnd - position else {
-                return "\(literalCount) literals at byte \(position) run past the end of the block"
+            if literalCount <= 16, inputEnd - position >= 16, outputEnd - out >= 16 {
+                MatchFinder.copy16(source, from: position, into: output, at: out)
+            } else {
+                guard literalCount <= inputEnd - position else {
+                    return "\(literalCount) literals at byte \(position) run past the end of the block"
+                }
+                guard literalCount <= outputEnd - out else {
+                    return "\(literalCount) literals at byte \(position) overflow the declared length \(outputEnd)"
+                }
+                MatchFinder.copyBytes(source, from: position, into: output, at: out, count: literalCount)
             }
-            guard literalCount <= outputEnd - out else {
-                return "\(literalCount) literals at byte \(position) overflow the declared length \(outputEnd)"
-            }
-            MatchFinder.copyBytes(source, from: position, into: output, at: out, count: literalCount)
             position += literalCount
             out += literalCount
             if position == inputEnd { break }
@@ -225,7 +228,11 @@ public enum LZ4 {
             guard matchLength <= outputEnd - out else {
                 return "match of \(matchLength) bytes at output byte \(out) overflows the declared length \(outputEnd)"
             }
-            MatchFinder.copyMatch(output, source: out - offset, destination: out, count: matchLength)
+            if matchLength <= 16, offset >= 8, outputEnd - out >= 16 {
+                MatchFinder.copyShortMatch(output, source: out - offset, destination: out)
+            } else {
+                MatchFinder.copyMatch(output, source: out - offset, destination: out, count: matchLength)
+            }
             out += matchLength
         }
         guard out == outputEnd else {

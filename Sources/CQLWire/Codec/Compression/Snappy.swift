@@ -109,8 +109,8 @@ public enum Snappy {
         // Below this a match search costs more than it can save.
         if count >= 16 {
             let hashLog = MatchFinder.hashLog(forInputCount: count)
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 1 << hashLog) { table in
-                table.initialize(repeating: -1)
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 1 << hashLog) { table in
+                table.initialize(repeating: 0)
                 findElements(source, table: table, hashLog: hashLog, output: output, out: &out, anchor: &anchor)
             }
         }
@@ -121,7 +121,7 @@ public enum Snappy {
     /// Emits literals and copies up to the last match; leaves `anchor` at the first byte
     /// not yet written.
     private static func findElements(
-        _ source: UnsafeRawBufferPointer, table: UnsafeMutableBufferPointer<Int>, hashLog: Int,
+        _ source: UnsafeRawBufferPointer, table: UnsafeMutableBufferPointer<UInt32>, hashLog: Int,
         output: UnsafeMutableRawBufferPointer, out: inout Int, anchor: inout Int
     ) {
         let count = source.count
@@ -138,10 +138,9 @@ public enum Snappy {
                 if position > lastMatchStart { return }
                 let sequence = MatchFinder.read32(source, position)
                 let slot = MatchFinder.hash(sequence, hashLog: hashLog)
-                candidate = table[slot]
-                table[slot] = position
-                if candidate >= 0, position - candidate <= MatchFinder.maxOffset,
-                   MatchFinder.read32(source, candidate) == sequence {
+                candidate = MatchFinder.candidate(at: position, stored: table[slot])
+                table[slot] = UInt32(truncatingIfNeeded: position)
+                if candidate >= 0, MatchFinder.read32(source, candidate) == sequence {
                     break
                 }
             } while true
@@ -157,7 +156,7 @@ public enum Snappy {
             position += length
             anchor = position
             if position > lastMatchStart { return }
-            table[MatchFinder.hash(MatchFinder.read32(source, position - 1), hashLog: hashLog)] = position - 1
+            table[MatchFinder.hash(MatchFinder.read32(source, position - 1), hashLog: hashLog)] = UInt32(truncatingIfNeeded: position - 1)
         }
     }
 
@@ -244,13 +243,17 @@ public enum Snappy {
                     position += lengthBytes
                 }
                 literalCount += 1
-                guard literalCount <= inputEnd - position else {
-                    return "\(literalCount) literals at byte \(position) run past the end of the stream"
+                if literalCount <= 16, inputEnd - position >= 16, outputEnd - out >= 16 {
+                    MatchFinder.copy16(source, from: position, into: output, at: out)
+                } else {
+                    guard literalCount <= inputEnd - position else {
+                        return "\(literalCount) literals at byte \(position) run past the end of the stream"
+                    }
+                    guard literalCount <= outputEnd - out else {
+                        return "\(literalCount) literals at byte \(position) overflow the declared length \(outputEnd)"
+                    }
+                    MatchFinder.copyBytes(source, from: position, into: output, at: out, count: literalCount)
                 }
-                guard literalCount <= outputEnd - out else {
-                    return "\(literalCount) literals at byte \(position) overflow the declared length \(outputEnd)"
-                }
-                MatchFinder.copyBytes(source, from: position, into: output, at: out, count: literalCount)
                 position += literalCount
                 out += literalCount
                 continue
@@ -278,7 +281,11 @@ public enum Snappy {
             guard length <= outputEnd - out else {
                 return "copy of \(length) bytes at output byte \(out) overflows the declared length \(outputEnd)"
             }
-            MatchFinder.copyMatch(output, source: out - offset, destination: out, count: length)
+            if length <= 16, offset >= 8, outputEnd - out >= 16 {
+                MatchFinder.copyShortMatch(output, source: out - offset, destination: out)
+            } else {
+                MatchFinder.copyMatch(output, source: out - offset, destination: out, count: length)
+            }
             out += length
         }
         guard out == outputEnd else {
