@@ -227,6 +227,46 @@ struct CaptureSemanticsTests {
         #expect(try Self.rows(batches[3].1) == [["[applied]": .boolean(false), "p": .int(2), "c": .int(0), "v": .text("x")]])
     }
 
+    @Test("types.pcap: a row of every scalar type and collection, and a row of nulls, read back as written")
+    func types() throws {
+        let exchanges = Self.exchanges(try Self.session("captures-c311/types.pcap"))
+        let select = try #require(exchanges.first { Self.queryText($0.request) == "SELECT * FROM types" })
+        let rows = try Self.rows(select.response)
+        #expect(rows.count == 2)
+        let full = try #require(rows.first { $0["a"] != .null })
+        let expected: [String: CQLValue] = [
+            "id": .uuid(try #require(UUID(uuidString: "0f0e0d0c-0b0a-4908-8706-050403020100"))),
+            "a": .ascii("ascii"),
+            "b": .bigint(.min),
+            "bl": .blob([0x00, 0x01, 0xFF]),
+            "bo": .boolean(true),
+            "d": .double(3.5),
+            "de": .decimal(CQLDecimal(unscaled: CQLVarint(-123_456_789), scale: 4)),
+            "dt": .date(CQLDate(daysSinceEpoch: 19000)),
+            "f": .float(1.25),
+            "i": .inet(try #require(InetAddress("2001:db8::1"))),
+            "l": .list([.int(3), .int(1), .int(2)]),
+            "m": .map([CQLMapEntry(key: .text("x"), value: .int(1)), CQLMapEntry(key: .text("y"), value: .int(2))]),
+            "n": .int(.min),
+            "si": .smallint(.min),
+            "st": .set([.text("a"), .text("b")]),
+            "t": .text("h\u{e9}llo \u{2603}"),
+            "ti": .tinyint(.min),
+            "tm": .time(try #require(CQLTime(nanosecondsSinceMidnight: 3_723_000_000_001))),
+            "tp": .tuple([.int(5), .text("five")]),
+            "ts": .timestamp(1_709_210_096_789),
+            "tu": .timeuuid(try #require(UUID(uuidString: "e3d5a5a0-8f1b-11ee-8080-808080808080"))),
+            "vi": .varint(try #require(CQLVarint("1267650600228229401496703205377"))),
+        ]
+        for (column, value) in expected {
+            #expect(full[column] == value, "column \(column)")
+        }
+        #expect(full.count == expected.count)
+        // Cassandra stores an empty collection as no cell at all: it reads back as null.
+        let empty = try #require(rows.first { $0["a"] == .null })
+        #expect(empty.filter { $0.key != "id" }.values.allSatisfy { $0 == .null })
+    }
+
     @Test("cassandra_compressed.pcap: STARTUP asks for snappy; every later frame is snappy-compressed")
     func snappy() throws {
         for connection in try CaptureCorpus.connections("captures/cassandra_compressed.pcap") {
