@@ -10,12 +10,12 @@ struct ServerSocketTests {
     /// Starts a server on a free port, runs `body`, then shuts the server down.
     static func withServer<T: Sendable>(
         authenticator: PasswordAuthenticator? = nil, maxFrameBodyLength: Int = 256 * 1024 * 1024,
-        faults: FaultInjection? = nil, handler: EchoHandler = EchoHandler(),
+        faults: FaultInjection? = nil, maxConcurrentRequests: Int = 2048, handler: EchoHandler = EchoHandler(),
         _ body: @Sendable (CQLServer, Int) async throws -> T
     ) async throws -> T {
         let server = CQLServer(
             configuration: .init(port: 0, maxFrameBodyLength: maxFrameBodyLength, authenticator: authenticator,
-                                 faultInjection: faults),
+                                 faultInjection: faults, maxConcurrentRequestsPerConnection: maxConcurrentRequests),
             handler: handler)
         let address = try await server.start()
         let port = try #require(address.port)
@@ -276,6 +276,29 @@ struct ServerSocketTests {
                 for _ in 0..<count {
                     let answer = try #require(try client.receiveResponse())
                     #expect(EchoHandler.echoedText(answer.message) == "BARRIER \(count) #\(answer.stream)")
+                    seen.insert(answer.stream)
+                }
+                #expect(seen.count == count)
+            }
+        }
+    }
+
+    @Test("With at most 2 requests running per connection, reading pauses and resumes until all 200 are answered")
+    func backPressure() async throws {
+        let count = 200
+        try await Self.withServer(maxConcurrentRequests: 2) { _, port in
+            try await RawClient.run {
+                let client = try RawClient(port: port)
+                try client.startup()
+                var batch: [UInt8] = []
+                for stream in 0..<count {
+                    batch += Self.query("SELECT \(stream)").encodeFrame(stream: Int16(stream))
+                }
+                try client.send(batch)
+                var seen = Set<Int16>()
+                for _ in 0..<count {
+                    let answer = try #require(try client.receiveResponse())
+                    #expect(EchoHandler.echoedText(answer.message) == "SELECT \(answer.stream)")
                     seen.insert(answer.stream)
                 }
                 #expect(seen.count == count)

@@ -28,17 +28,20 @@ public final class CQLServer: Sendable {
         public var eventLoopGroup: (any EventLoopGroup)?
         /// Faults to inject into requests; nil (the default) injects none.
         public var faultInjection: FaultInjection?
+        /// How many requests of one connection may run at once before the server stops reading from it.
+        public var maxConcurrentRequestsPerConnection: Int
 
         /// A configuration; every parameter has Cassandra's default or a safe one.
         public init(host: String = "127.0.0.1", port: Int = 9042, maxFrameBodyLength: Int = 256 * 1024 * 1024,
                     authenticator: PasswordAuthenticator? = nil, eventLoopGroup: (any EventLoopGroup)? = nil,
-                    faultInjection: FaultInjection? = nil) {
+                    faultInjection: FaultInjection? = nil, maxConcurrentRequestsPerConnection: Int = 2048) {
             self.host = host
             self.port = port
             self.maxFrameBodyLength = maxFrameBodyLength
             self.authenticator = authenticator
             self.eventLoopGroup = eventLoopGroup
             self.faultInjection = faultInjection
+            self.maxConcurrentRequestsPerConnection = maxConcurrentRequestsPerConnection
         }
     }
 
@@ -96,6 +99,7 @@ public final class CQLServer: Sendable {
         let events = self.events
         let faults = configuration.faultInjection
         let registry = self.registry
+        let maxConcurrent = configuration.maxConcurrentRequestsPerConnection
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -105,7 +109,7 @@ public final class CQLServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
                         configuration: connectionConfiguration, handler: handler, events: events,
-                        faults: faults, registry: registry))
+                        faults: faults, registry: registry, maxConcurrentRequests: maxConcurrent))
                 }
             }
         let channel: any Channel

@@ -15,6 +15,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let events: EventBus
     private let faults: FaultInjection?
     private let registry: ConnectionRegistry
+    private let maxConcurrentRequests: Int
+    private var readingPaused = false
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var tasks: [Int: Task<Void, Never>] = [:]
@@ -22,8 +24,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var isOpen = true
 
     init(configuration: ConnectionStateMachine.Configuration, handler: any QueryHandler, events: EventBus,
-         faults: FaultInjection?, registry: ConnectionRegistry) {
+         faults: FaultInjection?, registry: ConnectionRegistry, maxConcurrentRequests: Int) {
         machine = ConnectionStateMachine(configuration: configuration)
+        self.maxConcurrentRequests = max(1, maxConcurrentRequests)
         self.handler = handler
         self.events = events
         self.faults = faults
@@ -107,13 +110,20 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func dispatch(_ request: DispatchedRequest, context: ChannelHandlerContext) {
         let requestContext = RequestContext(stream: request.stream, protocolVersion: request.version,
                                             tracing: request.tracing, customPayload: request.customPayload,
-                                            session: machine.session, events: events)
+                                            session: machine.session, events: events,
+                                            localAddress: context.channel.localAddress,
+                                            remoteAddress: context.channel.remoteAddress)
         let taskID = nextTaskID
         nextTaskID &+= 1
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         tasks[taskID] = Self.start(request, context: requestContext, handler: handler, faults: faults) { outcome in
             eventLoop.execute { bound.value.complete(taskID: taskID, outcome: outcome) }
+        }
+        if tasks.count >= maxConcurrentRequests, !readingPaused {
+            // Back-pressure: the client's further frames wait in the kernel until answers drain.
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
     }
 
@@ -169,6 +179,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func complete(taskID: Int, outcome: Outcome) {
         tasks[taskID] = nil
         guard isOpen, let context else { return }
+        if readingPaused, tasks.count < maxConcurrentRequests / 2 + 1 {
+            readingPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        }
         switch outcome {
         case let .respond(bytes):
             context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)

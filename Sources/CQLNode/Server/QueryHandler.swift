@@ -1,6 +1,7 @@
 import CQLWire
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The statement executor's seam: the protocol server hands it every QUERY, PREPARE,
 /// EXECUTE and BATCH once the connection is ready, and writes back what it returns.
@@ -94,17 +95,24 @@ public struct RequestContext: Sendable {
     public var session: ClientSession
     /// Where schema-change events are published to registered connections.
     public var events: EventBus
+    /// The server address the client connected to (what `system.local` reports as `rpc_address`).
+    public var localAddress: SocketAddress?
+    /// The client's address.
+    public var remoteAddress: SocketAddress?
 
     /// A context; the server builds these, tests of a handler may too.
     public init(stream: Int16, protocolVersion: UInt8 = 4, tracing: Bool = false,
                 customPayload: [(String, [UInt8]?)]? = nil, session: ClientSession = ClientSession(),
-                events: EventBus = EventBus()) {
+                events: EventBus = EventBus(), localAddress: SocketAddress? = nil,
+                remoteAddress: SocketAddress? = nil) {
         self.stream = stream
         self.protocolVersion = protocolVersion
         self.tracing = tracing
         self.customPayload = customPayload
         self.session = session
         self.events = events
+        self.localAddress = localAddress
+        self.remoteAddress = remoteAddress
     }
 }
 
