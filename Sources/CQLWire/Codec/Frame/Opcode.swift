@@ -1,20 +1,36 @@
 /// The message type of a frame (specification section 2.4).
 public enum Opcode: UInt8, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+    /// ERROR: a request failed.
     case error = 0x00
+    /// STARTUP: open the connection.
     case startup = 0x01
+    /// READY: the connection is ready for queries.
     case ready = 0x02
+    /// AUTHENTICATE: the server requires authentication.
     case authenticate = 0x03
+    /// OPTIONS: ask for the supported STARTUP options (also a heartbeat).
     case options = 0x05
+    /// SUPPORTED: the answer to OPTIONS.
     case supported = 0x06
+    /// QUERY: run a CQL statement.
     case query = 0x07
+    /// RESULT: the outcome of a statement.
     case result = 0x08
+    /// PREPARE: prepare a statement.
     case prepare = 0x09
+    /// EXECUTE: run a prepared statement.
     case execute = 0x0A
+    /// REGISTER: subscribe to events.
     case register = 0x0B
+    /// EVENT: a server-pushed event.
     case event = 0x0C
+    /// BATCH: run statements as a batch.
     case batch = 0x0D
+    /// AUTH_CHALLENGE: a SASL challenge.
     case authChallenge = 0x0E
+    /// AUTH_RESPONSE: a SASL response.
     case authResponse = 0x0F
+    /// AUTH_SUCCESS: authentication finished.
     case authSuccess = 0x10
 
     /// Whether a client sends this message (as opposed to a server).
@@ -50,6 +66,7 @@ public enum Opcode: UInt8, CaseIterable, Hashable, Sendable, CustomStringConvert
 
 /// The flags byte of a frame header (specification section 2.2).
 public struct FrameFlags: OptionSet, Hashable, Sendable {
+    /// The flags byte as it travels.
     public var rawValue: UInt8
 
     /// A flag set from its wire byte; unknown bits are kept so a header re-encodes byte for byte.

@@ -2,7 +2,9 @@
 public enum Event: Sendable, Hashable {
     /// `TOPOLOGY_CHANGE` kinds.
     public enum TopologyChange: String, Sendable, Hashable, CaseIterable {
+        /// A node joined.
         case newNode = "NEW_NODE"
+        /// A node left.
         case removedNode = "REMOVED_NODE"
         /// Sent by Cassandra versions that moved tokens; kept so such events still decode.
         case movedNode = "MOVED_NODE"
@@ -10,7 +12,9 @@ public enum Event: Sendable, Hashable {
 
     /// `STATUS_CHANGE` kinds.
     public enum StatusChange: String, Sendable, Hashable, CaseIterable {
+        /// A node came up.
         case up = "UP"
+        /// A node went down.
         case down = "DOWN"
     }
 

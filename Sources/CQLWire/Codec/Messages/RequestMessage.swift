@@ -1,12 +1,20 @@
 /// A message a client sends (specification 4.1).
 public enum RequestMessage: Sendable, Equatable {
+    /// STARTUP.
     case startup(Startup)
+    /// AUTH_RESPONSE.
     case authResponse(AuthResponse)
+    /// OPTIONS (empty body).
     case options
+    /// QUERY.
     case query(Query)
+    /// PREPARE.
     case prepare(Prepare)
+    /// EXECUTE.
     case execute(Execute)
+    /// BATCH.
     case batch(Batch)
+    /// REGISTER.
     case register(Register)
 
     /// The frame opcode of this message.

@@ -1,12 +1,20 @@
 /// A message a server sends (specification 4.2).
 public enum ResponseMessage: Sendable, Equatable {
+    /// ERROR.
     case error(ServerError)
+    /// READY (empty body).
     case ready
+    /// AUTHENTICATE.
     case authenticate(Authenticate)
+    /// SUPPORTED.
     case supported(Supported)
+    /// RESULT.
     case result(ResultMessage)
+    /// EVENT.
     case event(Event)
+    /// AUTH_CHALLENGE.
     case authChallenge(AuthChallenge)
+    /// AUTH_SUCCESS.
     case authSuccess(AuthSuccess)
 
     /// The frame opcode of this message.

@@ -2,17 +2,25 @@
 public struct SchemaChange: Sendable, Hashable {
     /// `<change_type>`.
     public enum ChangeType: String, Sendable, Hashable, CaseIterable {
+        /// The object was created.
         case created = "CREATED"
+        /// The object was altered.
         case updated = "UPDATED"
+        /// The object was dropped.
         case dropped = "DROPPED"
     }
 
     /// `<target>`: what kind of schema object changed.
     public enum Target: String, Sendable, Hashable, CaseIterable {
+        /// A keyspace.
         case keyspace = "KEYSPACE"
+        /// A table (index changes count as table changes).
         case table = "TABLE"
+        /// A user-defined type.
         case type = "TYPE"
+        /// A user-defined function.
         case function = "FUNCTION"
+        /// A user-defined aggregate.
         case aggregate = "AGGREGATE"
     }
 
