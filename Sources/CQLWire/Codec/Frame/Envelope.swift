@@ -45,7 +45,10 @@ extension Frame {
 
     /// The body after decompression, checked against the frame's direction, version and opcode.
     private func plainBody(response: Bool, compression: FrameCompression?, maxBodyLength: Int) throws(WireError) -> (Opcode, [UInt8]) {
-        guard header.version == Self.supportedVersion else { throw .unsupportedVersion(header.version) }
+        // A server refusing our version answers ERROR in the version we sent or in its own: the
+        // ERROR layout is the same in v3 to v5, so read it to tell the caller why.
+        let versionRefusal = response && header.isResponse && header.opcode == Opcode.error.rawValue
+        guard header.version == Self.supportedVersion || versionRefusal else { throw .unsupportedVersion(header.version) }
         guard header.isResponse == response else {
             throw .invalidValue(what: "frame direction", detail: response ? "expected a response, got a request" : "expected a request, got a response")
         }
