@@ -237,10 +237,12 @@ struct FrameTests {
         let refusal = ResponseMessage.error(ServerError(.protocolError, message: "Invalid or unsupported protocol version (5)"))
         for version: UInt8 in [3, 5] {
             let frame = try FrameFixtures.frame(refusal.encodeFrame(stream: 0, version: version, useBeta: true))
-            #expect(try frame.decodeResponse(compression: nil).message == refusal, "ERROR in v\(version)")
+            #expect(throws: WireError.unsupportedVersion(version)) { try frame.decodeResponse(compression: nil) }
+            #expect(try frame.decodeVersionRefusal() == ServerError(.protocolError, message: "Invalid or unsupported protocol version (5)"))
         }
         let v3Ready = try FrameFixtures.frame(ResponseMessage.ready.encodeFrame(stream: 0, version: 3))
         #expect(throws: WireError.unsupportedVersion(3)) { try v3Ready.decodeResponse(compression: nil) }
+        #expect(try v3Ready.decodeVersionRefusal() == nil)
         let compressed = try FrameFixtures.frame(query.encodeFrame(stream: 1, compression: .lz4))
         #expect(compressed.header.flags.contains(.compression))
         #expect(throws: WireError.self) { try compressed.decodeRequest(compression: nil) }

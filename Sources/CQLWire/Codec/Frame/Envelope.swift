@@ -45,10 +45,7 @@ extension Frame {
 
     /// The body after decompression, checked against the frame's direction, version and opcode.
     private func plainBody(response: Bool, compression: FrameCompression?, maxBodyLength: Int) throws(WireError) -> (Opcode, [UInt8]) {
-        // A server refusing our version answers ERROR in the version we sent or in its own: the
-        // ERROR layout is the same in v3 to v5, so read it to tell the caller why.
-        let versionRefusal = response && header.isResponse && header.opcode == Opcode.error.rawValue
-        guard header.version == Self.supportedVersion || versionRefusal else { throw .unsupportedVersion(header.version) }
+        guard header.version == Self.supportedVersion else { throw .unsupportedVersion(header.version) }
         guard header.isResponse == response else {
             throw .invalidValue(what: "frame direction", detail: response ? "expected a response, got a request" : "expected a request, got a response")
         }
@@ -61,6 +58,24 @@ extension Frame {
             throw .compression(algorithm: "none", detail: "compressed frame but no compression was negotiated")
         }
         return (opcode, try compression.decompress(body, maxLength: maxBodyLength))
+    }
+
+    /// The ERROR of an uncompressed response frame in any protocol version, or nil for other frames.
+    ///
+    /// A server refusing the version a client offered answers ERROR in that version or in its
+    /// own; the ERROR layout is the same in v3 to v5, so this reads why the version was refused
+    /// where ``decodeResponse(compression:maxBodyLength:)`` throws ``WireError/unsupportedVersion(_:)``.
+    public func decodeVersionRefusal() throws(WireError) -> ServerError? {
+        guard header.isResponse, header.opcode == Opcode.error.rawValue, !header.flags.contains(.compression) else {
+            return nil
+        }
+        var reader = ByteReader(body)
+        if header.flags.contains(.tracing) { _ = try reader.readUUID("tracing id") }
+        if header.flags.contains(.warning) { _ = try reader.readStringList("warnings") }
+        if header.flags.contains(.customPayload) { _ = try reader.readBytesMap("custom payload") }
+        let error = try ServerError(from: &reader)
+        try reader.expectEnd("ERROR body")
+        return error
     }
 
     /// Decodes a request frame: custom payload (if flagged), then the message, consuming the body exactly.
