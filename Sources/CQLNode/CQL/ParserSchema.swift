@@ -104,6 +104,7 @@ extension Parser {
         } while accept(.comma)
         try expect(.rightParen)
         if acceptKeyword("with") {
+            var names: Set<String> = []
             repeat {
                 if current.isWord("clustering") && Parser.isKeyword(peek(1), "order") {
                     advance()
@@ -126,7 +127,7 @@ extension Parser {
                 } else if current.isWord("compact") && peek(1).isWord("storage") {
                     throw semantic("COMPACT STORAGE tables are not allowed starting with version 4.0")
                 } else {
-                    try property(into: &table.properties)
+                    try property(into: &table.properties, names: &names)
                 }
             } while acceptKeyword("and")
         }

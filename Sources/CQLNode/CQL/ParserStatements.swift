@@ -126,8 +126,6 @@ extension Parser {
 
     /// `unaliasedSelector`: additions of multiplications of selector groups.
     mutating func selector() throws(CQLSyntaxError) -> Selector {
-        try enter()
-        defer { depth -= 1 }
         var result = try selectorMultiplication()
         while true {
             let op: ArithmeticOperator
@@ -153,9 +151,8 @@ extension Parser {
     }
 
     mutating func selectorGroup() throws(CQLSyntaxError) -> Selector {
-        try enter()
-        defer { depth -= 1 }
-        if accept(.minus) { return .negation(try selectorGroup()) }
+        var negations = 0
+        while accept(.minus) { negations += 1 }
         var result = try selectorWithoutModifiers()
         while true {
             if accept(.dot) {
@@ -174,12 +171,17 @@ extension Parser {
                 }
                 try expect(.rightBracket)
             } else {
-                return result
+                break
             }
         }
+        // Negation binds looser than field and element selection: `-a.b` is `-(a.b)`.
+        for _ in 0..<negations { result = .negation(result) }
+        return result
     }
 
     mutating func selectorWithoutModifiers() throws(CQLSyntaxError) -> Selector {
+        try enter()
+        defer { depth -= 1 }
         let token = current
         switch token.kind {
         case .symbol(.leftParen):
@@ -471,16 +473,19 @@ extension Parser {
             update.parameters = try usingClause()
         }
         try expectKeyword("set")
+        // Setting a whole column conflicts with any other operation on it (Cassandra's isCompatibleWith).
+        var wholeColumnSets: Set<Identifier> = []
+        var assignedColumns: Set<Identifier> = []
         repeat {
             let assignment = try assignment()
-            for existing in update.assignments where existing.column == assignment.column {
-                if case .set = existing {
-                    throw semantic("Multiple incompatible setting of column \(assignment.column)")
-                }
-                if case .set = assignment {
-                    throw semantic("Multiple incompatible setting of column \(assignment.column)")
-                }
+            let column = assignment.column
+            let isWholeSet: Bool
+            if case .set = assignment { isWholeSet = true } else { isWholeSet = false }
+            if wholeColumnSets.contains(column) || (isWholeSet && assignedColumns.contains(column)) {
+                throw semantic("Multiple incompatible setting of column \(column)")
             }
+            assignedColumns.insert(column)
+            if isWholeSet { wholeColumnSets.insert(column) }
             update.assignments.append(assignment)
         } while accept(.comma)
         try expectKeyword("where")

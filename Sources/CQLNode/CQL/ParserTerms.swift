@@ -109,8 +109,6 @@ extension Parser {
 
     /// `term`: additions of multiplications of (possibly negated) simple terms.
     mutating func term() throws(CQLSyntaxError) -> Term {
-        try enter()
-        defer { depth -= 1 }
         var result = try termMultiplication()
         while true {
             let op: ArithmeticOperator
@@ -364,13 +362,14 @@ extension Parser {
 
     /// `properties`: `property (AND property)*`, refusing a property given twice.
     mutating func properties(into list: inout [Property]) throws(CQLSyntaxError) {
+        var names = Set(list.map(\.name))
         repeat {
-            try property(into: &list)
+            try property(into: &list, names: &names)
         } while acceptKeyword("and")
     }
 
     /// `property`: `name = constant | keyword | {map}`.
-    mutating func property(into list: inout [Property]) throws(CQLSyntaxError) {
+    mutating func property(into list: inout [Property], names: inout Set<String>) throws(CQLSyntaxError) {
         let name = try identifier()
         try expect(.equal)
         let value: PropertyValue
@@ -384,7 +383,7 @@ extension Parser {
         } else {
             throw noViableAlternative(current)
         }
-        if list.contains(where: { $0.name == name }) {
+        guard names.insert(name).inserted else {
             throw semantic("Multiple definition for property \(name)")
         }
         list.append(Property(name: name, value: value))
@@ -394,6 +393,7 @@ extension Parser {
     mutating func propertyMap() throws(CQLSyntaxError) -> [PropertyValue.Entry] {
         try expect(.leftBrace)
         var entries: [PropertyValue.Entry] = []
+        var keys: Set<String> = []
         if accept(.rightBrace) { return entries }
         repeat {
             let key = try term()
@@ -405,7 +405,7 @@ extension Parser {
             guard case let .literal(valueLiteral) = value else {
                 throw semantic("Invalid property value: \(Parser.describe(value)) for property: \(keyLiteral.rawText)" + Parser.markerHint(value))
             }
-            if entries.contains(where: { $0.key == keyLiteral.rawText }) {
+            guard keys.insert(keyLiteral.rawText).inserted else {
                 throw semantic("Multiple definition for property \(keyLiteral.rawText)")
             }
             entries.append(PropertyValue.Entry(key: keyLiteral.rawText, value: valueLiteral.rawText))
