@@ -50,7 +50,8 @@ public enum Snappy {
                 detail: "uncompressed length \(declared) exceeds the limit of \(max(maxLength, 0))")
         }
         let elementBytes = source.count - position
-        guard declared <= elementBytes * maxExpansion else {
+        let (bound, overflow) = elementBytes.multipliedReportingOverflow(by: maxExpansion)
+        guard overflow || declared <= bound else {
             throw .compression(
                 algorithm: "snappy",
                 detail: "\(elementBytes) bytes cannot decode to the declared \(declared) bytes")
