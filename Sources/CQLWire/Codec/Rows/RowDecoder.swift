@@ -49,7 +49,7 @@ extension Rows {
         let names = ColumnNameIndex(metadata.columns)
         var iterator = makeIterator()
         var values: [T] = []
-        values.reserveCapacity(underestimatedCount)
+        values.reserveCapacity(capacityHint)
         while let row = try iterator.nextRow() { values.append(try row.decode(type, names: names)) }
         return values
     }

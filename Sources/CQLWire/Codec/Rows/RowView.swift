@@ -146,9 +146,6 @@ public struct RowView: Sendable {
 
         /// An iterator from the first cell.
         public func makeIterator() -> Iterator { Iterator(row: row, offset: row.range.lowerBound) }
-
-        /// The number of cells.
-        public var underestimatedCount: Int { row.count }
     }
 }
 

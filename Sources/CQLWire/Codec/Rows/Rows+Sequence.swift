@@ -44,8 +44,11 @@ extension Rows: Sequence {
                         end: upper, offset: lower, remaining: Swift.max(rowCount, 0))
     }
 
-    /// At most ``rowCount``, bounded by what the bytes can hold (4 bytes per cell).
-    public var underestimatedCount: Int {
+    /// A capacity for collecting the rows: at most ``rowCount``, bounded by what the bytes can hold.
+    ///
+    /// Not `underestimatedCount`: `Array(rows)` traps when a sequence yields fewer elements
+    /// than that promises, and iteration stops early at a malformed row.
+    var capacityHint: Int {
         let cellsPerRow = Swift.max(metadata.columnCount, 0)
         guard cellsPerRow > 0 else { return 0 }
         return Swift.min(Swift.max(rowCount, 0), contentRange.count / (4 * cellsPerRow))
@@ -55,7 +58,7 @@ extension Rows: Sequence {
     public func rowViews() throws(WireError) -> [RowView] {
         var iterator = makeIterator()
         var views: [RowView] = []
-        views.reserveCapacity(underestimatedCount)
+        views.reserveCapacity(capacityHint)
         while let row = try iterator.nextRow() { views.append(row) }
         return views
     }

@@ -1,10 +1,19 @@
 extension Array: CQLDecodable where Element: CQLDecodable {
-    /// Decodes a `list` or a `set`, in wire order.
+    /// Decodes a `list` or a `set` in wire order, or a `tuple` whose elements all decode as `Element`.
     public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
         let elementType: DataType
         switch type {
         case let .list(element), let .set(element): elementType = element
-        default: throw .typeMismatch(expected: "Array (from list or set)", actual: type.description)
+        case let .tuple(types):
+            let ranges = try CollectionBytes.fieldRanges(cqlBytes, range, fieldCount: types.count, type)
+            var elements: [Element] = []
+            elements.reserveCapacity(types.count)
+            for (elementType, elementRange) in zip(types, ranges) {
+                elements.append(try Element.decodeCQL(cqlBytes, range: elementRange, type: elementType))
+            }
+            self = elements
+            return
+        default: throw .typeMismatch(expected: "Array (from list, set or tuple)", actual: type.description)
         }
         try ValueBytes.check(cqlBytes, range, type.description)
         var reader = ByteReader(cqlBytes, range: range)
@@ -21,11 +30,16 @@ extension Array: CQLDecodable where Element: CQLDecodable {
 }
 
 extension Array: CQLEncodable where Element: CQLEncodable {
-    /// Writes a `list` or a `set` (a set's elements in the array's order).
+    /// Writes a `list` or a `set` (a set's elements in the array's order), or a `tuple` by position.
     public func encodeCQL(into writer: inout ByteWriter, as type: DataType) throws(WireError) {
         switch type {
         case let .list(element), let .set(element):
             try CollectionBytes.writeElements(self, elementType: element, into: &writer, type)
+        case let .tuple(types):
+            guard count <= types.count else {
+                throw .invalidValue(what: type.description, detail: "\(count) elements for \(types.count) types")
+            }
+            for (element, elementType) in zip(self, types) { try writer.writeCQLElement(element, as: elementType) }
         default:
             throw .typeMismatch(expected: type.description, actual: "Swift Array")
         }

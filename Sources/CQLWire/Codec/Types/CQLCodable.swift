@@ -56,7 +56,7 @@ extension CQLEncodable {
 public typealias CQLCodable = CQLDecodable & CQLEncodable
 
 /// A bound value that leaves its column untouched (`[value]` length -2, protocol v4).
-public struct CQLUnset: CQLEncodable, Hashable, Sendable {
+public struct CQLUnset: CQLEncodable, Encodable, Hashable, Sendable {
     /// The unset marker.
     public init() {}
 
@@ -73,6 +73,12 @@ public struct CQLUnset: CQLEncodable, Hashable, Sendable {
 
     /// Always `.unset`.
     public func cqlWireValue(as type: DataType) throws(WireError) -> WireValue { .unset }
+
+    /// Encoders other than ``CQLBinder`` (which binds `.unset`) see nil.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encodeNil()
+    }
 }
 
 extension ByteWriter {
