@@ -162,7 +162,7 @@ struct PythonDriverFixtureTests {
             case "LOGGED": .logged
             case "UNLOGGED": .unlogged
             case "COUNTER": .counter
-            default: throw FixtureError.unknown("batch type \(fields.batchType ?? "nil")")
+            default: throw DriverFixtureError.unknown("batch type \(fields.batchType ?? "nil")")
             }
             let statements = try (fields.statements ?? []).map { statement -> Batch.Statement in
                 let values = QueryValues.positional(try statement.values.map(wireValue))
@@ -175,7 +175,7 @@ struct PythonDriverFixtureTests {
                                 serialConsistency: try fields.serialConsistency.map(consistency),
                                 defaultTimestamp: fields.timestamp))
         default:
-            throw FixtureError.unknown("opcode \(fixture.opcode)")
+            throw DriverFixtureError.unknown("opcode \(fixture.opcode)")
         }
     }
 
@@ -192,7 +192,7 @@ struct PythonDriverFixtureTests {
     }
 
     static func hexField(_ text: String?) throws -> [UInt8] {
-        guard let text, let bytes = Hex.bytes(text) else { throw FixtureError.unknown("hex \(text ?? "nil")") }
+        guard let text, let bytes = Hex.bytes(text) else { throw DriverFixtureError.unknown("hex \(text ?? "nil")") }
         return bytes
     }
 
@@ -205,7 +205,7 @@ struct PythonDriverFixtureTests {
         case "null": return .null
         case "unset": return .unset
         case "bytes": return .bytes(try hexField(field.hex))
-        default: throw FixtureError.unknown("value kind \(field.kind)")
+        default: throw DriverFixtureError.unknown("value kind \(field.kind)")
         }
     }
 
@@ -232,7 +232,7 @@ struct PythonDriverFixtureTests {
     static func dataType(_ fixture: ValueCase) throws -> DataType {
         if let udt = fixture.udt {
             let fields = try udt.fields.map { pair in
-                guard pair.count == 2 else { throw FixtureError.unknown("udt field \(pair)") }
+                guard pair.count == 2 else { throw DriverFixtureError.unknown("udt field \(pair)") }
                 return UserType.Field(name: pair[0], type: try CQLTypeFixture.parse(pair[1]))
             }
             return .udt(UserType(keyspace: udt.keyspace, name: udt.name, fields: fields))
@@ -242,7 +242,7 @@ struct PythonDriverFixtureTests {
 }
 
 /// Why a fixture could not be turned into our types (a broken fixture, not a codec failure).
-enum FixtureError: Error, CustomStringConvertible {
+enum DriverFixtureError: Error, CustomStringConvertible {
     case unknown(String)
 
     var description: String {
@@ -285,7 +285,7 @@ enum CQLTypeFixture {
     static func parse(_ text: String) throws -> DataType {
         var parser = Parser(characters: Array(text), index: 0)
         let type = try parser.type()
-        guard parser.index == parser.characters.count else { throw FixtureError.unknown("type \(text)") }
+        guard parser.index == parser.characters.count else { throw DriverFixtureError.unknown("type \(text)") }
         return type
     }
 
@@ -309,7 +309,7 @@ enum CQLTypeFixture {
         mutating func expect(_ character: Character) throws {
             skipSpaces()
             guard index < characters.count, characters[index] == character else {
-                throw FixtureError.unknown("type: expected \(character) at \(index) in \(String(characters))")
+                throw DriverFixtureError.unknown("type: expected \(character) at \(index) in \(String(characters))")
             }
             index += 1
         }
@@ -370,7 +370,7 @@ enum CQLTypeFixture {
             default:
                 break
             }
-            throw FixtureError.unknown("type name \(word) in \(String(characters))")
+            throw DriverFixtureError.unknown("type name \(word) in \(String(characters))")
         }
     }
 
@@ -412,7 +412,7 @@ enum CQLTypeFixture {
         case let (.set(element), .array(items)): return .set(try items.map { try value($0, as: element) })
         case let (.map(keyType, valueType), .array(pairs)):
             return .map(try pairs.map { pair in
-                guard case let .array(kv) = pair, kv.count == 2 else { throw FixtureError.unknown("map entry \(pair)") }
+                guard case let .array(kv) = pair, kv.count == 2 else { throw DriverFixtureError.unknown("map entry \(pair)") }
                 return CQLMapEntry(key: try value(kv[0], as: keyType), value: try value(kv[1], as: valueType))
             })
         case let (.tuple(types), .array(items)):
@@ -425,7 +425,7 @@ enum CQLTypeFixture {
         default:
             break
         }
-        throw FixtureError.unknown("value \(json) as \(type)")
+        throw DriverFixtureError.unknown("value \(json) as \(type)")
     }
 
     static func number<T: FixedWidthInteger>(_ text: String) throws -> T {
