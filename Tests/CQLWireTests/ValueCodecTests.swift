@@ -277,4 +277,39 @@ struct ValueTypeTests {
     func durations(months: Int32, days: Int32, nanoseconds: Int64, text: String) {
         #expect(CQLDuration(months: months, days: days, nanoseconds: nanoseconds).description == text)
     }
+
+    @Test("durations parse from Cassandra's unit format and ISO 8601", arguments: [
+        ("1y2mo3w4d5h6m7s8ms9us10ns", CQLDuration(months: 14, days: 25, nanoseconds: 18_367_008_009_010)),
+        ("-1h30m", CQLDuration(months: 0, days: 0, nanoseconds: -5_400_000_000_000)),
+        ("2MO", CQLDuration(months: 2, days: 0, nanoseconds: 0)),
+        ("3µs", CQLDuration(months: 0, days: 0, nanoseconds: 3000)),
+        ("P1Y2M3DT4H5M6S", CQLDuration(months: 14, days: 3, nanoseconds: 14_706_000_000_000)),
+        ("P2W", CQLDuration(months: 0, days: 14, nanoseconds: 0)),
+        ("-PT1S", CQLDuration(months: 0, days: 0, nanoseconds: -1_000_000_000)),
+        ("-9223372036854775808ns", CQLDuration(months: 0, days: 0, nanoseconds: .min)),
+    ])
+    func durationParsing(text: String, duration: CQLDuration) {
+        #expect(CQLDuration(text) == duration)
+        #expect(CQLDuration(duration.description) == duration, "description parses back")
+    }
+
+    @Test("malformed durations are refused")
+    func badDurations() {
+        for text in ["", "-", "1", "h", "1x", "1h1h", "P", "PT", "P1H", "9223372036854775808ns", "2147483648mo", "1h 2m", "99999999999999999999s"] {
+            #expect(CQLDuration(text) == nil, "\(text)")
+        }
+    }
+
+    @Test("Foundation dates re-encode to the timestamp they were decoded from")
+    func foundationDates() throws {
+        for milliseconds: Int64 in [0, 1, -1, 1_704_164_645_678, 253_402_300_799_999, -62_135_596_800_000, 999] {
+            var writer = ByteWriter()
+            writer.writeInt64(milliseconds)
+            let date = try Date(cqlBytes: writer.bytes, range: 0..<8, type: .timestamp)
+            #expect(try date.cqlWireValue(as: .timestamp) == .bytes(writer.bytes), "\(milliseconds)")
+        }
+        #expect(Date(timeIntervalSince1970: 0.0019).cqlMilliseconds == 1, "sub-millisecond parts round down")
+        #expect(CQLDate(Date(timeIntervalSince1970: -1)) == CQLDate(daysSinceEpoch: -1))
+        #expect(CQLDate(year: 2024, month: 2, day: 29)?.foundationDate == Date(timeIntervalSince1970: 19782 * 86_400))
+    }
 }

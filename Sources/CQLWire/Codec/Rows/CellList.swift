@@ -59,11 +59,13 @@ final class ColumnNameIndex: Sendable {
     }
 }
 
-/// The columns of one row; walks forward from the last cell read, so reading columns in
-/// order (as synthesized `Decodable` initializers usually do) costs one hop per column.
+/// The columns of one row; walks on from the last cell read, so reading columns in order
+/// (as synthesized `Decodable` initializers do, `decodeNil` then `decode` for optionals)
+/// costs at most one hop per read.
 final class RowCells: CellList {
     let row: RowView
     let names: ColumnNameIndex
+    /// The cell the cursor is at, and where that cell starts.
     private var cursorIndex = 0
     private var cursorOffset: Int
 
@@ -87,10 +89,7 @@ final class RowCells: CellList {
             cursorOffset = try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).next
             cursorIndex += 1
         }
-        let cell = try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound)
-        cursorIndex += 1
-        cursorOffset = cell.next
-        return (cell.content, column.type)
+        return (try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).content, column.type)
     }
 
     func index(forKey key: String) -> Int? { names.index(of: key) }

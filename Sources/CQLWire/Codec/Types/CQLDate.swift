@@ -1,3 +1,5 @@
+import Foundation
+
 /// A CQL `date`: a day without time zone, as days since 1970-01-01 shifted by 2^31 on the wire.
 public struct CQLDate: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The wire value: days since the epoch plus 2^31 (the epoch is `0x80000000`).
@@ -45,6 +47,23 @@ public struct CQLDate: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Earlier dates first.
     public static func < (lhs: CQLDate, rhs: CQLDate) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+extension CQLDate {
+    /// The day (in UTC) that `date` falls on.
+    public init(_ date: Foundation.Date) {
+        let days = (date.timeIntervalSince1970 / 86_400).rounded(.down)
+        self.init(daysSinceEpoch: Int32(clamping: Int64(exactly: days.clamped(-3e9, 3e9)) ?? 0))
+    }
+
+    /// Midnight UTC of this day.
+    public var foundationDate: Foundation.Date {
+        Foundation.Date(timeIntervalSince1970: Double(daysSinceEpoch) * 86_400)
+    }
+}
+
+private extension Double {
+    func clamped(_ lower: Double, _ upper: Double) -> Double { Swift.min(Swift.max(self, lower), upper) }
 }
 
 extension CQLDate: CQLCodable {

@@ -11,8 +11,7 @@ extension Date: CQLCodable {
     /// Writes `timestamp`, rounding down to whole milliseconds.
     public func encodeCQL(into writer: inout ByteWriter, as type: DataType) throws(WireError) {
         guard type == .timestamp else { throw .typeMismatch(expected: type.description, actual: "Swift Date") }
-        let milliseconds = (timeIntervalSince1970 * 1000).rounded(.down)
-        guard let exact = Int64(exactly: milliseconds) else {
+        guard let exact = cqlMilliseconds else {
             throw .invalidValue(what: "timestamp", detail: "\(self) is out of range")
         }
         writer.writeInt64(exact)
@@ -20,4 +19,16 @@ extension Date: CQLCodable {
 
     /// `timestamp`.
     public static var defaultCQLType: DataType { .timestamp }
+
+    /// Milliseconds since the epoch, rounded down; nil outside Int64.
+    ///
+    /// A value within a microsecond of a whole millisecond counts as it, so a decoded
+    /// timestamp (whose seconds are not exact in binary) re-encodes to the same number.
+    public var cqlMilliseconds: Int64? {
+        let milliseconds = timeIntervalSince1970 * 1000
+        let nearest = milliseconds.rounded()
+        let whole = abs(milliseconds - nearest) < 0.001 ? nearest : milliseconds.rounded(.down)
+        guard whole.isFinite, whole >= -9.2e18, whole <= 9.2e18 else { return nil }
+        return Int64(whole)
+    }
 }
