@@ -138,6 +138,40 @@ struct FrameTests {
         #expect(count == frames.count)
     }
 
+    @Test("a long stream through the decoder keeps every frame intact across buffer compaction")
+    func longStream() throws {
+        let frames = (0..<2000).map { index in
+            RequestMessage.query(Query(query: String(repeating: "x", count: index % 97),
+                                       parameters: .init(consistency: .one, pageSize: Int32(index))))
+                .encodeFrame(stream: Int16(index % 32768))
+        }
+        let stream = frames.flatMap { $0 }
+        var decoder = FrameDecoder()
+        var decoded: [[UInt8]] = []
+        var index = 0
+        while index < stream.count {
+            let end = min(index + 1000, stream.count)
+            decoder.append(stream[index..<end])
+            index = end
+            while let frame = try decoder.nextFrame() { decoded.append(frame.bytes) }
+        }
+        #expect(decoded == frames && decoder.bufferedCount == 0)
+    }
+
+    @Test("a compressed body that would inflate past the limit is refused")
+    func decompressionLimit() throws {
+        let query = RequestMessage.query(Query(query: String(repeating: "SELECT ", count: 200),
+                                               parameters: .init(consistency: .one)))
+        for compression in FrameCompression.allCases {
+            let frame = try FrameFixtures.frame(query.encodeFrame(stream: 0, compression: compression))
+            #expect(frame.body.count < 1400)
+            #expect(throws: WireError.self, "\(compression)") {
+                try frame.decodeRequest(compression: compression, maxBodyLength: 1000)
+            }
+            #expect(try frame.decodeRequest(compression: compression, maxBodyLength: 2000).message == query)
+        }
+    }
+
     @Test("an oversized or negative length is refused as soon as the header is in")
     func oversizeRefusedEarly() throws {
         let oversize = FrameHeader(isResponse: true, stream: 1, opcode: Opcode.result.rawValue, length: 1025)
