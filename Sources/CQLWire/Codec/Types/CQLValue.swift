@@ -6,31 +6,53 @@ import Foundation
 public indirect enum CQLValue: Hashable, Sendable {
     /// A null value.
     case null
+    /// `ascii` text.
     case ascii(String)
+    /// `bigint`.
     case bigint(Int64)
+    /// `blob` bytes.
     case blob([UInt8])
+    /// `boolean`.
     case boolean(Bool)
+    /// `counter`.
     case counter(Int64)
+    /// `decimal`.
     case decimal(CQLDecimal)
+    /// `double`.
     case double(Double)
+    /// `float`.
     case float(Float)
+    /// `inet`.
     case inet(InetAddress)
+    /// `int`.
     case int(Int32)
+    /// `smallint`.
     case smallint(Int16)
+    /// `tinyint`.
     case tinyint(Int8)
+    /// `text` (`varchar`).
     case text(String)
     /// Milliseconds since the epoch.
     case timestamp(Int64)
+    /// `date`.
     case date(CQLDate)
+    /// `time`.
     case time(CQLTime)
+    /// `uuid`.
     case uuid(UUID)
+    /// `timeuuid` (a version 1 UUID).
     case timeuuid(UUID)
+    /// `varint`.
     case varint(CQLVarint)
+    /// `duration`.
     case duration(CQLDuration)
+    /// `list`, in order.
     case list([CQLValue])
+    /// `set`, in wire order (the server sorts it).
     case set([CQLValue])
     /// Map entries in wire order.
     case map([CQLMapEntry])
+    /// `tuple`, by position.
     case tuple([CQLValue])
     /// UDT fields in declaration order.
     case udt([CQLUDTField])
