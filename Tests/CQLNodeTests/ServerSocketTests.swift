@@ -378,6 +378,27 @@ struct ServerSocketTests {
         await #expect(throws: CQLServer.LifecycleError.alreadyShutDown) { try await server.start() }
     }
 
+    @Test("Shutdown does not wait for a request stuck in the handler; the request is cancelled")
+    func shutdownWithRequestInFlight() async throws {
+        let handler = EchoHandler()
+        let server = CQLServer(configuration: .init(port: 0), handler: handler)
+        let port = try #require(try await server.start().port)
+        let client = try await RawClient.run {
+            let client = try RawClient(port: port)
+            try client.startup()
+            // Waits for a second BARRIER that never comes.
+            try client.send(Self.query("BARRIER 2 stuck").encodeFrame(stream: 1))
+            return client
+        }
+        #expect(await eventually { await handler.barrier.waitingCount == 1 })
+        try await server.shutdown()
+        try await RawClient.run {
+            let closed = try client.closedWithoutAnswer()
+            #expect(closed)
+        }
+        #expect(await eventually { await handler.barrier.waitingCount == 0 })
+    }
+
     // MARK: - Fault injection
 
     @Test("Injected Unavailable and CAS WriteTimeout answer matching statements; others run normally")

@@ -61,19 +61,41 @@ struct EchoHandler: QueryHandler {
 }
 
 /// Holds every arrival until `expecting` have arrived: proof that requests run concurrently.
+///
+/// A cancelled arrival (its connection closed) is let go at once, so no task waits forever.
 actor Barrier {
     private var arrived = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextID = 0
 
     func arrive(expecting: Int) async {
         arrived += 1
         if arrived >= expecting {
-            let released = waiting
+            let released = waiting.values
             waiting.removeAll()
             for continuation in released { continuation.resume() }
             return
         }
-        await withCheckedContinuation { waiting.append($0) }
+        let id = nextID
+        nextID += 1
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiting[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.release(id) }
+        }
+    }
+
+    /// How many arrivals are waiting.
+    var waitingCount: Int { waiting.count }
+
+    private func release(_ id: Int) {
+        waiting.removeValue(forKey: id)?.resume()
     }
 }
 
@@ -195,6 +217,15 @@ final class RawClient: Sendable {
             throw RawClientError(description: "STARTUP answered \(String(describing: answer?.message))")
         }
     }
+}
+
+/// Whether `condition` becomes true while polling it (up to about 10 s, a safety net against hangs).
+func eventually(_ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<10_000 {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+    return await condition()
 }
 
 /// Bytes from a hex string (fixtures).
