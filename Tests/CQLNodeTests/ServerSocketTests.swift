@@ -349,6 +349,8 @@ struct ServerSocketTests {
                 #expect(event.header.flags.contains(.compression))
                 #expect(try event.decodeResponse(compression: .lz4).message == .event(.schemaChange(change)))
             }
+            // A closed connection is no longer an event target.
+            #expect(await eventually { server.events.subscriberCount(for: "SCHEMA_CHANGE") == 0 })
         }
     }
 
