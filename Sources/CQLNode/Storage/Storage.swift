@@ -465,8 +465,10 @@ public final class Storage: Sendable {
     }
 
     /// Runs `body` with exclusive access to the whole state: reads and writes in it are atomic together (LWT).
-    public func withTransaction<Result: Sendable>(_ body: (inout StorageState) throws(StorageError) -> Result) throws(StorageError) -> Result {
-        try state.withLock { (state: inout StorageState) throws(StorageError) -> Result in try body(&state) }
+    public func withTransaction<Result: Sendable, Failure: Error>(
+        _ body: (inout StorageState) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try state.withLock { (state: inout StorageState) throws(Failure) -> Result in try body(&state) }
     }
 
     /// The current schema catalog.
