@@ -85,7 +85,8 @@ public struct QueryResponse: Sendable, Equatable {
 public struct RequestContext: Sendable {
     /// The stream id the answer goes back on.
     public var stream: Int16
-    /// The connection's protocol version (3 or 4).
+    /// The connection's protocol version (3 or 4); a v3 connection shares v4's framing and requests,
+    /// but its RESULT Prepared carries no partition-key indexes and it knows no failure error codes (0x1300-0x1500).
     public var protocolVersion: UInt8
     /// Whether the client set the tracing flag.
     public var tracing: Bool
