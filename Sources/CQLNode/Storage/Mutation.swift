@@ -128,7 +128,7 @@ public enum TableAlteration: Sendable {
 }
 
 /// A schema change, recorded in the commit log like data.
-public enum SchemaChange: Sendable {
+public enum SchemaMutation: Sendable {
     /// `CREATE KEYSPACE [IF NOT EXISTS]`.
     case createKeyspace(KeyspaceSchema, ifNotExists: Bool)
     /// `ALTER KEYSPACE`: new replication and durable writes.

@@ -21,7 +21,7 @@ public struct StorageOptions: Sendable {
 }
 
 /// What a schema change did.
-public enum SchemaChangeOutcome: Hashable, Sendable {
+public enum SchemaMutationOutcome: Hashable, Sendable {
     /// The schema changed; the change is durable once ``Storage/awaitDurable(_:)`` returns for this number.
     case applied(LogSequenceNumber)
     /// Nothing changed (`IF NOT EXISTS` on an existing object, `IF EXISTS` on a missing one).
@@ -97,7 +97,7 @@ public struct StorageState: Sendable {
     }
 
     /// Applies a schema change and logs it, or throws Cassandra's error for it.
-    public mutating func apply(_ change: SchemaChange) throws(StorageError) -> SchemaChangeOutcome {
+    public mutating func apply(_ change: SchemaMutation) throws(StorageError) -> SchemaMutationOutcome {
         guard try applySchema(change) else { return .unchanged }
         guard let log else { return .applied(0) }
         let lsn = log.append(StorageCodec.encode(.schema(change)))
@@ -106,7 +106,7 @@ public struct StorageState: Sendable {
     }
 
     /// Validates and applies a schema change; false when `IF [NOT] EXISTS` made it a no-op.
-    mutating func applySchema(_ change: SchemaChange) throws(StorageError) -> Bool {
+    mutating func applySchema(_ change: SchemaMutation) throws(StorageError) -> Bool {
         var catalog = self.catalog
         switch change {
         case let .createKeyspace(keyspace, ifNotExists):
@@ -474,8 +474,8 @@ public final class Storage: Sendable {
     /// The current schema catalog.
     public var catalog: Catalog { state.withLock { $0.catalog } }
 
-    /// Applies a schema change; see ``StorageState/apply(_:)-(SchemaChange)``.
-    public func apply(_ change: SchemaChange) throws(StorageError) -> SchemaChangeOutcome {
+    /// Applies a schema change; see ``StorageState/apply(_:)-(SchemaMutation)``.
+    public func apply(_ change: SchemaMutation) throws(StorageError) -> SchemaMutationOutcome {
         try withTransaction { (state: inout StorageState) throws(StorageError) in try state.apply(change) }
     }
 

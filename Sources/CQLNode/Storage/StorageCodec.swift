@@ -18,7 +18,7 @@ enum CRC32 {
 
 /// One commit log record: a schema change or an atomic batch of data mutations.
 enum LogRecord: Sendable {
-    case schema(SchemaChange)
+    case schema(SchemaMutation)
     case mutations([Mutation])
 }
 
@@ -337,7 +337,7 @@ enum StorageCodec {
         return KeyspaceSchema(name: name, replication: replication, durableWrites: durable, tables: tables, userTypes: types)
     }
 
-    static func write(_ change: SchemaChange, _ writer: inout ByteWriter) {
+    static func write(_ change: SchemaMutation, _ writer: inout ByteWriter) {
         switch change {
         case let .createKeyspace(keyspace, ifNotExists):
             writer.writeUInt8(0); write(keyspace, &writer); writer.writeUInt8(ifNotExists ? 1 : 0)
@@ -373,7 +373,7 @@ enum StorageCodec {
         }
     }
 
-    static func readSchemaChange(_ reader: inout ByteReader) throws(WireError) -> SchemaChange {
+    static func readSchemaChange(_ reader: inout ByteReader) throws(WireError) -> SchemaMutation {
         switch try reader.readUInt8("schema change") {
         case 0:
             let keyspace = try readKeyspace(&reader)
