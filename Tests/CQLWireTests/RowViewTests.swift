@@ -24,6 +24,9 @@ struct RowViewTests {
         let range = try #require(try row.bytes(at: 1))
         #expect(Array(row.buffer[range]) == Array("job".utf8))
         #expect(try row.values() == RowFixtures.jobRow(7, score: .double(2.5)))
+        #expect(try row[2] == .int(7))
+        #expect(try row["name"] == .text("job"))
+        #expect(try views[1]["score"] == .null)
         #expect(row.cells.map(\.index) == Array(0..<7))
         #expect(row.cells.map { $0.range == nil } == [false, false, false, false, false, false, false])
     }

@@ -31,11 +31,12 @@ extension RowView {
     /// Decodes the row as a `Decodable`: a struct by column name (a Swift `jobId` also finds
     /// `job_id`), an unkeyed type by column position, or, for a one-column row, the column itself.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try decode(type, names: ColumnNameIndex(columns))
+        try decode(type, names: ColumnNameIndex(columns), isNative: T.self is any CQLDecodable.Type)
     }
 
-    func decode<T: Decodable>(_: T.Type, names: ColumnNameIndex) throws -> T {
-        if count == 1, T.self is any CQLDecodable.Type, !columns.isEmpty {
+    /// `isNative`: whether `T` is ``CQLDecodable``, checked once per result rather than per row.
+    func decode<T: Decodable>(_: T.Type, names: ColumnNameIndex, isNative: Bool) throws -> T {
+        if count == 1, isNative, !columns.isEmpty {
             return try CellDecoding.decode(T.self, buffer: buffer, range: try bytes(at: 0), type: columns[0].type,
                                            codingPath: [], context: { "column \"\(columns[0].name)\"" })
         }
@@ -50,7 +51,8 @@ extension Rows {
         var iterator = makeIterator()
         var values: [T] = []
         values.reserveCapacity(capacityHint)
-        while let row = try iterator.nextRow() { values.append(try row.decode(type, names: names)) }
+        let isNative = T.self is any CQLDecodable.Type
+        while let row = try iterator.nextRow() { values.append(try row.decode(type, names: names, isNative: isNative)) }
         return values
     }
 }

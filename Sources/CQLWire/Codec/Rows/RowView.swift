@@ -96,6 +96,16 @@ public struct RowView: Sendable {
         try decode(CQLValue.self, named: name)
     }
 
+    /// Cell `index` as a dynamic value (`try row[0]`).
+    public subscript(index: Int) -> CQLValue {
+        get throws(WireError) { try value(at: index) }
+    }
+
+    /// The cell of the column named `name` as a dynamic value (`try row["name"]`).
+    public subscript(name: String) -> CQLValue {
+        get throws(WireError) { try value(named: name) }
+    }
+
     /// Every cell as a dynamic value, in column order.
     public func values() throws(WireError) -> [CQLValue] {
         var values: [CQLValue] = []
