@@ -264,7 +264,10 @@ struct CompressionTests {
             let halves = answer.split(separator: " ", omittingEmptySubsequences: false)
             try #require(halves.count == 2, "peer answered \(answer.prefix(200)) for \(input.testDescription)")
             #expect(CompressionVectors.hex(halves[0]) == input.bytes, "python lz4 read our \(input.testDescription) differently")
-            #expect(CompressionVectors.hex(halves[1]) == input.bytes, "libsnappy read our \(input.testDescription) differently")
+            // libsnappy is a system library; without it ("-") only the lz4 direction is checked.
+            if halves[1] != "-" {
+                #expect(CompressionVectors.hex(halves[1]) == input.bytes, "libsnappy read our \(input.testDescription) differently")
+            }
         }
     }
 
@@ -430,16 +433,19 @@ struct CompressionTests {
     }
 }
 
-/// The python `lz4` package (the reference C library) and Google's libsnappy through ctypes,
-/// when the machine has them; `scripts/test.sh` installs `lz4`.
+/// The python `lz4` package (the reference C library) and, when the system has it, Google's
+/// libsnappy through ctypes; `scripts/test.sh` installs `lz4`, and the test is skipped without it.
 enum CompressionPeer {
     static let script = #"""
 import ctypes, ctypes.util, struct, sys
 import lz4.block
-snappy = ctypes.CDLL(ctypes.util.find_library("snappy"))
-snappy.snappy_uncompressed_length.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
-snappy.snappy_uncompress.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)]
+path = ctypes.util.find_library("snappy")
+snappy = ctypes.CDLL(path) if path else None
+if snappy:
+    snappy.snappy_uncompressed_length.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+    snappy.snappy_uncompress.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)]
 def unsnappy(data):
+    if snappy is None: return None
     n = ctypes.c_size_t()
     if snappy.snappy_uncompressed_length(data, len(data), ctypes.byref(n)) != 0: return b"snappy-error"
     out = ctypes.create_string_buffer(max(n.value, 1))
@@ -452,7 +458,8 @@ for line in sys.stdin:
         plain = lz4.block.decompress(lz[4:], uncompressed_size=size) if size else b""
     except Exception as error:
         plain = b"lz4-error"
-    print(plain.hex(), unsnappy(sn).hex())
+    snappy_plain = unsnappy(sn)
+    print(plain.hex(), "-" if snappy_plain is None else snappy_plain.hex())
 """#
 
     static let available: Bool = {
@@ -464,7 +471,7 @@ for line in sys.stdin:
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let code = probe
-            ? "import ctypes.util, lz4.block; assert ctypes.util.find_library('snappy'); print('ok')"
+            ? "import lz4.block; print('ok')"
             : script
         process.arguments = ["python3", "-c", code]
         let stdin = Pipe()

@@ -9,8 +9,8 @@ public enum LZ4 {
     static let matchFindLimit = 12
     /// The last bytes of a block are always literals (the format's `LASTLITERALS`).
     static let lastLiterals = 5
-    /// One decoded byte per input byte at most 255: the densest encoding is a run of
-    /// 255-valued length bytes. A declared length above this is a lie, refused before allocating.
+    /// No input byte decodes to more than 255 bytes (the densest encoding is a run of
+    /// 255-valued length bytes), so a larger declared length is a lie, refused before allocating.
     static let maxExpansion = 255
 
     /// The largest block ``compressBlock(_:)`` produces for `count` input bytes.
