@@ -26,7 +26,7 @@ struct StorageSchemaTests {
             do {
                 _ = try storage.apply(change)
                 Issue.record("expected an error: \(message)")
-            } catch let error as StorageError {
+            } catch {
                 #expect(error.description == message)
                 #expect(error.isAlreadyExists == alreadyExists)
             }

@@ -2,12 +2,12 @@ import CQLWire
 import Foundation
 
 /// A tombstone's time: what it shadows (`timestamp`) and when it was written (`localDeletionTime`, seconds).
-struct Deletion: Hashable, Sendable {
+struct DeletionTime: Hashable, Sendable {
     var timestamp: Int64
     var localDeletionTime: Int32
 
     /// The later of two optional deletions.
-    static func latest(_ a: Deletion?, _ b: Deletion?) -> Deletion? {
+    static func latest(_ a: DeletionTime?, _ b: DeletionTime?) -> DeletionTime? {
         guard let a else { return b }
         guard let b else { return a }
         return b.timestamp > a.timestamp ? b : a
@@ -15,7 +15,7 @@ struct Deletion: Hashable, Sendable {
 }
 
 /// One cell: a value (or a tombstone) with its write timestamp and optional expiry.
-struct Cell: Hashable, Sendable {
+struct CellData: Hashable, Sendable {
     /// The value, or `nil` for a tombstone.
     var value: [UInt8]?
     /// The write timestamp in microseconds.
@@ -25,14 +25,14 @@ struct Cell: Hashable, Sendable {
     /// For an expiring cell, when it expires; for a tombstone, when it was written (seconds).
     var localDeletionTime: Int32
 
-    static func live(_ value: [UInt8], timestamp: Int64, ttl: Int32?, now: Int32) -> Cell {
-        guard let ttl, ttl > 0 else { return Cell(value: value, timestamp: timestamp, ttl: nil, localDeletionTime: .max) }
+    static func live(_ value: [UInt8], timestamp: Int64, ttl: Int32?, now: Int32) -> CellData {
+        guard let ttl, ttl > 0 else { return CellData(value: value, timestamp: timestamp, ttl: nil, localDeletionTime: .max) }
         let (expiry, overflow) = now.addingReportingOverflow(ttl)
-        return Cell(value: value, timestamp: timestamp, ttl: ttl, localDeletionTime: overflow ? .max : expiry)
+        return CellData(value: value, timestamp: timestamp, ttl: ttl, localDeletionTime: overflow ? .max : expiry)
     }
 
-    static func tombstone(timestamp: Int64, now: Int32) -> Cell {
-        Cell(value: nil, timestamp: timestamp, ttl: nil, localDeletionTime: now)
+    static func tombstone(timestamp: Int64, now: Int32) -> CellData {
+        CellData(value: nil, timestamp: timestamp, ttl: nil, localDeletionTime: now)
     }
 
     func isLive(at now: Int32) -> Bool {
@@ -41,7 +41,7 @@ struct Cell: Hashable, Sendable {
 
     /// Cassandra's reconciliation: the higher timestamp wins; on a tie a tombstone wins, then the greater value,
     /// then the later expiry.
-    static func reconcile(_ a: Cell, _ b: Cell) -> Cell {
+    static func reconcile(_ a: CellData, _ b: CellData) -> CellData {
         if a.timestamp != b.timestamp { return a.timestamp > b.timestamp ? a : b }
         switch (a.value, b.value) {
         case (nil, _): return a
@@ -56,8 +56,8 @@ struct Cell: Hashable, Sendable {
 
 /// The cells of a multi-cell column (non-frozen collection or UDT), sorted by cell path.
 struct ComplexColumn: Hashable, Sendable {
-    var deletion: Deletion?
-    var cells: [(path: [UInt8], cell: Cell)]
+    var deletion: DeletionTime?
+    var cells: [(path: [UInt8], cell: CellData)]
 
     static func == (lhs: ComplexColumn, rhs: ComplexColumn) -> Bool {
         lhs.deletion == rhs.deletion
@@ -72,14 +72,14 @@ struct ComplexColumn: Hashable, Sendable {
 
 /// A column's stored data.
 enum ColumnData: Hashable, Sendable {
-    case simple(Cell)
+    case simple(CellData)
     case complex(ComplexColumn)
 }
 
 /// A row (or the static row): liveness marker, row tombstone and column data by column name.
-struct Row: Hashable, Sendable {
-    var marker: Cell?
-    var deletion: Deletion?
+struct RowData: Hashable, Sendable {
+    var marker: CellData?
+    var deletion: DeletionTime?
     var columns: [String: ColumnData] = [:]
 
     var isEmpty: Bool { marker == nil && deletion == nil && columns.isEmpty }
@@ -104,13 +104,13 @@ struct Row: Hashable, Sendable {
 /// A row with its clustering values.
 struct ClusteredRow: Hashable, Sendable {
     var clustering: [[UInt8]]
-    var row: Row
+    var row: RowData
 }
 
 /// A range tombstone over a clustering slice.
 struct RangeTombstone: Hashable, Sendable {
     var slice: ClusteringSlice
-    var deletion: Deletion
+    var deletion: DeletionTime
 }
 
 /// A partition's position in the ring: Murmur3 token, then key bytes (unsigned), as Cassandra orders them.
@@ -130,9 +130,9 @@ struct PartitionPosition: Hashable, Comparable, Sendable {
 }
 
 /// One partition: tombstones, the static row and the rows in clustering order.
-struct Partition: Hashable, Sendable {
-    var deletion: Deletion?
-    var staticRow = Row()
+struct PartitionData: Hashable, Sendable {
+    var deletion: DeletionTime?
+    var staticRow = RowData()
     var rangeTombstones: [RangeTombstone] = []
     var rows: [ClusteredRow] = []
 
@@ -141,7 +141,7 @@ struct Partition: Hashable, Sendable {
 
 /// One table's data: partitions by position, and the positions in ring order for scans.
 struct TableData: Sendable {
-    var partitions: [PartitionPosition: Partition] = [:]
+    var partitions: [PartitionPosition: PartitionData] = [:]
     var order: [PartitionPosition] = []
 
     /// The index of the first position not less than `position`.
@@ -169,7 +169,7 @@ struct TableData: Sendable {
     mutating func insertPositionIfNeeded(_ position: PartitionPosition) {
         guard partitions[position] == nil else { return }
         order.insert(position, at: lowerBound(position))
-        partitions[position] = Partition()
+        partitions[position] = PartitionData()
     }
 
     mutating func removeIfEmpty(_ position: PartitionPosition) {

@@ -50,7 +50,7 @@ struct MutationApplier {
     }
 
     /// The highest tombstone timestamp covering a row (partition, range and row tombstones).
-    func shadow(of clustering: [[UInt8]], row: Row?, in partition: Partition) -> Int64 {
+    func shadow(of clustering: [[UInt8]], row: RowData?, in partition: PartitionData) -> Int64 {
         var result = partition.deletion?.timestamp ?? .min
         for tombstone in partition.rangeTombstones where tombstone.deletion.timestamp > result {
             if slice(tombstone.slice, contains: clustering) { result = tombstone.deletion.timestamp }
@@ -59,7 +59,7 @@ struct MutationApplier {
         return result
     }
 
-    func staticShadow(of partition: Partition) -> Int64 {
+    func staticShadow(of partition: PartitionData) -> Int64 {
         max(partition.deletion?.timestamp ?? .min, partition.staticRow.deletion?.timestamp ?? .min)
     }
 
@@ -90,7 +90,7 @@ struct MutationApplier {
         if ttl > Self.maximumTTL { throw .invalidRequest("ttl is too large. requested (\(ttl)) maximum (\(Self.maximumTTL))") }
     }
 
-    func validate(_ mutation: Mutation, existing: Partition?) throws(StorageError) {
+    func validate(_ mutation: Mutation, existing: PartitionData?) throws(StorageError) {
         let isCounter = table.isCounterTable
         for operation in mutation.operations {
             switch operation {
@@ -133,7 +133,7 @@ struct MutationApplier {
     }
 
     private func validate(_ operation: CollectionOperation, on column: ColumnSchema, clustering: [[UInt8]],
-                          existing: Partition?, now: Int32) throws(StorageError) {
+                          existing: PartitionData?, now: Int32) throws(StorageError) {
         guard column.isMultiCell else {
             throw .invalidRequest("Invalid operation for frozen or non-collection column \(column.name) of type \(column.type)")
         }
@@ -158,10 +158,10 @@ struct MutationApplier {
         }
     }
 
-    func liveCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: Partition?, now: Int32)
-        -> [(path: [UInt8], cell: Cell)] {
+    func liveCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: PartitionData?, now: Int32)
+        -> [(path: [UInt8], cell: CellData)] {
         guard let partition else { return [] }
-        let row: Row?
+        let row: RowData?
         if column.kind == .static {
             row = partition.staticRow
         } else {
@@ -175,7 +175,7 @@ struct MutationApplier {
     // MARK: - Application
 
     /// Applies a validated mutation and returns it as replay must see it: list positions and default TTLs resolved.
-    func apply(_ mutation: Mutation, to partition: inout Partition) -> Mutation {
+    func apply(_ mutation: Mutation, to partition: inout PartitionData) -> Mutation {
         var resolved: [MutationOperation] = []
         resolved.reserveCapacity(mutation.operations.count)
         let now = mutation.nowInSeconds
@@ -189,10 +189,10 @@ struct MutationApplier {
                 resolved.append(operation)
             case let .deleteRow(clustering, timestamp):
                 updateRow(clustering, in: &partition) { row, _ in
-                    let deletion = Deletion(timestamp: timestamp, localDeletionTime: now)
-                    row.deletion = Deletion.latest(row.deletion, deletion)
+                    let deletion = DeletionTime(timestamp: timestamp, localDeletionTime: now)
+                    row.deletion = DeletionTime.latest(row.deletion, deletion)
                     row.purge(shadowedBy: timestamp)
-                    row.deletion = Deletion.latest(row.deletion, deletion)
+                    row.deletion = DeletionTime.latest(row.deletion, deletion)
                 }
                 resolved.append(operation)
             case let .deleteRange(slice, timestamp):
@@ -202,8 +202,8 @@ struct MutationApplier {
                 let ttl = effective(ttl)
                 updateRow(clustering, in: &partition) { row, shadow in
                     guard timestamp > shadow else { return }
-                    let marker = Cell.live([], timestamp: timestamp, ttl: ttl, now: now)
-                    row.marker = row.marker.map { Cell.reconcile($0, marker) } ?? marker
+                    let marker = CellData.live([], timestamp: timestamp, ttl: ttl, now: now)
+                    row.marker = row.marker.map { CellData.reconcile($0, marker) } ?? marker
                 }
                 resolved.append(.insertRowMarker(clustering: clustering, timestamp: timestamp, ttl: ttl ?? 0))
             case let .setColumn(clustering, name, value, timestamp, ttl):
@@ -221,7 +221,7 @@ struct MutationApplier {
                         resolved.append(.collection(clustering: clustering, column: name, op, timestamp: timestamp, ttl: ttl ?? 0))
                     }
                 } else {
-                    let cell = Cell.live(value, timestamp: timestamp, ttl: ttl, now: now)
+                    let cell = CellData.live(value, timestamp: timestamp, ttl: ttl, now: now)
                     writeSimple(cell, column: column, clustering: clustering, in: &partition)
                     resolved.append(.setColumn(clustering: clustering, column: name, value: value, timestamp: timestamp, ttl: ttl ?? 0))
                 }
@@ -247,7 +247,7 @@ struct MutationApplier {
                     }
                     let sum = current &+ delta
                     let bytes = (0..<8).map { UInt8(truncatingIfNeeded: sum >> (56 - 8 * $0)) }
-                    data = .simple(Cell(value: bytes, timestamp: stamp, ttl: nil, localDeletionTime: .max))
+                    data = .simple(CellData(value: bytes, timestamp: stamp, ttl: nil, localDeletionTime: .max))
                 }
                 resolved.append(operation)
             case let .collection(clustering, name, collectionOperation, timestamp, ttl):
@@ -263,18 +263,18 @@ struct MutationApplier {
                         nowInSeconds: now)
     }
 
-    private func deletePartition(timestamp: Int64, now: Int32, in partition: inout Partition) {
-        partition.deletion = Deletion.latest(partition.deletion, Deletion(timestamp: timestamp, localDeletionTime: now))
+    private func deletePartition(timestamp: Int64, now: Int32, in partition: inout PartitionData) {
+        partition.deletion = DeletionTime.latest(partition.deletion, DeletionTime(timestamp: timestamp, localDeletionTime: now))
         partition.staticRow.purge(shadowedBy: timestamp)
         partition.rangeTombstones.removeAll { $0.deletion.timestamp <= timestamp }
         for index in partition.rows.indices { partition.rows[index].row.purge(shadowedBy: timestamp) }
         partition.rows.removeAll { $0.row.isEmpty }
     }
 
-    private func deleteRange(_ range: ClusteringSlice, timestamp: Int64, now: Int32, in partition: inout Partition) {
-        let deletion = Deletion(timestamp: timestamp, localDeletionTime: now)
+    private func deleteRange(_ range: ClusteringSlice, timestamp: Int64, now: Int32, in partition: inout PartitionData) {
+        let deletion = DeletionTime(timestamp: timestamp, localDeletionTime: now)
         if let index = partition.rangeTombstones.firstIndex(where: { $0.slice == range }) {
-            partition.rangeTombstones[index].deletion = Deletion.latest(partition.rangeTombstones[index].deletion, deletion) ?? deletion
+            partition.rangeTombstones[index].deletion = DeletionTime.latest(partition.rangeTombstones[index].deletion, deletion) ?? deletion
         } else {
             partition.rangeTombstones.append(RangeTombstone(slice: range, deletion: deletion))
         }
@@ -285,21 +285,21 @@ struct MutationApplier {
     }
 
     /// Runs `body` on the row (created if missing) with the timestamp of the tombstones covering it.
-    private func updateRow(_ clustering: [[UInt8]], in partition: inout Partition, _ body: (inout Row, Int64) -> Void) {
+    private func updateRow(_ clustering: [[UInt8]], in partition: inout PartitionData, _ body: (inout RowData, Int64) -> Void) {
         let (index, found) = rowIndex(clustering, in: partition.rows)
         if found {
             let shadow = shadow(of: clustering, row: partition.rows[index].row, in: partition)
             body(&partition.rows[index].row, shadow)
             if partition.rows[index].row.isEmpty { partition.rows.remove(at: index) }
         } else {
-            var row = Row()
+            var row = RowData()
             body(&row, shadow(of: clustering, row: nil, in: partition))
             if !row.isEmpty { partition.rows.insert(ClusteredRow(clustering: clustering, row: row), at: index) }
         }
     }
 
     /// Runs `body` on one column's data in its row (the static row for static columns).
-    private func updateCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: inout Partition,
+    private func updateCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: inout PartitionData,
                              _ body: (inout ColumnData?, Int64) -> Void) {
         if column.kind == .static {
             let shadow = staticShadow(of: partition)
@@ -309,11 +309,11 @@ struct MutationApplier {
         }
     }
 
-    private func writeSimple(_ cell: Cell, column: ColumnSchema, clustering: [[UInt8]], in partition: inout Partition) {
+    private func writeSimple(_ cell: CellData, column: ColumnSchema, clustering: [[UInt8]], in partition: inout PartitionData) {
         updateCells(of: column, clustering: clustering, in: &partition) { data, shadow in
             guard cell.timestamp > shadow else { return }
             if case let .simple(existing)? = data {
-                data = .simple(Cell.reconcile(existing, cell))
+                data = .simple(CellData.reconcile(existing, cell))
             } else {
                 data = .simple(cell)
             }
@@ -323,7 +323,7 @@ struct MutationApplier {
     private func deleteComplex(_ data: inout ColumnData?, timestamp: Int64, now: Int32) {
         var complex: ComplexColumn
         if case let .complex(existing)? = data { complex = existing } else { complex = ComplexColumn(deletion: nil, cells: []) }
-        complex.deletion = Deletion.latest(complex.deletion, Deletion(timestamp: timestamp, localDeletionTime: now))
+        complex.deletion = DeletionTime.latest(complex.deletion, DeletionTime(timestamp: timestamp, localDeletionTime: now))
         complex.cells.removeAll { $0.cell.timestamp <= timestamp }
         data = .complex(complex)
     }
@@ -338,7 +338,7 @@ struct MutationApplier {
     }
 
     private func applyPut(_ operation: CollectionOperation, column: ColumnSchema, clustering: [[UInt8]],
-                          timestamp: Int64, ttl: Int32?, now: Int32, in partition: inout Partition) {
+                          timestamp: Int64, ttl: Int32?, now: Int32, in partition: inout PartitionData) {
         let puts: [(path: [UInt8], value: [UInt8]?)]
         switch operation {
         case let .putCell(path, value): puts = [(path, value)]
@@ -354,8 +354,8 @@ struct MutationApplier {
             let floor = max(shadow, complex.deletion?.timestamp ?? .min)
             guard timestamp > floor else { return }
             for put in puts {
-                let cell = put.value.map { Cell.live($0, timestamp: timestamp, ttl: ttl, now: now) }
-                    ?? Cell.tombstone(timestamp: timestamp, now: now)
+                let cell = put.value.map { CellData.live($0, timestamp: timestamp, ttl: ttl, now: now) }
+                    ?? CellData.tombstone(timestamp: timestamp, now: now)
                 var low = 0
                 var high = complex.cells.count
                 var found = false
@@ -370,7 +370,7 @@ struct MutationApplier {
                     if order < 0 { low = mid + 1 } else { high = mid }
                 }
                 if found {
-                    complex.cells[low].cell = Cell.reconcile(complex.cells[low].cell, cell)
+                    complex.cells[low].cell = CellData.reconcile(complex.cells[low].cell, cell)
                 } else {
                     complex.cells.insert((put.path, cell), at: low)
                 }
@@ -392,8 +392,8 @@ struct MutationApplier {
     }
 
     /// All cells of a multi-cell column, tombstones included (their paths must not be reused).
-    private func allCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: Partition) -> [(path: [UInt8], cell: Cell)] {
-        let row: Row?
+    private func allCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: PartitionData) -> [(path: [UInt8], cell: CellData)] {
+        let row: RowData?
         if column.kind == .static {
             row = partition.staticRow
         } else {
@@ -406,7 +406,7 @@ struct MutationApplier {
 
     /// Turns an element-level change whose cell paths depend on the current state into exact cell writes.
     private func resolve(_ operation: CollectionOperation, column: ColumnSchema, clustering: [[UInt8]],
-                         in partition: Partition, now: Int32) -> [CollectionOperation] {
+                         in partition: PartitionData, now: Int32) -> [CollectionOperation] {
         switch operation {
         case let .listAppend(values):
             let cells = allCells(of: column, clustering: clustering, in: partition)
@@ -433,7 +433,7 @@ struct MutationApplier {
     }
 
     /// The cells a whole-value write of a multi-cell column becomes (after its collection tombstone).
-    private func wholeValueCells(_ value: [UInt8], column: ColumnSchema, in partition: Partition,
+    private func wholeValueCells(_ value: [UInt8], column: ColumnSchema, in partition: PartitionData,
                                  clustering: [[UInt8]], now: Int32) -> [(path: [UInt8], value: [UInt8]?)] {
         switch column.type {
         case .list:

@@ -195,7 +195,7 @@ struct TableReader {
 
     private func selected(_ name: String) -> Bool { query.columns?.contains(name) ?? true }
 
-    static func cellValue(_ cell: Cell, now: Int32) -> CellValue? {
+    static func cellValue(_ cell: CellData, now: Int32) -> CellValue? {
         guard cell.isLive(at: now), let value = cell.value else { return nil }
         return CellValue(value: value, writetime: cell.timestamp, ttl: cell.ttl.map { _ in cell.localDeletionTime &- now })
     }
@@ -212,19 +212,19 @@ struct TableReader {
         }
     }
 
-    static func isLive(_ row: Row, now: Int32) -> Bool {
+    static func isLive(_ row: RowData, now: Int32) -> Bool {
         if let marker = row.marker, marker.isLive(at: now) { return true }
         return row.columns.values.contains { columnValue($0, now: now) != nil }
     }
 
-    private func values(of row: Row, into columns: inout [String: ColumnValue]) {
+    private func values(of row: RowData, into columns: inout [String: ColumnValue]) {
         for (name, data) in row.columns where selected(name) {
             if let value = Self.columnValue(data, now: query.now) { columns[name] = value }
         }
     }
 
     /// Appends the partition's rows to `output`; returns the rows returned from it and whether the limit was hit.
-    func read(_ position: PartitionPosition, _ partition: Partition, after resume: ReadPosition?,
+    func read(_ position: PartitionPosition, _ partition: PartitionData, after resume: ReadPosition?,
               into output: inout [StoredRow], limit: Int) -> ReadPosition? {
         var statics: [String: ColumnValue] = [:]
         values(of: partition.staticRow, into: &statics)

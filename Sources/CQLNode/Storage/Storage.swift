@@ -91,9 +91,9 @@ public struct StorageState: Sendable {
         return resolved
     }
 
-    private mutating func modifyPartition(table: UUID, _ position: PartitionPosition, _ body: (inout Partition) -> Void) {
+    private mutating func modifyPartition(table: UUID, _ position: PartitionPosition, _ body: (inout PartitionData) -> Void) {
         guard tables[table] != nil else { return }
-        body(&tables[table, default: TableData()].partitions[position, default: Partition()])
+        body(&tables[table, default: TableData()].partitions[position, default: PartitionData()])
     }
 
     /// Applies a schema change and logs it, or throws Cassandra's error for it.
@@ -329,16 +329,16 @@ public struct StorageState: Sendable {
         }
     }
 
-    private static func compact(_ cell: Cell, now: Int32, horizon: Int32) -> Cell? {
+    private static func compact(_ cell: CellData, now: Int32, horizon: Int32) -> CellData? {
         var cell = cell
         if cell.value != nil, cell.ttl != nil, cell.localDeletionTime <= now {
-            cell = Cell(value: nil, timestamp: cell.timestamp, ttl: nil, localDeletionTime: cell.localDeletionTime)
+            cell = CellData(value: nil, timestamp: cell.timestamp, ttl: nil, localDeletionTime: cell.localDeletionTime)
         }
         if cell.value == nil, cell.localDeletionTime < horizon { return nil }
         return cell
     }
 
-    private static func compact(_ row: inout Row, now: Int32, horizon: Int32) {
+    private static func compact(_ row: inout RowData, now: Int32, horizon: Int32) {
         if let marker = row.marker {
             // An expired marker only mattered for liveness; its timestamp is shadowed by nothing else.
             row.marker = marker.isLive(at: now) ? marker : nil
@@ -358,7 +358,7 @@ public struct StorageState: Sendable {
         }
     }
 
-    private static func compact(_ partition: inout Partition, now: Int32, horizon: Int32) {
+    private static func compact(_ partition: inout PartitionData, now: Int32, horizon: Int32) {
         if let deletion = partition.deletion, deletion.localDeletionTime < horizon { partition.deletion = nil }
         partition.rangeTombstones.removeAll { $0.deletion.localDeletionTime < horizon }
         compact(&partition.staticRow, now: now, horizon: horizon)

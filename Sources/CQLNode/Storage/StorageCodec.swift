@@ -460,21 +460,21 @@ enum StorageCodec {
 
     // MARK: Data (snapshots)
 
-    static func write(_ cell: Cell, _ writer: inout ByteWriter) {
+    static func write(_ cell: CellData, _ writer: inout ByteWriter) {
         writer.writeBytes(cell.value)
         writer.writeInt64(cell.timestamp)
         writeTTL(cell.ttl, &writer)
         writer.writeInt32(cell.localDeletionTime)
     }
 
-    static func readCell(_ reader: inout ByteReader) throws(WireError) -> Cell {
+    static func readCell(_ reader: inout ByteReader) throws(WireError) -> CellData {
         let value = try reader.readBytes()
         let timestamp = try reader.readInt64()
         let ttl = try readTTL(&reader)
-        return Cell(value: value, timestamp: timestamp, ttl: ttl, localDeletionTime: try reader.readInt32())
+        return CellData(value: value, timestamp: timestamp, ttl: ttl, localDeletionTime: try reader.readInt32())
     }
 
-    static func write(_ deletion: Deletion?, _ writer: inout ByteWriter) {
+    static func write(_ deletion: DeletionTime?, _ writer: inout ByteWriter) {
         guard let deletion else {
             writer.writeUInt8(0)
             return
@@ -484,13 +484,13 @@ enum StorageCodec {
         writer.writeInt32(deletion.localDeletionTime)
     }
 
-    static func readDeletion(_ reader: inout ByteReader) throws(WireError) -> Deletion? {
+    static func readDeletion(_ reader: inout ByteReader) throws(WireError) -> DeletionTime? {
         guard try readBool(&reader) else { return nil }
         let timestamp = try reader.readInt64()
-        return Deletion(timestamp: timestamp, localDeletionTime: try reader.readInt32())
+        return DeletionTime(timestamp: timestamp, localDeletionTime: try reader.readInt32())
     }
 
-    static func write(_ row: Row, _ writer: inout ByteWriter) {
+    static func write(_ row: RowData, _ writer: inout ByteWriter) {
         writer.writeUInt8(row.marker == nil ? 0 : 1)
         if let marker = row.marker { write(marker, &writer) }
         write(row.deletion, &writer)
@@ -513,8 +513,8 @@ enum StorageCodec {
         }
     }
 
-    static func readRow(_ reader: inout ByteReader) throws(WireError) -> Row {
-        var row = Row()
+    static func readRow(_ reader: inout ByteReader) throws(WireError) -> RowData {
+        var row = RowData()
         if try readBool(&reader) { row.marker = try readCell(&reader) }
         row.deletion = try readDeletion(&reader)
         for _ in 0..<(try readCount(&reader, "columns")) {
@@ -533,7 +533,7 @@ enum StorageCodec {
         return row
     }
 
-    static func write(_ partition: Partition, _ writer: inout ByteWriter) {
+    static func write(_ partition: PartitionData, _ writer: inout ByteWriter) {
         write(partition.deletion, &writer)
         write(partition.staticRow, &writer)
         writer.writeInt32(Int32(clamping: partition.rangeTombstones.count))
@@ -548,8 +548,8 @@ enum StorageCodec {
         }
     }
 
-    static func readPartition(_ reader: inout ByteReader) throws(WireError) -> Partition {
-        var partition = Partition()
+    static func readPartition(_ reader: inout ByteReader) throws(WireError) -> PartitionData {
+        var partition = PartitionData()
         partition.deletion = try readDeletion(&reader)
         partition.staticRow = try readRow(&reader)
         for _ in 0..<(try readCount(&reader, "range tombstones")) {
