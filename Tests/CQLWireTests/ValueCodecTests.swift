@@ -227,6 +227,8 @@ struct ValueTypeTests {
     func decimalConversions() throws {
         #expect(CQLDecimal("1.23E+4")?.plainString == "12300")
         #expect(CQLDecimal("-0.5")?.plainString == "-0.5")
+        #expect(CQLDecimal(unscaled: CQLVarint(1), scale: .min).plainString == "1E+2147483648", "hostile scales stay scientific")
+        #expect(CQLDecimal(unscaled: CQLVarint(1), scale: .max).plainString == "1E-2147483647")
         #expect(CQLDecimal(".5") == CQLDecimal(unscaled: CQLVarint(5), scale: 1))
         #expect(CQLDecimal("6.02e23") == CQLDecimal(unscaled: CQLVarint(602), scale: -21))
         for bad in ["", ".", "1..2", "1e", "e5", "1e99999999999", "abc"] { #expect(CQLDecimal(bad) == nil, "\(bad)") }

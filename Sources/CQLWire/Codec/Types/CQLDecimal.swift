@@ -27,14 +27,22 @@ public struct CQLDecimal: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The number without an exponent (Java's `toPlainString()`).
+    ///
+    /// A scale from the wire can ask for two billion zeros; beyond ``maximumPlainPadding`` of
+    /// them this returns ``description`` (scientific) instead of allocating gigabytes.
     public var plainString: String {
         let (sign, digits) = signAndDigits
+        let padding = scale <= 0 ? -Int64(scale) : Int64(scale) - Int64(digits.count)
+        if padding > Int64(Self.maximumPlainPadding) { return description }
         if scale <= 0 {
             if unscaled.isZero { return "0" }
             return sign + digits + String(repeating: "0", count: Int(-Int64(scale)))
         }
         return sign + Self.placePoint(digits, scale: Int(scale))
     }
+
+    /// The most zeros ``plainString`` writes out.
+    public static let maximumPlainPadding = 10_000
 
     private var signAndDigits: (String, String) {
         let text = unscaled.description
