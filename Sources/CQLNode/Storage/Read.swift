@@ -223,7 +223,45 @@ struct TableReader {
         }
     }
 
-    /// Appends the partition's rows to `output`; returns the rows returned from it and whether the limit was hit.
+    /// The first index whose row satisfies `predicate`, which must be false then true along the rows.
+    private func partitionPoint(_ rows: [ClusteredRow], _ predicate: (ClusteredRow) -> Bool) -> Int {
+        var low = 0
+        var high = rows.count
+        while low < high {
+            let mid = (low + high) / 2
+            if predicate(rows[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
+
+    /// The rows inside the query's slices, as merged index ranges in clustering order (found by binary search).
+    private func ranges(in rows: [ClusteredRow]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = query.slices.map { slice in
+            let lower = partitionPoint(rows) { row in
+                guard let start = slice.start else { return true }
+                let order = applier.compareClustering(Array(row.clustering.prefix(start.prefix.count)), start.prefix)
+                return order > 0 || (order == 0 && start.inclusive)
+            }
+            let upper = partitionPoint(rows) { row in
+                guard let end = slice.end else { return false }
+                let order = applier.compareClustering(Array(row.clustering.prefix(end.prefix.count)), end.prefix)
+                return order > 0 || (order == 0 && !end.inclusive)
+            }
+            return lower..<max(lower, upper)
+        }.filter { !$0.isEmpty }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        var merged: [Range<Int>] = []
+        for range in ranges {
+            if let last = merged.last, range.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        return merged
+    }
+
+    /// Appends the partition's rows to `output`; returns where to resume when `limit` rows have been reached.
     func read(_ position: PartitionPosition, _ partition: PartitionData, after resume: ReadPosition?,
               into output: inout [StoredRow], limit: Int) -> ReadPosition? {
         var statics: [String: ColumnValue] = [:]
@@ -231,18 +269,18 @@ struct TableReader {
         var count = resume?.rowsInPartition ?? 0
         let perPartition = query.perPartitionLimit ?? .max
         let startAfter = resume?.clustering
-        let indices: [Int] = query.reversed ? Array(partition.rows.indices.reversed()) : Array(partition.rows.indices)
-        var anyLive = false
+        let ranges = ranges(in: partition.rows)
+        let indices = query.reversed
+            ? AnySequence(ranges.reversed().lazy.flatMap { $0.reversed() })
+            : AnySequence(ranges.lazy.flatMap { $0 })
         for index in indices {
+            guard count < perPartition else { break }
             let entry = partition.rows[index]
-            guard Self.isLive(entry.row, now: query.now) else { continue }
-            anyLive = true
             if let startAfter {
                 let order = applier.compareClustering(entry.clustering, startAfter)
                 if query.reversed ? order >= 0 : order <= 0 { continue }
             }
-            guard query.slices.contains(where: { applier.slice($0, contains: entry.clustering) }) else { continue }
-            guard count < perPartition else { break }
+            guard Self.isLive(entry.row, now: query.now) else { continue }
             var columns = statics
             values(of: entry.row, into: &columns)
             let marker = entry.row.marker.flatMap { Self.cellValue($0, now: query.now) }
@@ -254,7 +292,9 @@ struct TableReader {
                 return ReadPosition(partitionKey: position.key, clustering: done ? nil : entry.clustering, rowsInPartition: count)
             }
         }
-        if !anyLive, resume == nil, !statics.isEmpty, query.slices.allSatisfy(\.isUnrestricted), count < perPartition {
+        // Without clustering restrictions, a partition with static data but no live row reads as one row.
+        if resume == nil, count == 0, perPartition > 0, !statics.isEmpty, !query.slices.isEmpty,
+           query.slices.allSatisfy(\.isUnrestricted) {
             output.append(StoredRow(partitionKey: position.key, token: position.token, clustering: [],
                                     isStaticOnly: true, columns: statics, marker: nil))
             if output.count >= limit { return ReadPosition(partitionKey: position.key, clustering: nil, rowsInPartition: 1) }
