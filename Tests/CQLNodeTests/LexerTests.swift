@@ -74,4 +74,12 @@ struct LexerTests {
         #expect(output.failure?.reason == reason)
         #expect(output.tokens.last?.kind == .eof)
     }
+
+    @Test("identifiers are quoted exactly when CQL needs it", arguments: [
+        ("jobs", "jobs"), ("job_2", "job_2"), ("Jobs", "\"Jobs\""), ("select", "\"select\""), ("key", "key"),
+        ("2x", "\"2x\""), ("_x", "\"_x\""), ("a\"b", "\"a\"\"b\""), ("", "\"\""), ("with space", "\"with space\""),
+    ])
+    func quoting(identifier: String, expected: String) {
+        #expect(CQLKeywords.quoteIfNeeded(identifier) == expected)
+    }
 }

@@ -115,6 +115,15 @@ struct ParserErrorTests {
         #expect(try CQLParser.parse("INSERT INTO t (k) VALUES (\(markers))").bindMarkers.count == 50_000)
     }
 
+    @Test("messages quoting huge tokens stay short enough for an ERROR frame")
+    func boundedMessage() throws {
+        let huge = String(repeating: "é", count: 100_000)
+        let error = try #require(throws: CQLSyntaxError.self) { try CQLParser.parse("SELECT * FROM t WHERE k = '\(huge)' '\(huge)'") }
+        #expect(error.message.hasPrefix("line 1:"))
+        #expect(error.message.hasSuffix("..."))
+        #expect(error.message.utf8.count <= Parser.maximumMessageLength)
+    }
+
     @Test("random garbage never traps: it parses or throws a syntax error")
     func garbage() {
         var generator = SplitMix64(seed: 0x5EED)

@@ -175,7 +175,7 @@ struct Parser {
     /// An error the grammar's actions raise (no position), unless the lexer failed first.
     func semantic(_ message: String) -> CQLSyntaxError {
         if let lexFailure, lexFailure.streamIndex <= current.streamIndex { return lexicalError(lexFailure) }
-        return CQLSyntaxError(message: message)
+        return CQLSyntaxError(message: Parser.bounded(message))
     }
 
     /// ANTLR's display of a token in a message: its text in quotes.
@@ -200,12 +200,31 @@ struct Parser {
             return CQLSyntaxError(message: "line 0:-1 \(reason)", line: 0, column: -1)
         }
         let (line, column) = position(of: token.start)
-        return CQLSyntaxError(message: "line \(line):\(column) \(reason)\(snippet(for: token))", line: line, column: column)
+        let message = Parser.bounded("line \(line):\(column) \(reason)\(snippet(for: token))")
+        return CQLSyntaxError(message: message, line: line, column: column)
+    }
+
+    /// The longest message kept, in UTF-8 bytes: an ERROR frame's `[string]` holds at most 65535,
+    /// and a message quoting a megabyte-long token helps nobody.
+    static let maximumMessageLength = 8192
+
+    /// The message, cut on a character boundary and marked with `...` when it is too long.
+    static func bounded(_ message: String) -> String {
+        guard message.utf8.count > maximumMessageLength else { return message }
+        var cut = ""
+        var length = 0
+        for character in message {
+            let size = character.utf8.count
+            guard length + size <= maximumMessageLength - 3 else { break }
+            cut.append(character)
+            length += size
+        }
+        return cut + "..."
     }
 
     func lexicalError(_ failure: Lexer.Failure) -> CQLSyntaxError {
         let (line, column) = position(of: failure.offset)
-        return CQLSyntaxError(message: "line \(line):\(column) \(failure.reason)", line: line, column: column)
+        return CQLSyntaxError(message: Parser.bounded("line \(line):\(column) \(failure.reason)"), line: line, column: column)
     }
 
     /// ANTLR's 1-based line and 0-based column (in UTF-16 units) of a byte offset.
