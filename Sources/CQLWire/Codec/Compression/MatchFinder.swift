@@ -70,8 +70,18 @@ enum MatchFinder {
         _ buffer: UnsafeMutableRawBufferPointer, source: Int, destination: Int, count: Int
     ) {
         var written = 0
-        // The distance from `source` doubles with every chunk, so a 1-byte period fills
-        // a long run in log steps instead of byte by byte.
+        let period = destination - source
+        if period < 16 {
+            // Short periods: bytes one by one up to a whole number of periods of at least 16
+            // bytes are cheaper than a string of tiny memmoves.
+            let head = min(count, period * ((16 + period - 1) / period))
+            while written < head {
+                buffer[destination + written] = buffer[source + written]
+                written += 1
+            }
+        }
+        // From a whole number of periods on, the distance from `source` doubles with every
+        // chunk, so a long run fills in log steps.
         while written < count {
             let chunk = min(count - written, destination + written - source)
             UnsafeMutableRawBufferPointer(rebasing: buffer[(destination + written)..<(destination + written + chunk)])
