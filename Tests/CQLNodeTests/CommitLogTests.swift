@@ -124,6 +124,29 @@ struct CommitLogTests {
         #expect(try again.scan(table: F.table.id, query: ReadQuery(now: 1_000)).rows.count == 295)
     }
 
+    @Test("a snapshot drops expired cells and tombstones past gc_grace_seconds, and keeps live data")
+    func snapshotCompaction() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let options = StorageOptions(dataDirectory: directory, snapshotThreshold: 1, clock: { 10_000 })
+        let storage = try F.storage(options)
+        _ = try storage.apply(.alterTable(keyspace: "ks", table: "t", .setOptions([("gc_grace_seconds", "0")]), ifExists: false))
+        try storage.apply([F.mutation(1, [F.set(1, "v", F.text("expires"), ts: 1, ttl: 10), F.set(1, "w", F.int(1), ts: 1)], now: 1_000)])
+        try storage.apply([F.mutation(1, [.deleteRow(clustering: [F.int(2)], timestamp: 5)], now: 1_000)])
+        let lsn = try storage.apply([F.mutation(2, [.deletePartition(timestamp: 5)], now: 1_000)])
+        try await storage.awaitDurable(lsn)
+        storage.abandonForTesting()
+
+        let reopened = try Storage(options: options)
+        defer { reopened.close() }
+        let partitions = reopened.withTransaction { state in state.tables[F.table.id]?.partitions ?? [:] }
+        #expect(partitions.count == 1)
+        let rows = partitions[PartitionPosition(key: F.int(1))]?.rows ?? []
+        #expect(rows.map(\.clustering) == [[F.int(1)]])
+        #expect(rows.first?.row.columns["v"] == nil)
+        #expect(rows.first?.row.columns["w"] != nil)
+    }
+
     @Test("64 concurrent writers share fsyncs and are all durable after awaitDurable")
     func concurrentWriters() async throws {
         let directory = Self.temporaryDirectory()

@@ -30,7 +30,7 @@ public typealias LogSequenceNumber = UInt64
 final class CommitLog: @unchecked Sendable {
     private enum Item {
         case records([UInt8])
-        case rotate(snapshot: [UInt8], generation: UInt64)
+        case rotate(snapshot: @Sendable () -> [UInt8], generation: UInt64)
     }
 
     let directory: String
@@ -291,13 +291,13 @@ final class CommitLog: @unchecked Sendable {
         return logBytes > snapshotThreshold
     }
 
-    /// Queues a snapshot of the state as of every record appended so far; later records go to a fresh log.
-    func rotate(snapshot payload: [UInt8]) {
-        let file = Self.snapshotFile(payload)
+    /// Queues a snapshot of the state as of every record appended so far (encoded on the flusher thread);
+    /// later records go to a fresh log.
+    func rotate(snapshot encode: @escaping @Sendable () -> [UInt8]) {
         condition.lock()
         defer { condition.unlock() }
         generation += 1
-        pending.append(.rotate(snapshot: file, generation: generation))
+        pending.append(.rotate(snapshot: encode, generation: generation))
         logBytes = StorageCodec.logMagic.count
         condition.broadcast()
     }
@@ -387,7 +387,8 @@ final class CommitLog: @unchecked Sendable {
             case let .records(bytes):
                 try Self.writeAll(descriptor, bytes, path: directory + "/" + Self.logName(openGeneration))
                 dirty = true
-            case let .rotate(file, generation):
+            case let .rotate(encode, generation):
+                let file = Self.snapshotFile(encode())
                 let oldPath = directory + "/" + Self.logName(openGeneration)
                 if dirty { try Self.sync(descriptor, path: oldPath) }
                 dirty = false

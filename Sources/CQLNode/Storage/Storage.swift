@@ -308,24 +308,25 @@ public struct StorageState: Sendable {
     private mutating func snapshotIfNeeded() {
         guard let log, log.needsSnapshot else { return }
         compact(now: clock())
-        log.rotate(snapshot: encodeSnapshot())
+        // A copy-on-write image: encoding it on the flusher thread keeps the lock free meanwhile.
+        let image = self
+        log.rotate { image.encodeSnapshot() }
     }
 
     /// Turns expired cells into tombstones and drops tombstones older than the table's `gc_grace_seconds`.
     mutating func compact(now: Int32) {
-        for (id, data) in tables {
-            guard let schema = catalog.table(id: id) else { continue }
+        for id in Array(tables.keys) {
+            guard let schema = catalog.table(id: id), var data = tables.removeValue(forKey: id) else { continue }
             let horizon = now &- schema.gcGraceSeconds
-            var compacted = TableData()
+            var emptied = false
             for position in data.order {
-                guard var partition = data.partitions[position] else { continue }
-                Self.compact(&partition, now: now, horizon: horizon)
-                if !partition.isEmpty {
-                    compacted.order.append(position)
-                    compacted.partitions[position] = partition
+                if var partition = data.partitions.removeValue(forKey: position) {
+                    Self.compact(&partition, now: now, horizon: horizon)
+                    if partition.isEmpty { emptied = true } else { data.partitions[position] = partition }
                 }
             }
-            tables[id] = compacted
+            if emptied { data.order.removeAll { data.partitions[$0] == nil } }
+            tables[id] = data
         }
     }
 
