@@ -134,7 +134,7 @@ enum CompressionSamples {
         for count in [16, 100, 1000, 65_535, 65_536, 65_537, 1_000_000] {
             inputs.append(Input(name: "zeros", bytes: [UInt8](repeating: 0, count: count), compressesBelow: count / 4 + 16))
         }
-        for period in [2, 3, 7, 64, 1000, 70_000] {
+        for period in [1, 2, 3, 7, 12, 64, 1000, 70_000] {
             let pattern = random(period, seed: UInt64(period) &+ 77)
             let bytes = (0..<200_000).map { pattern[$0 % period] }
             // A period past 65535 bytes is out of reach of both formats' offsets.
