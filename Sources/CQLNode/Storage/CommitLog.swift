@@ -37,6 +37,8 @@ final class CommitLog: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var pending: [Item] = []
+    /// Framed records appended since the last queued item, grown in place (no copy per append).
+    private var buffer: [UInt8] = []
     private var nextLSN: LogSequenceNumber = 1
     private var durableLSN: LogSequenceNumber = 0
     private var waiters: [(lsn: LogSequenceNumber, continuation: CheckedContinuation<StorageError?, Never>)] = []
@@ -275,11 +277,7 @@ final class CommitLog: @unchecked Sendable {
         let lsn = nextLSN
         nextLSN += 1
         logBytes += framed.count
-        if case let .records(bytes)? = pending.last {
-            pending[pending.count - 1] = .records(bytes + framed)
-        } else {
-            pending.append(.records(framed))
-        }
+        buffer.append(contentsOf: framed)
         condition.broadcast()
         return lsn
     }
@@ -297,6 +295,10 @@ final class CommitLog: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         generation += 1
+        if !buffer.isEmpty {
+            pending.append(.records(buffer))
+            buffer = []
+        }
         pending.append(.rotate(snapshot: encode, generation: generation))
         logBytes = StorageCodec.logMagic.count
         condition.broadcast()
@@ -338,7 +340,11 @@ final class CommitLog: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while pending.isEmpty && !stopping { condition.wait() }
+            while pending.isEmpty && buffer.isEmpty && !stopping { condition.wait() }
+            if !buffer.isEmpty {
+                pending.append(.records(buffer))
+                buffer = []
+            }
             if pending.isEmpty {
                 stopped = true
                 condition.broadcast()
@@ -435,6 +441,7 @@ final class CommitLog: @unchecked Sendable {
     func abandon() {
         condition.lock()
         pending = []
+        buffer = []
         stopping = true
         condition.broadcast()
         while !stopped { condition.wait() }
