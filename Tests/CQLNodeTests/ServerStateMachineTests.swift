@@ -365,4 +365,46 @@ struct ServerStateMachineTests {
             #expect(user == nil)
         }
     }
+
+    @Test("Hostile byte streams never trap: each ends answered, waiting or closed", arguments: 0..<64)
+    func hostileBytes(seed: Int) throws {
+        var generator = SplitMix64(seed: UInt64(seed))
+        var machine = Self.machine(authenticator: seed.isMultiple(of: 2) ? PasswordAuthenticator(username: "u", password: "p") : nil)
+        // Start from a valid handshake half of the time so that deeper states see garbage too.
+        var input: [UInt8] = seed.isMultiple(of: 4) ? [] : RequestMessage.startup(Startup(cqlVersion: "3.4.6")).encodeFrame(stream: 1)
+        for _ in 0..<(Int(generator.next() % 8) + 1) {
+            // Plausible headers (version 4, small lengths) with random opcodes, flags and bodies.
+            let length = Int(generator.next() % 40)
+            input += [4, UInt8(truncatingIfNeeded: generator.next() % 32), 0, 1,
+                      UInt8(truncatingIfNeeded: generator.next() % 20), 0, 0, 0, UInt8(length)]
+            input += (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        }
+        input += (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        var offset = 0
+        var closed = false
+        while offset < input.count {
+            let chunk = min(input.count - offset, Int(generator.next() % 17) + 1)
+            let actions = machine.receive(input[offset..<(offset + chunk)])
+            if closed { #expect(actions.isEmpty) }
+            if actions.contains(.close) { closed = true }
+            offset += chunk
+        }
+        #expect(closed == (machine.phase == .closed))
+        #expect(machine.bufferedCount <= FrameHeader.size + Self.limit)
+    }
+}
+
+/// A small deterministic generator, so a failing seed reproduces.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
