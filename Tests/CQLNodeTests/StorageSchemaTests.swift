@@ -113,3 +113,49 @@ struct StorageSchemaTests {
         }
     }
 }
+
+@Suite("Storage: partition keys and non-frozen UDTs")
+struct StorageKeyTests {
+    typealias F = StorageFixture
+
+    @Test("composite partition keys split back into their components")
+    func compositeKeys() {
+        let table = TableSchema(keyspace: "ks", name: "k", columns: [
+            ColumnSchema(name: "a", type: .varchar, kind: .partitionKey(position: 0)),
+            ColumnSchema(name: "b", type: .int, kind: .partitionKey(position: 1)),
+        ])
+        let key = table.partitionKey([F.text("shard"), F.int(7)])
+        #expect(table.partitionKeyComponents(key) == [F.text("shard"), F.int(7)])
+        #expect(table.partitionKeyComponents(Array(key.dropLast())) == nil)
+        #expect(F.table.partitionKeyComponents(F.int(3)) == [F.int(3)])
+    }
+
+    @Test("non-frozen UDT fields are cells; the value assembles in field order with nulls")
+    func userTypeFields() throws {
+        let storage = try F.storage()
+        let type = UserTypeSchema(keyspace: "ks", name: "pair", fields: [.init(name: "x", type: .int), .init(name: "y", type: .varchar)])
+        _ = try storage.apply(.createType(type, ifNotExists: false))
+        let table = TableSchema(keyspace: "ks", name: "u", columns: [
+            ColumnSchema(name: "pk", type: .int, kind: .partitionKey(position: 0)),
+            ColumnSchema(name: "p", type: type.dataType, kind: .regular),
+        ])
+        _ = try storage.apply(.createTable(table, ifNotExists: false))
+        try storage.apply([F.mutation(1, [.collection(clustering: [], column: "p", .setField(index: 1, value: F.text("hi")), timestamp: 1, ttl: nil)], table: table)])
+        let row = try storage.read(table: table.id, partitionKey: F.int(1), query: ReadQuery(now: 1_000)).rows.first
+        var expected = ByteWriter()
+        expected.writeBytes(nil)
+        expected.writeBytes(F.text("hi"))
+        #expect(row?.columns["p"]?.serialized(as: type.dataType) == expected.bytes)
+    }
+
+    @Test("a data directory is locked against a second open")
+    func directoryLock() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cqlnode-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try Storage(options: StorageOptions(dataDirectory: directory))
+        #expect(throws: StorageError.self) { _ = try Storage(options: StorageOptions(dataDirectory: directory)) }
+        first.close()
+        let second = try Storage(options: StorageOptions(dataDirectory: directory))
+        second.close()
+    }
+}

@@ -45,6 +45,9 @@ final class CommitLog: @unchecked Sendable {
     private var failure: StorageError?
     private var stopping = false
     private var stopped = false
+    private var closed = false
+    /// Holds an exclusive `flock` on the directory's LOCK file while open: two nodes on one directory would corrupt it.
+    private let lockDescriptor: Int32
     private var logBytes: Int
     private var generation: UInt64
     // Flusher thread only.
@@ -61,8 +64,10 @@ final class CommitLog: @unchecked Sendable {
         var droppedTailBytes: Int
     }
 
-    private init(directory: String, descriptor: Int32, generation: UInt64, logBytes: Int, snapshotThreshold: Int) {
+    private init(directory: String, lockDescriptor: Int32, descriptor: Int32, generation: UInt64, logBytes: Int,
+                 snapshotThreshold: Int) {
         self.directory = directory
+        self.lockDescriptor = lockDescriptor
         self.descriptor = descriptor
         self.generation = generation
         self.openGeneration = generation
@@ -202,6 +207,24 @@ final class CommitLog: @unchecked Sendable {
     /// leaves a log open for appending.
     static func open(directory: String, snapshotThreshold: Int) throws(StorageError) -> (CommitLog, Recovery) {
         if mkdir(directory, 0o755) != 0, errno != EEXIST { throw fail("mkdir", directory) }
+        let lockPath = directory + "/LOCK"
+        let lockDescriptor = posixOpen(lockPath, O_RDWR | O_CREAT, 0o644)
+        guard lockDescriptor >= 0 else { throw fail("open", lockPath) }
+        guard flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let error = fail("lock (is another node using this directory?)", lockPath)
+            posixClose(lockDescriptor)
+            throw error
+        }
+        do {
+            return try open(directory: directory, lockDescriptor: lockDescriptor, snapshotThreshold: snapshotThreshold)
+        } catch {
+            posixClose(lockDescriptor)
+            throw error
+        }
+    }
+
+    private static func open(directory: String, lockDescriptor: Int32, snapshotThreshold: Int) throws(StorageError)
+        -> (CommitLog, Recovery) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -261,7 +284,7 @@ final class CommitLog: @unchecked Sendable {
             descriptor = try createLog(directory: directory, generation: generation)
             size = StorageCodec.logMagic.count
         }
-        let log = CommitLog(directory: directory, descriptor: descriptor, generation: generation, logBytes: size,
+        let log = CommitLog(directory: directory, lockDescriptor: lockDescriptor, descriptor: descriptor, generation: generation, logBytes: size,
                             snapshotThreshold: snapshotThreshold)
         log.start()
         return (log, Recovery(snapshot: snapshot, records: records, droppedTailBytes: dropped))
@@ -429,23 +452,28 @@ final class CommitLog: @unchecked Sendable {
 
     /// Flushes what is queued, stops the flusher thread and closes the log.
     func close() {
+        shutDown(dropPending: false)
+    }
+
+    private func shutDown(dropPending: Bool) {
         condition.lock()
+        if dropPending {
+            pending = []
+            buffer = []
+        }
         stopping = true
         condition.broadcast()
         while !stopped { condition.wait() }
+        let first = !closed
+        closed = true
         condition.unlock()
+        guard first else { return }
         posixClose(descriptor)
+        posixClose(lockDescriptor)
     }
 
     /// Stops the flusher without flushing what is queued, as a crash would (tests only).
     func abandon() {
-        condition.lock()
-        pending = []
-        buffer = []
-        stopping = true
-        condition.broadcast()
-        while !stopped { condition.wait() }
-        condition.unlock()
-        posixClose(descriptor)
+        shutDown(dropPending: true)
     }
 }

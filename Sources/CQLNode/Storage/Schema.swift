@@ -96,6 +96,26 @@ public struct TableSchema: Hashable, Sendable {
         }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
+    /// The serialized partition key for the partition key columns' values, in position order.
+    public func partitionKey(_ components: [[UInt8]]) -> [UInt8] { Murmur3Token.partitionKeyBytes(components) }
+
+    /// The partition key columns' values inside a serialized partition key, or `nil` when it is malformed.
+    public func partitionKeyComponents(_ key: [UInt8]) -> [[UInt8]]? {
+        let count = partitionKeyColumns.count
+        guard count > 1 else { return [key] }
+        var components: [[UInt8]] = []
+        var offset = 0
+        while offset < key.count {
+            guard offset + 2 <= key.count else { return nil }
+            let length = Int(key[offset]) << 8 | Int(key[offset + 1])
+            let end = offset + 2 + length
+            guard end < key.count, key[end] == 0 else { return nil }
+            components.append(Array(key[(offset + 2)..<end]))
+            offset = end + 1
+        }
+        return components.count == count ? components : nil
+    }
+
     /// The static columns in declaration order.
     public var staticColumns: [ColumnSchema] { columns.filter { $0.kind == .static } }
 

@@ -506,8 +506,12 @@ public final class Storage: Sendable {
         try await log.awaitDurable(lsn)
     }
 
-    /// Flushes the log and stops its flusher thread; the storage must not be used afterwards.
+    /// Flushes the log, stops its flusher thread and unlocks the data directory; the storage must not be used afterwards.
     public func close() {
+        log?.close()
+    }
+
+    deinit {
         log?.close()
     }
 
