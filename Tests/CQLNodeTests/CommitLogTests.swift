@@ -179,6 +179,16 @@ struct CommitLogTests {
         #expect(values.count == total)
     }
 
+    @Test("after close, a write is never reported durable")
+    func writeAfterClose() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let storage = try F.storage(StorageOptions(dataDirectory: directory))
+        storage.close()
+        let lsn = try storage.apply([F.mutation(1, [F.set(1, "w", F.int(1), ts: 1)])])
+        await #expect(throws: StorageError.self) { try await storage.awaitDurable(lsn) }
+    }
+
     @Test("in-memory storage writes no files and is durable at once")
     func inMemory() async throws {
         let storage = try F.storage()

@@ -466,7 +466,13 @@ final class CommitLog: @unchecked Sendable {
         while !stopped { condition.wait() }
         let first = !closed
         closed = true
+        // Nothing will be written any more: whoever still waits (or waits later) learns it rather than hanging.
+        let closedError = StorageError.io(operation: "append to closed commit log", path: directory, errno: EBADF)
+        if failure == nil { failure = closedError }
+        let orphans = waiters.map(\.continuation)
+        waiters = []
         condition.unlock()
+        for continuation in orphans { continuation.resume(returning: closedError) }
         guard first else { return }
         posixClose(descriptor)
         posixClose(lockDescriptor)

@@ -38,6 +38,8 @@ public struct StorageState: Sendable {
     var tables: [UUID: TableData] = [:]
     let log: CommitLog?
     let clock: @Sendable () -> Int32
+    /// Mutations since the last compaction; without a log (no snapshots) this paces in-memory compaction.
+    var mutationsSinceCompaction = 0
 
     init(log: CommitLog?, clock: @escaping @Sendable () -> Int32) {
         self.log = log
@@ -60,7 +62,14 @@ public struct StorageState: Sendable {
             try MutationApplier(table: schema).validate(mutation, existing: existing)
         }
         let resolved = applyValidated(mutations)
-        guard let log else { return 0 }
+        guard let log else {
+            mutationsSinceCompaction += mutations.count
+            if mutationsSinceCompaction >= Self.inMemoryCompactionInterval {
+                mutationsSinceCompaction = 0
+                compact(now: clock())
+            }
+            return 0
+        }
         let lsn = log.append(StorageCodec.encode(.mutations(resolved)))
         snapshotIfNeeded()
         return lsn
@@ -304,6 +313,9 @@ public struct StorageState: Sendable {
     }
 
     // MARK: Snapshots
+
+    /// In memory mode, how many mutations pass between compactions (which drop expired data and old tombstones).
+    static let inMemoryCompactionInterval = 100_000
 
     private mutating func snapshotIfNeeded() {
         guard let log, log.needsSnapshot else { return }
