@@ -243,7 +243,11 @@ final class CommitLog: @unchecked Sendable {
                 break
             }
         }
-        let logs = names.compactMap { parseGeneration(of: $0, prefix: "commitlog-", suffix: ".log") }.filter { $0 >= base }.sorted()
+        let allLogs = names.compactMap { parseGeneration(of: $0, prefix: "commitlog-", suffix: ".log") }
+        // Files older than the snapshot are covered by it; a crash during rotation can leave them behind.
+        for old in allLogs where old < base { unlink(directory + "/" + logName(old)) }
+        for old in snapshots where old < base { unlink(directory + "/" + snapshotName(old)) }
+        let logs = allLogs.filter { $0 >= base }.sorted()
         var records: [[UInt8]] = []
         var dropped = 0
         var current: (generation: UInt64, size: Int)?
