@@ -51,7 +51,7 @@ struct PcapReaderTests {
             #expect(down.leftover.isEmpty, "server→client leftover on port \(connection.clientPort)")
             #expect(!connection.hasGaps)
             #expect(up.frames.allSatisfy { !$0.isResponse })
-            #expect(down.frames.allSatisfy(\.isResponse))
+            #expect(down.frames.allSatisfy { $0.isResponse })
             return "\(connection.clientPort):\(up.frames.count)/\(down.frames.count)"
         }
         #expect(found == expected.connections.map { "\($0.port):\($0.up)/\($0.down)" })
