@@ -53,28 +53,51 @@ public indirect enum Statement: Hashable, Sendable {
 
 /// The kinds of valid statements the node does not implement.
 public enum UnsupportedStatementKind: String, Hashable, Sendable {
+    /// `CREATE INDEX`.
     case createIndex = "CREATE INDEX"
+    /// `DROP INDEX`.
     case dropIndex = "DROP INDEX"
+    /// `CREATE MATERIALIZED VIEW`.
     case createMaterializedView = "CREATE MATERIALIZED VIEW"
+    /// `ALTER MATERIALIZED VIEW`.
     case alterMaterializedView = "ALTER MATERIALIZED VIEW"
+    /// `DROP MATERIALIZED VIEW`.
     case dropMaterializedView = "DROP MATERIALIZED VIEW"
+    /// `CREATE FUNCTION`.
     case createFunction = "CREATE FUNCTION"
+    /// `DROP FUNCTION`.
     case dropFunction = "DROP FUNCTION"
+    /// `CREATE AGGREGATE`.
     case createAggregate = "CREATE AGGREGATE"
+    /// `DROP AGGREGATE`.
     case dropAggregate = "DROP AGGREGATE"
+    /// `CREATE TRIGGER`.
     case createTrigger = "CREATE TRIGGER"
+    /// `DROP TRIGGER`.
     case dropTrigger = "DROP TRIGGER"
+    /// `ALTER TYPE`.
     case alterType = "ALTER TYPE"
+    /// `CREATE USER`.
     case createUser = "CREATE USER"
+    /// `ALTER USER`.
     case alterUser = "ALTER USER"
+    /// `DROP USER`.
     case dropUser = "DROP USER"
+    /// `LIST USERS`.
     case listUsers = "LIST USERS"
+    /// `CREATE ROLE`.
     case createRole = "CREATE ROLE"
+    /// `ALTER ROLE`.
     case alterRole = "ALTER ROLE"
+    /// `DROP ROLE`.
     case dropRole = "DROP ROLE"
+    /// `LIST ROLES`.
     case listRoles = "LIST ROLES"
+    /// `GRANT`.
     case grant = "GRANT"
+    /// `REVOKE`.
     case revoke = "REVOKE"
+    /// `LIST PERMISSIONS`.
     case listPermissions = "LIST PERMISSIONS"
 }
 
@@ -444,8 +467,11 @@ public struct Batch: Hashable, Sendable {
 
     /// The batch kinds of the grammar (and of the BATCH message's `type` byte).
     public enum Kind: UInt8, Hashable, Sendable {
+        /// `BEGIN BATCH`: written to the batch log first.
         case logged = 0
+        /// `BEGIN UNLOGGED BATCH`.
         case unlogged = 1
+        /// `BEGIN COUNTER BATCH`: counter updates only.
         case counter = 2
     }
 

@@ -50,10 +50,15 @@ public typealias FunctionName = QualifiedName
 
 /// The arithmetic operators of terms and selectors.
 public enum ArithmeticOperator: String, Hashable, Sendable {
+    /// `+`.
     case add = "+"
+    /// `-`.
     case subtract = "-"
+    /// `*`.
     case multiply = "*"
+    /// `/`.
     case divide = "/"
+    /// `%`.
     case remainder = "%"
 }
 
@@ -119,11 +124,17 @@ public indirect enum Term: Hashable, Sendable {
 
 /// The comparison operators of relations and conditions.
 public enum ComparisonOperator: String, Hashable, Sendable {
+    /// `=`.
     case equal = "="
+    /// `!=`.
     case notEqual = "!="
+    /// `<`.
     case less = "<"
+    /// `<=`.
     case lessOrEqual = "<="
+    /// `>`.
     case greater = ">"
+    /// `>=`.
     case greaterOrEqual = ">="
 }
 

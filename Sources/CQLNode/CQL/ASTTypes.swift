@@ -22,9 +22,46 @@ public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
 
 /// A CQL native (non-parameterised) type.
 public enum NativeType: String, Hashable, Sendable, CaseIterable {
-    case ascii, bigint, blob, boolean, counter, date, decimal, double, duration, float, inet, int
-    case smallint, text, time, timestamp, timeuuid, tinyint, uuid, varint
-    // `varchar` is parsed as `text`: Cassandra treats both as UTF8Type.
+    /// `ascii`.
+    case ascii
+    /// `bigint`.
+    case bigint
+    /// `blob`.
+    case blob
+    /// `boolean`.
+    case boolean
+    /// `counter`.
+    case counter
+    /// `date`.
+    case date
+    /// `decimal`.
+    case decimal
+    /// `double`.
+    case double
+    /// `duration`.
+    case duration
+    /// `float`.
+    case float
+    /// `inet`.
+    case inet
+    /// `int`.
+    case int
+    /// `smallint`.
+    case smallint
+    /// `text` (also written `varchar`: Cassandra treats both as UTF8Type).
+    case text
+    /// `time`.
+    case time
+    /// `timestamp`.
+    case timestamp
+    /// `timeuuid`.
+    case timeuuid
+    /// `tinyint`.
+    case tinyint
+    /// `uuid`.
+    case uuid
+    /// `varint`.
+    case varint
 
     /// The native type a CQL keyword names (`varchar` is `text`), or nil.
     public init?(keyword: String) {
