@@ -303,6 +303,27 @@ struct StorageDataTests {
         #expect(count == 15)
     }
 
+    @Test("in-memory throughput (printed, not asserted)")
+    func throughput() throws {
+        let storage = try F.storage()
+        let count = 20_000
+        let start = Date()
+        for index in 0..<count {
+            let pk = Int32(index % 1_000)
+            try storage.apply([F.mutation(pk, [F.set(Int32(index), "w", F.int(Int32(index)), ts: 1)])])
+        }
+        let written = Date()
+        var rows = 0
+        for pk in Int32(0)..<1_000 {
+            rows += try F.rows(storage, pk, query: ReadQuery(slices: [.prefix([F.int(pk)])], now: 1_000)).count
+        }
+        let read = Date()
+        #expect(rows == 1_000)
+        let writeRate = Int(Double(count) / max(written.timeIntervalSince(start), 0.000_001))
+        let readRate = Int(1_000 / max(read.timeIntervalSince(written), 0.000_001))
+        print("storage in memory: \(writeRate) mutations/s, \(readRate) point reads/s (partitions of 20 rows)")
+    }
+
     @Test("withTransaction makes read-compare-write atomic (LWT) under concurrency")
     func compareAndSet() async throws {
         let storage = try F.storage()

@@ -256,12 +256,14 @@ final class CommitLog: @unchecked Sendable {
             let bytes = try readFile(path)
             let (found, validEnd) = parseLog(bytes)
             records.append(contentsOf: found)
+            let previous = current
             current = (log, max(validEnd, StorageCodec.logMagic.count))
             if validEnd < bytes.count {
                 // A crash mid-write leaves a torn record: cut it off so later appends follow valid records.
                 dropped = bytes.count - validEnd
                 if validEnd < StorageCodec.logMagic.count {
-                    current = nil
+                    // Not even a header: appends continue in the log before it (never truncate that one).
+                    current = previous
                     unlink(path)
                 } else {
                     let fd = posixOpen(path, O_WRONLY)

@@ -440,6 +440,21 @@ public struct StorageState: Sendable {
 
 /// The embedded node's storage engine: schema catalog, table data with Cassandra semantics, and durability.
 ///
+/// A write is acknowledged only after its log record is on disk:
+/// ```swift
+/// let lsn = try storage.apply([mutation])
+/// try await storage.awaitDurable(lsn)
+/// ```
+/// A lightweight transaction reads, compares and writes under the lock, then waits outside it:
+/// ```swift
+/// let lsn: LogSequenceNumber? = try storage.withTransaction { state in
+///     let existing = try state.read(table: id, partitionKey: key, query: ReadQuery(slices: [.prefix(ck)], now: now))
+///     guard existing.rows.isEmpty else { return nil }
+///     return try state.apply([insert])
+/// }
+/// if let lsn { try await storage.awaitDurable(lsn) }
+/// ```
+///
 /// All state sits behind one `Mutex` (from the Synchronization module), chosen over an actor on purpose:
 /// LWT needs a synchronous read-compare-write that nothing can interleave (``withTransaction(_:)``), reads and
 /// writes are short CPU-bound work, and executor code running on NIO event loops must not hop executors
