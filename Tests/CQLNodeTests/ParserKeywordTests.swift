@@ -4,15 +4,7 @@ import Testing
 /// Which words can be unquoted names, per Cassandra 4.1's `unreserved_keyword` rule.
 @Suite("CQL parser: reserved and unreserved keywords")
 struct ParserKeywordTests {
-    static let unreserved = [
-        "keys", "as", "cluster", "clustering", "compact", "storage", "tables", "columnfamilies", "type", "types",
-        "values", "map", "list", "filtering", "permission", "permissions", "keyspaces", "all", "user", "users",
-        "role", "roles", "superuser", "nosuperuser", "login", "nologin", "options", "password", "exists", "custom",
-        "trigger", "contains", "internals", "only", "static", "frozen", "tuple", "function", "functions", "aggregate",
-        "aggregates", "sfunc", "stype", "finalfunc", "initcond", "returns", "language", "called", "input", "like",
-        "per", "partition", "group", "datacenters", "access", "default", "mbean", "mbeans", "replace", "unset",
-        "ttl", "count", "writetime", "key", "cast", "json", "distinct", "status",
-    ] + NativeType.allCases.map(\.rawValue) + ["varchar"]
+    static let unreserved = Array(CQLKeywords.unreserved).sorted() + ["status", "varchar"]
 
     @Test("unreserved keywords name keyspaces, tables and columns", arguments: unreserved)
     func unreservedNames(word: String) throws {
@@ -44,6 +36,22 @@ struct ParserKeywordTests {
         }
         let quoted = try CQLParser.parse("SELECT \"\(word)\" FROM \"\(word)\"")
         #expect(quoted.statement == .select(Select(table: QualifiedName(name: word), selection: [SelectItem(.column(word))])))
+    }
+
+    @Test("the keyword classes agree with the grammar's native types and do not overlap")
+    func classes() {
+        #expect(CQLKeywords.reserved.isDisjoint(with: CQLKeywords.unreserved))
+        #expect(Set(NativeType.allCases.map(\.rawValue)).isSubset(of: CQLKeywords.unreserved))
+        #expect(["key", "ttl", "writetime", "count", "json", "distinct", "type"].allSatisfy(CQLKeywords.unreserved.contains))
+    }
+
+    @Test("option values may be constants, maps or unreserved keywords, not other words")
+    func optionValues() throws {
+        let keyword = try CQLParser.parse("ALTER TABLE t WITH caching = all")
+        #expect(keyword.statement == .alterTable(AlterTable(name: QualifiedName(name: "t"), action: .properties([
+            Property(name: "caching", value: .keyword("all")),
+        ]))))
+        #expect(throws: CQLSyntaxError.self) { try CQLParser.parse("ALTER TABLE t WITH caching = everything") }
     }
 
     @Test("keywords are case-insensitive and unquoted names are lowercased")

@@ -377,7 +377,7 @@ extension Parser {
             value = .constant(literal)
         } else if current.isSymbol(.leftBrace) {
             value = .map(try propertyMap())
-        } else if current.kind == .word && !CQLKeywords.reserved.contains(current.value) {
+        } else if current.kind == .word && CQLKeywords.unreserved.contains(current.value) {
             value = .keyword(current.value)
             advance()
         } else {

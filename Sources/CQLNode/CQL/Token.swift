@@ -87,6 +87,20 @@ public enum CQLKeywords {
         "to", "token", "truncate", "unlogged", "update", "use", "using", "view", "where", "with",
     ]
 
+    /// Keywords that may still be unquoted names (Cassandra 4.1's `unreserved_keyword` rule); every
+    /// other word that is not in ``reserved`` is a plain identifier.
+    public static let unreserved: Set<String> = [
+        "keys", "as", "cluster", "clustering", "compact", "storage", "tables", "columnfamilies", "type", "types",
+        "values", "map", "list", "filtering", "permission", "permissions", "keyspaces", "all", "user", "users",
+        "role", "roles", "superuser", "nosuperuser", "login", "nologin", "options", "password", "exists", "custom",
+        "trigger", "contains", "internals", "only", "static", "frozen", "tuple", "function", "functions", "aggregate",
+        "aggregates", "sfunc", "stype", "finalfunc", "initcond", "returns", "language", "called", "input", "like",
+        "per", "partition", "group", "datacenters", "access", "default", "mbean", "mbeans", "replace", "unset",
+        "ttl", "count", "writetime", "key", "cast", "json", "distinct",
+        "ascii", "bigint", "blob", "boolean", "counter", "date", "decimal", "double", "duration", "float", "inet",
+        "int", "smallint", "text", "time", "timestamp", "timeuuid", "tinyint", "uuid", "varchar", "varint",
+    ]
+
     /// Unreserved keywords that still cannot name a function (`unreserved_keyword` minus
     /// `unreserved_function_keyword`).
     static let nonFunctionKeywords: Set<String> = ["ttl", "count", "writetime", "key", "cast", "json", "distinct"]
