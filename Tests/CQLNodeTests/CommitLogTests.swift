@@ -179,6 +179,42 @@ struct CommitLogTests {
         #expect(values.count == total)
     }
 
+    @Test("leftovers of a crash during rotation (a temporary snapshot) are ignored and removed")
+    func crashDuringRotation() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let storage = try F.storage(StorageOptions(dataDirectory: directory))
+        let lsn = try storage.apply([F.mutation(1, [F.set(1, "w", F.int(5), ts: 1)])])
+        try await storage.awaitDurable(lsn)
+        storage.abandonForTesting()
+        let temporary = directory + "/" + CommitLog.snapshotName(1) + ".tmp"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: temporary))
+
+        let reopened = try Storage(options: StorageOptions(dataDirectory: directory))
+        defer { reopened.close() }
+        #expect(try Self.values(reopened) == [1: 5])
+        #expect(!FileManager.default.fileExists(atPath: temporary))
+    }
+
+    @Test("a log torn inside its header is replaced by an empty one")
+    func tornHeader() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let storage = try Storage(options: StorageOptions(dataDirectory: directory))
+        storage.close()
+        guard let logName = Self.files(directory, suffix: ".log").last else {
+            Issue.record("no log file")
+            return
+        }
+        try Data([0x43, 0x51, 0x4C]).write(to: URL(fileURLWithPath: directory + "/" + logName))
+        let reopened = try F.storage(StorageOptions(dataDirectory: directory))
+        #expect(reopened.droppedTailBytes == 3)
+        reopened.close()
+        let again = try Storage(options: StorageOptions(dataDirectory: directory))
+        defer { again.close() }
+        #expect(try again.catalog.table(keyspace: "ks", name: "t") == F.table)
+    }
+
     @Test("after close, a write is never reported durable")
     func writeAfterClose() async throws {
         let directory = Self.temporaryDirectory()
