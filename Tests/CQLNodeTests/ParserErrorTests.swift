@@ -162,6 +162,42 @@ struct ParserErrorTests {
     }
 }
 
+extension ParserErrorTests {
+    @Test("mutations of valid statements parse or fail with a positioned message inside the text")
+    func mutations() {
+        let seeds = ParserDataTests.cases.map(\.0) + ParserSchemaTests.cases.map(\.0) + ParserDataTests.schedulerStatements
+        let inserts = ["(", ")", "'", "\"", "[", "{", "?", ",", ";", "-", "--", "/*", "..", "IF", "AND", "0x", "1h", "é", "\n"]
+        var generator = SplitMix64(seed: 7)
+        for seed in seeds {
+            let characters = Array(seed)
+            for _ in 0..<60 {
+                var mutated = characters
+                let position = Int(generator.next() % UInt64(mutated.count + 1))
+                switch generator.next() % 3 {
+                case 0:
+                    let length = min(Int(generator.next() % 6) + 1, mutated.count - position)
+                    mutated.removeSubrange(position..<(position + length))
+                case 1:
+                    mutated.insert(contentsOf: inserts[Int(generator.next() % UInt64(inserts.count))], at: position)
+                default:
+                    mutated.removeSubrange(position...)
+                }
+                let text = String(mutated)
+                do {
+                    _ = try CQLParser.parse(text)
+                } catch {
+                    guard let line = error.line, let column = error.column, line > 0 else { continue }
+                    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    #expect(line <= lines.count, "\(error.message) for \(text)")
+                    if line <= lines.count {
+                        #expect(column <= lines[line - 1].utf16.count, "\(error.message) for \(text)")
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A small deterministic generator so failures reproduce.
 struct SplitMix64 {
     private var state: UInt64
