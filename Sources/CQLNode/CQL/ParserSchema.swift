@@ -281,8 +281,9 @@ extension Parser {
         case "cluster":
             advance()
             target = .cluster
-        case "full" where peek(1).isWord("schema"):
+        case "full":
             advance()
+            guard current.isWord("schema") else { throw mismatched(current, expecting: "K_SCHEMA") }
             advance()
             target = .schema(full: true)
         case "schema" where !followedByName:

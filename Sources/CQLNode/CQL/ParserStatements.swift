@@ -6,7 +6,7 @@ extension Parser {
         guard token.kind == .word else { throw noViableAlternative(token) }
         switch token.value {
         case "select": return .select(try selectStatement())
-        case "insert": return try insertStatement()
+        case "insert": return .insert(try insert())
         case "update": return .update(try updateStatement())
         case "delete": return .delete(try deleteStatement())
         case "begin": return .batch(try batchStatement())
@@ -389,10 +389,6 @@ extension Parser {
     }
 
     // MARK: INSERT / UPDATE / DELETE / BATCH
-
-    mutating func insertStatement() throws(CQLSyntaxError) -> Statement {
-        return .insert(try insert())
-    }
 
     mutating func insert() throws(CQLSyntaxError) -> Insert {
         try expectKeyword("insert")
