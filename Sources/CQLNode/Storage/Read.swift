@@ -96,6 +96,17 @@ public struct StoredRow: Hashable, Sendable {
     public var columns: [String: ColumnValue]
     /// The row marker's timestamp and remaining TTL, when the row was created by an INSERT.
     public var marker: CellValue?
+
+    /// A row (virtual tables build their rows this way too).
+    public init(partitionKey: [UInt8], token: Int64, clustering: [[UInt8]], isStaticOnly: Bool = false,
+                columns: [String: ColumnValue], marker: CellValue? = nil) {
+        self.partitionKey = partitionKey
+        self.token = token
+        self.clustering = clustering
+        self.isStaticOnly = isStaticOnly
+        self.columns = columns
+        self.marker = marker
+    }
 }
 
 /// Where a read stopped, to resume after it (the storage side of a `paging_state`).
@@ -179,6 +190,12 @@ public struct ReadResult: Sendable {
     public var rows: [StoredRow]
     /// Where the next page starts, or `nil` when the read reached the end.
     public var resume: ReadPosition?
+
+    /// A result.
+    public init(rows: [StoredRow], resume: ReadPosition?) {
+        self.rows = rows
+        self.resume = resume
+    }
 }
 
 /// Reads rows out of a table's partitions with Cassandra's visibility rules.

@@ -1,0 +1,487 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// One native-protocol v4 connection to one node: many requests in flight (stream ids),
+/// pipelined writes, per-request timeouts, heartbeats on idle, and server events.
+///
+/// Socket calls never run on Swift's cooperative pool: a dedicated reader thread decodes
+/// frames and resumes the waiting tasks; callers write with non-blocking sends (coalescing
+/// whatever queued up meanwhile into one syscall) and hand the rest to a writer thread when
+/// the socket pushes back.
+public final class CQLConnection: Sendable {
+    /// How a connection is opened and behaves.
+    public struct Configuration: Sendable {
+        /// How long establishing the TCP connection may take.
+        public var connectTimeout: Duration
+        /// The default time a request waits for its answer.
+        public var requestTimeout: Duration
+        /// Compressions to ask for, most preferred first, used only when the node offers them; empty for none.
+        public var compression: [FrameCompression]
+        /// PasswordAuthenticator credentials, used when the node sends AUTHENTICATE.
+        public var credentials: Credentials?
+        /// Silence after which an OPTIONS heartbeat checks the connection.
+        public var heartbeatInterval: Duration
+        /// How long a heartbeat may stay unanswered before the connection is closed as dead.
+        public var heartbeatTimeout: Duration
+        /// The largest response body accepted (Cassandra's default 256 MiB).
+        public var maxFrameBodyLength: Int
+        /// The most requests in flight at once (at most 32768, the v4 stream-id space).
+        public var maxConcurrentRequests: Int
+        /// A keyspace to `USE` once the connection is ready.
+        public var keyspace: String?
+        /// Where connection events are logged (debug and trace).
+        public var logger: Logger
+
+        /// A configuration with the defaults of the DataStax drivers.
+        public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(12),
+                    compression: [FrameCompression] = [.lz4, .snappy], credentials: Credentials? = nil,
+                    heartbeatInterval: Duration = .seconds(30), heartbeatTimeout: Duration = .seconds(10),
+                    maxFrameBodyLength: Int = 256 * 1024 * 1024, maxConcurrentRequests: Int = 32768,
+                    keyspace: String? = nil, logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() })) {
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.compression = compression
+            self.credentials = credentials
+            self.heartbeatInterval = heartbeatInterval
+            self.heartbeatTimeout = heartbeatTimeout
+            self.maxFrameBodyLength = maxFrameBodyLength
+            self.maxConcurrentRequests = maxConcurrentRequests
+            self.keyspace = keyspace
+            self.logger = logger
+        }
+    }
+
+    /// PasswordAuthenticator credentials (SASL PLAIN).
+    public struct Credentials: Sendable, Hashable {
+        /// The user name.
+        public var username: String
+        /// The password.
+        public var password: String
+
+        /// Credentials for `username`.
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    typealias Waiter = CheckedContinuation<Envelope<ResponseMessage>, any Error>
+
+    private struct State: Sendable {
+        var machine: ConnectionStateMachine<Waiter>
+        var compression: FrameCompression?
+        var closeReason: CQLError?
+        var closeHandlers: [@Sendable (CQLError) -> Void] = []
+    }
+
+    private struct WriteState: Sendable {
+        var queue: [[UInt8]] = []
+        var draining = false
+        var closed = false
+    }
+
+    /// `host:port` of the node, as given to ``connect(host:port:configuration:)``.
+    public let endpoint: String
+    /// The configuration the connection was opened with.
+    public let configuration: Configuration
+    /// EVENTs the node pushes after ``register(_:)``; finishes when the connection closes.
+    public let events: AsyncStream<Event>
+
+    private let transport: any CQLTransport
+    private let state: Locked<State>
+    private let writeState = Locked(WriteState())
+    private let writerSignal = DispatchSemaphore(value: 0)
+    private let eventContinuation: AsyncStream<Event>.Continuation
+    private let logger: Logger
+
+    private init(transport: any CQLTransport, endpoint: String, configuration: Configuration) {
+        self.transport = transport
+        self.endpoint = endpoint
+        self.configuration = configuration
+        var logger = configuration.logger
+        logger[metadataKey: "cql.endpoint"] = "\(endpoint)"
+        self.logger = logger
+        state = Locked(State(machine: ConnectionStateMachine(
+            maxStreams: configuration.maxConcurrentRequests,
+            heartbeatInterval: configuration.heartbeatInterval.nanoseconds,
+            heartbeatTimeout: configuration.heartbeatTimeout.nanoseconds,
+            now: DispatchTime.now().uptimeNanoseconds)))
+        (events, eventContinuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(1024))
+    }
+
+    /// Connects over TCP, then runs the handshake (OPTIONS, STARTUP with compression, authentication, USE).
+    public static func connect(host: String, port: Int, configuration: Configuration = Configuration()) async throws -> CQLConnection {
+        let endpoint = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let timeout = configuration.connectTimeout
+        let transport: SocketTransport
+        do {
+            transport = try await runOnDedicatedThread(name: "cqlwire-connect \(endpoint)") {
+                try SocketTransport.connect(host: host, port: port, timeout: timeout)
+            }
+        } catch let error as CQLTransportError {
+            throw CQLError.connectionFailed(endpoint: endpoint, reason: error.description)
+        }
+        return try await connect(transport: transport, endpoint: endpoint, configuration: configuration)
+    }
+
+    /// Runs the handshake over an already connected transport (a TLS transport, a test pipe).
+    public static func connect(transport: any CQLTransport, endpoint: String,
+                               configuration: Configuration = Configuration()) async throws -> CQLConnection {
+        let connection = CQLConnection(transport: transport, endpoint: endpoint, configuration: configuration)
+        connection.startThreads()
+        do {
+            try await connection.handshake()
+        } catch {
+            connection.close(reason: "handshake failed: \(error)")
+            throw error
+        }
+        return connection
+    }
+
+    /// Whether the connection is closed (locally, by the peer, or after an error).
+    public var isClosed: Bool { state.withLock { $0.machine.state == .closed } }
+
+    /// Requests in flight, including those held for a late answer.
+    public var inFlightCount: Int { state.withLock { $0.machine.inFlight } }
+
+    /// The compression negotiated in STARTUP, or nil.
+    public var compression: FrameCompression? { state.withLock { $0.compression } }
+
+    /// Sends `request` and waits for its answer (an ERROR answer is returned, not thrown).
+    ///
+    /// Throws ``CQLError/requestTimedOut(endpoint:timeout:)`` after `timeout` (the configured
+    /// request timeout by default), ``CQLError/connectionClosed(endpoint:reason:)`` when the
+    /// connection goes away first, and `CancellationError` when the task is cancelled; in
+    /// each of these cases the stream id stays reserved until the late answer arrives.
+    public func send(_ request: RequestMessage, timeout: Duration? = nil) async throws -> Envelope<ResponseMessage> {
+        try Task.checkCancellation()
+        let timeout = timeout ?? configuration.requestTimeout
+        let ticket = Locked<(stream: Int16, requestID: UInt64)?>(nil)
+        let timer = Locked<Task<Void, Never>?>(nil)
+        defer { timer.withLock { $0?.cancel() } }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: Waiter) in
+                let allocation = state.withLock { state -> (ConnectionStateMachine<Waiter>.Allocation, FrameCompression?, CQLError?) in
+                    (state.machine.allocate(waiter: continuation, now: DispatchTime.now().uptimeNanoseconds),
+                     state.compression, state.closeReason)
+                }
+                switch allocation.0 {
+                case .closed:
+                    // Nothing was written: callers may safely send the request elsewhere.
+                    let reason = allocation.2.map { "\($0)" } ?? "closed"
+                    continuation.resume(throwing: CQLError.connectionFailed(endpoint: endpoint, reason: "closed before sending: \(reason)"))
+                case let .exhausted(inFlight):
+                    continuation.resume(throwing: CQLError.tooManyRequests(endpoint: endpoint, inFlight: inFlight))
+                case let .send(stream, requestID):
+                    ticket.withLock { $0 = (stream, requestID) }
+                    timer.withLock { task in
+                        task = Task { [weak self] in
+                            guard (try? await Task.sleep(for: timeout)) != nil, let self else { return }
+                            self.abandon(stream: stream, requestID: requestID,
+                                         error: CQLError.requestTimedOut(endpoint: self.endpoint, timeout: timeout))
+                        }
+                    }
+                    logger.trace("request", metadata: ["cql.stream": "\(stream)", "cql.opcode": "\(request.opcode)"])
+                    enqueue(request.encodeFrame(stream: stream, compression: allocation.1))
+                }
+            }
+        } onCancel: {
+            if let (stream, requestID) = ticket.withLock({ $0 }) {
+                abandon(stream: stream, requestID: requestID, error: CancellationError())
+            }
+        }
+    }
+
+    /// Subscribes to server events (`TOPOLOGY_CHANGE`, `STATUS_CHANGE`, `SCHEMA_CHANGE`); they arrive on ``events``.
+    public func register(_ eventTypes: [String] = ["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]) async throws {
+        let response = try await send(.register(Register(events: eventTypes)))
+        switch response.message {
+        case .ready: return
+        case let .error(error): throw error
+        default: throw CQLError.unexpectedResponse(endpoint: endpoint, expected: "READY", received: "\(response.message.opcode)")
+        }
+    }
+
+    /// Closes the connection; requests still waiting fail with ``CQLError/connectionClosed(endpoint:reason:)``.
+    public func close() {
+        close(reason: "closed by the client")
+    }
+
+    /// Calls `handler` once when the connection closes (at once if it already has).
+    func onClose(_ handler: @escaping @Sendable (CQLError) -> Void) {
+        let reason = state.withLock { state -> CQLError? in
+            if state.machine.state == .closed { return state.closeReason }
+            state.closeHandlers.append(handler)
+            return nil
+        }
+        if let reason { handler(reason) }
+    }
+
+    // MARK: - Handshake
+
+    private func handshake() async throws {
+        let options = try await send(.options, timeout: configuration.connectTimeout)
+        guard case let .supported(supported) = options.message else {
+            if case let .error(error) = options.message { throw error }
+            throw CQLError.unexpectedResponse(endpoint: endpoint, expected: "SUPPORTED", received: "\(options.message.opcode)")
+        }
+        let offered = Set(supported[option: "COMPRESSION"].map { $0.lowercased() })
+        let chosen = configuration.compression.first { offered.contains($0.rawValue) }
+        let cqlVersion = supported[option: "CQL_VERSION"].first ?? "3.0.0"
+        // Responses after STARTUP may already be compressed.
+        state.withLock { $0.compression = chosen }
+        let startup = try await send(.startup(Startup(cqlVersion: cqlVersion, compression: chosen?.rawValue)),
+                                     timeout: configuration.connectTimeout)
+        switch startup.message {
+        case .ready:
+            break
+        case let .authenticate(request):
+            try await authenticate(with: request.authenticator)
+        case let .error(error):
+            throw error
+        default:
+            throw CQLError.unexpectedResponse(endpoint: endpoint, expected: "READY or AUTHENTICATE", received: "\(startup.message.opcode)")
+        }
+        state.withLock { $0.machine.handshakeCompleted() }
+        logger.debug("connection ready", metadata: ["cql.compression": "\(chosen?.rawValue ?? "none")"])
+        if let keyspace = configuration.keyspace {
+            try await use(keyspace: keyspace)
+        }
+    }
+
+    private func authenticate(with authenticator: String) async throws {
+        guard let credentials = configuration.credentials else {
+            throw CQLError.authenticationRequired(endpoint: endpoint, authenticator: authenticator)
+        }
+        let response = try await send(.authResponse(.plain(username: credentials.username, password: credentials.password)),
+                                      timeout: configuration.connectTimeout)
+        switch response.message {
+        case .authSuccess:
+            return
+        case let .error(error):
+            throw CQLError.authenticationFailed(endpoint: endpoint, message: error.message)
+        default:
+            throw CQLError.unexpectedResponse(endpoint: endpoint, expected: "AUTH_SUCCESS", received: "\(response.message.opcode)")
+        }
+    }
+
+    /// Switches the connection's keyspace (`USE`).
+    public func use(keyspace: String) async throws {
+        let quoted = "\"" + keyspace.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let response = try await send(.query(Query(query: "USE \(quoted)", parameters: QueryParameters(consistency: .one))))
+        switch response.message {
+        case .result(.setKeyspace): return
+        case let .error(error): throw error
+        default: throw CQLError.unexpectedResponse(endpoint: endpoint, expected: "RESULT SetKeyspace", received: "\(response.message.opcode)")
+        }
+    }
+
+    // MARK: - Writing
+
+    private func enqueue(_ frame: [UInt8]) {
+        let shouldDrain = writeState.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.queue.append(frame)
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
+        }
+        if shouldDrain { drain(blocking: false) }
+    }
+
+    /// Writes everything queued, coalescing frames into one buffer per syscall. Only the holder
+    /// of `draining` calls this; without `blocking` it hands the rest to the writer thread on back-pressure.
+    private func drain(blocking: Bool) {
+        while true {
+            let batch = writeState.withLock { state -> [UInt8]? in
+                guard !state.closed, !state.queue.isEmpty else {
+                    state.draining = false
+                    return nil
+                }
+                let batch = state.queue.count == 1 ? state.queue[0] : Array(state.queue.joined())
+                state.queue.removeAll(keepingCapacity: true)
+                return batch
+            }
+            guard let batch else { return }
+            var offset = 0
+            do {
+                while offset < batch.count {
+                    let written = try batch.withUnsafeBytes { buffer throws(CQLTransportError) -> Int in
+                        try transport.write(UnsafeRawBufferPointer(rebasing: buffer[offset...]), blocking: blocking)
+                    }
+                    if written == 0 {
+                        writeState.withLock { $0.queue.insert(Array(batch[offset...]), at: 0) }
+                        writerSignal.signal()
+                        return
+                    }
+                    offset += written
+                }
+            } catch {
+                writeState.withLock { $0.draining = false }
+                close(reason: "write failed: \(error)")
+                return
+            }
+        }
+    }
+
+    // MARK: - Threads
+
+    private func startThreads() {
+        let reader = Thread { [self] in readLoop() }
+        reader.name = "cqlwire-reader \(endpoint)"
+        reader.start()
+        let writer = Thread { [self] in writeLoop() }
+        writer.name = "cqlwire-writer \(endpoint)"
+        writer.start()
+        let tick = tickInterval
+        Task { [weak self] in
+            while true {
+                guard (try? await Task.sleep(for: tick)) != nil, let connection = self, !connection.isClosed else { return }
+                connection.heartbeatTick()
+            }
+        }
+    }
+
+    private var tickInterval: Duration {
+        max(.milliseconds(50), min(configuration.heartbeatInterval, configuration.heartbeatTimeout) / 2)
+    }
+
+    private func writeLoop() {
+        while true {
+            writerSignal.wait()
+            if writeState.withLock({ $0.closed }) { return }
+            drain(blocking: true)
+        }
+    }
+
+    private func readLoop() {
+        var decoder = FrameDecoder(maxBodyLength: configuration.maxFrameBodyLength)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count: Int
+            do {
+                count = try buffer.withUnsafeMutableBytes { bytes throws(CQLTransportError) -> Int in try transport.read(into: bytes) }
+            } catch {
+                close(reason: "read failed: \(error)")
+                return
+            }
+            guard count > 0 else {
+                close(reason: "the node closed the connection")
+                return
+            }
+            buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            do {
+                while let frame = try decoder.nextFrame() {
+                    guard handle(frame) else { return }
+                }
+            } catch {
+                close(reason: "undecodable frame: \(error)")
+                return
+            }
+        }
+    }
+
+    /// Routes one frame to its waiter; false when the connection had to close.
+    private func handle(_ frame: Frame) -> Bool {
+        let compression = state.withLock { $0.compression }
+        let envelope: Envelope<ResponseMessage>
+        do {
+            envelope = try frame.decodeResponse(compression: compression, maxBodyLength: configuration.maxFrameBodyLength)
+        } catch {
+            if frame.header.version != Frame.supportedVersion, let refusal = try? frame.decodeVersionRefusal() {
+                let failure = CQLError.protocolVersionRefused(endpoint: endpoint, message: refusal.message)
+                if let waiter = takeWaiter(stream: frame.header.stream) { waiter.resume(throwing: failure) }
+                close(error: failure)
+            } else {
+                close(error: .malformedResponse(endpoint: endpoint, detail: "\(error)"))
+            }
+            return false
+        }
+        if envelope.stream < 0 {
+            if case let .event(event) = envelope.message {
+                logger.debug("event", metadata: ["cql.event": "\(event)"])
+                eventContinuation.yield(event)
+            }
+            return true
+        }
+        let action = state.withLock { $0.machine.responseReceived(stream: envelope.stream, now: DispatchTime.now().uptimeNanoseconds) }
+        switch action {
+        case let .deliver(waiter):
+            waiter.resume(returning: envelope)
+        case let .discardLate(requestID):
+            logger.debug("late response dropped", metadata: ["cql.stream": "\(envelope.stream)", "cql.request": "\(requestID)"])
+        case .heartbeatAnswered:
+            logger.trace("heartbeat answered")
+        case .unknownStream:
+            close(error: .unexpectedResponse(endpoint: endpoint, expected: "a response on a stream in use",
+                                             received: "\(envelope.message.opcode) on stream \(envelope.stream)"))
+            return false
+        }
+        return true
+    }
+
+    private func takeWaiter(stream: Int16) -> Waiter? {
+        let action = state.withLock { $0.machine.responseReceived(stream: stream, now: DispatchTime.now().uptimeNanoseconds) }
+        if case let .deliver(waiter) = action { return waiter }
+        return nil
+    }
+
+    private func abandon(stream: Int16, requestID: UInt64, error: any Error) {
+        let waiter = state.withLock { $0.machine.abandon(stream: stream, requestID: requestID) }
+        guard let waiter else { return }
+        logger.debug("request abandoned", metadata: ["cql.stream": "\(stream)", "cql.reason": "\(error)"])
+        waiter.resume(throwing: error)
+    }
+
+    private func heartbeatTick() {
+        let (action, compression) = state.withLock { ($0.machine.tick(now: DispatchTime.now().uptimeNanoseconds), $0.compression) }
+        switch action {
+        case .none:
+            return
+        case let .sendHeartbeat(stream):
+            logger.trace("heartbeat", metadata: ["cql.stream": "\(stream)"])
+            enqueue(RequestMessage.options.encodeFrame(stream: stream, compression: compression))
+        case .closeUnresponsive:
+            close(reason: "heartbeat unanswered for \(configuration.heartbeatTimeout)")
+        }
+    }
+
+    private func close(reason: String) {
+        close(error: .connectionClosed(endpoint: endpoint, reason: reason))
+    }
+
+    private func close(error: CQLError) {
+        let (waiters, handlers) = state.withLock { state -> ([Waiter], [@Sendable (CQLError) -> Void]) in
+            guard state.machine.state != .closed else { return ([], []) }
+            state.closeReason = error
+            let handlers = state.closeHandlers
+            state.closeHandlers = []
+            return (state.machine.close(), handlers)
+        }
+        writeState.withLock {
+            $0.closed = true
+            $0.queue = []
+        }
+        writerSignal.signal()
+        transport.close()
+        eventContinuation.finish()
+        if !waiters.isEmpty || !handlers.isEmpty {
+            logger.debug("connection closed", metadata: ["cql.reason": "\(error)", "cql.failed": "\(waiters.count)"])
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+        for handler in handlers { handler(error) }
+    }
+}
+
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        let (product, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .max }
+        return product &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}

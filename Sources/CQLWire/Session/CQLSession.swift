@@ -1,0 +1,423 @@
+import Dispatch
+import Logging
+
+/// The user-facing client: a pool of connections to every node of a cluster, statements that
+/// read like CQL, prepared statements, paging, batches and lightweight transactions.
+///
+/// ```swift
+/// let session = try await CQLSession.connect(.init(contactPoints: [CQLEndpoint(host: "127.0.0.1")], keyspace: "app"))
+/// let insert = try await session.prepare("INSERT INTO jobs (id, name) VALUES (?, ?) IF NOT EXISTS")
+/// let result = try await session.execute(try insert.bind(id, "nightly"))
+/// if !result.wasApplied { ... }
+/// for try await row in session.rows(Statement("SELECT id, name FROM jobs")) { ... }
+/// ```
+public final class CQLSession: Sendable {
+    struct State: Sendable {
+        var nodes: [NodePool] = []
+        var ring: [(token: Int64, node: Int)] = []
+        var roundRobin = 0
+        var keyspace: String?
+        var prepared: [PreparedKey: PreparedStatement] = [:]
+        var control: CQLConnection?
+        var closed = false
+    }
+
+    struct PreparedKey: Hashable, Sendable {
+        var keyspace: String?
+        var query: String
+    }
+
+    /// The configuration the session was made with.
+    public let configuration: Configuration
+    let logger: Logger
+    let metrics: SessionMetrics
+    let timestamps = ClientTimestampGenerator()
+    let state: Locked<State>
+
+    private init(configuration: Configuration) {
+        self.configuration = configuration
+        self.logger = configuration.logger
+        self.metrics = SessionMetrics(factory: configuration.metricsFactory)
+        self.state = Locked(State(keyspace: configuration.keyspace))
+    }
+
+    /// Connects to the first reachable contact point, discovers the other nodes, and opens the pools.
+    ///
+    /// Throws ``CQLError/noHostAvailable(errors:)`` when no contact point answers.
+    public static func connect(_ configuration: Configuration) async throws -> CQLSession {
+        guard !configuration.contactPoints.isEmpty else { throw CQLError.invalidStatement("no contact points configured") }
+        let session = CQLSession(configuration: configuration)
+        session.state.withLock { state in
+            state.nodes = configuration.contactPoints.map(session.makePool)
+        }
+        var errors: [String] = []
+        for node in session.state.withLock({ $0.nodes }) {
+            do {
+                _ = try await node.connection()
+                try await session.startControlConnection(via: node)
+                for other in session.nodesSnapshot() where other !== node { other.fillInBackground() }
+                session.logger.debug("session connected", metadata: ["cql.nodes": "\(session.nodesSnapshot().map(\.endpoint))"])
+                return session
+            } catch let error as ServerError {
+                session.close()
+                throw error
+            } catch let error as CQLError {
+                switch error {
+                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused:
+                    session.close()
+                    throw error
+                default:
+                    errors.append("\(node.endpoint): \(error)")
+                }
+            }
+        }
+        session.close()
+        throw CQLError.noHostAvailable(errors: errors)
+    }
+
+    /// The keyspace unqualified names resolve in.
+    public var keyspace: String? { state.withLock { $0.keyspace } }
+
+    /// The nodes the session knows, contact points and discovered peers.
+    public var nodes: [CQLEndpoint] { nodesSnapshot().map(\.endpoint) }
+
+    func nodesSnapshot() -> [NodePool] { state.withLock { $0.nodes } }
+
+    func makePool(_ endpoint: CQLEndpoint) -> NodePool {
+        NodePool(endpoint: endpoint, connections: configuration.connectionsPerNode, reconnection: configuration.reconnection,
+                 logger: logger) { [weak self] in
+            self?.connectionConfiguration ?? CQLConnection.Configuration()
+        }
+    }
+
+    private var connectionConfiguration: CQLConnection.Configuration {
+        CQLConnection.Configuration(connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout,
+                                    compression: configuration.compression, credentials: configuration.credentials,
+                                    heartbeatInterval: configuration.heartbeatInterval, keyspace: keyspace, logger: logger)
+    }
+
+    // MARK: - Statements
+
+    /// Runs a statement and returns its result (one page of rows for a SELECT).
+    public func execute(_ statement: Statement) async throws -> QueryResult {
+        let kind: String
+        let routingKey: [UInt8]?
+        switch statement.body {
+        case .simple:
+            kind = "query"
+            routingKey = nil
+        case let .prepared(prepared):
+            kind = "execute"
+            routingKey = prepared.routingKey(statement.values)
+        }
+        let conditional = statement.isLightweightTransaction
+        let parameters = self.parameters(for: statement, conditional: conditional)
+        let result = try await perform(kind: kind, cql: statement.cql, conditional: conditional,
+                                       idempotent: statement.isIdempotent, routingKey: routingKey,
+                                       timeout: statement.timeout) { connection in
+            switch statement.body {
+            case let .simple(text):
+                return try await self.expectResult(try await connection.send(
+                    .query(Query(query: text, parameters: parameters)), timeout: statement.timeout), from: connection)
+            case let .prepared(prepared):
+                return try await self.executePrepared(prepared, parameters: parameters, timeout: statement.timeout, on: connection)
+            }
+        }
+        if case let .setKeyspace(name) = result.result { await switchKeyspace(to: name) }
+        return result
+    }
+
+    /// Runs CQL text with values bound by position, each as its Swift type's default CQL type.
+    public func execute(_ cql: String, _ values: [any CQLEncodable] = [], consistency: Consistency? = nil,
+                        isIdempotent: Bool = false) async throws -> QueryResult {
+        var statement = try Statement(cql, values, isIdempotent: isIdempotent)
+        statement.consistency = consistency
+        return try await execute(statement)
+    }
+
+    /// Runs a batch (logged, unlogged or counter); a conditional batch reports ``QueryResult/wasApplied``.
+    public func execute(_ batch: BatchStatement) async throws -> QueryResult {
+        let conditional = batch.isLightweightTransaction
+        var routingKey: [UInt8]?
+        if case let .prepared(prepared)? = batch.statements.first?.body {
+            routingKey = batch.statements.first.flatMap { prepared.routingKey($0.values) }
+        }
+        let consistency = batch.consistency ?? configuration.consistency
+        let serial = batch.serialConsistency ?? (conditional ? configuration.serialConsistency : nil)
+        let timestamp = batch.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil)
+        return try await perform(kind: "batch", cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
+                                 routingKey: routingKey, timeout: batch.timeout) { connection in
+            var retriedUnprepared = false
+            while true {
+                let message = Batch(type: batch.type, statements: batch.statements.map { statement in
+                    switch statement.body {
+                    case let .simple(text): .query(text, statement.values)
+                    case let .prepared(prepared): .prepared(self.currentID(of: prepared), statement.values)
+                    }
+                }, consistency: consistency, serialConsistency: serial, defaultTimestamp: timestamp)
+                let envelope = try await connection.send(.batch(message), timeout: batch.timeout)
+                if case let .error(error) = envelope.message, case let .unprepared(id) = error.kind, !retriedUnprepared,
+                   let prepared = batch.statements.lazy.compactMap({ statement -> PreparedStatement? in
+                       if case let .prepared(prepared) = statement.body, self.currentID(of: prepared) == id { return prepared }
+                       return nil
+                   }).first {
+                    retriedUnprepared = true
+                    try await self.reprepare(prepared, on: connection)
+                    continue
+                }
+                return try self.expectResult(envelope, from: connection)
+            }
+        }
+    }
+
+    /// Runs `statements` as one batch of `type`.
+    public func batch(_ type: Batch.BatchType = .logged, _ statements: [Statement], consistency: Consistency? = nil,
+                      isIdempotent: Bool = false) async throws -> QueryResult {
+        try await execute(BatchStatement(type, statements, consistency: consistency, isIdempotent: isIdempotent))
+    }
+
+    /// Prepares `cql` (once per session and keyspace; later calls hit the cache).
+    public func prepare(_ cql: String) async throws -> PreparedStatement {
+        let key = PreparedKey(keyspace: keyspace, query: cql)
+        if let cached = state.withLock({ $0.prepared[key] }) { return cached }
+        let keyspace = key.keyspace
+        return try await perform(kind: "prepare", cql: cql, conditional: false, idempotent: true, routingKey: nil,
+                                 timeout: nil) { connection in
+            let prepared = try await self.prepare(cql, keyspace: keyspace, on: connection)
+            return prepared
+        }
+    }
+
+    /// Every row of a statement's result, fetching pages as iteration reaches them.
+    public func rows(_ statement: Statement) -> CQLRowSequence {
+        CQLRowSequence(session: self, statement: statement)
+    }
+
+    /// Every row of a statement's result decoded as `T`, fetching pages as iteration reaches them.
+    public func rows<T: Decodable & Sendable>(_ statement: Statement, as type: T.Type) -> CQLDecodedRowSequence<T> {
+        CQLDecodedRowSequence(rows: CQLRowSequence(session: self, statement: statement))
+    }
+
+    /// Switches every pooled connection (and those opened later) to `keyspace`.
+    public func use(keyspace: String) async throws {
+        _ = try await execute(Statement("USE \"\(keyspace.replacingOccurrences(of: "\"", with: "\"\""))\"", values: []))
+    }
+
+    /// Closes every connection; requests still waiting fail.
+    public func close() {
+        let (nodes, control) = state.withLock { state -> ([NodePool], CQLConnection?) in
+            state.closed = true
+            defer { state.control = nil }
+            return (state.nodes, state.control)
+        }
+        control?.close()
+        for node in nodes { node.close() }
+    }
+
+    // MARK: - Request execution
+
+    private func parameters(for statement: Statement, conditional: Bool) -> QueryParameters {
+        let pageSize = statement.pageSize ?? configuration.pageSize
+        return QueryParameters(
+            consistency: statement.consistency ?? configuration.consistency,
+            values: statement.values,
+            skipMetadata: false,
+            pageSize: pageSize > 0 ? pageSize : nil,
+            pagingState: statement.pagingState,
+            serialConsistency: statement.serialConsistency ?? (conditional ? configuration.serialConsistency : nil),
+            defaultTimestamp: statement.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil))
+    }
+
+    private func currentID(of prepared: PreparedStatement) -> [UInt8] {
+        state.withLock { $0.prepared[PreparedKey(keyspace: prepared.keyspace, query: prepared.query)]?.id } ?? prepared.id
+    }
+
+    private func executePrepared(_ prepared: PreparedStatement, parameters: QueryParameters, timeout: Duration?,
+                                 on connection: CQLConnection) async throws -> QueryResult {
+        let id = currentID(of: prepared)
+        let envelope = try await connection.send(.execute(Execute(id: id, parameters: parameters)), timeout: timeout)
+        if case let .error(error) = envelope.message, case .unprepared = error.kind {
+            logger.debug("re-preparing", metadata: ["cql.query": "\(prepared.query)", "cql.endpoint": "\(connection.endpoint)"])
+            let fresh = try await reprepare(prepared, on: connection)
+            let retried = try await connection.send(.execute(Execute(id: fresh.id, parameters: parameters)), timeout: timeout)
+            return try expectResult(retried, from: connection)
+        }
+        return try expectResult(envelope, from: connection)
+    }
+
+    @discardableResult
+    private func reprepare(_ prepared: PreparedStatement, on connection: CQLConnection) async throws -> PreparedStatement {
+        try await prepare(prepared.query, keyspace: prepared.keyspace, on: connection)
+    }
+
+    private func prepare(_ cql: String, keyspace: String?, on connection: CQLConnection) async throws -> PreparedStatement {
+        let envelope = try await connection.send(.prepare(Prepare(query: cql)))
+        switch envelope.message {
+        case let .result(.prepared(prepared)):
+            let statement = PreparedStatement(query: cql, keyspace: keyspace, prepared: prepared)
+            state.withLock { $0.prepared[PreparedKey(keyspace: keyspace, query: cql)] = statement }
+            return statement
+        case let .error(error):
+            throw error
+        default:
+            throw CQLError.unexpectedResponse(endpoint: connection.endpoint, expected: "RESULT Prepared",
+                                              received: "\(envelope.message.opcode)")
+        }
+    }
+
+    private func expectResult(_ envelope: Envelope<ResponseMessage>, from connection: CQLConnection) throws -> QueryResult {
+        switch envelope.message {
+        case let .result(result):
+            return QueryResult(envelope: envelope, result: result, coordinator: connection.endpoint)
+        case let .error(error):
+            throw error
+        default:
+            throw CQLError.unexpectedResponse(endpoint: connection.endpoint, expected: "RESULT", received: "\(envelope.message.opcode)")
+        }
+    }
+
+    /// Sends a request along its query plan, retrying as the policy allows, with metrics and logs.
+    private func perform<Result: Sendable>(kind: String, cql: String, conditional: Bool, idempotent: Bool,
+                                           routingKey: [UInt8]?, timeout: Duration?,
+                                           _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
+        guard !state.withLock({ $0.closed }) else { throw CQLError.sessionClosed }
+        let plan = queryPlan(routingKey: routingKey)
+        let started = DispatchTime.now().uptimeNanoseconds
+        var errors: [String] = []
+        var retries = 0
+        var attempt = 0
+        let maxAttempts = plan.count + max(0, configuration.retryPolicy.maxRetries)
+        var logger = self.logger
+        logger[metadataKey: "cql.kind"] = "\(kind)"
+        func finish(failed: Bool) {
+            metrics.requestFinished(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started, failed: failed)
+        }
+        while attempt < maxAttempts, !plan.isEmpty {
+            let node = plan[attempt % plan.count]
+            attempt += 1
+            let connection: CQLConnection
+            do {
+                connection = try await node.connection()
+            } catch {
+                errors.append("\(node.endpoint): \(error)")
+                continue
+            }
+            metrics.requestSent(kind, conditional: conditional)
+            logger.trace("sending", metadata: ["cql.endpoint": "\(connection.endpoint)", "cql.query": "\(cql)",
+                                               "cql.attempt": "\(attempt)"])
+            do {
+                let result = try await body(connection)
+                finish(failed: false)
+                return result
+            } catch let error as ServerError {
+                let decision = decide(error, conditional: conditional, idempotent: idempotent, retries: retries)
+                switch decision {
+                case .retry:
+                    retries += 1
+                    errors.append("\(connection.endpoint): \(error)")
+                    logger.debug("retrying", metadata: ["cql.error": "\(error)", "cql.endpoint": "\(connection.endpoint)"])
+                    continue
+                case .unknownOutcome:
+                    finish(failed: true)
+                    metrics.lwtUnknown?.increment()
+                    logger.debug("LWT outcome unknown", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
+                    throw CQLError.lwtOutcomeUnknown(reason: "\(connection.endpoint): \(error)")
+                case .fail:
+                    finish(failed: true)
+                    logger.debug("request failed", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
+                    throw error
+                }
+            } catch let error as CQLError {
+                errors.append("\(connection.endpoint): \(error)")
+                if error.requestWasNotSent { continue }
+                if conditional {
+                    finish(failed: true)
+                    metrics.lwtUnknown?.increment()
+                    logger.debug("LWT outcome unknown", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
+                    throw CQLError.lwtOutcomeUnknown(reason: "\(error)")
+                }
+                if idempotent, retries < configuration.retryPolicy.maxRetries {
+                    retries += 1
+                    logger.debug("retrying", metadata: ["cql.error": "\(error)", "cql.endpoint": "\(connection.endpoint)"])
+                    continue
+                }
+                finish(failed: true)
+                throw error
+            } catch {
+                finish(failed: true)
+                throw error
+            }
+        }
+        finish(failed: true)
+        throw CQLError.noHostAvailable(errors: errors)
+    }
+
+    private enum Decision { case retry, unknownOutcome, fail }
+
+    private func decide(_ error: ServerError, conditional: Bool, idempotent: Bool, retries: Int) -> Decision {
+        let canRetry = retries < configuration.retryPolicy.maxRetries
+        switch error.kind {
+        case let .writeTimeout(_, _, _, writeType):
+            // SIMPLE during an LWT is a timeout in the Paxos commit phase.
+            if conditional && (writeType == "CAS" || writeType == "SIMPLE") { return .unknownOutcome }
+            return idempotent && canRetry ? .retry : .fail
+        case .unavailable, .overloaded, .isBootstrapping:
+            return configuration.retryPolicy.retryUnappliedErrors && canRetry ? .retry : .fail
+        case let .readTimeout(_, received, blockFor, dataPresent):
+            return idempotent && canRetry && received >= blockFor && !dataPresent ? .retry : .fail
+        case .readFailure, .writeFailure:
+            if conditional { return .unknownOutcome }
+            return .fail
+        default:
+            return .fail
+        }
+    }
+
+    /// The nodes to try, in order: the partition's owner first when token-aware, then the others in turn; reachable ones first.
+    private func queryPlan(routingKey: [UInt8]?) -> [NodePool] {
+        let (nodes, ring, start) = state.withLock { state -> ([NodePool], [(token: Int64, node: Int)], Int) in
+            state.roundRobin &+= 1
+            return (state.nodes, state.ring, state.roundRobin)
+        }
+        guard !nodes.isEmpty else { return [] }
+        var ordered = (0..<nodes.count).map { nodes[(start &+ $0) % nodes.count] }
+        if configuration.loadBalancing == .tokenAware, let routingKey, !ring.isEmpty {
+            let token = Murmur3Token.token(of: routingKey)
+            let owner = Self.owner(of: token, in: ring)
+            if let index = ordered.firstIndex(where: { $0 === nodes[owner] }) {
+                let node = ordered.remove(at: index)
+                ordered.insert(node, at: 0)
+            }
+        }
+        let up = ordered.filter(\.isUp)
+        let down = ordered.filter { !$0.isUp }
+        return up + down
+    }
+
+    /// The node owning `token`: the first ring token at or above it, wrapping around.
+    static func owner(of token: Int64, in ring: [(token: Int64, node: Int)]) -> Int {
+        var low = 0
+        var high = ring.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ring[mid].token < token { low = mid + 1 } else { high = mid }
+        }
+        return ring[low == ring.count ? 0 : low].node
+    }
+
+    /// Runs `USE` on every pooled connection; a connection that refuses is closed so it reopens in the new keyspace.
+    private func switchKeyspace(to name: String) async {
+        state.withLock { $0.keyspace = name }
+        for node in nodesSnapshot() {
+            for connection in node.openConnections {
+                do {
+                    try await connection.use(keyspace: name)
+                } catch {
+                    logger.debug("USE failed on a pooled connection", metadata: ["cql.endpoint": "\(connection.endpoint)",
+                                                                                  "cql.error": "\(error)"])
+                    connection.close()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Dispatch
+import Logging
+
+/// The connections of a session to one node: a few, opened on demand and kept filled,
+/// reopened with exponential backoff and jitter after failures.
+final class NodePool: Sendable {
+    private struct State: Sendable {
+        var connections: [CQLConnection] = []
+        var opening: Task<CQLConnection, any Error>?
+        var failures = 0
+        var nextAttempt: UInt64 = 0
+        var reconnectScheduled = false
+        var lastError: String?
+        var tokens: [Int64] = []
+        var closed = false
+        var cursor = 0
+    }
+
+    let endpoint: CQLEndpoint
+    private let target: Int
+    private let reconnection: ReconnectionPolicy
+    private let makeConfiguration: @Sendable () -> CQLConnection.Configuration
+    private let logger: Logger
+    private let state = Locked(State())
+
+    init(endpoint: CQLEndpoint, connections: Int, reconnection: ReconnectionPolicy, logger: Logger,
+         configuration: @escaping @Sendable () -> CQLConnection.Configuration) {
+        self.endpoint = endpoint
+        self.target = max(1, connections)
+        self.reconnection = reconnection
+        self.logger = logger
+        self.makeConfiguration = configuration
+    }
+
+    /// The node's tokens (from `system.local` / `system.peers`), for token-aware routing.
+    var tokens: [Int64] {
+        get { state.withLock { $0.tokens } }
+        set { state.withLock { $0.tokens = newValue } }
+    }
+
+    /// Whether the node looks reachable: it has an open connection, or is not waiting out a backoff.
+    var isUp: Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        return state.withLock { state in
+            state.connections.contains { !$0.isClosed } || now >= state.nextAttempt
+        }
+    }
+
+    /// The open connections.
+    var openConnections: [CQLConnection] {
+        state.withLock { $0.connections.filter { !$0.isClosed } }
+    }
+
+    /// An open connection, the least loaded of the pool, opening one if there is none.
+    func connection() async throws -> CQLConnection {
+        let now = DispatchTime.now().uptimeNanoseconds
+        enum Choice { case use(CQLConnection), wait(Task<CQLConnection, any Error>), refuse(String) }
+        let choice: Choice = state.withLock { state in
+            state.connections.removeAll { $0.isClosed }
+            if !state.connections.isEmpty {
+                state.cursor &+= 1
+                let count = state.connections.count
+                let first = state.connections[state.cursor % count]
+                let second = state.connections[(state.cursor + 1) % count]
+                return .use(first.inFlightCount <= second.inFlightCount ? first : second)
+            }
+            if state.closed { return .refuse("the session is closed") }
+            if let opening = state.opening { return .wait(opening) }
+            if now < state.nextAttempt { return .refuse("reconnecting after: \(state.lastError ?? "failure")") }
+            let task = Task { try await self.open() }
+            state.opening = task
+            return .wait(task)
+        }
+        switch choice {
+        case let .use(connection):
+            fillInBackground()
+            return connection
+        case let .wait(task):
+            let connection = try await task.value
+            fillInBackground()
+            return connection
+        case let .refuse(reason):
+            throw CQLError.connectionFailed(endpoint: endpoint.description, reason: reason)
+        }
+    }
+
+    /// Opens one connection and adds it to the pool; records the failure and schedules a retry otherwise.
+    private func open() async throws -> CQLConnection {
+        do {
+            let connection = try await CQLConnection.connect(host: endpoint.host, port: endpoint.port,
+                                                             configuration: makeConfiguration())
+            let keep = state.withLock { state -> Bool in
+                state.opening = nil
+                state.failures = 0
+                state.nextAttempt = 0
+                guard !state.closed else { return false }
+                state.connections.append(connection)
+                return true
+            }
+            guard keep else {
+                connection.close()
+                throw CQLError.sessionClosed
+            }
+            connection.onClose { [weak self] error in self?.connectionClosed(error) }
+            logger.debug("connection opened", metadata: ["cql.endpoint": "\(endpoint)"])
+            return connection
+        } catch {
+            let delay = state.withLock { state -> Duration in
+                state.opening = nil
+                state.failures += 1
+                state.lastError = "\(error)"
+                let delay = reconnection.delay(afterFailures: state.failures)
+                state.nextAttempt = DispatchTime.now().uptimeNanoseconds &+ delay.nanoseconds
+                return delay
+            }
+            logger.debug("connecting failed", metadata: ["cql.endpoint": "\(endpoint)", "cql.error": "\(error)",
+                                                           "cql.retry_in": "\(delay)"])
+            scheduleReconnect(after: delay)
+            throw error
+        }
+    }
+
+    private func connectionClosed(_ error: CQLError) {
+        let empty = state.withLock { state -> Bool in
+            state.connections.removeAll { $0.isClosed }
+            return state.connections.isEmpty && !state.closed
+        }
+        logger.debug("connection lost", metadata: ["cql.endpoint": "\(endpoint)", "cql.error": "\(error)"])
+        if empty { scheduleReconnect(after: .zero) } else { fillInBackground() }
+    }
+
+    /// Opens connections up to the target in the background.
+    func fillInBackground() {
+        let needed = state.withLock { state -> Bool in
+            guard !state.closed, state.opening == nil, !state.reconnectScheduled else { return false }
+            guard state.connections.count < target else { return false }
+            guard DispatchTime.now().uptimeNanoseconds >= state.nextAttempt else { return false }
+            state.reconnectScheduled = true
+            return true
+        }
+        guard needed else { return }
+        Task { await self.fill() }
+    }
+
+    private func scheduleReconnect(after delay: Duration) {
+        let schedule = state.withLock { state -> Bool in
+            guard !state.closed, !state.reconnectScheduled else { return false }
+            state.reconnectScheduled = true
+            return true
+        }
+        guard schedule else { return }
+        Task {
+            if delay > .zero { try? await Task.sleep(for: delay) }
+            await self.fill()
+        }
+    }
+
+    private func fill() async {
+        while true {
+            let next = state.withLock { state -> Task<CQLConnection, any Error>? in
+                guard !state.closed, state.connections.count < target, state.opening == nil else {
+                    state.reconnectScheduled = false
+                    return nil
+                }
+                // While opening, a failure may schedule the next attempt itself.
+                state.reconnectScheduled = false
+                let task = Task { try await self.open() }
+                state.opening = task
+                return task
+            }
+            guard let next else { return }
+            do {
+                _ = try await next.value
+            } catch {
+                // open() recorded the failure and scheduled the next attempt.
+                return
+            }
+        }
+    }
+
+    /// Forgets the backoff so the next request tries at once (a node reported UP).
+    func markUp() {
+        state.withLock { state in
+            state.nextAttempt = 0
+            state.failures = 0
+        }
+        fillInBackground()
+    }
+
+    /// Closes every connection; the pool opens no more.
+    func close() {
+        let connections = state.withLock { state -> [CQLConnection] in
+            state.closed = true
+            defer { state.connections = [] }
+            return state.connections
+        }
+        for connection in connections { connection.close() }
+    }
+}

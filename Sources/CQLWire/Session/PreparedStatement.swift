@@ -1,0 +1,60 @@
+/// A statement the nodes have prepared: its id, the types of its bind markers and of its result.
+///
+/// Bind it to values to get a ``Statement``; the session re-prepares it transparently when a
+/// node answers UNPREPARED (after a restart, or on a node that never saw it).
+public struct PreparedStatement: Sendable {
+    /// The CQL text it was prepared from.
+    public let query: String
+    /// The keyspace the session used when preparing (unqualified names resolve in it).
+    public let keyspace: String?
+    /// The id the nodes know it by.
+    public let id: [UInt8]
+    /// The bind markers' names and types, and which of them form the partition key.
+    public let metadata: PreparedMetadata
+    /// The columns of its result, when they are known at prepare time.
+    public let resultMetadata: RowsMetadata
+    /// Whether it is a conditional statement (LWT): its result columns depend on the outcome,
+    /// so it never asks the server to skip result metadata.
+    public let isConditional: Bool
+
+    init(query: String, keyspace: String?, prepared: Prepared) {
+        self.query = query
+        self.keyspace = keyspace
+        self.id = prepared.id
+        self.metadata = prepared.metadata
+        self.resultMetadata = prepared.resultMetadata
+        self.isConditional = CQLText.isConditional(query)
+    }
+
+    /// The bind markers, in order.
+    public var variables: [ColumnSpec] { metadata.columns }
+
+    /// Binds values by position, each serialized as its marker's CQL type.
+    public func bind(_ values: [any CQLEncodable]) throws(WireError) -> Statement {
+        let bound = try CQLBinder.encodeValues(values, for: metadata.columns)
+        return Statement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
+    }
+
+    /// Binds values by position, each serialized as its marker's CQL type.
+    public func bind(_ values: any CQLEncodable...) throws(WireError) -> Statement {
+        try bind(values)
+    }
+
+    /// Binds the stored properties of `value` to the markers of the same name (`jobId` finds `job_id`).
+    public func bind<T: Encodable>(encodable value: T) throws -> Statement {
+        let bound = try CQLBinder.encodeValues(value, for: metadata.columns)
+        return Statement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
+    }
+
+    /// The serialized partition key of bound `values`, for token-aware routing; nil when unknown.
+    func routingKey(_ values: QueryValues) -> [UInt8]? {
+        guard case let .positional(bound) = values, !metadata.pkIndices.isEmpty else { return nil }
+        var components: [[UInt8]] = []
+        for index in metadata.pkIndices {
+            let position = Int(index)
+            guard position < bound.count, case let .bytes(bytes) = bound[position] else { return nil }
+            components.append(bytes)
+        }
+        return Murmur3Token.partitionKeyBytes(components)
+    }
+}

@@ -1,0 +1,139 @@
+import Logging
+import Metrics
+
+/// A node address: host name or IP literal, and the native-protocol port.
+public struct CQLEndpoint: Hashable, Sendable, CustomStringConvertible {
+    /// Host name, IPv4 or IPv6 literal.
+    public var host: String
+    /// The native-protocol port (9042 by default).
+    public var port: Int
+
+    /// An endpoint.
+    public init(host: String, port: Int = 9042) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension CQLSession {
+    /// How a session finds nodes, connects, routes and retries. Every option has a sane default.
+    public struct Configuration: Sendable {
+        /// Nodes to start from; the others are discovered through `system.peers_v2` / `system.peers`.
+        public var contactPoints: [CQLEndpoint]
+        /// The keyspace every connection uses (`USE`); nil for none.
+        public var keyspace: String?
+        /// PasswordAuthenticator credentials.
+        public var credentials: CQLConnection.Credentials?
+        /// Compressions to ask for, most preferred first; used only when a node offers them.
+        public var compression: [FrameCompression]
+        /// How long opening a TCP connection may take.
+        public var connectTimeout: Duration
+        /// How long a request waits for its answer unless the statement says otherwise.
+        public var requestTimeout: Duration
+        /// Silence after which a connection sends an OPTIONS heartbeat.
+        public var heartbeatInterval: Duration
+        /// The consistency of statements that set none.
+        public var consistency: Consistency
+        /// The serial consistency of conditional statements that set none.
+        public var serialConsistency: Consistency
+        /// Rows per page of statements that set no page size.
+        public var pageSize: Int32
+        /// Whether statements without a timestamp get a client-side one (microseconds, strictly increasing).
+        public var clientTimestamps: Bool
+        /// Connections opened to each node.
+        public var connectionsPerNode: Int
+        /// Whether other nodes are discovered from the contact points' `system.peers` tables and events.
+        public var discoverNodes: Bool
+        /// How requests pick a node.
+        public var loadBalancing: LoadBalancing
+        /// When failed requests are tried again.
+        public var retryPolicy: RetryPolicy
+        /// How a node that cannot be reached is retried.
+        public var reconnection: ReconnectionPolicy
+        /// Where the session logs (request context at debug and trace).
+        public var logger: Logger
+        /// Where request counts and latencies go; nil records nothing (the global system is never touched).
+        public var metricsFactory: (any MetricsFactory)?
+
+        /// A configuration for `contactPoints` with the DataStax drivers' defaults.
+        public init(contactPoints: [CQLEndpoint], keyspace: String? = nil, credentials: CQLConnection.Credentials? = nil,
+                    compression: [FrameCompression] = [.lz4, .snappy], connectTimeout: Duration = .seconds(5),
+                    requestTimeout: Duration = .seconds(12), heartbeatInterval: Duration = .seconds(30),
+                    consistency: Consistency = .localQuorum, serialConsistency: Consistency = .serial,
+                    pageSize: Int32 = 5000, clientTimestamps: Bool = true, connectionsPerNode: Int = 2,
+                    discoverNodes: Bool = true, loadBalancing: LoadBalancing = .tokenAware,
+                    retryPolicy: RetryPolicy = RetryPolicy(), reconnection: ReconnectionPolicy = ReconnectionPolicy(),
+                    logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() }),
+                    metricsFactory: (any MetricsFactory)? = nil) {
+            self.contactPoints = contactPoints
+            self.keyspace = keyspace
+            self.credentials = credentials
+            self.compression = compression
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.heartbeatInterval = heartbeatInterval
+            self.consistency = consistency
+            self.serialConsistency = serialConsistency
+            self.pageSize = pageSize
+            self.clientTimestamps = clientTimestamps
+            self.connectionsPerNode = connectionsPerNode
+            self.discoverNodes = discoverNodes
+            self.loadBalancing = loadBalancing
+            self.retryPolicy = retryPolicy
+            self.reconnection = reconnection
+            self.logger = logger
+            self.metricsFactory = metricsFactory
+        }
+    }
+
+    /// How requests pick a node.
+    public enum LoadBalancing: Sendable, Hashable {
+        /// Nodes in turn.
+        case roundRobin
+        /// The node owning the statement's partition (Murmur3 token of the routing key) first, then in turn.
+        case tokenAware
+    }
+}
+
+/// When a failed request is tried again (on the next node of its plan).
+///
+/// A request that certainly never reached a node is always sent to the next one. One that may
+/// have been applied (timeout, lost connection, WriteTimeout) is retried only when its statement
+/// is marked idempotent; a conditional statement in that state is never retried: it fails with
+/// ``CQLError/lwtOutcomeUnknown(reason:)``.
+public struct RetryPolicy: Sendable, Hashable {
+    /// Retries after the first attempt.
+    public var maxRetries: Int
+    /// Whether Unavailable, Overloaded and IsBootstrapping (nothing was applied) are retried on the next node.
+    public var retryUnappliedErrors: Bool
+
+    /// A policy; by default two retries.
+    public init(maxRetries: Int = 2, retryUnappliedErrors: Bool = true) {
+        self.maxRetries = maxRetries
+        self.retryUnappliedErrors = retryUnappliedErrors
+    }
+}
+
+/// Exponential backoff with full jitter between attempts to reach a node.
+public struct ReconnectionPolicy: Sendable, Hashable {
+    /// The delay after the first failure.
+    public var baseDelay: Duration
+    /// The largest delay.
+    public var maxDelay: Duration
+
+    /// A policy; by default 100 ms doubling up to 10 s.
+    public init(baseDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(10)) {
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// The delay before attempt `failures + 1`: uniformly random up to `min(max, base * 2^failures)`.
+    public func delay(afterFailures failures: Int) -> Duration {
+        let exponent = min(max(0, failures - 1), 30)
+        let ceiling = min(maxDelay, baseDelay * (1 << exponent))
+        let fraction = Double.random(in: 0.5...1.0)
+        return ceiling * fraction
+    }
+}
