@@ -15,6 +15,8 @@ public struct ClusteringBound: Hashable, Sendable {
 }
 
 /// A contiguous clustering range in the table's clustering order; `nil` ends are open.
+///
+/// Bounds follow storage order, not value order: on a `DESC` column `ck > 5` is an *end* bound.
 public struct ClusteringSlice: Hashable, Sendable {
     /// The lower end in clustering order, or `nil` for the partition's first row.
     public var start: ClusteringBound?
