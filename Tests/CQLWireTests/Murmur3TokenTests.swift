@@ -1,5 +1,5 @@
 import Testing
-@testable import CQLNode
+@testable import CQLWire
 
 @Suite("Murmur3 tokens, value for value with Cassandra")
 struct Murmur3TokenTests {
