@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test suite of the project: installs what the tests need, builds, then tests.
-# Usage: scripts/test.sh            (all suites)
-#        scripts/test.sh --filter X (only swift tests matching X; still installs peers)
+#
+# usage: scripts/test.sh                 all suites: swift tests (unit, fixtures, interop with the
+#                                        Python driver and cqlsh), then each fuzz target for
+#                                        FUZZ_SECONDS (default 30)
+#        scripts/test.sh --filter X      only the swift tests matching X (no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '== %s\n' "$*" >&2; }
 
-# Real peers the interop suites talk to (PyPI): the DataStax Python driver and cqlsh.
+# Real peers the interop suites talk to (PyPI): the DataStax Python driver, cqlsh, and python lz4
+# for compression vectors.
 python_peers() {
     python3 - <<'PY' 2>/dev/null
 import importlib.util, shutil, sys
@@ -25,3 +29,10 @@ swift build --build-tests
 
 log "running swift tests"
 swift test --skip-build "$@"
+
+if [[ $# -eq 0 ]]; then
+    for target in $(scripts/fuzz.sh --list); do
+        log "fuzzing $target for ${FUZZ_SECONDS:-30}s"
+        scripts/fuzz.sh "$target" --seconds "${FUZZ_SECONDS:-30}" 2>&1 | grep -E "^(==|stat::|Done)|ERROR|crash|deadly" >&2
+    done
+fi
