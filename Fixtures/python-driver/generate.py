@@ -68,10 +68,14 @@ def frame_fields(frame):
 
 
 requests = []
+# Frames with a custom payload (flag 0x04) go to their own file: their body starts with the
+# payload's [bytes map], which readers of requests.json do not expect.
+custom_payload_requests = []
 
 
-def add(name, msg, description, stream=0, compressor=None, tracing=False):
+def add(name, msg, description, stream=0, compressor=None, tracing=False, custom_payload=None):
     msg.tracing = tracing
+    msg.custom_payload = custom_payload
     frame = ProtocolHandler.encode_message(
         msg, stream, protocol_version=PROTOCOL_VERSION, compressor=compressor,
         allow_beta_protocol_version=False)
@@ -85,11 +89,12 @@ def add(name, msg, description, stream=0, compressor=None, tracing=False):
     entry["stream"] = stream
     entry["compression"] = "lz4" if compressor is not None else None
     entry["tracing"] = tracing
+    entry["custom_payload"] = None if custom_payload is None else [[k, v.hex()] for k, v in custom_payload.items()]
     entry["message"] = description
     entry["header"] = frame_fields(frame)
     entry["body"] = plain[9:].hex()
     entry["frame"] = frame.hex()
-    requests.append(entry)
+    (requests if custom_payload is None else custom_payload_requests).append(entry)
 
 
 def query_params(consistency, values=None, page_size=None, paging_state=None, serial=None,
@@ -105,7 +110,7 @@ def query_params(consistency, values=None, page_size=None, paging_state=None, se
     return d
 
 
-def query(name, text, consistency=CL.ONE, stream=1, compressor=None, tracing=False, **kw):
+def query(name, text, consistency=CL.ONE, stream=1, compressor=None, tracing=False, custom_payload=None, **kw):
     msg = QueryMessage(text, consistency, serial_consistency_level=kw.get("serial"),
                        fetch_size=kw.get("page_size"), paging_state=kw.get("paging_state"),
                        timestamp=kw.get("timestamp"))
@@ -113,7 +118,7 @@ def query(name, text, consistency=CL.ONE, stream=1, compressor=None, tracing=Fal
     msg.query_params = kw.get("values")
     d = OrderedDict(query=text)
     d.update(query_params(consistency, **kw))
-    add(name, msg, d, stream=stream, compressor=compressor, tracing=tracing)
+    add(name, msg, d, stream=stream, compressor=compressor, tracing=tracing, custom_payload=custom_payload)
 
 
 def execute(name, query_id, values, consistency=CL.ONE, stream=2, compressor=None, **kw):
@@ -183,6 +188,11 @@ query("query_all_flags", "SELECT * FROM ks.t WHERE id = ?", consistency=CL.LOCAL
 for level, name in sorted(ConsistencyLevel.value_to_name.items()):
     query("query_consistency_" + name.lower(), "SELECT * FROM ks.t", consistency=level)
 query("query_tracing", "SELECT * FROM ks.t", tracing=True, stream=9)
+# Custom payloads (v4 flag 0x04) go in front of the body, as a [bytes map] in the dict's order.
+query("query_custom_payload", "SELECT * FROM ks.t",
+      custom_payload=OrderedDict([("tenant", b"acme"), ("empty", b""), ("trace-id", bytes(range(8)))]))
+query("query_custom_payload_tracing", "SELECT * FROM ks.t", tracing=True,
+      custom_payload=OrderedDict([("k", b"\xff")]))
 query("query_stream_negative_one", "SELECT * FROM ks.t", stream=-1)
 query("query_long_text", "SELECT " + ", ".join("c%03d" % i for i in range(120)) + " FROM ks.wide")
 
@@ -412,8 +422,11 @@ def write(name, entries, what):
 write("requests.json", requests,
       "request frames from cassandra.protocol.ProtocolHandler.encode_message; 'body' is the "
       "uncompressed body, 'frame' the full frame as sent (LZ4 via cassandra.connection.lz4_compress)")
+write("custom_payload.json", custom_payload_requests,
+      "request frames with a custom payload (frame flag 0x04), same layout as requests.json; 'body' starts "
+      "with the payload's [bytes map], entries in 'custom_payload' order")
 write("values.json", values,
       "values serialized by cassandra.cqltypes <Type>.serialize(value, 4); 'type' as our DataType "
       "description prints it (a UDT prints its name; its fields are in 'udt')")
-print("wrote %d requests, %d values with cassandra-driver %s"
-      % (len(requests), len(values), cassandra.__version__))
+print("wrote %d requests, %d with custom payloads, %d values with cassandra-driver %s"
+      % (len(requests), len(custom_payload_requests), len(values), cassandra.__version__))

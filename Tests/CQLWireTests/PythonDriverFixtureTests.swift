@@ -58,6 +58,7 @@ struct PythonDriverFixtureTests {
         var stream: Int16
         var compression: String?
         var tracing: Bool
+        var customPayload: [[String]]?
         var message: MessageFields
         var header: HeaderFields
         var body: String
@@ -88,6 +89,8 @@ struct PythonDriverFixtureTests {
     }
 
     static let requests = load("requests.json", as: RequestCase.self)
+    static let customPayloadRequests = load("custom_payload.json", as: RequestCase.self)
+    static let allRequests = (requests?.cases ?? []) + (customPayloadRequests?.cases ?? [])
     static let values = load("values.json", as: ValueCase.self)
 
     @Test("the fixtures load and come from the recorded driver version")
@@ -97,32 +100,36 @@ struct PythonDriverFixtureTests {
         #expect(requests.driver.hasPrefix("cassandra-driver 3.30.1"))
         #expect(requests.protocolVersion == 4)
         #expect(requests.cases.count == 67)
+        #expect(requests.cases.allSatisfy { $0.customPayload == nil })
+        #expect(try #require(Self.customPayloadRequests, "custom_payload.json did not load").cases.count == 2)
         #expect(values.cases.count == 104)
     }
 
     // MARK: - Requests
 
-    @Test("our encoding of each request equals the driver's frame", arguments: requests?.cases ?? [])
+    @Test("our encoding of each request equals the driver's frame", arguments: allRequests)
     func requestEncoding(_ fixture: RequestCase) throws {
         let message = try Self.message(fixture)
         let frame = try #require(Hex.bytes(fixture.frame))
         let body = try #require(Hex.bytes(fixture.body))
         #expect(message.opcode.rawValue == fixture.header.opcode)
-        let plain = message.encodeFrame(stream: fixture.stream, tracing: fixture.tracing)
+        let payload = try Self.customPayload(fixture)
+        let plain = message.encodeFrame(stream: fixture.stream, tracing: fixture.tracing, customPayload: payload)
         #expect(Hex.string(plain.dropFirst(9)) == fixture.body, "body of \(fixture.name)")
         if fixture.compression == nil || fixture.header.flags & 0x01 == 0 {
             #expect(Hex.string(plain) == fixture.frame)
         } else {
             // LZ4 output depends on the match finder, so compressed bytes may differ between
             // encoders; the header must agree and each side must read the other's body.
-            let ours = message.encodeFrame(stream: fixture.stream, tracing: fixture.tracing, compression: .lz4)
+            let ours = message.encodeFrame(stream: fixture.stream, tracing: fixture.tracing, customPayload: payload,
+                                           compression: .lz4)
             #expect(Array(ours.prefix(5)) == Array(frame.prefix(5)), "header of \(fixture.name)")
             #expect(try FrameCompression.lz4.decompress(Array(frame.dropFirst(9)), maxLength: 1 << 20) == body)
             #expect(try FrameCompression.lz4.decompress(Array(ours.dropFirst(9)), maxLength: 1 << 20) == body)
         }
     }
 
-    @Test("we decode each of the driver's frames to the message it describes", arguments: requests?.cases ?? [])
+    @Test("we decode each of the driver's frames to the message it describes", arguments: allRequests)
     func requestDecoding(_ fixture: RequestCase) throws {
         var decoder = FrameDecoder()
         decoder.append(try #require(Hex.bytes(fixture.frame)))
@@ -135,6 +142,17 @@ struct PythonDriverFixtureTests {
         let compression = fixture.compression.flatMap(FrameCompression.init(rawValue:))
         let envelope = try frame.decodeRequest(compression: compression)
         #expect(envelope.message == (try Self.message(fixture)))
+        let payload = try Self.customPayload(fixture)
+        #expect(envelope.customPayload?.map(\.0) == payload?.map(\.0))
+        #expect(envelope.customPayload?.map(\.1) == payload?.map(\.1))
+    }
+
+    /// The custom payload a fixture carries, in the driver's order.
+    static func customPayload(_ fixture: RequestCase) throws -> [(String, [UInt8]?)]? {
+        try fixture.customPayload?.map { pair in
+            guard pair.count == 2 else { throw DriverFixtureError.unknown("custom payload entry \(pair)") }
+            return (pair[0], try hexField(pair[1]))
+        }
     }
 
     /// The request a fixture describes, built with our types.
