@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write requests.json and values.json from the DataStax Python driver's own encoders.
+"""Write requests.json, custom_payload.json and values.json from the DataStax Python driver's own encoders.
 
 Why: byte-for-byte agreement with a codec that nobody on this project wrote is the
 strongest check we have of our request and value encoders. Every frame below is produced by
