@@ -368,7 +368,7 @@ struct ServerStateMachineTests {
 
     @Test("Hostile byte streams never trap: each ends answered, waiting or closed", arguments: 0..<64)
     func hostileBytes(seed: Int) throws {
-        var generator = SplitMix64(seed: UInt64(seed))
+        var generator = HostileStreamGenerator(seed: UInt64(seed))
         var machine = Self.machine(authenticator: seed.isMultiple(of: 2) ? PasswordAuthenticator(username: "u", password: "p") : nil)
         // Start from a valid handshake half of the time so that deeper states see garbage too.
         var input: [UInt8] = seed.isMultiple(of: 4) ? [] : RequestMessage.startup(Startup(cqlVersion: "3.4.6")).encodeFrame(stream: 1)
@@ -395,7 +395,7 @@ struct ServerStateMachineTests {
 }
 
 /// A small deterministic generator, so a failing seed reproduces.
-struct SplitMix64: RandomNumberGenerator {
+struct HostileStreamGenerator: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
