@@ -11,12 +11,14 @@ let package = Package(
     products: [
         .library(name: "CQLWire", targets: ["CQLWire"]),
         .library(name: "CQLNode", targets: ["CQLNode"]),
+        .executable(name: "cqlnode", targets: ["cqlnode"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(
@@ -35,6 +37,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "cqlnode",
+            dependencies: [
+                "CQLNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CQLNodeMain",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["CQLNode", "CQLWire"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
