@@ -30,6 +30,12 @@ public struct FrameDecoder: Sendable {
     /// Adds received bytes.
     public mutating func append(_ bytes: [UInt8]) {
         compactIfWorthwhile()
+        if buffer.isEmpty {
+            // Nothing is pending: share the caller's storage (copy-on-write) instead of copying a whole page.
+            buffer = bytes
+            readIndex = 0
+            return
+        }
         buffer.append(contentsOf: bytes)
     }
 
@@ -58,6 +64,15 @@ public struct FrameDecoder: Sendable {
         }
         let bodyStart = readIndex + FrameHeader.size
         guard buffer.count - bodyStart >= length else { return nil }
+        if readIndex == 0, buffer.count - bodyStart == length {
+            // The buffer holds exactly this frame: its storage becomes the body (the header is
+            // shifted out in place when the storage is ours alone), so a large page is not copied
+            // twice; the next append starts a fresh buffer.
+            var body = buffer
+            buffer = []
+            body.removeSubrange(0..<FrameHeader.size)
+            return Frame(header: header, body: body)
+        }
         let body = Array(buffer[bodyStart..<(bodyStart + length)])
         readIndex = bodyStart + length
         if readIndex == buffer.count {

@@ -114,9 +114,14 @@ extension Rows {
         let (cells, overflow) = rowCount.multipliedReportingOverflow(by: metadata.columnCount)
         guard !overflow else { throw .lengthTooLarge(what: "rows_content", length: rowCount, limit: Int(Int32.max)) }
         let start = reader.offset
-        for _ in 0..<cells {
-            let length = Int(try reader.readInt32("cell"))
-            if length > 0 { try reader.skip(length, "cell") }
+        if let end = CellWalk.skip(reader.bytes, from: start, count: cells, end: reader.end) {
+            try reader.skip(end - start, "rows_content")
+        } else {
+            // Only malformed content gets here: the checked reader names the cell that does not fit.
+            for _ in 0..<cells {
+                let length = Int(try reader.readInt32("cell"))
+                if length > 0 { try reader.skip(length, "cell") }
+            }
         }
         self.init(metadata: metadata, rowCount: rowCount, buffer: reader.bytes, contentRange: start..<reader.offset)
     }

@@ -8,6 +8,10 @@ enum CellDecoding {
     static func decode<T: Decodable>(_: T.Type, buffer: [UInt8], range: Range<Int>?, type: DataType,
                                      codingPath: @autoclosure () -> [any CodingKey],
                                      context: () -> String) throws -> T {
+        // The usual column types by identity: no conformance lookup, no existential, no dynamic cast.
+        if T.self == UUID.self { return try same(decodeCQL(UUID.self, buffer: buffer, range: range, type: type, context: context)) }
+        if T.self == Date.self { return try same(decodeCQL(Date.self, buffer: buffer, range: range, type: type, context: context)) }
+        if T.self == Data.self { return try same(decodeCQL(Data.self, buffer: buffer, range: range, type: type, context: context)) }
         if T.self == [UInt8].self {
             let blob = try decodeCQL(CQLBlob.self, buffer: buffer, range: range, type: type, context: context)
             if let bytes = blob.bytes as? T { return bytes }
@@ -26,6 +30,16 @@ enum CellDecoding {
             if let typed = value as? T { return typed }
         }
         return try T(from: CellDecoder(buffer: buffer, range: range, type: type, codingPath: codingPath(), context: context()))
+    }
+
+    /// `value` as `T`, which the caller has checked is `U` itself.
+    @inline(__always)
+    private static func same<T, U>(_ value: U) throws -> T {
+        guard T.self == U.self else {
+            throw WireError.invalidValue(what: "decoder", detail: "\(U.self) is not \(T.self)")
+        }
+        // Sound: T and U are the same type, so this is the identity.
+        return unsafeBitCast(value, to: T.self)
     }
 
     /// Decodes a ``CQLDecodable`` without dynamic casts; errors name `context()`.

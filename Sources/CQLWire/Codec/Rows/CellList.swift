@@ -37,17 +37,32 @@ struct CellCodingKey: CodingKey {
 final class ColumnNameIndex: Sendable {
     let exact: [String: Int]
     let loose: [String: Int]
+    /// Each column's name, and whether it is the first column of that name (the one `exact` finds).
+    let firstNames: [(name: String, isFirst: Bool)]
 
     init(_ columns: [ColumnSpec]) {
         var exact: [String: Int] = [:]
         var loose: [String: Int] = [:]
+        var firstNames: [(name: String, isFirst: Bool)] = []
+        firstNames.reserveCapacity(columns.count)
         for (index, column) in columns.enumerated() {
-            if exact[column.name] == nil { exact[column.name] = index }
+            let isFirst = exact[column.name] == nil
+            if isFirst { exact[column.name] = index }
+            firstNames.append((column.name, isFirst))
             let normalized = Self.normalize(column.name)
             if loose[normalized] == nil { loose[normalized] = index }
         }
         self.exact = exact
         self.loose = loose
+        self.firstNames = firstNames
+    }
+
+    /// Whether column `index` is the one ``index(of:)`` returns for `name`, without hashing.
+    @inline(__always)
+    func isExact(_ name: String, at index: Int) -> Bool {
+        guard index >= 0, index < firstNames.count else { return false }
+        let entry = firstNames[index]
+        return entry.isFirst && entry.name == name
     }
 
     func index(of name: String) -> Int? {
@@ -62,12 +77,18 @@ final class ColumnNameIndex: Sendable {
 /// The columns of one row; walks on from the last cell read, so reading columns in order
 /// (as synthesized `Decodable` initializers do, `decodeNil` then `decode` for optionals)
 /// costs at most one hop per read.
+///
+/// ``Rows/decode(_:)`` moves one instance from row to row (``reset(to:)``) while nothing else
+/// holds it, so a page of rows costs one cursor rather than one per row.
 final class RowCells: CellList {
-    let row: RowView
+    private(set) var row: RowView
     let names: ColumnNameIndex
     /// The cell the cursor is at, and where that cell starts.
     private var cursorIndex = 0
     private var cursorOffset: Int
+    /// The column after the last one a key named: synthesized initializers read in declaration
+    /// order, which usually is the column order, so this is checked before hashing the key.
+    private var nextKeyGuess = 0
 
     init(row: RowView, names: ColumnNameIndex) {
         self.row = row
@@ -75,12 +96,22 @@ final class RowCells: CellList {
         self.cursorOffset = row.range.lowerBound
     }
 
+    /// Points the cursor at the start of another row of the same result.
+    func reset(to row: RowView) {
+        self.row = row
+        cursorIndex = 0
+        cursorOffset = row.range.lowerBound
+        nextKeyGuess = 0
+    }
+
     var buffer: [UInt8] { row.buffer }
     var count: Int { row.count }
 
     func cell(at index: Int) throws(WireError) -> (range: Range<Int>?, type: DataType) {
-        let column = try row.column(at: index)
-        guard index < row.count else { return (try row.bytes(at: index), column.type) }
+        // Only the type is needed: reading it alone spares copying the whole ColumnSpec (three strings).
+        guard index >= 0, index < row.columns.count else { return (nil, try row.column(at: index).type) }  // throws
+        let type = row.columns[index].type
+        guard index < row.count else { return (try row.bytes(at: index), type) }
         if index < cursorIndex {
             cursorIndex = 0
             cursorOffset = row.range.lowerBound
@@ -89,10 +120,15 @@ final class RowCells: CellList {
             cursorOffset = try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).next
             cursorIndex += 1
         }
-        return (try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).content, column.type)
+        return (try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).content, type)
     }
 
-    func index(forKey key: String) -> Int? { names.index(of: key) }
+    func index(forKey key: String) -> Int? {
+        let guess = nextKeyGuess
+        let found = names.isExact(key, at: guess) ? guess : names.index(of: key)
+        if let found { nextKeyGuess = found + 1 }
+        return found
+    }
     func key(at index: Int) -> String { index < row.columns.count ? row.columns[index].name : String(index) }
     func context(at index: Int) -> String { "column \"\(key(at: index))\"" }
 }

@@ -1,12 +1,18 @@
 /// A `Decoder` over one row: structs by column name, unkeyed containers by column position,
 /// and a single value for one-column rows.
-final class RowDecoder: Decoder {
+///
+/// A struct of one reference, so passing it as `any Decoder` stores it inline (no box).
+struct RowDecoder: Decoder {
     let cells: RowCells
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     init(row: RowView, names: ColumnNameIndex) {
         cells = RowCells(row: row, names: names)
+    }
+
+    init(cells: RowCells) {
+        self.cells = cells
     }
 
     func container<Key: CodingKey>(keyedBy _: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -42,6 +48,15 @@ extension RowView {
         }
         return try T(from: RowDecoder(row: self, names: names))
     }
+
+    /// As ``decode(_:names:isNative:)``, reading through `cells`, which already points at this row.
+    func decode<T: Decodable>(_: T.Type, cells: RowCells, isNative: Bool) throws -> T {
+        if count == 1, isNative, !columns.isEmpty {
+            return try CellDecoding.decode(T.self, buffer: buffer, range: try bytes(at: 0), type: columns[0].type,
+                                           codingPath: [], context: { "column \"\(columns[0].name)\"" })
+        }
+        return try T(from: RowDecoder(cells: cells))
+    }
 }
 
 extension Rows {
@@ -52,7 +67,19 @@ extension Rows {
         var values: [T] = []
         values.reserveCapacity(capacityHint)
         let isNative = T.self is any CQLDecodable.Type
-        while let row = try iterator.nextRow() { values.append(try row.decode(type, names: names, isNative: isNative)) }
+        var cells: RowCells?
+        while let row = try iterator.nextRow() {
+            // Reuse the cursor unless a decoded value kept a reference to it (an escaped decoder
+            // must keep seeing its own row).
+            if var reusable = cells.take(), isKnownUniquelyReferenced(&reusable) {
+                reusable.reset(to: row)
+                cells = reusable
+            } else {
+                cells = RowCells(row: row, names: names)
+            }
+            guard let current = cells else { break }
+            values.append(try row.decode(type, cells: current, isNative: isNative))
+        }
         return values
     }
 }

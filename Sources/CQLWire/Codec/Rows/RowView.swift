@@ -122,11 +122,14 @@ public struct RowView: Sendable {
     }
 
     /// The cells in column order, without decoding them.
+    @inlinable
     public var cells: Cells { Cells(row: self) }
 
     /// The cells of a row, walked in order.
     public struct Cells: Sequence, Sendable {
-        let row: RowView
+        @usableFromInline let row: RowView
+
+        @inlinable init(row: RowView) { self.row = row }
 
         /// One cell: its column index and content range (nil for null).
         public struct Cell: Hashable, Sendable {
@@ -134,27 +137,42 @@ public struct RowView: Sendable {
             public let index: Int
             /// The content range in the row's buffer, or nil for null.
             public let range: Range<Int>?
+
+            @inlinable init(index: Int, range: Range<Int>?) {
+                self.index = index
+                self.range = range
+            }
         }
 
         /// Walks the cells of a row.
         public struct Iterator: IteratorProtocol, Sendable {
-            let row: RowView
-            var index = 0
-            var offset: Int
+            @usableFromInline let row: RowView
+            @usableFromInline var index = 0
+            @usableFromInline var offset: Int
+
+            @inlinable init(row: RowView, offset: Int) {
+                self.row = row
+                self.offset = offset
+            }
 
             /// The next cell; nil at the end (or at a malformed cell, which a validated view never has).
+            ///
+            /// Inlinable so a caller's loop reads cells without a call or a retain per cell; every
+            /// read is still bounds-checked by ``CellWalk/cell(_:at:end:)``.
+            @inlinable
             public mutating func next() -> Cell? {
-                guard index < row.count,
-                      let cell = try? RowView.cell(in: row.buffer, at: offset, end: row.range.upperBound) else { return nil }
-                defer {
-                    index += 1
-                    offset = cell.next
+                guard index < row.count, let cell = CellWalk.cell(row.buffer, at: offset, end: row.range.upperBound) else {
+                    return nil
                 }
-                return Cell(index: index, range: cell.content)
+                let current = Cell(index: index, range: cell.content)
+                index += 1
+                offset = cell.next
+                return current
             }
         }
 
         /// An iterator from the first cell.
+        @inlinable
         public func makeIterator() -> Iterator { Iterator(row: row, offset: row.range.lowerBound) }
     }
 }

@@ -30,7 +30,12 @@ extension Rows: Sequence {
         public mutating func nextRow() throws(WireError) -> RowView? {
             guard remaining > 0 else { return nil }
             let start = offset
-            for _ in 0..<columnCount { offset = try RowView.cell(in: buffer, at: offset, end: end).next }
+            if let next = CellWalk.skip(buffer, from: offset, count: columnCount, end: end) {
+                offset = next
+            } else {
+                // Only a malformed row gets here: the checked walk says which cell is wrong.
+                for _ in 0..<columnCount { offset = try RowView.cell(in: buffer, at: offset, end: end).next }
+            }
             remaining -= 1
             return RowView(unchecked: buffer, columns: columns, count: columnCount, range: start..<offset)
         }

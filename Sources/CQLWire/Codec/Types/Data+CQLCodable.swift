@@ -3,7 +3,14 @@ import Foundation
 extension Data: CQLCodable {
     /// Decodes `blob` (or a custom type's opaque bytes).
     public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
-        self = Data(try CQLBlob(cqlBytes: cqlBytes, range: range, type: type).bytes)
+        switch type {
+        case .blob, .custom:
+            try ValueBytes.check(cqlBytes, range, type.description)
+            // Straight from the slice: going through CQLBlob would copy into an Array first.
+            self = Data(cqlBytes[range])
+        default:
+            throw .typeMismatch(expected: "Data (from blob)", actual: type.description)
+        }
     }
 
     /// Writes `blob`.

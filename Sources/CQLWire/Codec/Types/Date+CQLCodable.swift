@@ -3,7 +3,8 @@ import Foundation
 extension Date: CQLCodable {
     /// Decodes `timestamp` (milliseconds since the epoch).
     public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
-        guard type == .timestamp else { throw .typeMismatch(expected: "Date (from timestamp)", actual: type.description) }
+        // A pattern match reads the enum tag; `==` on the indirect enum would call its Equatable witness.
+        guard case .timestamp = type else { throw .typeMismatch(expected: "Date (from timestamp)", actual: type.description) }
         let milliseconds = try ValueBytes.readSigned(cqlBytes, range, width: 8, type)
         self = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }

@@ -3,12 +3,15 @@ import Foundation
 extension UUID: CQLCodable {
     /// Decodes `uuid` or `timeuuid`.
     public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
-        guard type == .uuid || type == .timeuuid else {
-            throw .typeMismatch(expected: "UUID (from uuid or timeuuid)", actual: type.description)
+        switch type {
+        case .uuid, .timeuuid: break
+        default: throw .typeMismatch(expected: "UUID (from uuid or timeuuid)", actual: type.description)
         }
         try ValueBytes.requireWidth(cqlBytes, range, 16, type)
-        var reader = ByteReader(cqlBytes, range: range)
-        self = try reader.readUUID(type.description)
+        // requireWidth proved 0 <= range.lowerBound and range.lowerBound + 16 == range.upperBound <= count.
+        self = cqlBytes.withUnsafeBytes { raw in
+            UUID(uuid: raw.loadUnaligned(fromByteOffset: range.lowerBound, as: uuid_t.self))
+        }
     }
 
     /// Writes `uuid`, or `timeuuid` when the UUID is version 1.

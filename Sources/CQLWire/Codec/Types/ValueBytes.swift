@@ -24,8 +24,17 @@ enum ValueBytes {
     @inline(__always)
     static func readSigned(_ bytes: [UInt8], _ range: Range<Int>, width: Int, _ type: DataType) throws(WireError) -> Int64 {
         try requireWidth(bytes, range, width, type)
-        var value: UInt64 = 0
-        for index in range { value = value << 8 | UInt64(bytes[index]) }
+        // requireWidth proved range lies inside bytes, so the raw reads below stay in bounds.
+        let value: UInt64 = bytes.withUnsafeBytes { raw in
+            switch width {
+            case 8: return UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: range.lowerBound, as: UInt64.self))
+            case 4: return UInt64(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: range.lowerBound, as: UInt32.self)))
+            default:
+                var value: UInt64 = 0
+                for index in range { value = value << 8 | UInt64(raw[index]) }
+                return value
+            }
+        }
         let shift = UInt64(64 - 8 * width)
         return Int64(bitPattern: value << shift) >> Int64(shift)
     }
@@ -96,13 +105,36 @@ enum ValueBytes {
     /// Decodes UTF-8 text for `text`/`varchar`/`ascii`, checking ASCII for `ascii`.
     static func readText(_ bytes: [UInt8], _ range: Range<Int>, _ type: DataType) throws(WireError) -> String {
         try check(bytes, range, type.description)
-        if type == .ascii {
+        // check proved range lies inside bytes. ASCII is valid UTF-8 that `String(decoding:)` keeps
+        // byte for byte, so the common case skips the generic `String(validating:)` path.
+        let ascii: String? = bytes.withUnsafeBytes { raw in
+            let content = UnsafeRawBufferPointer(rebasing: raw[range])
+            return isASCII(content) ? String(decoding: content, as: UTF8.self) : nil
+        }
+        if let ascii { return ascii }
+        if case .ascii = type {
             for index in range where bytes[index] >= 0x80 {
                 throw .invalidValue(what: "ascii", detail: "byte 0x\(String(bytes[index], radix: 16)) is not ASCII")
             }
         }
         guard let text = String(validating: bytes[range], as: UTF8.self) else { throw .invalidUTF8(what: type.description) }
         return text
+    }
+
+    /// Whether every byte is below 0x80, eight bytes at a time.
+    @inline(__always)
+    static func isASCII(_ content: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        var high: UInt64 = 0
+        while content.count - index >= 8 {
+            high |= content.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < content.count {
+            high |= UInt64(content[index])
+            index += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// Appends a `[bytes]`-style length-prefixed value whose content `body` writes.
