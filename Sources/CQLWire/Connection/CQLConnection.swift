@@ -148,13 +148,13 @@ public final class CQLConnection: Sendable {
     /// The compression negotiated in STARTUP, or nil.
     public var compression: FrameCompression? { state.withLock { $0.compression } }
 
-    /// Sends `request` and waits for its answer (an ERROR answer is returned, not thrown).
+    /// Sends `request` (asking the node to trace it when `tracing`) and waits for its answer (an ERROR answer is returned, not thrown).
     ///
     /// Throws ``CQLError/requestTimedOut(endpoint:timeout:)`` after `timeout` (the configured
     /// request timeout by default), ``CQLError/connectionClosed(endpoint:reason:)`` when the
     /// connection goes away first, and `CancellationError` when the task is cancelled; in
     /// each of these cases the stream id stays reserved until the late answer arrives.
-    public func send(_ request: RequestMessage, timeout: Duration? = nil) async throws -> Envelope<ResponseMessage> {
+    public func send(_ request: RequestMessage, timeout: Duration? = nil, tracing: Bool = false) async throws -> Envelope<ResponseMessage> {
         try Task.checkCancellation()
         let timeout = timeout ?? configuration.requestTimeout
         let ticket = Locked<(stream: Int16, requestID: UInt64)?>(nil)
@@ -183,7 +183,7 @@ public final class CQLConnection: Sendable {
                         }
                     }
                     logger.trace("request", metadata: ["cql.stream": "\(stream)", "cql.opcode": "\(request.opcode)"])
-                    enqueue(request.encodeFrame(stream: stream, compression: allocation.1))
+                    enqueue(request.encodeFrame(stream: stream, tracing: tracing, compression: allocation.1))
                 }
             }
         } onCancel: {

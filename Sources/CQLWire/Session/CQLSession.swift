@@ -117,10 +117,12 @@ public final class CQLSession: Sendable {
                                        timeout: statement.timeout) { connection in
             switch statement.body {
             case let .simple(text):
-                return try await self.expectResult(try await connection.send(
-                    .query(Query(query: text, parameters: parameters)), timeout: statement.timeout), from: connection)
+                return try self.expectResult(try await connection.send(
+                    .query(Query(query: text, parameters: parameters)), timeout: statement.timeout, tracing: statement.tracing),
+                                             from: connection)
             case let .prepared(prepared):
-                return try await self.executePrepared(prepared, parameters: parameters, timeout: statement.timeout, on: connection)
+                return try await self.executePrepared(prepared, parameters: parameters, timeout: statement.timeout,
+                                                      tracing: statement.tracing, on: connection)
             }
         }
         if case let .setKeyspace(name) = result.result { await switchKeyspace(to: name) }
@@ -233,13 +235,14 @@ public final class CQLSession: Sendable {
     }
 
     private func executePrepared(_ prepared: PreparedStatement, parameters: QueryParameters, timeout: Duration?,
-                                 on connection: CQLConnection) async throws -> QueryResult {
+                                 tracing: Bool, on connection: CQLConnection) async throws -> QueryResult {
         let id = currentID(of: prepared)
-        let envelope = try await connection.send(.execute(Execute(id: id, parameters: parameters)), timeout: timeout)
+        let envelope = try await connection.send(.execute(Execute(id: id, parameters: parameters)), timeout: timeout, tracing: tracing)
         if case let .error(error) = envelope.message, case .unprepared = error.kind {
             logger.debug("re-preparing", metadata: ["cql.query": "\(prepared.query)", "cql.endpoint": "\(connection.endpoint)"])
             let fresh = try await reprepare(prepared, on: connection)
-            let retried = try await connection.send(.execute(Execute(id: fresh.id, parameters: parameters)), timeout: timeout)
+            let retried = try await connection.send(.execute(Execute(id: fresh.id, parameters: parameters)), timeout: timeout,
+                                                    tracing: tracing)
             return try expectResult(retried, from: connection)
         }
         return try expectResult(envelope, from: connection)
