@@ -33,6 +33,7 @@ let package = Package(
             name: "CQLNode",
             dependencies: [
                 "CQLWire",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,0 +1,466 @@
+import CQLWire
+import Foundation
+
+/// What a result column computes from a stored row.
+indirect enum SelectionExpression: Sendable {
+    case column(ColumnSchema)
+    case writetime(ColumnSchema)
+    case ttl(ColumnSchema)
+    case token
+    case constant([UInt8]?)
+    case function(String, [SelectionExpression])
+    /// `count(*)` / `count(1)`.
+    case countRows
+    /// `count(c)`: rows where `c` is not null.
+    case countValues(SelectionExpression)
+
+    /// Whether this is an aggregate (one result row for all rows).
+    var isAggregate: Bool {
+        switch self {
+        case .countRows, .countValues: true
+        default: false
+        }
+    }
+}
+
+/// One column of a SELECT's result.
+struct OutputColumn: Sendable {
+    var name: String
+    var type: DataType
+    var expression: SelectionExpression
+
+    func spec(_ table: TableSchema) -> ColumnSpec {
+        ColumnSpec(keyspace: table.keyspace, table: table.name, name: name, type: type)
+    }
+}
+
+/// Works out a SELECT's result columns.
+enum SelectPlanner {
+    static func outputColumns(_ select: Select, table: TableSchema) throws(ServerError) -> [OutputColumn] {
+        if select.isJSON { throw .invalidRequest("SELECT JSON is not supported by this node") }
+        if !select.groupBy.isEmpty { throw .invalidRequest("GROUP BY is not supported by this node") }
+        if select.selectsAll {
+            return table.selectOrderColumns.map { OutputColumn(name: $0.name, type: $0.type, expression: .column($0)) }
+        }
+        var columns: [OutputColumn] = []
+        for item in select.selection {
+            var output = try column(item.selector, table: table)
+            if let alias = item.alias { output.name = alias }
+            columns.append(output)
+        }
+        return columns
+    }
+
+    private static func tableColumn(_ name: String, _ table: TableSchema) throws(ServerError) -> ColumnSchema {
+        guard let column = table.column(named: name) else { throw .invalidRequest("Undefined column name \(name)") }
+        return column
+    }
+
+    private static func column(_ selector: Selector, table: TableSchema) throws(ServerError) -> OutputColumn {
+        switch selector {
+        case let .column(name):
+            let column = try tableColumn(name, table)
+            return OutputColumn(name: column.name, type: column.type, expression: .column(column))
+        case let .writetime(name), let .ttl(name):
+            let column = try tableColumn(name, table)
+            let function: String
+            if case .writetime = selector { function = "writeTime" } else { function = "ttl" }
+            if column.kind.isPrimaryKey {
+                throw .invalidRequest("Cannot use selection function \(function) on PRIMARY KEY part \(name)")
+            }
+            if column.isMultiCell {
+                throw .invalidRequest("Cannot use selection function \(function) on non-frozen \(column.type.isCollection ? "collection" : "UDT") \(name)")
+            }
+            if case .writetime = selector {
+                return OutputColumn(name: "writetime(\(name))", type: .bigint, expression: .writetime(column))
+            }
+            return OutputColumn(name: "ttl(\(name))", type: .int, expression: .ttl(column))
+        case .countRows:
+            return OutputColumn(name: "count", type: .bigint, expression: .countRows)
+        case let .term(term):
+            switch term {
+            case let .literal(literal):
+                return OutputColumn(name: literal.rawText, type: .varchar, expression: .constant(Array(literal.rawText.utf8)))
+            case .null:
+                return OutputColumn(name: "null", type: .blob, expression: .constant(nil))
+            default:
+                throw .invalidRequest("Unsupported term in selection")
+            }
+        case let .functionCall(name, arguments):
+            let function = name.name.lowercased()
+            if function == "count" {
+                guard arguments.count == 1, let argument = arguments.first else {
+                    throw .invalidRequest("Invalid number of arguments in call to function system.count: 1 required but \(arguments.count) provided")
+                }
+                if case .term(.literal) = argument { return OutputColumn(name: "count", type: .bigint, expression: .countRows) }
+                let inner = try column(argument, table: table)
+                return OutputColumn(name: "system.count(\(inner.name))", type: .bigint, expression: .countValues(inner.expression))
+            }
+            var inner: [OutputColumn] = []
+            for argument in arguments { inner.append(try column(argument, table: table)) }
+            let label = "system.\(function)(" + inner.map(\.name).joined(separator: ", ") + ")"
+            let type: DataType
+            switch function {
+            case "token":
+                let names = inner.map(\.name)
+                guard names == table.partitionKeyColumns.map(\.name) else {
+                    throw .invalidRequest("Type error: cannot call token() on \(names.joined(separator: ", ")): arguments must be the partition key columns")
+                }
+                return OutputColumn(name: label, type: .bigint, expression: .token)
+            case "now", "currenttimeuuid", "mintimeuuid", "maxtimeuuid": type = .timeuuid
+            case "uuid": type = .uuid
+            case "totimestamp", "dateof", "currenttimestamp": type = .timestamp
+            case "tounixtimestamp", "unixtimestampof": type = .bigint
+            case "todate", "currentdate": type = .date
+            case "currenttime": type = .time
+            default:
+                throw .invalidRequest("Unknown function '\(name.description)'")
+            }
+            return OutputColumn(name: label, type: type, expression: .function(function, inner.map(\.expression)))
+        case let .typeHint(_, inner):
+            return try column(inner, table: table)
+        case .cast, .field, .element, .slice, .tuple, .arithmetic, .negation:
+            throw .invalidRequest("This selection is not supported by this node")
+        }
+    }
+}
+
+extension DataType {
+    /// Whether this is a list, set or map.
+    var isCollection: Bool {
+        switch self {
+        case .list, .set, .map: true
+        default: false
+        }
+    }
+}
+
+/// Runs one SELECT: restrictions, storage reads page by page, filtering, ordering and the result rows.
+struct SelectExecutor {
+    let storage: Storage
+    let table: TableSchema
+    let select: Select
+    let evaluator: TermEvaluator
+    let now: Int32
+    let options: ExecutionOptions
+    /// Whether `skip_metadata` may be honoured (EXECUTE of a prepared statement).
+    let honourSkipMetadata: Bool
+
+    private enum Source {
+        case partitions([[UInt8]])
+        case scan(TokenRange)
+    }
+
+    func run() throws(ServerError) -> Rows {
+        let outputs = try SelectPlanner.outputColumns(select, table: table)
+        let restrictions = try RestrictionAnalyzer(table: table, evaluator: evaluator).analyze(select.whereClause)
+        if !select.allowFiltering {
+            if let gap = restrictions.clusteringGap {
+                throw .invalidRequest("PRIMARY KEY column \"\(gap.column)\" cannot be restricted as preceding column \"\(gap.preceding)\" is not restricted")
+            }
+            let clusteringWithoutKey = restrictions.restrictsClustering && !restrictions.hasAllPartitionKeys
+            if restrictions.needsFiltering || clusteringWithoutKey { throw .filteringRequired }
+        }
+        let limit = try positive(select.limit, name: "[limit]", message: "LIMIT must be strictly positive")
+        let perPartitionLimit = try positive(select.perPartitionLimit, name: "[per_partition_limit]",
+                                             message: "PER PARTITION LIMIT must be strictly positive")
+        let reversed = try orderReversed(restrictions)
+        if select.isDistinct { try checkDistinct(outputs) }
+
+        let source: Source = restrictions.hasAllPartitionKeys
+            ? .partitions(restrictions.partitionKeys(table: table)) : .scan(restrictions.tokens)
+        let slices = restrictions.slices(table: table)
+        let query = ReadQuery(slices: slices, reversed: reversed, columns: nil, limit: nil,
+                              perPartitionLimit: perPartitionLimit, now: now)
+        let isAggregate = outputs.contains { $0.expression.isAggregate }
+        let inMemoryOrder: Bool
+        if case let .partitions(keys) = source, keys.count > 1, !select.orderBy.isEmpty {
+            if options.pageSize != nil, !isAggregate {
+                throw .invalidRequest("Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query")
+            }
+            inMemoryOrder = true
+        } else {
+            inMemoryOrder = false
+        }
+        let filter = RowFilterEvaluator(table: table, restrictions: restrictions)
+
+        let specs = outputs.map { $0.spec(table) }
+        if isAggregate || inMemoryOrder {
+            var rows = try read(source, query: query, filter: filter, want: nil, resume: nil).rows
+            if inMemoryOrder {
+                let columns = table.clusteringColumns
+                rows.sort { a, b in
+                    let order = ValueOrder.compareClustering(a.clustering, b.clustering, columns: columns)
+                    return reversed ? order > 0 : order < 0
+                }
+            }
+            if isAggregate {
+                return try result(specs, [aggregate(outputs, rows)], pagingState: nil)
+            }
+            if let limit { rows = Array(rows.prefix(limit)) }
+            return try result(specs, rows.map { row in outputs.map { evaluate($0.expression, row) } }, pagingState: nil)
+        }
+
+        var remaining = limit
+        var resume: ReadPosition?
+        if let bytes = options.pagingState {
+            let state = try PagingState(decoding: bytes)
+            resume = state.position
+            remaining = state.remaining ?? limit
+        }
+        let want = min(options.pageSize ?? .max, remaining ?? .max)
+        guard want > 0 else { return try result(specs, [], pagingState: nil) }
+        let (rows, next) = try read(source, query: query, filter: filter, want: want, resume: resume)
+        let left = remaining.map { $0 - rows.count }
+        var pagingState: [UInt8]?
+        if let next, left.map({ $0 > 0 }) ?? true, options.pageSize != nil {
+            pagingState = PagingState(position: next, remaining: left).encoded()
+        }
+        return try result(specs, rows.map { row in outputs.map { evaluate($0.expression, row) } }, pagingState: pagingState)
+    }
+
+    private func result(_ specs: [ColumnSpec], _ cells: [[[UInt8]?]], pagingState: [UInt8]?) throws(ServerError) -> Rows {
+        let skip = honourSkipMetadata && options.skipMetadata
+        let metadata = RowsMetadata(columns: skip ? [] : specs, columnCount: specs.count, pagingState: pagingState,
+                                    noMetadata: skip)
+        return try CASResult.make(metadata, cells)
+    }
+
+    private func positive(_ term: Term?, name: String, message: String) throws(ServerError) -> Int? {
+        guard let value = try evaluator.integer(term, Receiver(name: name, type: .int)) else { return nil }
+        guard value > 0 else { throw .invalidRequest(message) }
+        return Int(clamping: value)
+    }
+
+    /// Whether ORDER BY asks for the reverse of the table's clustering order.
+    private func orderReversed(_ restrictions: Restrictions) throws(ServerError) -> Bool {
+        guard !select.orderBy.isEmpty else { return false }
+        let clustering = table.clusteringColumns
+        var reversed: Bool?
+        for (index, ordering) in select.orderBy.enumerated() {
+            guard let column = table.column(named: ordering.column) else {
+                throw .invalidRequest("Undefined column name \(ordering.column)")
+            }
+            guard case let .clustering(position, order) = column.kind else {
+                throw .invalidRequest("Order by is currently only supported on the clustered columns of the PRIMARY KEY, got \(column.name)")
+            }
+            guard position == index, position < clustering.count else {
+                throw .invalidRequest("Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY")
+            }
+            let flips = ordering.descending != (order == .descending)
+            if let reversed, reversed != flips { throw .invalidRequest("Unsupported order by relation") }
+            reversed = flips
+        }
+        guard restrictions.hasAllPartitionKeys else {
+            throw .invalidRequest("ORDER BY is only supported when the partition key is restricted by an EQ or an IN.")
+        }
+        return reversed ?? false
+    }
+
+    private func checkDistinct(_ outputs: [OutputColumn]) throws(ServerError) {
+        var selected = Set<String>()
+        for output in outputs {
+            guard case let .column(column) = output.expression else { continue }
+            guard column.kind.isPartitionKey || column.kind == .static else {
+                throw .invalidRequest("SELECT DISTINCT queries must only request partition key columns and/or static columns (not \(column.name))")
+            }
+            selected.insert(column.name)
+        }
+        let missing = table.partitionKeyColumns.filter { !selected.contains($0.name) }
+        if !missing.isEmpty, !select.selectsAll {
+            throw .invalidRequest("SELECT DISTINCT queries must request all the partition key columns (missing \(missing.map(\.name).joined(separator: ", ")))")
+        }
+    }
+
+    /// Reads up to `want` matching rows (all when nil) from `resume` on; returns where the next page starts.
+    private func read(_ source: Source, query: ReadQuery, filter: RowFilterEvaluator, want: Int?,
+                      resume: ReadPosition?) throws(ServerError) -> (rows: [StoredRow], next: ReadPosition?) {
+        var collected: [StoredRow] = []
+        var query = query
+        let distinct = select.isDistinct
+        func chunk(_ body: (inout StorageState) throws(StorageError) -> ReadResult) throws(ServerError) -> ReadResult {
+            do {
+                return try storage.withTransaction { (state: inout StorageState) throws(StorageError) in try body(&state) }
+            } catch {
+                throw .storage(error)
+            }
+        }
+        switch source {
+        case let .partitions(keys):
+            var index = 0
+            var position = resume
+            if let resume {
+                guard let found = keys.firstIndex(of: resume.partitionKey) else {
+                    throw .protocolViolation("Invalid value for the paging state")
+                }
+                index = found
+                if resume.clustering == nil || distinct {
+                    index += 1
+                    position = nil
+                }
+            }
+            while index < keys.count {
+                let key = keys[index]
+                query.resume = position
+                query.limit = want.map { $0 - collected.count }
+                if distinct { query.limit = 1 }
+                let result = try chunk { (state: inout StorageState) throws(StorageError) in
+                    distinct ? try state.distinctPartitions(table: table.id, tokens: TokenRange(lower: Murmur3Token.token(of: key), upper: Murmur3Token.token(of: key)), query: query)
+                        : try state.read(table: table.id, partitionKey: key, query: query)
+                }
+                let rows = distinct ? result.rows.filter { $0.partitionKey == key } : result.rows
+                collected.append(contentsOf: rows.filter(filter.passes))
+                if let want, collected.count >= want {
+                    let stop = distinct || result.resume == nil
+                        ? ReadPosition(partitionKey: key, clustering: nil) : result.resume
+                    return (collected, index + 1 < keys.count || result.resume != nil ? stop : nil)
+                }
+                if let stop = result.resume, !distinct {
+                    position = stop
+                    continue
+                }
+                position = nil
+                index += 1
+            }
+            return (collected, nil)
+        case let .scan(tokens):
+            var position = resume
+            while true {
+                query.resume = position
+                query.limit = want.map { $0 - collected.count }
+                let result = try chunk { (state: inout StorageState) throws(StorageError) in
+                    distinct ? try state.distinctPartitions(table: table.id, tokens: tokens, query: query)
+                        : try state.scan(table: table.id, tokens: tokens, query: query)
+                }
+                collected.append(contentsOf: result.rows.filter(filter.passes))
+                guard let stop = result.resume else { return (collected, nil) }
+                if let want, collected.count >= want { return (collected, stop) }
+                position = stop
+            }
+        }
+    }
+
+    private func aggregate(_ outputs: [OutputColumn], _ rows: [StoredRow]) -> [[UInt8]?] {
+        outputs.map { output in
+            switch output.expression {
+            case .countRows:
+                return ValueValidation.int64Bytes(Int64(rows.count))
+            case let .countValues(inner):
+                return ValueValidation.int64Bytes(Int64(rows.filter { evaluate(inner, $0) != nil }.count))
+            default:
+                return rows.first.flatMap { evaluate(output.expression, $0) }
+            }
+        }
+    }
+
+    /// A result cell for one stored row.
+    func evaluate(_ expression: SelectionExpression, _ row: StoredRow) -> [UInt8]? {
+        switch expression {
+        case let .column(column):
+            return RowValues.value(of: column, in: row, table: table)
+        case let .writetime(column):
+            guard case let .cell(cell)? = row.columns[column.name] else { return nil }
+            return ValueValidation.int64Bytes(cell.writetime)
+        case let .ttl(column):
+            guard case let .cell(cell)? = row.columns[column.name], let ttl = cell.ttl else { return nil }
+            return ValueValidation.int32Bytes(ttl)
+        case .token:
+            return ValueValidation.int64Bytes(row.token)
+        case let .constant(bytes):
+            return bytes
+        case let .function(name, arguments):
+            let values = arguments.map { evaluate($0, row) }
+            let terms: [Term] = values.map { value in
+                value.map { .literal(.hex($0.map { String(format: "%02x", $0) }.joined())) } ?? .null
+            }
+            _ = terms
+            switch name {
+            case "totimestamp", "dateof", "tounixtimestamp", "unixtimestampof", "todate":
+                guard let bytes = values.first ?? nil else { return nil }
+                let millis = bytes.count == 16 ? NodeClock.unixMillis(ofTimeUUID: bytes) : ValueValidation.millis(fromDate: bytes)
+                guard let millis else { return nil }
+                switch name {
+                case "totimestamp", "dateof": return ValueValidation.int64Bytes(millis)
+                case "todate": return ValueValidation.dateBytes(millis: millis)
+                default: return ValueValidation.int64Bytes(millis)
+                }
+            default:
+                return (try? evaluator.call(FunctionName(name: name), []))?.1 ?? nil
+            }
+        case .countRows, .countValues:
+            return nil
+        }
+    }
+}
+
+/// Applies a query's row filters (ALLOW FILTERING, partial keys, token bounds on key lookups).
+struct RowFilterEvaluator {
+    let table: TableSchema
+    let restrictions: Restrictions
+
+    func passes(_ row: StoredRow) -> Bool {
+        if restrictions.hasToken, restrictions.hasAllPartitionKeys, !restrictions.tokens.admits(row.token) { return false }
+        for filter in restrictions.filters where !passes(filter, row) { return false }
+        return true
+    }
+
+    private func passes(_ filter: RowFilter, _ row: StoredRow) -> Bool {
+        let column = filter.column
+        let value = RowValues.value(of: column, in: row, table: table)
+        switch filter.test {
+        case let .compare(op, expected):
+            guard value != nil else { return false }
+            return ConditionEvaluation.compare(value, op, expected, type: column.type)
+        case let .oneOf(values):
+            guard let value else { return false }
+            return values.contains { ValueOrder.compare(value, $0, as: column.type) == 0 }
+        case let .contains(element):
+            return ConditionEvaluation.holds(EvaluatedCondition(column: column, element: .whole, predicate: .contains(element)), row: row)
+        case let .containsKey(key):
+            return ConditionEvaluation.holds(EvaluatedCondition(column: column, element: .whole, predicate: .containsKey(key)), row: row)
+        case let .mapElement(key, op, expected):
+            return ConditionEvaluation.holds(EvaluatedCondition(column: column, element: .mapKey(key), predicate: .compare(op, expected)), row: row)
+        case let .multiColumn(columns, op, values):
+            let actual = columns.map { RowValues.value(of: $0, in: row, table: table) }
+            var order = 0
+            for (index, column) in columns.enumerated() where index < values.count {
+                guard let current = actual[index] else { return false }
+                order = ValueOrder.compare(current, values[index], as: column.type)
+                if order != 0 { break }
+            }
+            switch op {
+            case .equal: return order == 0
+            case .notEqual: return order != 0
+            case .less: return order < 0
+            case .lessOrEqual: return order <= 0
+            case .greater: return order > 0
+            case .greaterOrEqual: return order >= 0
+            }
+        case let .multiColumnIn(columns, tuples):
+            let actual = columns.map { RowValues.value(of: $0, in: row, table: table) }
+            return tuples.contains { tuple in
+                zip(columns.indices, tuple).allSatisfy { index, expected in
+                    actual[index].map { ValueOrder.compare($0, expected, as: columns[index].type) == 0 } ?? false
+                }
+            }
+        case let .token(op, token):
+            return ConditionEvaluation.compare(ValueValidation.int64Bytes(row.token), op, ValueValidation.int64Bytes(token), type: .bigint)
+        }
+    }
+}
+
+extension ColumnKind {
+    /// Whether this is a partition key column.
+    var isPartitionKey: Bool {
+        if case .partitionKey = self { true } else { false }
+    }
+}
+
+extension TokenRange {
+    /// Whether `token` lies in the range.
+    func admits(_ token: Int64) -> Bool {
+        if let lower, lowerInclusive ? token < lower : token <= lower { return false }
+        if let upper, upperInclusive ? token > upper : token >= upper { return false }
+        return true
+    }
+}
