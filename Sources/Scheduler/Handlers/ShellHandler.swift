@@ -67,27 +67,18 @@ public struct ShellHandler: JobHandler {
     }
 
     private func execute(executable: String, arguments: [String], command: String, context: JobContext) async throws -> JobResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        let supervisor = ProcessSupervisor(grace: terminationGrace)
-        process.terminationHandler = { finished in
-            supervisor.exited(status: finished.terminationStatus, bySignal: finished.terminationReason == .uncaughtSignal)
-        }
+        let child: ChildProcess
         do {
-            try process.run()
+            child = try ChildProcess.spawn(executable: executable, arguments: arguments)
         } catch {
-            throw JobHandlerError.launchFailed(command: command, problem: error.localizedDescription)
+            throw JobHandlerError.launchFailed(command: command, problem: String(cString: strerror(error.code.rawValue)))
         }
-        supervisor.started(pid: process.processIdentifier)
-        // The parent's copy of the write end would keep the reader from ever seeing end-of-file.
-        try? pipe.fileHandleForWriting.close()
-        let output = OutputCollector(fileDescriptor: pipe.fileHandleForReading.fileDescriptor, limit: maximumOutputBytes)
+        let supervisor = ProcessSupervisor(processGroup: child.pid, grace: terminationGrace)
+        let output = OutputCollector(fileDescriptor: child.outputDescriptor, limit: maximumOutputBytes)
         output.start()
+        let reaper = Thread { supervisor.exited(ChildProcess.wait(for: child.pid)) }
+        reaper.name = "shell-job-wait"
+        reaper.start()
 
         let deadline = context.deadline
         let watchdog = Task {
@@ -101,7 +92,6 @@ public struct ShellHandler: JobHandler {
         }
         watchdog.cancel()
         let text = await output.finish()
-        withExtendedLifetime(pipe) {}
 
         switch supervisor.terminationCause {
         case .deadline?:
@@ -111,13 +101,14 @@ public struct ShellHandler: JobHandler {
         case nil:
             break
         }
-        if exit.bySignal {
-            throw JobHandlerError.killedBySignal(command: command, signal: exit.status, output: text)
+        switch exit {
+        case .exited(0):
+            return JobResult(output: text.isEmpty ? nil : text)
+        case .exited(let status):
+            throw JobHandlerError.exitStatus(command: command, status: status, output: text)
+        case .signaled(let signal):
+            throw JobHandlerError.killedBySignal(command: command, signal: signal, output: text)
         }
-        guard exit.status == 0 else {
-            throw JobHandlerError.exitStatus(command: command, status: exit.status, output: text)
-        }
-        return JobResult(output: text.isEmpty ? nil : text)
     }
 
     /// The executable for a command: a path as given, a bare name through `PATH`.
@@ -134,37 +125,103 @@ public struct ShellHandler: JobHandler {
     }
 }
 
-/// Tracks one child process: its exit, and the SIGTERM-then-SIGKILL escalation.
+/// A child started with `posix_spawn` rather than Foundation's `Process`: `Process` lets the child
+/// inherit the spawning thread's signal mask, and Swift's pool threads block SIGTERM, so the
+/// child could never be asked to stop. Here the child gets an empty mask, default dispositions
+/// (SIGPIPE included), its own process group (so SIGTERM/SIGKILL reach whatever it started),
+/// stdin from /dev/null and stdout+stderr into one pipe.
+private struct ChildProcess {
+    enum Exit: Sendable { case exited(Int32), signaled(Int32) }
+
+    let pid: pid_t
+    /// The read end of the output pipe, owned by the caller (closed by the collector).
+    let outputDescriptor: Int32
+
+    static func spawn(executable: String, arguments: [String]) throws(POSIXError) -> ChildProcess {
+        var descriptors: [Int32] = [-1, -1]
+        guard pipe(&descriptors) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let (readEnd, writeEnd) = (descriptors[0], descriptors[1])
+        // Other children spawned meanwhile must not inherit the pipe (dup2 clears the flag for
+        // this child's stdout and stderr).
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        defer { close(writeEnd) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2] {
+            sigaddset(&defaults, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            close(readEnd)
+            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO)
+        }
+        return ChildProcess(pid: pid, outputDescriptor: readEnd)
+    }
+
+    /// Blocks until the child exits and reaps it (call on a dedicated thread).
+    static func wait(for pid: pid_t) -> Exit {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, 0)
+            if result == pid { break }
+            if result < 0 && errno == EINTR { continue }
+            // Someone else reaped it: the status is lost.
+            return .exited(-1)
+        }
+        let signal = status & 0x7F
+        if signal == 0 { return .exited((status >> 8) & 0xFF) }
+        return .signaled(signal)
+    }
+}
+
+/// Tracks one child process group: its exit, and the SIGTERM-then-SIGKILL escalation.
 private final class ProcessSupervisor: Sendable {
     enum Cause: Sendable { case deadline, cancelled }
-    struct Exit: Sendable { var status: Int32; var bySignal: Bool }
     struct State {
-        var pid: pid_t?
-        var exit: Exit?
-        var waiter: CheckedContinuation<Exit, Never>?
+        var exit: ChildProcess.Exit?
+        var waiter: CheckedContinuation<ChildProcess.Exit, Never>?
         var cause: Cause?
     }
 
     private let state = LockedBox(State())
+    private let processGroup: pid_t
     private let grace: Duration
 
-    init(grace: Duration) {
+    init(processGroup: pid_t, grace: Duration) {
+        self.processGroup = processGroup
         self.grace = grace
     }
 
     var terminationCause: Cause? { state.withLock { $0.cause } }
 
-    func started(pid: pid_t) {
-        let pending = state.withLock { state -> Cause? in
-            state.pid = pid
-            return state.cause
-        }
-        if let pending { terminate(because: pending, force: true) }
-    }
-
-    func exited(status: Int32, bySignal: Bool) {
-        let exit = Exit(status: status, bySignal: bySignal)
-        let waiter = state.withLock { state -> CheckedContinuation<Exit, Never>? in
+    func exited(_ exit: ChildProcess.Exit) {
+        let waiter = state.withLock { state -> CheckedContinuation<ChildProcess.Exit, Never>? in
             state.exit = exit
             defer { state.waiter = nil }
             return state.waiter
@@ -172,9 +229,9 @@ private final class ProcessSupervisor: Sendable {
         waiter?.resume(returning: exit)
     }
 
-    func waitForExit() async -> Exit {
+    func waitForExit() async -> ChildProcess.Exit {
         await withCheckedContinuation { continuation in
-            let done = state.withLock { state -> Exit? in
+            let done = state.withLock { state -> ChildProcess.Exit? in
                 if let exit = state.exit { return exit }
                 state.waiter = continuation
                 return nil
@@ -183,21 +240,22 @@ private final class ProcessSupervisor: Sendable {
         }
     }
 
-    /// SIGTERM now and SIGKILL after the grace period, once, and never after the exit was seen
-    /// (the pid may belong to another process by then).
-    func terminate(because cause: Cause, force: Bool = false) {
-        let pid = state.withLock { state -> pid_t? in
-            guard state.exit == nil, force || state.cause == nil else { return nil }
-            state.cause = state.cause ?? cause
-            return state.pid
+    /// SIGTERM to the group now and SIGKILL after the grace period, once; never after the
+    /// child was reaped (its pid, and so the group id, may be reused by then).
+    func terminate(because cause: Cause) {
+        let first = state.withLock { state -> Bool in
+            guard state.exit == nil, state.cause == nil else { return false }
+            state.cause = cause
+            return true
         }
-        guard let pid else { return }
-        kill(pid, SIGTERM)
+        guard first else { return }
+        let group = processGroup
+        kill(-group, SIGTERM)
         let grace = self.grace
         Task { [self] in
             try? await Task.sleep(for: grace)
             let stillRunning = state.withLock { $0.exit == nil }
-            if stillRunning { kill(pid, SIGKILL) }
+            if stillRunning { kill(-group, SIGKILL) }
         }
     }
 }
@@ -252,6 +310,7 @@ private final class OutputCollector: Sendable {
                 state.bytes.append(contentsOf: buffer[0..<min(count, room)])
             }
         }
+        close(fileDescriptor)
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.done = true
             defer { state.waiter = nil }
