@@ -80,14 +80,17 @@ let package = Package(
             dependencies: [
                 "CQLWire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "SchedulerTests",
             dependencies: [
-                "Scheduler",
+                "Scheduler", "CQLWire", "CQLNode",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictConcurrency
         ),
