@@ -116,13 +116,13 @@ struct PythonDriverFrameTests {
             proxy.clientBytes.removeAll()
             switch testCase.opcode {
             case "BATCH":
-                var statements: [CQLWire.Statement] = []
+                var statements: [CQLStatement] = []
                 for statement in message["statements"].array ?? [] {
                     if let id = statement["id"].string {
                         let prepared = try await session.prepare(Self.preparedText(id))
-                        statements.append(CQLWire.Statement(.prepared(prepared), values: Self.values(statement["values"])))
+                        statements.append(CQLStatement(.prepared(prepared), values: Self.values(statement["values"])))
                     } else {
-                        statements.append(CQLWire.Statement(.simple(statement["query"].string ?? ""), values: Self.values(statement["values"])))
+                        statements.append(CQLStatement(.simple(statement["query"].string ?? ""), values: Self.values(statement["values"])))
                     }
                 }
                 let type: CQLWire.Batch.BatchType = switch message["batch_type"].string {
@@ -135,14 +135,14 @@ struct PythonDriverFrameTests {
                     type, statements, consistency: Self.consistency(message["consistency"]),
                     serialConsistency: Self.consistency(message["serial_consistency"]), timestamp: message["timestamp"].int64))
             default:
-                let body: CQLWire.Statement.Body
+                let body: CQLStatement.Body
                 if let id = message["id"].string {
                     body = .prepared(try await session.prepare(Self.preparedText(id)))
                     proxy.clientBytes.removeAll()
                 } else {
                     body = .simple(message["query"].string ?? "")
                 }
-                let statement = CQLWire.Statement(
+                let statement = CQLStatement(
                     body, values: Self.values(message["values"]), consistency: Self.consistency(message["consistency"]),
                     serialConsistency: Self.consistency(message["serial_consistency"]),
                     pageSize: message["page_size"].int64.map { Int32($0) } ?? 0,

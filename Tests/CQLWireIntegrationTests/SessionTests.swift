@@ -47,7 +47,7 @@ struct SessionTests {
         server.faults.remove(cas)
 
         let silence = server.faults.add(.init(match: .cqlContains("IF NOT EXISTS"), action: .timeout))
-        var statement = try Statement(insert)
+        var statement = try CQLStatement(insert)
         statement.timeout = .milliseconds(100)
         statement.isIdempotent = true
         await #expect(performing: { _ = try await session.execute(statement) }, throws: Self.isLWTUnknown)
@@ -70,12 +70,12 @@ struct SessionTests {
         let session = try await CQLSession.connect(Self.configuration([server.endpoint]))
         defer { session.close() }
         server.faults.add(.init(match: .cqlContains("ONCE"), action: .timeout, count: 1))
-        var idempotent = try Statement("SELECT ONCE", isIdempotent: true)
+        var idempotent = try CQLStatement("SELECT ONCE", isIdempotent: true)
         idempotent.timeout = .milliseconds(100)
         #expect(try echoed(try await session.execute(idempotent)) == "SELECT ONCE")
 
         server.faults.add(.init(match: .cqlContains("TWICE"), action: .timeout, count: 1))
-        var plain = try Statement("UPDATE TWICE")
+        var plain = try CQLStatement("UPDATE TWICE")
         plain.timeout = .milliseconds(100)
         await #expect {
             _ = try await session.execute(plain)
@@ -133,7 +133,7 @@ struct SessionTests {
         proxies[1].cut()
         var failures = 0
         for index in 0..<100 {
-            let statement = try Statement("SELECT \(index)", isIdempotent: true)
+            let statement = try CQLStatement("SELECT \(index)", isIdempotent: true)
             do {
                 #expect(try echoed(try await session.execute(statement)) == "SELECT \(index)")
             } catch {

@@ -9,7 +9,7 @@ import Logging
 /// let insert = try await session.prepare("INSERT INTO jobs (id, name) VALUES (?, ?) IF NOT EXISTS")
 /// let result = try await session.execute(try insert.bind(id, "nightly"))
 /// if !result.wasApplied { ... }
-/// for try await row in session.rows(Statement("SELECT id, name FROM jobs")) { ... }
+/// for try await row in session.rows(CQLStatement("SELECT id, name FROM jobs")) { ... }
 /// ```
 public final class CQLSession: Sendable {
     struct State: Sendable {
@@ -99,7 +99,7 @@ public final class CQLSession: Sendable {
     // MARK: - Statements
 
     /// Runs a statement and returns its result (one page of rows for a SELECT).
-    public func execute(_ statement: Statement) async throws -> QueryResult {
+    public func execute(_ statement: CQLStatement) async throws -> QueryResult {
         let kind: String
         let routingKey: [UInt8]?
         switch statement.body {
@@ -132,7 +132,7 @@ public final class CQLSession: Sendable {
     /// Runs CQL text with values bound by position, each as its Swift type's default CQL type.
     public func execute(_ cql: String, _ values: [any CQLEncodable] = [], consistency: Consistency? = nil,
                         isIdempotent: Bool = false) async throws -> QueryResult {
-        var statement = try Statement(cql, values, isIdempotent: isIdempotent)
+        var statement = try CQLStatement(cql, values, isIdempotent: isIdempotent)
         statement.consistency = consistency
         return try await execute(statement)
     }
@@ -173,7 +173,7 @@ public final class CQLSession: Sendable {
     }
 
     /// Runs `statements` as one batch of `type`.
-    public func batch(_ type: Batch.BatchType = .logged, _ statements: [Statement], consistency: Consistency? = nil,
+    public func batch(_ type: Batch.BatchType = .logged, _ statements: [CQLStatement], consistency: Consistency? = nil,
                       isIdempotent: Bool = false) async throws -> QueryResult {
         try await execute(BatchStatement(type, statements, consistency: consistency, isIdempotent: isIdempotent))
     }
@@ -191,18 +191,18 @@ public final class CQLSession: Sendable {
     }
 
     /// Every row of a statement's result, fetching pages as iteration reaches them.
-    public func rows(_ statement: Statement) -> CQLRowSequence {
+    public func rows(_ statement: CQLStatement) -> CQLRowSequence {
         CQLRowSequence(session: self, statement: statement)
     }
 
     /// Every row of a statement's result decoded as `T`, fetching pages as iteration reaches them.
-    public func rows<T: Decodable & Sendable>(_ statement: Statement, as type: T.Type) -> CQLDecodedRowSequence<T> {
+    public func rows<T: Decodable & Sendable>(_ statement: CQLStatement, as type: T.Type) -> CQLDecodedRowSequence<T> {
         CQLDecodedRowSequence(rows: CQLRowSequence(session: self, statement: statement))
     }
 
     /// Switches every pooled connection (and those opened later) to `keyspace`.
     public func use(keyspace: String) async throws {
-        _ = try await execute(Statement("USE \"\(keyspace.replacingOccurrences(of: "\"", with: "\"\""))\"", values: []))
+        _ = try await execute(CQLStatement("USE \"\(keyspace.replacingOccurrences(of: "\"", with: "\"\""))\"", values: []))
     }
 
     /// Closes every connection; requests still waiting fail.
@@ -218,7 +218,7 @@ public final class CQLSession: Sendable {
 
     // MARK: - Request execution
 
-    private func parameters(for statement: Statement, conditional: Bool) -> QueryParameters {
+    private func parameters(for statement: CQLStatement, conditional: Bool) -> QueryParameters {
         let pageSize = statement.pageSize ?? configuration.pageSize
         return QueryParameters(
             consistency: statement.consistency ?? configuration.consistency,

@@ -1,7 +1,7 @@
 /// A statement to run: CQL text or a prepared statement, with its values and per-statement options.
 ///
 /// Options left nil take the session's defaults.
-public struct Statement: Sendable {
+public struct CQLStatement: Sendable {
     /// What is sent: QUERY with text, or EXECUTE of a prepared id.
     public enum Body: Sendable {
         /// A simple statement (QUERY).
@@ -80,7 +80,7 @@ public struct Statement: Sendable {
     }
 
     /// A copy resuming at `pagingState`.
-    public func resuming(at pagingState: [UInt8]?) -> Statement {
+    public func resuming(at pagingState: [UInt8]?) -> CQLStatement {
         var copy = self
         copy.pagingState = pagingState
         return copy
@@ -92,7 +92,7 @@ public struct BatchStatement: Sendable {
     /// The batch type.
     public var type: Batch.BatchType
     /// The statements, simple or prepared, with their values.
-    public var statements: [Statement]
+    public var statements: [CQLStatement]
     /// The consistency level; nil uses the session's default.
     public var consistency: Consistency?
     /// The serial consistency of a conditional batch; nil uses the session's default.
@@ -107,7 +107,7 @@ public struct BatchStatement: Sendable {
     public var timeout: Duration?
 
     /// A batch of `statements`.
-    public init(_ type: Batch.BatchType = .logged, _ statements: [Statement], consistency: Consistency? = nil,
+    public init(_ type: Batch.BatchType = .logged, _ statements: [CQLStatement], consistency: Consistency? = nil,
                 serialConsistency: Consistency? = nil, timestamp: Int64? = nil, isIdempotent: Bool = false,
                 isConditional: Bool? = nil, timeout: Duration? = nil) {
         self.type = type

@@ -1,6 +1,6 @@
 /// A statement the nodes have prepared: its id, the types of its bind markers and of its result.
 ///
-/// Bind it to values to get a ``Statement``; the session re-prepares it transparently when a
+/// Bind it to values to get a ``CQLStatement``; the session re-prepares it transparently when a
 /// node answers UNPREPARED (after a restart, or on a node that never saw it).
 public struct PreparedStatement: Sendable {
     /// The CQL text it was prepared from.
@@ -30,20 +30,20 @@ public struct PreparedStatement: Sendable {
     public var variables: [ColumnSpec] { metadata.columns }
 
     /// Binds values by position, each serialized as its marker's CQL type.
-    public func bind(_ values: [any CQLEncodable]) throws(WireError) -> Statement {
+    public func bind(_ values: [any CQLEncodable]) throws(WireError) -> CQLStatement {
         let bound = try CQLBinder.encodeValues(values, for: metadata.columns)
-        return Statement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
+        return CQLStatement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
     }
 
     /// Binds values by position, each serialized as its marker's CQL type.
-    public func bind(_ values: any CQLEncodable...) throws(WireError) -> Statement {
+    public func bind(_ values: any CQLEncodable...) throws(WireError) -> CQLStatement {
         try bind(values)
     }
 
     /// Binds the stored properties of `value` to the markers of the same name (`jobId` finds `job_id`).
-    public func bind<T: Encodable>(encodable value: T) throws -> Statement {
+    public func bind<T: Encodable>(encodable value: T) throws -> CQLStatement {
         let bound = try CQLBinder.encodeValues(value, for: metadata.columns)
-        return Statement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
+        return CQLStatement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
     }
 
     /// The serialized partition key of bound `values`, for token-aware routing; nil when unknown.

@@ -4,12 +4,12 @@ public struct CQLRowSequence: AsyncSequence, Sendable {
     public typealias Element = RowView
 
     let session: CQLSession
-    let statement: Statement
+    let statement: CQLStatement
 
     /// Iterates page by page.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let session: CQLSession
-        let statement: Statement
+        let statement: CQLStatement
         var page: [RowView] = []
         var index = 0
         var pagingState: [UInt8]?
