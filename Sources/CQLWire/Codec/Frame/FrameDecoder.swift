@@ -64,22 +64,31 @@ public struct FrameDecoder: Sendable {
         }
         let bodyStart = readIndex + FrameHeader.size
         guard buffer.count - bodyStart >= length else { return nil }
-        if readIndex == 0, buffer.count - bodyStart == length {
-            // The buffer holds exactly this frame: its storage becomes the body (the header is
-            // shifted out in place when the storage is ours alone), so a large page is not copied
-            // twice; the next append starts a fresh buffer.
-            var body = buffer
-            buffer = []
-            body.removeSubrange(0..<FrameHeader.size)
-            return Frame(header: header, body: body)
-        }
-        let body = Array(buffer[bodyStart..<(bodyStart + length)])
+        let body = Self.copy(buffer, bodyStart..<(bodyStart + length))
         readIndex = bodyStart + length
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // A large buffer is let go rather than kept empty: it may be storage shared with the
+            // caller's array (see append), whose capacity cannot be kept without a new allocation.
+            if buffer.capacity > Self.keptCapacity { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
             readIndex = 0
         }
         return Frame(header: header, body: body)
+    }
+
+    /// The largest empty buffer kept for the next frames.
+    private static let keptCapacity = 64 * 1024
+
+    /// `bytes[range]` as a new array, copied with one `memcpy` (a large page must not go byte by byte).
+    private static func copy(_ bytes: [UInt8], _ range: Range<Int>) -> [UInt8] {
+        // Callers pass a range they checked lies inside `bytes`.
+        guard range.lowerBound >= 0, range.upperBound <= bytes.count, !range.isEmpty else { return [] }
+        return bytes.withUnsafeBytes { raw in
+            let source = UnsafeRawBufferPointer(rebasing: raw[range])
+            return [UInt8](unsafeUninitializedCapacity: source.count) { target, initialized in
+                UnsafeMutableRawBufferPointer(target).copyMemory(from: source)
+                initialized = source.count
+            }
+        }
     }
 
     /// Drops consumed bytes once they outweigh the unread ones, so each byte moves O(1) times.

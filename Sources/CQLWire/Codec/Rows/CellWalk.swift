@@ -14,16 +14,19 @@ enum CellWalk {
         guard offset >= 0, offset <= end, end <= buffer.count, count >= 0 else { return nil }
         return buffer.withUnsafeBytes { raw -> Int? in
             var at = offset
-            for _ in 0..<count {
-                // Invariant: 0 <= at <= end <= raw.count, so the 4 bytes at `at` exist once end - at >= 4.
-                guard end - at >= 4 else { return nil }
+            var left = count
+            while left > 0 {
+                // Invariant: 0 <= at <= end <= raw.count, so the 4 bytes at `at` exist once end - at >= 4,
+                // and neither subtraction nor addition below can overflow.
+                guard end &- at >= 4 else { return nil }
                 let length = Int(Int32(bitPattern: UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))))
-                at += 4
-                // length <= end - at keeps `at` <= end; it is at most Int32.max, so nothing overflows.
+                at &+= 4
+                // length <= end - at keeps `at` <= end.
                 if length > 0 {
-                    guard length <= end - at else { return nil }
-                    at += length
+                    guard length <= end &- at else { return nil }
+                    at &+= length
                 }
+                left &-= 1
             }
             return at
         }
@@ -31,7 +34,7 @@ enum CellWalk {
 
     /// The `[bytes]` cell at `offset`: its content range (nil for null) and where the next cell starts,
     /// or nil when it does not fit before `end`.
-    @inlinable
+    @inlinable @inline(__always)
     static func cell(_ buffer: [UInt8], at offset: Int, end: Int) -> (content: Range<Int>?, next: Int)? {
         guard offset >= 0, end <= buffer.count, end - offset >= 4 else { return nil }
         // 0 <= offset and offset + 4 <= end <= buffer.count: the length bytes are inside the buffer.

@@ -23,6 +23,8 @@ public struct RowView: Sendable {
         self.init(unchecked: buffer, columns: columns, count: count, range: start..<offset)
     }
 
+    /// A view over cells the caller has checked: `count` cells exactly fill `range`, inside `buffer`.
+    @inlinable
     init(unchecked buffer: [UInt8], columns: [ColumnSpec], count: Int, range: Range<Int>) {
         self.buffer = buffer
         self.columns = columns
@@ -159,7 +161,7 @@ public struct RowView: Sendable {
             ///
             /// Inlinable so a caller's loop reads cells without a call or a retain per cell; every
             /// read is still bounds-checked by ``CellWalk/cell(_:at:end:)``.
-            @inlinable
+            @inlinable @inline(__always)
             public mutating func next() -> Cell? {
                 guard index < row.count, let cell = CellWalk.cell(row.buffer, at: offset, end: row.range.upperBound) else {
                     return nil

@@ -4,44 +4,75 @@ extension Rows: Sequence {
     /// The RESULT decoder validates rows when the frame arrives, so a malformed row is not
     /// expected here; if one is met anyway, iteration stops before it and ``error`` says why.
     /// Use ``validate()`` or the throwing ``decode(_:)`` to have that surface as an error.
+    ///
+    /// Inlinable, so a caller's `for row in rows` loop walks each row's cells in place.
     public struct Iterator: IteratorProtocol, Sendable {
-        let buffer: [UInt8]
-        let columns: [ColumnSpec]
-        let columnCount: Int
-        let end: Int
-        var offset: Int
-        var remaining: Int
+        @usableFromInline let buffer: [UInt8]
+        @usableFromInline let columns: [ColumnSpec]
+        @usableFromInline let columnCount: Int
+        @usableFromInline let end: Int
+        @usableFromInline var offset: Int
+        @usableFromInline var remaining: Int
         /// Why iteration stopped early, when a row was malformed.
         public private(set) var error: WireError?
 
+        @usableFromInline
+        init(buffer: [UInt8], columns: [ColumnSpec], columnCount: Int, end: Int, offset: Int, remaining: Int) {
+            self.buffer = buffer
+            self.columns = columns
+            self.columnCount = columnCount
+            self.end = end
+            self.offset = offset
+            self.remaining = remaining
+            self.error = nil
+        }
+
         /// The next row, or nil at the end (or at a malformed row).
+        @inlinable @inline(__always)
         public mutating func next() -> RowView? {
             guard remaining > 0, error == nil else { return nil }
             do throws(WireError) {
                 let row = try nextRow()
                 return row
             } catch {
-                self.error = error
+                stop(error)
                 return nil
             }
         }
 
+        /// Records why iteration stopped.
+        @usableFromInline
+        mutating func stop(_ error: WireError) {
+            self.error = error
+        }
+
         /// The next row, or nil at the end; throws at a malformed row.
+        @inlinable @inline(__always)
         public mutating func nextRow() throws(WireError) -> RowView? {
             guard remaining > 0 else { return nil }
             let start = offset
             if let next = CellWalk.skip(buffer, from: offset, count: columnCount, end: end) {
                 offset = next
             } else {
-                // Only a malformed row gets here: the checked walk says which cell is wrong.
-                for _ in 0..<columnCount { offset = try RowView.cell(in: buffer, at: offset, end: end).next }
+                try throwMalformedRow()
             }
             remaining -= 1
+            // CellWalk.skip proved the row's columnCount cells lie within start..<offset.
             return RowView(unchecked: buffer, columns: columns, count: columnCount, range: start..<offset)
+        }
+
+        /// Only a malformed row gets here: the checked walk says which cell is wrong.
+        @usableFromInline
+        func throwMalformedRow() throws(WireError) {
+            var at = offset
+            for _ in 0..<columnCount { at = try RowView.cell(in: buffer, at: at, end: end).next }
+            // CellWalk.skip and the checked walk agree on every layout, so this is not reached.
+            throw .invalidValue(what: "row", detail: "malformed cells at offset \(offset)")
         }
     }
 
     /// An iterator from the first row.
+    @inlinable
     public func makeIterator() -> Iterator {
         let lower = Swift.min(Swift.max(contentRange.lowerBound, 0), buffer.count)
         let upper = Swift.min(Swift.max(contentRange.upperBound, lower), buffer.count)

@@ -6,8 +6,9 @@ extension Data: CQLCodable {
         switch type {
         case .blob, .custom:
             try ValueBytes.check(cqlBytes, range, type.description)
-            // Straight from the slice: going through CQLBlob would copy into an Array first.
-            self = Data(cqlBytes[range])
+            // One copy straight from the checked range: CQLBlob would copy into an Array first, and
+            // Data's generic initializer from an ArraySlice goes byte by byte.
+            self = cqlBytes.withUnsafeBufferPointer { Data(buffer: UnsafeBufferPointer(rebasing: $0[range])) }
         default:
             throw .typeMismatch(expected: "Data (from blob)", actual: type.description)
         }

@@ -2,11 +2,22 @@ import Foundation
 
 extension Date: CQLCodable {
     /// Decodes `timestamp` (milliseconds since the epoch).
+    @inlinable
     public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
         // A pattern match reads the enum tag; `==` on the indirect enum would call its Equatable witness.
+        if case .timestamp = type, let milliseconds = InlineValue.int64(cqlBytes, range) {
+            self = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            return
+        }
+        self = try Self.checkedCQL(cqlBytes, range: range, type: type)
+    }
+
+    /// The checked decoder, which also says what is wrong.
+    @usableFromInline
+    static func checkedCQL(_ cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) -> Date {
         guard case .timestamp = type else { throw .typeMismatch(expected: "Date (from timestamp)", actual: type.description) }
         let milliseconds = try ValueBytes.readSigned(cqlBytes, range, width: 8, type)
-        self = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
     /// Writes `timestamp`, rounding down to whole milliseconds.

@@ -2,14 +2,29 @@ import Foundation
 
 extension UUID: CQLCodable {
     /// Decodes `uuid` or `timeuuid`.
+    @inlinable
     public init(cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) {
+        switch type {
+        case .uuid, .timeuuid:
+            if let value = InlineValue.uuid(cqlBytes, range) {
+                self = value
+                return
+            }
+        default: break
+        }
+        self = try Self.checkedCQL(cqlBytes, range: range, type: type)
+    }
+
+    /// The checked decoder, which also says what is wrong.
+    @usableFromInline
+    static func checkedCQL(_ cqlBytes: [UInt8], range: Range<Int>, type: DataType) throws(WireError) -> UUID {
         switch type {
         case .uuid, .timeuuid: break
         default: throw .typeMismatch(expected: "UUID (from uuid or timeuuid)", actual: type.description)
         }
         try ValueBytes.requireWidth(cqlBytes, range, 16, type)
         // requireWidth proved 0 <= range.lowerBound and range.lowerBound + 16 == range.upperBound <= count.
-        self = cqlBytes.withUnsafeBytes { raw in
+        return cqlBytes.withUnsafeBytes { raw in
             UUID(uuid: raw.loadUnaligned(fromByteOffset: range.lowerBound, as: uuid_t.self))
         }
     }
