@@ -15,15 +15,30 @@ cd "$(dirname "$0")/.."
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
-# target -> "source folders|entry file|seed kind"
+# target -> "source folders|entry file|seed kind|module the sources import (built first)"
+#   frame       the frame decoder and every message decoder, both directions: the client's
+#               response path and the node's request path
+#   result      RESULT bodies through the row view, dynamic values and Decodable rows
+#   cql         the embedded node's CQL lexer and parser
+#   jobrequest  validation of POST /jobs bodies (JSON, schedules, cron, time zones, limits)
 target_spec() {
     case "$1" in
-        frame)   echo "Sources/CQLWire/Codec|Fuzz/FrameDecoderFuzz.swift|frames" ;;
-        result)  echo "Sources/CQLWire/Codec|Fuzz/ResultDecoderFuzz.swift|bodies" ;;
+        frame)      echo "Sources/CQLWire/Codec|Fuzz/FrameDecoderFuzz.swift|frames|" ;;
+        result)     echo "Sources/CQLWire/Codec|Fuzz/ResultDecoderFuzz.swift|bodies|" ;;
+        cql)        echo "Sources/CQLNode/CQL|Fuzz/CQLParserFuzz.swift|cql|CQLWire" ;;
+        jobrequest) echo "Sources/Scheduler/Jobs Sources/Scheduler/Schedule|Fuzz/JobRequestFuzz.swift|json|" ;;
         *) return 1 ;;
     esac
 }
-TARGETS="frame result"
+TARGETS="frame result cql jobrequest"
+
+# module -> its source folder, for targets whose sources import it
+module_sources() {
+    case "$1" in
+        CQLWire) echo "Sources/CQLWire/Codec" ;;
+        *) return 1 ;;
+    esac
+}
 
 case "${1:-}" in
     ""|-h|--help) usage; exit 0 ;;
@@ -32,7 +47,7 @@ esac
 
 target=$1; shift
 spec=$(target_spec "$target") || { echo "fuzz.sh: unknown target '$target' (targets: $TARGETS)" >&2; exit 2; }
-IFS='|' read -r folders entry seeds <<<"$spec"
+IFS='|' read -r folders entry seeds module <<<"$spec"
 
 mode=(-runs=100000)
 if [[ "${1:-}" == "--seconds" ]]; then
@@ -48,11 +63,27 @@ sources=()
 for folder in $folders; do
     while IFS= read -r file; do sources+=("$file"); done < <(find "$folder" -name '*.swift' | sort)
 done
+swiftc_fuzz() { swiftc -sanitize=fuzzer,address -parse-as-library -O "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
+
+# A module the target's sources import is built first as a static library of its own.
+link=()
+if [[ -n "$module" ]]; then
+    moddir="$out/modules/$module"
+    mkdir -p "$moddir"
+    modsources=()
+    while IFS= read -r file; do modsources+=("$file"); done < <(find $(module_sources "$module") -name '*.swift' | sort)
+    if [[ ! -f "$moddir/lib$module.a" ]] || [[ -n "$(find "${modsources[@]}" -newer "$moddir/lib$module.a" | head -1)" ]]; then
+        echo "== building module $module for fuzzing (${#modsources[@]} files)" >&2
+        swiftc_fuzz -emit-module -emit-library -static -module-name "$module" \
+            -emit-module-path "$moddir/$module.swiftmodule" "${modsources[@]}" -o "$moddir/lib$module.a"
+    fi
+    link=(-I "$moddir" -L "$moddir" "-l$module")
+fi
+
 binary="$out/bin/$target"
-if [[ ! -x "$binary" ]] || [[ -n "$(find "${sources[@]}" "$entry" -newer "$binary" 2>/dev/null | head -1)" ]]; then
+if [[ ! -x "$binary" ]] || [[ -n "$(find "${sources[@]}" "$entry" ${module:+"$moddir/lib$module.a"} -newer "$binary" 2>/dev/null | head -1)" ]]; then
     echo "== building fuzz target $target (${#sources[@]} files)" >&2
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$target" \
-        "${sources[@]}" "$entry" -o "$binary" 2> >(grep -v "Cannot export local symbol" >&2)
+    swiftc_fuzz -module-name "Fuzz_$target" "${link[@]}" "${sources[@]}" "$entry" -o "$binary"
 fi
 if [[ -z "$(ls -A "$out/corpus/$target")" ]]; then
     python3 scripts/fuzz_seeds.py "$seeds" "$out/corpus/$target" >&2
