@@ -108,4 +108,26 @@ struct ExecutorErrorTests {
             == "d7dd994f8874d76f7934621fd8af2a15")
         #expect(MD5.digest([]).map { String(format: "%02x", $0) }.joined() == "d41d8cd98f00b204e9800998ecf8427e")
     }
+
+    @Test("schema statements reach the schema executor: AlreadyExists carries keyspace and table, new tables take data")
+    func schemaThroughExecutor() async throws {
+        let node = try ExecutorHarness()
+        try await node.installSystemKeyspaces()
+        let error = await node.error("CREATE TABLE pg (p int PRIMARY KEY)")
+        #expect(error?.kind == .alreadyExists(keyspace: "cap", table: "pg"))
+        #expect(error?.message == "Cannot add already existing table \"pg\" to keyspace \"cap\"")
+        try await node.run("CREATE TABLE fresh (k int PRIMARY KEY, v text)")
+        try await node.run("INSERT INTO fresh (k, v) VALUES (1, 'a')")
+        #expect(try await node.rows("SELECT v FROM fresh WHERE k = 1") == [[Array("a".utf8)]])
+    }
+
+    @Test("SERIAL reads name one partition; SERIAL is no commit level for an LWT")
+    func serialMisuse() async throws {
+        let node = try ExecutorHarness()
+        #expect(await node.error("SELECT * FROM kv", consistency: .serial)?.message
+            == "SERIAL/LOCAL_SERIAL consistency may only be requested for one partition at a time")
+        #expect(await node.error("SELECT * FROM kv WHERE k = 1", consistency: .localSerial) == nil)
+        #expect(await node.error("UPDATE kv SET v = 1 WHERE k = 1 IF v = 2", consistency: .serial)?.message
+            == "SERIAL is not supported as conditional update commit consistency. Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"")
+    }
 }

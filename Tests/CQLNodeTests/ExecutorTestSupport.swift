@@ -102,6 +102,11 @@ struct ExecutorHarness {
 
     var context: RequestContext { RequestContext(stream: 1, session: session) }
 
+    /// Writes the system keyspaces the schema executor keeps in sync (DDL needs them).
+    func installSystemKeyspaces() async throws {
+        try await SystemKeyspaces.install(in: storage, identity: NodeIdentity())
+    }
+
     static func parameters(_ values: [WireValue] = [], consistency: Consistency = .one, pageSize: Int32? = nil,
                            pagingState: [UInt8]? = nil, serial: Consistency? = nil, skipMetadata: Bool = false,
                            timestamp: Int64? = nil) -> QueryParameters {

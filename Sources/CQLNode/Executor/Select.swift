@@ -169,6 +169,13 @@ struct SelectExecutor {
 
         let source: Source = restrictions.hasAllPartitionKeys
             ? .partitions(restrictions.partitionKeys(table: table)) : .scan(restrictions.tokens)
+        if options.consistency.isSerial {
+            var single = false
+            if case let .partitions(keys) = source { single = keys.count == 1 }
+            guard single else {
+                throw .invalidRequest("SERIAL/LOCAL_SERIAL consistency may only be requested for one partition at a time")
+            }
+        }
         let slices = restrictions.slices(table: table)
         let query = ReadQuery(slices: slices, reversed: reversed, columns: nil, limit: nil,
                               perPartitionLimit: perPartitionLimit, now: now)
@@ -370,10 +377,6 @@ struct SelectExecutor {
             return bytes
         case let .function(name, arguments):
             let values = arguments.map { evaluate($0, row) }
-            let terms: [Term] = values.map { value in
-                value.map { .literal(.hex($0.map { String(format: "%02x", $0) }.joined())) } ?? .null
-            }
-            _ = terms
             switch name {
             case "totimestamp", "dateof", "tounixtimestamp", "unixtimestampof", "todate":
                 guard let bytes = values.first ?? nil else { return nil }

@@ -27,6 +27,11 @@ extension NodeExecutor {
             case let .delete(delete): resolved.append(try builder.delete(delete))
             }
         }
+        let conditional = resolved.contains { $0.condition != nil }
+        if conditional, options.consistency.isSerial {
+            throw .invalidRequest("\(options.consistency) is not supported as conditional update commit consistency. "
+                + "Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"")
+        }
         for keyspace in Set(resolved.map(\.table.keyspace)) {
             try checkConsistency(options.consistency, keyspace: keyspace, isWrite: true)
         }
@@ -43,7 +48,7 @@ extension NodeExecutor {
                 break
             }
         }
-        if resolved.contains(where: { $0.condition != nil }) {
+        if conditional {
             return try await executeConditional(resolved, isBatch: batch != nil, options: options,
                                                 customTimestamp: batchTimestamp != nil)
         }
