@@ -148,12 +148,17 @@ public struct RowView: Sendable {
 
         /// Walks the cells of a row.
         public struct Iterator: IteratorProtocol, Sendable {
-            @usableFromInline let row: RowView
+            // The buffer and bounds only, not the whole view: one reference to retain, not two.
+            @usableFromInline let buffer: [UInt8]
+            @usableFromInline let count: Int
+            @usableFromInline let end: Int
             @usableFromInline var index = 0
             @usableFromInline var offset: Int
 
             @inlinable init(row: RowView, offset: Int) {
-                self.row = row
+                self.buffer = row.buffer
+                self.count = row.count
+                self.end = row.range.upperBound
                 self.offset = offset
             }
 
@@ -163,7 +168,7 @@ public struct RowView: Sendable {
             /// read is still bounds-checked by ``CellWalk/cell(_:at:end:)``.
             @inlinable @inline(__always)
             public mutating func next() -> Cell? {
-                guard index < row.count, let cell = CellWalk.cell(row.buffer, at: offset, end: row.range.upperBound) else {
+                guard index < count, let cell = CellWalk.cell(buffer, at: offset, end: end) else {
                     return nil
                 }
                 let current = Cell(index: index, range: cell.content)
