@@ -167,4 +167,52 @@ struct ConnectionTests {
             return false
         }
     }
+
+    @Test("a node that refuses protocol v4 surfaces as protocolVersionRefused with its message")
+    func versionRefused() async throws {
+        let server = try RefusingServer()
+        defer { server.stop() }
+        await #expect {
+            _ = try await CQLConnection.connect(host: "127.0.0.1", port: server.port)
+        } throws: { error in
+            if case let .protocolVersionRefused(_, message) = error as? CQLError { return message.contains("supported versions") }
+            return false
+        }
+    }
+
+    @Test("an idle connection sends OPTIONS heartbeats and stays open")
+    func heartbeats() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        let proxy = try TCPProxy(targetPort: server.port)
+        let connection = try await CQLConnection.connect(host: "127.0.0.1", port: proxy.port, configuration: .init(
+            heartbeatInterval: .milliseconds(100), heartbeatTimeout: .seconds(5)))
+        defer { connection.close() }
+        let options = { (try? proxy.sentFrames().filter { $0.header.opcode == Opcode.options.rawValue }.count) ?? 0 }
+        // One OPTIONS belongs to the handshake; the rest are heartbeats.
+        #expect(await eventually { options() >= 3 })
+        #expect(!connection.isClosed)
+        #expect(try echoed(try await connection.send(Self.query("SELECT 1"))) == "SELECT 1")
+    }
+
+    @Test("requests and answers larger than the socket buffers go through whole, in order, concurrently")
+    func largeFrames() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
+                                                         configuration: .init(compression: []))
+        defer { connection.close() }
+        let matched = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<24 {
+                group.addTask {
+                    let text = "SELECT \(index) " + String(repeating: String(UnicodeScalar(UInt8(65 + index))), count: 1 << 20)
+                    return try echoed(try await connection.send(Self.query(text), timeout: .seconds(60))) == text
+                }
+            }
+            var matched = 0
+            for try await ok in group where ok { matched += 1 }
+            return matched
+        }
+        #expect(matched == 24)
+    }
 }
