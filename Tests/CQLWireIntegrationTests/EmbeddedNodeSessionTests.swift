@@ -195,4 +195,31 @@ struct EmbeddedNodeSessionTests {
             }
         }
     }
+
+    @Test("token-aware routing sends a prepared statement to its partition's owner; round robin spreads it",
+          arguments: [CQLSession.LoadBalancing.tokenAware, .roundRobin])
+    func tokenAwareRouting(policy: CQLSession.LoadBalancing) async throws {
+        let node = try await EmbeddedNode.start(.init())
+        defer { Task { try? await node.shutdown() } }
+        let proxies = try (0..<3).map { _ in try TCPProxy(targetPort: node.port) }
+        // Only the first address answers system.local's tokens (the others are other names for the same node),
+        // so with token awareness it owns the whole ring.
+        let session = try await CQLSession.connect(CQLSession.Configuration(
+            contactPoints: proxies.map { CQLEndpoint(host: "127.0.0.1", port: $0.port) }, consistency: .one,
+            connectionsPerNode: 1, loadBalancing: policy))
+        defer { session.close() }
+        try await Self.createKeyspace(session, "routing")
+        _ = try await session.execute("CREATE TABLE routing.t (k int PRIMARY KEY, v int)")
+        let insert = try await session.prepare("INSERT INTO routing.t (k, v) VALUES (?, ?)")
+        for proxy in proxies { proxy.clientBytes.removeAll() }
+        for key in 0..<30 { _ = try await session.execute(try insert.bind(Int32(key), Int32(key))) }
+        let executes = try proxies.map { proxy in
+            try proxy.sentFrames().filter { $0.header.opcode == Opcode.execute.rawValue }.count
+        }
+        #expect(executes.reduce(0, +) == 30)
+        switch policy {
+        case .tokenAware: #expect(executes == [30, 0, 0])
+        case .roundRobin: #expect(executes.allSatisfy { $0 > 0 })
+        }
+    }
 }

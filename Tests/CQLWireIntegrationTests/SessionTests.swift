@@ -61,6 +61,10 @@ struct SessionTests {
         #expect(try await session.execute(insert).wasApplied)
         let lwtCount = try metrics.expectCounter("cql_lwt_requests_total").totalValue
         #expect(lwtCount == 5)
+        #expect(try metrics.expectCounter("cql_lwt_outcome_unknown_total").totalValue == 3)
+        #expect(try metrics.expectCounter("cql_requests_total", [("kind", "query")]).totalValue == 5)
+        #expect(try metrics.expectCounter("cql_request_errors_total", [("kind", "query")]).totalValue == 3)
+        #expect(try metrics.expectTimer("cql_request_duration_seconds", [("kind", "query")]).values.count == 5)
     }
 
     @Test("only idempotent statements are retried after a timeout")
