@@ -1,0 +1,61 @@
+import CQLWire
+import Foundation
+
+/// The scheduler's way of talking CQL: prepared statements (the session caches them), the
+/// configured consistencies, and unlogged batches for the plain follow-up writes of a run.
+struct SchedulerCQL: Sendable {
+    let session: CQLSession
+    let keyspace: String
+    let configuration: SchedulerConfiguration
+
+    /// A table name qualified with the keyspace.
+    func table(_ name: String) -> String { "\(keyspace).\(name)" }
+
+    /// A bound statement with the scheduler's consistency (or its serial consistency for SERIAL reads).
+    func statement(_ cql: String, _ values: [any CQLEncodable], serialRead: Bool = false) async throws -> CQLStatement {
+        let prepared = try await session.prepare(cql)
+        var statement = try prepared.bind(values)
+        statement.consistency = serialRead ? configuration.serialConsistency : configuration.consistency
+        statement.serialConsistency = configuration.serialConsistency
+        statement.timeout = configuration.requestTimeout
+        return statement
+    }
+
+    /// Runs one statement.
+    @discardableResult
+    func run(_ cql: String, _ values: [any CQLEncodable] = [], serialRead: Bool = false) async throws -> QueryResult {
+        try await session.execute(try await statement(cql, values, serialRead: serialRead))
+    }
+
+    /// Runs plain writes as one unlogged batch (one request), or alone when there is just one.
+    func writeAll(_ writes: [(String, [any CQLEncodable])], logged: Bool = false) async throws {
+        guard !writes.isEmpty else { return }
+        if writes.count == 1, let only = writes.first {
+            try await run(only.0, only.1)
+            return
+        }
+        var statements: [CQLStatement] = []
+        for write in writes { statements.append(try await statement(write.0, write.1)) }
+        var batch = BatchStatement(logged ? .logged : .unlogged, statements, consistency: configuration.consistency)
+        batch.timeout = configuration.requestTimeout
+        _ = try await session.execute(batch)
+    }
+}
+
+extension RowView {
+    /// The cell of column `name`, nil when null or absent from the result.
+    func optional<T: CQLDecodable>(_ name: String, as type: T.Type = T.self) throws -> T? {
+        guard index(of: name) != nil else { return nil }
+        return try decode(T?.self, named: name)
+    }
+}
+
+extension CQLError {
+    /// Whether the error leaves an LWT's outcome unknown (resolved by a SERIAL read, never guessed).
+    var isUnknownOutcome: Bool {
+        switch self {
+        case .lwtOutcomeUnknown, .requestTimedOut, .connectionClosed: return true
+        default: return false
+        }
+    }
+}
