@@ -80,15 +80,18 @@ final class ColumnNameIndex: Sendable {
 ///
 /// ``Rows/decode(_:)`` moves one instance from row to row (``reset(to:)``) while nothing else
 /// holds it, so a page of rows costs one cursor rather than one per row.
+///
+/// The cursor's fields skip dynamic exclusivity checks: every access is a plain read or write
+/// inside one method of this class (no `inout` or long access spans), so none can overlap.
 final class RowCells: CellList {
-    private(set) var row: RowView
+    @exclusivity(unchecked) private(set) var row: RowView
     let names: ColumnNameIndex
     /// The cell the cursor is at, and where that cell starts.
-    private var cursorIndex = 0
-    private var cursorOffset: Int
+    @exclusivity(unchecked) private var cursorIndex = 0
+    @exclusivity(unchecked) private var cursorOffset: Int
     /// The column after the last one a key named: synthesized initializers read in declaration
     /// order, which usually is the column order, so this is checked before hashing the key.
-    private var nextKeyGuess = 0
+    @exclusivity(unchecked) private var nextKeyGuess = 0
 
     init(row: RowView, names: ColumnNameIndex) {
         self.row = row
@@ -116,11 +119,18 @@ final class RowCells: CellList {
             cursorIndex = 0
             cursorOffset = row.range.lowerBound
         }
+        let end = row.range.upperBound
         while cursorIndex < index {
-            cursorOffset = try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).next
+            guard let cell = CellWalk.cell(row.buffer, at: cursorOffset, end: end) else {
+                return (try RowView.cell(in: row.buffer, at: cursorOffset, end: end).content, type)  // throws
+            }
+            cursorOffset = cell.next
             cursorIndex += 1
         }
-        return (try RowView.cell(in: row.buffer, at: cursorOffset, end: row.range.upperBound).content, type)
+        guard let cell = CellWalk.cell(row.buffer, at: cursorOffset, end: end) else {
+            return (try RowView.cell(in: row.buffer, at: cursorOffset, end: end).content, type)  // throws
+        }
+        return (cell.content, type)
     }
 
     func index(forKey key: String) -> Int? {
