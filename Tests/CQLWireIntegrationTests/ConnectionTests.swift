@@ -74,23 +74,45 @@ struct ConnectionTests {
         #expect(connection.inFlightCount == 0)
     }
 
-    @Test("a timed-out request keeps its stream id until its late answer, which reaches no other request")
-    func lateAnswerAfterTimeout() async throws {
+    @Test("a timed-out request keeps its stream id while the node stays silent")
+    func timedOutIDStaysReserved() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())
         defer { Task { await server.stop() } }
-        server.faults.add(.init(match: .cqlContains("SLOW"), action: .delay(.milliseconds(800))))
+        server.faults.add(.init(match: .cqlContains("SILENT"), action: .timeout))
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
-                                                         configuration: .init(maxConcurrentRequests: 4))
+                                                         configuration: .init(maxConcurrentRequests: 2))
         defer { connection.close() }
         await #expect {
-            _ = try await connection.send(Self.query("SLOW 1"), timeout: .milliseconds(50))
+            _ = try await connection.send(Self.query("SILENT"), timeout: .milliseconds(20))
         } throws: { error in
             if case .requestTimedOut = error as? CQLError { return true }
             return false
         }
         #expect(connection.inFlightCount == 1)
-        // While the slow answer is outstanding, other requests reuse the remaining ids and get their own answers.
-        for round in 0..<20 {
+        // Only the one other id is usable: each request still gets its own answer.
+        for round in 0..<10 {
+            let text = "SELECT \(round)"
+            #expect(try echoed(try await connection.send(Self.query(text))) == text)
+        }
+        #expect(connection.inFlightCount == 1)
+    }
+
+    @Test("a late answer after a timeout is dropped and reaches no other request")
+    func lateAnswerAfterTimeout() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        server.faults.add(.init(match: .cqlContains("SLOW"), action: .delay(.milliseconds(300))))
+        let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
+                                                         configuration: .init(maxConcurrentRequests: 2))
+        defer { connection.close() }
+        await #expect {
+            _ = try await connection.send(Self.query("SLOW 1"), timeout: .milliseconds(20))
+        } throws: { error in
+            if case .requestTimedOut = error as? CQLError { return true }
+            return false
+        }
+        // Requests racing the late answer each get their own answer, never the slow one's.
+        for round in 0..<40 {
             let text = "SELECT \(round)"
             #expect(try echoed(try await connection.send(Self.query(text))) == text)
         }
@@ -131,15 +153,15 @@ struct ConnectionTests {
     func cancellation() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())
         defer { Task { await server.stop() } }
-        server.faults.add(.init(match: .cqlContains("SLOW"), action: .delay(.milliseconds(500))))
+        server.faults.add(.init(match: .cqlContains("SILENT"), action: .timeout))
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port)
         defer { connection.close() }
-        let slow = Task { try await connection.send(Self.query("SLOW")) }
+        let silent = Task { try await connection.send(Self.query("SILENT")) }
         #expect(await eventually { connection.inFlightCount == 1 })
-        slow.cancel()
-        await #expect(throws: CancellationError.self) { _ = try await slow.value }
+        silent.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await silent.value }
         #expect(connection.inFlightCount == 1)
-        #expect(await eventually { connection.inFlightCount == 0 })
+        #expect(try echoed(try await connection.send(Self.query("SELECT 1"))) == "SELECT 1")
     }
 
     @Test("REGISTER delivers the node's events")
@@ -214,5 +236,20 @@ struct ConnectionTests {
             return matched
         }
         #expect(matched == 24)
+    }
+
+    @Test("a connection whose abandoned requests pile up unanswered is closed, failing its requests")
+    func orphanedRequests() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        server.faults.add(.init(match: .cqlContains("LOST"), action: .timeout))
+        let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
+                                                         configuration: .init(maxOrphanedRequests: 3))
+        for attempt in 0..<3 {
+            await #expect(throws: CQLError.self) {
+                _ = try await connection.send(Self.query("LOST \(attempt)"), timeout: .milliseconds(20))
+            }
+        }
+        #expect(connection.isClosed)
     }
 }

@@ -75,12 +75,12 @@ struct SessionTests {
         defer { session.close() }
         server.faults.add(.init(match: .cqlContains("ONCE"), action: .timeout, count: 1))
         var idempotent = try CQLStatement("SELECT ONCE", isIdempotent: true)
-        idempotent.timeout = .milliseconds(100)
+        idempotent.timeout = .seconds(2)
         #expect(try echoed(try await session.execute(idempotent)) == "SELECT ONCE")
 
         server.faults.add(.init(match: .cqlContains("TWICE"), action: .timeout, count: 1))
         var plain = try CQLStatement("UPDATE TWICE")
-        plain.timeout = .milliseconds(100)
+        plain.timeout = .milliseconds(200)
         await #expect {
             _ = try await session.execute(plain)
         } throws: { error in

@@ -8,7 +8,8 @@ import Logging
 /// Socket calls never run on Swift's cooperative pool: a dedicated reader thread decodes
 /// frames and resumes the waiting tasks; callers write with non-blocking sends (coalescing
 /// whatever queued up meanwhile into one syscall) and hand the rest to a writer thread when
-/// the socket pushes back.
+/// the socket pushes back. Call ``close()`` when done: the reader thread keeps the connection
+/// alive until it closes.
 public final class CQLConnection: Sendable {
     /// How a connection is opened and behaves.
     public struct Configuration: Sendable {
@@ -28,6 +29,9 @@ public final class CQLConnection: Sendable {
         public var maxFrameBodyLength: Int
         /// The most requests in flight at once (at most 32768, the v4 stream-id space).
         public var maxConcurrentRequests: Int
+        /// Requests abandoned without an answer (timed out, cancelled) after which the connection
+        /// is closed and replaced, since their stream ids stay held until answers that may never come.
+        public var maxOrphanedRequests: Int
         /// A keyspace to `USE` once the connection is ready.
         public var keyspace: String?
         /// Where connection events are logged (debug and trace).
@@ -38,7 +42,7 @@ public final class CQLConnection: Sendable {
                     compression: [FrameCompression] = [.lz4, .snappy], credentials: Credentials? = nil,
                     heartbeatInterval: Duration = .seconds(30), heartbeatTimeout: Duration = .seconds(10),
                     maxFrameBodyLength: Int = 256 * 1024 * 1024, maxConcurrentRequests: Int = 32768,
-                    keyspace: String? = nil, logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() })) {
+                    maxOrphanedRequests: Int = 1024, keyspace: String? = nil, logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() })) {
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
             self.compression = compression
@@ -47,6 +51,7 @@ public final class CQLConnection: Sendable {
             self.heartbeatTimeout = heartbeatTimeout
             self.maxFrameBodyLength = maxFrameBodyLength
             self.maxConcurrentRequests = maxConcurrentRequests
+            self.maxOrphanedRequests = maxOrphanedRequests
             self.keyspace = keyspace
             self.logger = logger
         }
@@ -428,10 +433,13 @@ public final class CQLConnection: Sendable {
     }
 
     private func abandon(stream: Int16, requestID: UInt64, error: any Error) {
-        let waiter = state.withLock { $0.machine.abandon(stream: stream, requestID: requestID) }
+        let (waiter, orphaned) = state.withLock { ($0.machine.abandon(stream: stream, requestID: requestID), $0.machine.abandonedCount) }
         guard let waiter else { return }
         logger.debug("request abandoned", metadata: ["cql.stream": "\(stream)", "cql.reason": "\(error)"])
         waiter.resume(throwing: error)
+        if orphaned >= max(1, configuration.maxOrphanedRequests) {
+            close(reason: "\(orphaned) requests went unanswered")
+        }
     }
 
     private func heartbeatTick() {

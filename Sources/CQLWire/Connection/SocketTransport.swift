@@ -89,6 +89,7 @@ public final class SocketTransport: CQLTransport {
         _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
     }
 
+    /// Blocks in `recv` until bytes arrive; 0 when the peer closed.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(CQLTransportError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
@@ -101,6 +102,7 @@ public final class SocketTransport: CQLTransport {
         }
     }
 
+    /// `send` with MSG_NOSIGNAL; without `blocking`, MSG_DONTWAIT and 0 on EAGAIN.
     public func write(_ bytes: UnsafeRawBufferPointer, blocking: Bool) throws(CQLTransportError) -> Int {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
         #if canImport(Glibc)
@@ -125,6 +127,7 @@ public final class SocketTransport: CQLTransport {
         }
     }
 
+    /// Shuts the socket down (the descriptor itself is closed on deinit, once no thread can be reading it).
     public func close() {
         let first = isClosed.withLock { closed in
             defer { closed = true }
