@@ -79,4 +79,21 @@ struct ExecutorPagingTests {
         let cas = try ExecutorHarness.resultRows(await node.executor.handle(.execute(Execute(id: lwt.id, parameters: parameters)), context: node.context).message)
         #expect(!cas.metadata.noMetadata && cas.metadata.columns.map(\.name) == ["[applied]", "v"])
     }
+
+    @Test("prepared metadata names markers as Cassandra does", arguments: [
+        ("INSERT INTO kv (k, v) VALUES (?, ?) USING TTL ? AND TIMESTAMP ?", ["k", "v", "[ttl]", "[timestamp]"], [DataType.int, .int, .int, .bigint]),
+        ("SELECT * FROM pg WHERE p = ? AND c IN ? LIMIT ?", ["p", "in(c)", "[limit]"], [.int, .list(.int), .int]),
+        ("SELECT * FROM kv WHERE token(k) > ?", ["partition key token"], [.bigint]),
+        ("UPDATE t SET m[?] = ?, l = l + ? WHERE pk = :key AND ck = ?", ["key(m)", "value(m)", "l", "key", "ck"],
+         [.varchar, .int, .list(.varchar), .int, .int]),
+    ])
+    func preparedMetadata(cql: String, names: [String], types: [DataType]) async throws {
+        let node = try ExecutorHarness()
+        guard case let .result(.prepared(prepared)) = await node.executor.handle(.prepare(Prepare(query: cql)), context: node.context).message else {
+            Issue.record("PREPARE failed for \(cql)")
+            return
+        }
+        #expect(prepared.metadata.columns.map(\.name) == names)
+        #expect(prepared.metadata.columns.map(\.type) == types)
+    }
 }
