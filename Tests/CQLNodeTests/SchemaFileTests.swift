@@ -1,3 +1,4 @@
+import CQLWire
 import Foundation
 import Testing
 @testable import CQLNode
@@ -115,5 +116,31 @@ struct SchemaFileTests {
                 #expect(table.name.keyspace == "scheduler", "\(table.name.name) is not qualified with scheduler.")
             }
         }
+    }
+
+    @Test("the embedded node applies the whole file, twice (every statement is idempotent)")
+    func embeddedNodeAppliesSchema() async throws {
+        let source = try String(contentsOf: Self.schemaURL, encoding: .utf8)
+        let storage = try Storage(options: StorageOptions())
+        try await SystemKeyspaces.install(in: storage, identity: NodeIdentity(nativePort: 9042))
+        let executor = NodeExecutor(storage: storage)
+        let context = RequestContext(stream: 1)
+        func run(_ cql: String) async -> ResponseMessage {
+            let query = Query(query: cql, parameters: QueryParameters(consistency: .one))
+            return await executor.handle(.query(query), context: context).message
+        }
+        for pass in 1...2 {
+            for statement in Self.statements(source) {
+                if case .error(let error) = await run(statement) {
+                    Issue.record("pass \(pass): \(error.message) in: \(statement)")
+                }
+            }
+        }
+        let versions = await run("SELECT version, description FROM scheduler.schema_version WHERE scope = 'scheduler'")
+        guard case .result(.rows(let rows)) = versions else {
+            Issue.record("expected rows, got \(versions)")
+            return
+        }
+        #expect(rows.rowCount == 1)
     }
 }
