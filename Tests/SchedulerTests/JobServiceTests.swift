@@ -1,0 +1,265 @@
+import CQLNode
+import CQLWire
+import Foundation
+import Logging
+import Testing
+@testable import Scheduler
+
+/// The job store and runtime against the embedded node.
+@Suite("Jobs and runtime")
+struct JobServiceTests {
+    static func runtime(_ service: JobService, _ id: String, poll: Duration = .milliseconds(50)) -> SchedulerRuntime {
+        SchedulerRuntime(service: service, workerID: id, shards: service.configuration.shards, pollInterval: poll)
+    }
+
+    /// Runs `runtimes` in the background while `body` runs, then shuts them down.
+    static func running<T>(_ runtimes: [SchedulerRuntime], _ body: () async throws -> T) async throws -> T {
+        let tasks = runtimes.map { runtime in Task { try await runtime.run() } }
+        do {
+            let result = try await body()
+            for runtime in runtimes { await runtime.shutdown(gracePeriod: .seconds(5)) }
+            for task in tasks { _ = try? await task.value }
+            return result
+        } catch {
+            for runtime in runtimes { await runtime.shutdown(gracePeriod: .zero) }
+            for task in tasks { _ = try? await task.value }
+            throw error
+        }
+    }
+
+    static func settled(_ service: JobService, _ id: UUID, _ status: JobStatus, seconds: Double = 30) async throws -> JobView {
+        _ = try await SchedulerTestBed.eventually(seconds) { try await service.get(id)?.status == status }
+        return try #require(try await service.get(id))
+    }
+
+    @Test("every schedule form is queued at its first fire; activation follows DESIGN.md's 409 rules")
+    func scheduleForms() async throws {
+        let bed = try await SchedulerTestBed.start()
+        let service = bed.service
+        let before = WallClock.now()
+        let at = Date(milliseconds: before.millis + 3_600_000)
+        let forms: [(String, String?, (Date) -> Bool)] = [
+            ("now", nil, { $0 >= before && $0.timeIntervalSince(before) < 60 }),
+            (RFC3339.format(at), nil, { abs($0.timeIntervalSince(at)) < 1 }),
+            ("@every 90s", nil, { abs($0.timeIntervalSince(before) - 90) < 30 }),
+            ("0 3 * * *", "Europe/Paris", { due in
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: "Europe/Paris") ?? .gmt
+                return calendar.component(.hour, from: due) == 3 && calendar.component(.minute, from: due) == 0 && due > before
+            }),
+        ]
+        for (schedule, zone, check) in forms {
+            let created = try await service.create(try SchedulerTestBed.job(schedule, timezone: zone))
+            let job = try #require(try await service.get(created.jobID))
+            #expect(job.status == .queued, "\(schedule)")
+            let due = try #require(job.nextDueAt, "\(schedule)")
+            #expect(check(due), "\(schedule): due \(due)")
+            await #expect(throws: JobServiceError.conflict(.queued)) { _ = try await service.run(created.jobID) }
+        }
+        // created → run → queued; cancel → run answers 409 cancelled.
+        let stored = try await service.create(try SchedulerTestBed.job("now", run: false))
+        #expect(try await service.get(stored.jobID)?.status == .created)
+        #expect(try await service.run(stored.jobID).status == .queued)
+        #expect(try await service.cancel(stored.jobID).status == .cancelled)
+        await #expect(throws: JobServiceError.conflict(.cancelled)) { _ = try await service.run(stored.jobID) }
+        await #expect(throws: JobServiceError.notFound(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)))) {
+            _ = try await service.run(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)))
+        }
+        // Idempotency: the same request replays, a different one with the key is refused.
+        let keyed = try await service.create(try SchedulerTestBed.job("now", key: "k-1", run: false))
+        let replay = try await service.create(try SchedulerTestBed.job("now", key: "k-1", run: false))
+        #expect(replay == JobCreation(jobID: keyed.jobID, replayed: true))
+        await #expect(throws: JobServiceError.idempotencyKeyReused("k-1")) {
+            _ = try await service.create(try SchedulerTestBed.job("@every 1m", key: "k-1", run: false))
+        }
+        // Listing pages through the status index.
+        var seen: [UUID] = []
+        var page: String?
+        repeat {
+            let listed = try await service.list(status: .queued, limit: 2, page: page)
+            seen += listed.jobs.map(\.jobID)
+            page = listed.nextPage
+        } while page != nil
+        #expect(seen.count == 4)
+        #expect(Set(seen).count == 4)
+        await #expect(throws: JobServiceError.invalidPageToken) { _ = try await service.list(status: nil, limit: 5, page: "%%%") }
+        await bed.stop()
+    }
+
+    @Test("one-shot runs succeed, a finished one-shot job runs again on activation, @every runs without overlapping itself")
+    func runsThem() async throws {
+        let bed = try await SchedulerTestBed.start()
+        let service = bed.service
+        let runtime = Self.runtime(service, "solo")
+        try await Self.running([runtime]) {
+            let once = try await service.create(try SchedulerTestBed.job("now", kind: "echo", payload: .object(["hi": .number("1")])))
+            let done = try await Self.settled(service, once.jobID, .succeeded)
+            #expect(done.attempt == 1)
+            #expect(done.lastOutcome == .succeeded)
+            let again = try await service.run(once.jobID)
+            #expect(again.status == .queued)
+            let twice = try await Self.settled(service, once.jobID, .succeeded)
+            _ = try await SchedulerTestBed.eventually { try await service.history(once.jobID, limit: 10).count == 2 }
+            let history = try await service.history(once.jobID, limit: 10)
+            #expect(twice.attempt == 2)
+            #expect(history.map(\.attempt) == [2, 1])
+            #expect(history.allSatisfy { $0.status == .succeeded && $0.workerID == "solo" })
+
+            let every = try await service.create(try SchedulerTestBed.job("@every 1s"))
+            #expect(try await SchedulerTestBed.eventually { try await service.history(every.jobID, limit: 10).filter { $0.status == .succeeded }.count >= 3 })
+            let runs = try await service.history(every.jobID, limit: 10).filter { $0.status != .running }.reversed()
+            for (earlier, later) in zip(runs, runs.dropFirst()) {
+                let finished = try #require(earlier.finishedAt)
+                let started = try #require(later.startedAt)
+                #expect(finished <= started)
+                #expect(later.attempt == earlier.attempt + 1)
+            }
+            #expect(try await service.cancel(every.jobID).status == .cancelled)
+        }
+        await bed.stop()
+    }
+
+    @Test("max_duration_seconds is enforced: the sleeping run is cancelled and recorded as timed out")
+    func maxDuration() async throws {
+        let bed = try await SchedulerTestBed.start()
+        let service = bed.service
+        try await Self.running([Self.runtime(service, "timer")]) {
+            let created = try await service.create(try SchedulerTestBed.job("now", kind: "sleep", payload: .object(["seconds": .number("60")]),
+                                                                           maxDuration: 1, maxAttempts: 1))
+            let job = try await Self.settled(service, created.jobID, .timedOut)
+            #expect(job.status == .timedOut)
+            #expect(job.lastOutcome == .timedOut)
+            _ = try await SchedulerTestBed.eventually { try await service.history(created.jobID, limit: 5).first?.status == .timedOut }
+            #expect(try await service.history(created.jobID, limit: 5).map(\.status) == [.timedOut])
+        }
+        #expect(bed.counter("scheduler_runs_total", [("outcome", "timed_out")]) == 1)
+        await bed.stop()
+    }
+
+    @Test("failed runs retry with backoff up to max_attempts")
+    func retries() async throws {
+        var handlers = HandlerRegistry.builtIns()
+        handlers.register(FlakyHandler(succeedFrom: 3))
+        let bed = try await SchedulerTestBed.start(handlers: handlers)
+        let service = bed.service
+        try await Self.running([Self.runtime(service, "retrier")]) {
+            let recovers = try await service.create(try SchedulerTestBed.job("now", kind: "flaky", maxAttempts: 3))
+            let gives = try await service.create(try SchedulerTestBed.job("now", kind: "flaky", maxAttempts: 2))
+            let recovered = try await Self.settled(service, recovers.jobID, .succeeded)
+            let failed = try await Self.settled(service, gives.jobID, .failed)
+            #expect(recovered.attempt == 3)
+            #expect(failed.attempt == 2)
+            #expect(failed.lastError?.contains("attempt 2 fails") == true)
+            _ = try await SchedulerTestBed.eventually { try await service.history(recovers.jobID, limit: 10).first?.status == .succeeded }
+            let history = try await service.history(recovers.jobID, limit: 10)
+            #expect(history.map(\.status) == [.succeeded, .failed, .failed])
+            // Backoff: each retry starts no earlier than its predecessor finished.
+            for (later, earlier) in zip(history, history.dropFirst()) {
+                #expect(try #require(later.startedAt) >= #require(earlier.finishedAt))
+            }
+        }
+        #expect(bed.counter("scheduler_runs_total", [("outcome", "failed")]) == 4)
+        await bed.stop()
+    }
+
+    @Test("a run abandoned by its worker is reclaimed by another; the stale completion is rejected")
+    func reclaim() async throws {
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.runLease = .seconds(1)
+        let bed = try await SchedulerTestBed.start(configuration)
+        let service = bed.service
+        let created = try await service.create(try SchedulerTestBed.job("now", maxAttempts: 3))
+        let job = try #require(try await service.get(created.jobID))
+        let shard = try #require(job.queueShard)
+        let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
+                                             [Int32(shard), try #require(job.queueBucket)])
+        let entry = try QueueEntry(row: try #require(rows.first))
+        // Worker A claims the run, then stalls past its run lease.
+        let abandoner = Self.runtime(service, "abandoner")
+        let claim = try #require(try await abandoner.claim(entry))
+        #expect(try await service.get(created.jobID)?.status == .running)
+        let reclaimed = try await Self.running([Self.runtime(service, "rescuer")]) {
+            try await Self.settled(service, created.jobID, .succeeded)
+        }
+        #expect(reclaimed.attempt == 2)
+        try await abandoner.complete(entry, claim: claim, end: .handler(output: "late", error: nil))
+        #expect(bed.counter("scheduler_stale_completions_total") == 1)
+        let after = try #require(try await service.get(created.jobID))
+        #expect(after.attempt == 2)
+        #expect(after.status == .succeeded)
+        let history = try await service.history(created.jobID, limit: 10)
+        #expect(history.map(\.attempt) == [2, 1])
+        #expect(history.last?.status == .failed)
+        #expect(history.first?.workerID == "rescuer")
+        await bed.stop()
+    }
+
+    @Test("a run costs at most 2 LWTs and 5 CQL requests")
+    func runBudget() async throws {
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.shards = 1
+        let bed = try await SchedulerTestBed.start(configuration)
+        let service = bed.service
+        var ids: [UUID] = []
+        for _ in 0..<20 { ids.append(try await service.create(try SchedulerTestBed.job("now")).jobID) }
+        let runtime = Self.runtime(service, "budget")
+        try await runtime.balance()
+        #expect(runtime.ownedShards == [0])
+        // Warm the prepared-statement cache so only executions are counted.
+        for id in ids.prefix(1) { _ = try await service.get(id) }
+        let lwts = bed.lwts
+        let requests = bed.requests
+        try await runtime.pollOnce()
+        #expect(try await SchedulerTestBed.eventually { runtime.state.withLock { $0.inFlight.isEmpty } })
+        let runLWTs = bed.lwts - lwts
+        let runRequests = bed.requests - requests
+        for id in ids { #expect(try await service.get(id)?.status == .succeeded) }
+        #expect(runLWTs <= 2 * 20, "\(runLWTs) LWTs for 20 runs")
+        #expect(runRequests <= 5 * 20, "\(runRequests) requests for 20 runs")
+        await runtime.shutdown(gracePeriod: .zero)
+        await bed.stop()
+    }
+
+    @Test("1,000 jobs over 3 runtimes: each completes with exactly one accepted run")
+    func thousandJobs() async throws {
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.shards = 8
+        configuration.repairInterval = .seconds(5)
+        let bed = try await SchedulerTestBed.start(configuration)
+        var serviceList = [bed.service]
+        for _ in 0..<2 {
+            let session = try await CQLSession.connect(CQLSession.Configuration(
+                contactPoints: [CQLEndpoint(host: bed.node.host, port: bed.node.port)], discoverNodes: false, metricsFactory: bed.metrics))
+            serviceList.append(JobService(session: session, keyspace: "scheduler", configuration: configuration, handlers: .builtIns(),
+                                       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: bed.metrics))
+        }
+        let services = serviceList
+        let runtimes = services.enumerated().map { Self.runtime($1, "worker-\($0)", poll: .milliseconds(100)) }
+        let ids = try await Self.running(runtimes) {
+            let ids = try await withThrowingTaskGroup(of: [UUID].self) { group in
+                for part in 0..<10 {
+                    group.addTask {
+                        var ids: [UUID] = []
+                        for _ in 0..<100 { ids.append(try await services[part % 3].create(try SchedulerTestBed.job("now")).jobID) }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(try await SchedulerTestBed.eventually(240) {
+                bed.counter("scheduler_runs_total", [("outcome", "succeeded")]) >= 1000
+            })
+            return ids
+        }
+        #expect(ids.count == 1000)
+        #expect(bed.counter("scheduler_runs_total", [("outcome", "succeeded")]) == 1000)
+        #expect(bed.counter("scheduler_runs_started_total") == 1000)
+        #expect(bed.counter("scheduler_stale_completions_total") == 0)
+        for id in ids {
+            let job = try #require(try await bed.service.get(id))
+            #expect(job.status == .succeeded && job.attempt == 1)
+        }
+        for service in services.dropFirst() { service.session.close() }
+        await bed.stop()
+    }
+}

@@ -1,0 +1,85 @@
+import CQLNode
+import CQLWire
+import Foundation
+import Logging
+import Metrics
+import MetricsTestKit
+@testable import Scheduler
+
+/// An embedded node in memory with the scheduler schema applied, a session and a job service,
+/// all recording metrics into one `TestMetrics`.
+struct SchedulerTestBed: Sendable {
+    let node: EmbeddedNode
+    let session: CQLSession
+    let metrics: TestMetrics
+    let service: JobService
+    let faults: FaultInjection
+    let configuration: SchedulerConfiguration
+
+    static let fastConfiguration = SchedulerConfiguration(
+        shards: 4, consistency: .localQuorum, serialConsistency: .localSerial, runLease: .seconds(30),
+        shardLeaseTTL: .seconds(3), leaseSafetyMargin: .milliseconds(300), baseRetryDelay: .milliseconds(50),
+        maximumRetryDelay: .milliseconds(400), workerTTL: .seconds(3), repairInterval: .milliseconds(500),
+        maximumConcurrentRuns: 32, pollLookback: .seconds(120), requestTimeout: .seconds(2))
+
+    static func start(_ configuration: SchedulerConfiguration = fastConfiguration,
+                      handlers: HandlerRegistry = .builtIns()) async throws -> SchedulerTestBed {
+        let faults = FaultInjection()
+        let node = try await EmbeddedNode.start(.init(faultInjection: faults))
+        let metrics = TestMetrics()
+        let session = try await CQLSession.connect(CQLSession.Configuration(
+            contactPoints: [CQLEndpoint(host: node.host, port: node.port)], requestTimeout: .seconds(5),
+            consistency: .localQuorum, serialConsistency: .localSerial, connectionsPerNode: 2, discoverNodes: false,
+            reconnection: ReconnectionPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)), metricsFactory: metrics))
+        try await JobService.applySchema(session: session, keyspace: "scheduler")
+        let service = JobService(session: session, keyspace: "scheduler", configuration: configuration, handlers: handlers,
+                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics)
+        return SchedulerTestBed(node: node, session: session, metrics: metrics, service: service, faults: faults,
+                                configuration: configuration)
+    }
+
+    func stop() async {
+        session.close()
+        try? await node.shutdown()
+    }
+
+    /// LWTs sent so far (the client's `cql_lwt_requests_total`).
+    var lwts: Int64 { metrics.counterTotal(label: "cql_lwt_requests_total") }
+    /// Requests sent so far, prepares excluded (`cql_requests_total`).
+    var requests: Int64 {
+        metrics.counterTotal(label: "cql_requests_total") - metrics.counterTotal(label: "cql_requests_total", dimensions: [("kind", "prepare")])
+    }
+
+    func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Int64 {
+        metrics.counterTotal(label: label, dimensions: dimensions)
+    }
+
+    /// A validated job request.
+    static func job(_ schedule: String, kind: String = "noop", payload: JSONValue? = nil, maxDuration: Int64 = 30,
+                    maxAttempts: Int64? = nil, timezone: String? = nil, key: String? = nil, run: Bool = true) throws -> ValidatedJob {
+        try JobRequest(schedule: schedule, timezone: timezone, payload: payload, maxDurationSeconds: maxDuration, kind: kind,
+                       maxAttempts: maxAttempts, idempotencyKey: key, run: run)
+            .validated(kinds: HandlerRegistry.builtIns().kinds.union(["flaky"]), now: Date())
+    }
+
+    /// Polls `condition` until it holds (or about `seconds` pass); returns whether it held.
+    static func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < end {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+}
+
+/// Fails every run whose attempt is below `succeedFrom` (so retries can be counted), then succeeds.
+struct FlakyHandler: JobHandler {
+    static let kind = "flaky"
+    let succeedFrom: Int64
+
+    func run(_ context: JobContext) async throws -> JobResult {
+        guard context.attempt >= succeedFrom else { throw JobHandlerError.invalidPayload(kind: Self.kind, problem: "attempt \(context.attempt) fails") }
+        return JobResult(output: "attempt \(context.attempt)")
+    }
+}
