@@ -225,4 +225,15 @@ struct ExecutorDataTests {
         #expect(message == .result(.void))
         #expect(try await node.rows("SELECT v FROM kv WHERE k = 2") == [[StorageFixture.int(3)]])
     }
+
+    @Test("min, max, sum and avg aggregate the selected rows in the column's type")
+    func aggregates() async throws {
+        let node = try ExecutorHarness()
+        for c in 1...4 { try await node.run("INSERT INTO d (k, c, v) VALUES (1, \(c), \(c * 10))") }
+        let row = try #require(try await node.rows("SELECT min(v), max(v), sum(v), avg(v), count(v) FROM d WHERE k = 1").first)
+        #expect(row.map(V.int).prefix(4) == [10, 40, 100, 25])
+        #expect(V.bigint(row[4]) == 4)
+        let names = try ExecutorHarness.resultRows(await node.query("SELECT max(v) FROM d WHERE k = 1")).metadata.columns.map(\.name)
+        #expect(names == ["system.max(v)"])
+    }
 }

@@ -130,4 +130,24 @@ struct ExecutorErrorTests {
         #expect(await node.error("UPDATE kv SET v = 1 WHERE k = 1 IF v = 2", consistency: .serial)?.message
             == "SERIAL is not supported as conditional update commit consistency. Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"")
     }
+
+    @Test("hostile bound values of every column type are answered, never trapped on")
+    func hostileValues() async throws {
+        let node = try ExecutorHarness()
+        var generator = SystemRandomNumberGenerator()
+        let columns = ["s", "v", "w", "l", "st", "m"]
+        for _ in 0..<300 {
+            let length = Int.random(in: 0...24, using: &generator)
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let column = columns.randomElement(using: &generator) ?? "v"
+            let message = await node.query("UPDATE t SET \(column) = ? WHERE pk = 1 AND ck = ?", [.bytes(bytes), .bytes(bytes)])
+            switch message {
+            case .result(.void): break
+            case let .error(error): #expect(error.code == 0x2200, "\(error)")
+            default: Issue.record("unexpected answer \(message)")
+            }
+        }
+        let state = await node.query("SELECT * FROM t", pageSize: 1, pagingState: [0x43, 0x4E, 0x01, 0xFF, 0xFF, 0xFF, 0xF0])
+        if case let .error(error) = state { #expect(error.code == 0x000A) } else { Issue.record("hostile paging state accepted") }
+    }
 }

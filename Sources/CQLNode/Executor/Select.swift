@@ -13,11 +13,13 @@ indirect enum SelectionExpression: Sendable {
     case countRows
     /// `count(c)`: rows where `c` is not null.
     case countValues(SelectionExpression)
+    /// `min(c)`, `max(c)`, `sum(c)`, `avg(c)` over values of `type`.
+    case aggregate(String, SelectionExpression, DataType)
 
     /// Whether this is an aggregate (one result row for all rows).
     var isAggregate: Bool {
         switch self {
-        case .countRows, .countValues: true
+        case .countRows, .countValues, .aggregate: true
         default: false
         }
     }
@@ -98,6 +100,16 @@ enum SelectPlanner {
             }
             var inner: [OutputColumn] = []
             for argument in arguments { inner.append(try column(argument, table: table)) }
+            if ["min", "max", "sum", "avg"].contains(function) {
+                guard inner.count == 1, let argument = inner.first else {
+                    throw .invalidRequest("Invalid number of arguments in call to function system.\(function): 1 required but \(inner.count) provided")
+                }
+                if function == "sum" || function == "avg", !Aggregates.isNumeric(argument.type) {
+                    throw .invalidRequest("Invalid call to function \(function), none of its type signatures match (attempted to call system.\(function)(\(argument.type)))")
+                }
+                return OutputColumn(name: "system.\(function)(\(argument.name))", type: argument.type,
+                                    expression: .aggregate(function, argument.expression, argument.type))
+            }
             let label = "system.\(function)(" + inner.map(\.name).joined(separator: ", ") + ")"
             let type: DataType
             switch function {
@@ -354,6 +366,8 @@ struct SelectExecutor {
                 return ValueValidation.int64Bytes(Int64(rows.count))
             case let .countValues(inner):
                 return ValueValidation.int64Bytes(Int64(rows.filter { evaluate(inner, $0) != nil }.count))
+            case let .aggregate(function, inner, type):
+                return Aggregates.compute(function, values: rows.compactMap { evaluate(inner, $0) }, type: type)
             default:
                 return rows.first.flatMap { evaluate(output.expression, $0) }
             }
@@ -390,7 +404,51 @@ struct SelectExecutor {
             default:
                 return (try? evaluator.call(FunctionName(name: name), []))?.1 ?? nil
             }
-        case .countRows, .countValues:
+        case .countRows, .countValues, .aggregate:
+            return nil
+        }
+    }
+}
+
+/// Cassandra's native aggregates over serialized values: min and max by the type's order, sum and avg in the type.
+enum Aggregates {
+    static func isNumeric(_ type: DataType) -> Bool {
+        switch type {
+        case .int, .bigint, .smallint, .tinyint, .counter, .float, .double, .varint, .decimal: true
+        default: false
+        }
+    }
+
+    static func compute(_ function: String, values: [[UInt8]], type: DataType) -> [UInt8]? {
+        switch function {
+        case "min": return values.min { ValueOrder.compare($0, $1, as: type) < 0 }
+        case "max": return values.max { ValueOrder.compare($0, $1, as: type) < 0 }
+        default: break
+        }
+        let isAverage = function == "avg"
+        switch type {
+        case .float, .double:
+            let numbers = values.compactMap { bytes -> Double? in
+                guard let bits = ValueValidation.signedInteger(bytes) else { return nil }
+                return bytes.count == 4 ? Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))
+                    : Double(bitPattern: UInt64(bitPattern: bits))
+            }
+            var total = numbers.reduce(0, +)
+            if isAverage { total = numbers.isEmpty ? 0 : total / Double(numbers.count) }
+            return type == .float ? ValueValidation.int32Bytes(Int32(bitPattern: Float(total).bitPattern))
+                : ValueValidation.int64Bytes(Int64(bitPattern: total.bitPattern))
+        case .int, .bigint, .smallint, .tinyint, .counter:
+            let numbers = values.compactMap { ValueValidation.signedInteger($0) }
+            var total: Int64 = 0
+            for number in numbers { total = total &+ number }
+            if isAverage { total = numbers.isEmpty ? 0 : total / Int64(numbers.count) }
+            switch type {
+            case .int: return ValueValidation.int32Bytes(Int32(truncatingIfNeeded: total))
+            case .smallint: return [UInt8(truncatingIfNeeded: total >> 8), UInt8(truncatingIfNeeded: total)]
+            case .tinyint: return [UInt8(truncatingIfNeeded: total)]
+            default: return ValueValidation.int64Bytes(total)
+            }
+        default:
             return nil
         }
     }

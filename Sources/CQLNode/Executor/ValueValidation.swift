@@ -163,7 +163,8 @@ enum ValueValidation {
 
     /// A `date` (days since the epoch, offset by 2^31) for a time in milliseconds.
     static func dateBytes(millis: Int64) -> [UInt8] {
-        let days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
+        // Floor division: a time before the epoch belongs to the day before, and no subtraction can overflow.
+        let days = millis / 86_400_000 - (millis % 86_400_000 < 0 ? 1 : 0)
         return uint32Bytes(UInt32(truncatingIfNeeded: days &+ (1 << 31)))
     }
 
