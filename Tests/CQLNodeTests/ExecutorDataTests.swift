@@ -236,4 +236,22 @@ struct ExecutorDataTests {
         let names = try ExecutorHarness.resultRows(await node.query("SELECT max(v) FROM d WHERE k = 1")).metadata.columns.map(\.name)
         #expect(names == ["system.max(v)"])
     }
+
+    @Test("a prepared statement keeps the keyspace it was prepared in, also inside a BATCH from another session")
+    func preparedKeyspace() async throws {
+        let node = try ExecutorHarness()
+        guard case let .result(.prepared(insert)) = await node.executor.handle(.prepare(Prepare(query: "INSERT INTO kv (k, v) VALUES (?, ?)")),
+                                                                               context: node.context).message else {
+            Issue.record("PREPARE failed")
+            return
+        }
+        let elsewhere = RequestContext(stream: 3, session: ClientSession())
+        let batch = CQLWire.Batch(type: .unlogged, statements: [.prepared(insert.id, .positional([V.int(7), V.int(70)])),
+                                                               .query("INSERT INTO cap.kv (k, v) VALUES (8, 80)", .none)],
+                                  consistency: .one)
+        #expect(await node.executor.handle(.batch(batch), context: elsewhere).message == .result(.void))
+        let execute = Execute(id: insert.id, parameters: ExecutorHarness.parameters([V.int(9), V.int(90)]))
+        #expect(await node.executor.handle(.execute(execute), context: elsewhere).message == .result(.void))
+        #expect(try await node.rows("SELECT k FROM kv").count == 3)
+    }
 }

@@ -162,10 +162,11 @@ public final class NodeExecutor: QueryHandler {
         var children: [(BatchChild, TermEvaluator)] = []
         let options = ExecutionOptions(consistency: batch.consistency, serialConsistency: batch.serialConsistency,
                                        defaultTimestamp: batch.defaultTimestamp)
-        var keyspace = context.session.keyspace
+        let sessionKeyspace = context.session.keyspace
         for statement in batch.statements {
             let parsed: ParsedStatement
             let variables: BindVariables?
+            var keyspace = sessionKeyspace
             switch statement {
             case let .query(text, _):
                 parsed = try parse(text)
@@ -174,16 +175,17 @@ public final class NodeExecutor: QueryHandler {
                 guard let prepared = preparedStatements.withLockedValue({ $0[id] }) else { throw .unprepared(id) }
                 parsed = prepared.parsed
                 variables = prepared.variables
-                if let preparedKeyspace = prepared.keyspace { keyspace = keyspace ?? preparedKeyspace }
+                keyspace = prepared.keyspace ?? sessionKeyspace
             }
             guard let child = BatchChild(parsed.statement) else {
                 throw .invalidRequest("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")
             }
             let values = try resolveValues(statement.values, parsed: parsed, keyspace: keyspace, variables: variables)
-            children.append((child, TermEvaluator(values: values, clock: clock)))
+            // Each statement resolves unqualified names in its own keyspace (a prepared one in the keyspace it was prepared in).
+            children.append((child.qualified(keyspace: keyspace), TermEvaluator(values: values, clock: clock)))
         }
         let kind = Batch.Kind(rawValue: batch.type.rawValue) ?? .logged
-        return try await executeModifications(children, batch: kind, options: options, keyspace: keyspace)
+        return try await executeModifications(children, batch: kind, options: options, keyspace: sessionKeyspace)
     }
 
     /// Bound values in marker order: positional as sent, named matched to the markers' names.
@@ -338,6 +340,17 @@ extension BatchChild {
         case let .update(update): self = .update(update)
         case let .delete(delete): self = .delete(delete)
         default: return nil
+        }
+    }
+
+    /// The statement with its table qualified by `keyspace` when it names none.
+    func qualified(keyspace: String?) -> BatchChild {
+        guard tableName.keyspace == nil, let keyspace else { return self }
+        let name = QualifiedName(keyspace: keyspace, name: tableName.name)
+        switch self {
+        case var .insert(insert): insert.table = name; return .insert(insert)
+        case var .update(update): update.table = name; return .update(update)
+        case var .delete(delete): delete.table = name; return .delete(delete)
         }
     }
 
