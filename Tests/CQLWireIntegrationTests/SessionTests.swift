@@ -159,4 +159,26 @@ struct SessionTests {
             return false
         }
     }
+
+    @Test("the control connection registers for events and moves to another node when its node goes away")
+    func controlConnectionFailover() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        let proxies = try (0..<2).map { _ in try TCPProxy(targetPort: server.port) }
+        let session = try await CQLSession.connect(Self.configuration(proxies.map { CQLEndpoint(host: "127.0.0.1", port: $0.port) }))
+        defer { session.close() }
+        let events = server.server.events
+        #expect(await eventually { events.subscriberCount(for: "STATUS_CHANGE") == 1 })
+        #expect(events.subscriberCount(for: "TOPOLOGY_CHANGE") == 1)
+        #expect(events.subscriberCount(for: "SCHEMA_CHANGE") == 1)
+        // Events the session does not act on leave it working.
+        events.publish(.schemaChange(SchemaChange(changeType: .created, target: .keyspace, keyspace: "elsewhere")))
+        #expect(try echoed(try await session.execute("SELECT 1")) == "SELECT 1")
+
+        #expect(session.controlConnectionEndpoint == "127.0.0.1:\(proxies[0].port)")
+        proxies[0].cut()
+        #expect(await eventually { session.controlConnectionEndpoint == "127.0.0.1:\(proxies[1].port)" })
+        #expect(await eventually { events.subscriberCount(for: "STATUS_CHANGE") == 1 })
+        #expect(try echoed(try await session.execute(try CQLStatement("SELECT 2", isIdempotent: true))) == "SELECT 2")
+    }
 }

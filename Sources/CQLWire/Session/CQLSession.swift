@@ -78,6 +78,11 @@ public final class CQLSession: Sendable {
     /// The keyspace unqualified names resolve in.
     public var keyspace: String? { state.withLock { $0.keyspace } }
 
+    /// The node (`host:port`) the control connection reads topology and events from, nil while it reconnects.
+    public var controlConnectionEndpoint: String? {
+        state.withLock { state in state.control.flatMap { $0.isClosed ? nil : $0.endpoint } }
+    }
+
     /// The nodes the session knows, contact points and discovered peers.
     public var nodes: [CQLEndpoint] { nodesSnapshot().map(\.endpoint) }
 
