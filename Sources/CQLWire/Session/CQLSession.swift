@@ -9,7 +9,7 @@ import Logging
 /// let insert = try await session.prepare("INSERT INTO jobs (id, name) VALUES (?, ?) IF NOT EXISTS")
 /// let result = try await session.execute(try insert.bind(id, "nightly"))
 /// if !result.wasApplied { ... }
-/// for try await row in session.rows(CQLStatement("SELECT id, name FROM jobs")) { ... }
+/// for try await row in session.rows(try CQLStatement("SELECT id, name FROM jobs")) { ... }
 /// ```
 public final class CQLSession: Sendable {
     struct State: Sendable {
@@ -69,6 +69,9 @@ public final class CQLSession: Sendable {
                 default:
                     errors.append("\(node.endpoint): \(error)")
                 }
+            } catch {
+                session.close()
+                throw error
             }
         }
         session.close()
