@@ -254,4 +254,13 @@ struct ExecutorDataTests {
         #expect(await node.executor.handle(.execute(execute), context: elsewhere).message == .result(.void))
         #expect(try await node.rows("SELECT k FROM kv").count == 3)
     }
+
+    @Test("element selection on maps and sets")
+    func elementSelection() async throws {
+        let node = try ExecutorHarness()
+        try await node.run("INSERT INTO t (pk, ck, st, m) VALUES (1, 1, {1, 2}, {'a': 1, 'b': 2})")
+        let rows = try ExecutorHarness.resultRows(await node.query("SELECT m['b'], m['z'], st[2], st[5] FROM t WHERE pk = 1 AND ck = 1"))
+        #expect(rows.metadata.columns.map(\.name) == ["m['b']", "m['z']", "st[2]", "st[5]"])
+        #expect(try rows.cellValues() == [[StorageFixture.int(2), nil, StorageFixture.int(2), nil]])
+    }
 }

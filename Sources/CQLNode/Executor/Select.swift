@@ -13,6 +13,10 @@ indirect enum SelectionExpression: Sendable {
     case countRows
     /// `count(c)`: rows where `c` is not null.
     case countValues(SelectionExpression)
+    /// `m[key]` on a map, `s[element]` on a set.
+    case element(SelectionExpression, Term, container: DataType)
+    /// `u.field` on a UDT: the field at `index`.
+    case field(SelectionExpression, index: Int)
     /// `min(c)`, `max(c)`, `sum(c)`, `avg(c)` over values of `type`.
     case aggregate(String, SelectionExpression, DataType)
 
@@ -131,8 +135,37 @@ enum SelectPlanner {
             return OutputColumn(name: label, type: type, expression: .function(function, inner.map(\.expression)))
         case let .typeHint(_, inner):
             return try column(inner, table: table)
-        case .cast, .field, .element, .slice, .tuple, .arithmetic, .negation:
+        case let .element(inner, key):
+            let container = try column(inner, table: table)
+            let label = "\(container.name)[\(Self.text(of: key))]"
+            switch container.type {
+            case let .map(_, valueType):
+                return OutputColumn(name: label, type: valueType, expression: .element(container.expression, key, container: container.type))
+            case let .set(elementType):
+                return OutputColumn(name: label, type: elementType, expression: .element(container.expression, key, container: container.type))
+            default:
+                throw .invalidRequest("Invalid element selection: \(container.name) is of type \(container.type) is not a collection")
+            }
+        case let .field(inner, name):
+            let value = try column(inner, table: table)
+            guard case let .udt(userType) = value.type, let index = userType.fields.firstIndex(where: { $0.name == name }) else {
+                throw .invalidRequest("Invalid field selection: \(value.name) of type \(value.type) is not a user type")
+            }
+            return OutputColumn(name: "\(value.name).\(name)", type: userType.fields[index].type, expression: .field(value.expression, index: index))
+        case .cast, .slice, .tuple, .arithmetic, .negation:
             throw .invalidRequest("This selection is not supported by this node")
+        }
+    }
+}
+
+extension SelectPlanner {
+    /// A term as a result column's name shows it (`'k'`, `?`).
+    static func text(of term: Term) -> String {
+        switch term {
+        case let .literal(.string(text)): "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        case let .literal(literal): literal.rawText
+        case let .bindMarker(marker): marker.name.map { ":" + $0 } ?? "?"
+        default: "?"
         }
     }
 }
@@ -404,6 +437,23 @@ struct SelectExecutor {
             default:
                 return (try? evaluator.call(FunctionName(name: name), []))?.1 ?? nil
             }
+        case let .element(inner, key, container):
+            guard let bytes = evaluate(inner, row) else { return nil }
+            switch container {
+            case let .map(keyType, _):
+                guard let wanted = try? evaluator.element(key, Receiver(name: "key", type: keyType)),
+                      let pairs = try? ValueValidation.split(bytes, type: container, receiver: "", pairs: true) else { return nil }
+                return stride(from: 0, to: pairs.count - 1, by: 2).first { ValueOrder.compare(pairs[$0], wanted, as: keyType) == 0 }
+                    .map { pairs[$0 + 1] }
+            case let .set(elementType):
+                guard let wanted = try? evaluator.element(key, Receiver(name: "element", type: elementType)),
+                      let elements = try? ValueValidation.split(bytes, type: container, receiver: "") else { return nil }
+                return elements.first { ValueOrder.compare($0, wanted, as: elementType) == 0 }
+            default:
+                return nil
+            }
+        case let .field(inner, index):
+            return evaluate(inner, row).flatMap { RowValues.component($0, at: index) }
         case .countRows, .countValues, .aggregate:
             return nil
         }
