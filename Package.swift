@@ -13,12 +13,18 @@ let package = Package(
         .library(name: "CQLNode", targets: ["CQLNode"]),
         .executable(name: "cqlnode", targets: ["cqlnode"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "WorkerServer", targets: ["WorkerServer"]),
+        .executable(name: "worker", targets: ["worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(
@@ -97,6 +103,40 @@ let package = Package(
         .testTarget(
             name: "CQLWireTests",
             dependencies: ["CQLWire"],
+            swiftSettings: strictConcurrency
+        ),
+        .target(
+            name: "WorkerServer",
+            dependencies: [
+                "Scheduler", "CQLWire", "CQLNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "worker",
+            dependencies: [
+                "WorkerServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/WorkerMain",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "WorkerServerTests",
+            dependencies: [
+                "WorkerServer", "Scheduler", "CQLWire", "CQLNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictConcurrency
         ),
     ],

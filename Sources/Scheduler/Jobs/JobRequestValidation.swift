@@ -20,6 +20,22 @@ public struct ValidatedJob: Hashable, Sendable {
     public var idempotencyKey: String?
     /// Whether to activate the job in the same call.
     public var run: Bool
+
+    /// Creates a validated job from fields already known to be valid (e.g. read back from the store).
+    public init(
+        schedule: Schedule, scheduleText: String, timeZoneIdentifier: String, payload: String, maxDurationSeconds: Int,
+        kind: String, maxAttempts: Int, idempotencyKey: String?, run: Bool
+    ) {
+        self.schedule = schedule
+        self.scheduleText = scheduleText
+        self.timeZoneIdentifier = timeZoneIdentifier
+        self.payload = payload
+        self.maxDurationSeconds = maxDurationSeconds
+        self.kind = kind
+        self.maxAttempts = maxAttempts
+        self.idempotencyKey = idempotencyKey
+        self.run = run
+    }
 }
 
 extension JobRequest {
