@@ -1,0 +1,174 @@
+import ArgumentParser
+import CQLWire
+import Foundation
+import Logging
+
+/// The `worker` command line. Every option also reads a `SCHEDULER_*` environment variable;
+/// a flag wins over the variable, the variable over the default.
+public struct WorkerOptions: ParsableArguments, Sendable {
+    /// `--http-host` / `SCHEDULER_HTTP_HOST`.
+    @Option(name: .customLong("http-host"), help: "HTTP listen address (default 127.0.0.1; env SCHEDULER_HTTP_HOST).")
+    public var httpHost: String?
+
+    /// `--http-port` / `SCHEDULER_HTTP_PORT`.
+    @Option(name: .customLong("http-port"), help: "HTTP port; 0 picks a free one and logs it (default 8080; env SCHEDULER_HTTP_PORT).")
+    public var httpPort: String?
+
+    /// `--cassandra` / `SCHEDULER_CASSANDRA`.
+    @Option(name: .customLong("cassandra"),
+            help: "Cluster contact points host:port,...; absent starts the embedded node (env SCHEDULER_CASSANDRA).")
+    public var cassandra: String?
+
+    /// `--data-dir` / `SCHEDULER_DATA_DIR`.
+    @Option(name: .customLong("data-dir"), help: "Embedded node data directory (default ./.scheduler-data; env SCHEDULER_DATA_DIR).")
+    public var dataDir: String?
+
+    /// `--in-memory` / `SCHEDULER_IN_MEMORY`.
+    @Flag(name: .customLong("in-memory"), help: "Embedded node keeps nothing on disk (env SCHEDULER_IN_MEMORY=1).")
+    public var inMemory = false
+
+    /// `--embedded-port` / `SCHEDULER_EMBEDDED_PORT`.
+    @Option(name: .customLong("embedded-port"),
+            help: "Embedded node CQL port on 127.0.0.1; 0 picks a free one and logs it (default 9042; env SCHEDULER_EMBEDDED_PORT).")
+    public var embeddedPort: String?
+
+    /// `--keyspace` / `SCHEDULER_KEYSPACE`.
+    @Option(name: .customLong("keyspace"), help: "Scheduler keyspace (default scheduler; env SCHEDULER_KEYSPACE).")
+    public var keyspace: String?
+
+    /// `--username` / `SCHEDULER_USERNAME`.
+    @Option(name: .customLong("username"), help: "CQL user name (env SCHEDULER_USERNAME).")
+    public var username: String?
+
+    /// `--password` / `SCHEDULER_PASSWORD`.
+    @Option(name: .customLong("password"), help: "CQL password (env SCHEDULER_PASSWORD; prefer the variable).")
+    public var password: String?
+
+    /// `--worker-id` / `SCHEDULER_WORKER_ID`.
+    @Option(name: .customLong("worker-id"), help: "This worker's identity in leases and run records (default hostname-pid; env SCHEDULER_WORKER_ID).")
+    public var workerID: String?
+
+    /// `--shards` / `SCHEDULER_SHARDS`.
+    @Option(name: .customLong("shards"), help: "Queue shards, the same on every worker (default 16; env SCHEDULER_SHARDS).")
+    public var shards: String?
+
+    /// `--poll-interval` / `SCHEDULER_POLL_INTERVAL`.
+    @Option(name: .customLong("poll-interval"), help: "How often owned shards are polled, e.g. 500ms, 2s (default 500ms; env SCHEDULER_POLL_INTERVAL).")
+    public var pollInterval: String?
+
+    /// `--api-token` / `SCHEDULER_API_TOKEN`.
+    @Option(name: .customLong("api-token"),
+            help: "Require 'Authorization: Bearer TOKEN' on every endpoint but /healthz and /metrics (env SCHEDULER_API_TOKEN).")
+    public var apiToken: String?
+
+    /// `--enable-shell-jobs` / `SCHEDULER_ENABLE_SHELL_JOBS`.
+    @Flag(name: .customLong("enable-shell-jobs"), help: "Register the shell job kind (env SCHEDULER_ENABLE_SHELL_JOBS=1).")
+    public var enableShellJobs = false
+
+    /// `--shutdown-grace` / `SCHEDULER_SHUTDOWN_GRACE`.
+    @Option(name: .customLong("shutdown-grace"),
+            help: "How long running jobs may finish on SIGTERM before they are handed back (default 30s; env SCHEDULER_SHUTDOWN_GRACE).")
+    public var shutdownGrace: String?
+
+    /// `--log-level` / `SCHEDULER_LOG_LEVEL`.
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info; env SCHEDULER_LOG_LEVEL).")
+    public var logLevel: String?
+
+    /// Options with nothing given.
+    public init() {}
+
+    /// Combines the flags with `environment` and the defaults into a configuration.
+    public func resolve(environment: [String: String]) throws(ConfigurationError) -> WorkerConfiguration {
+        var configuration = WorkerConfiguration()
+        func value(_ flag: String?, _ variable: String) -> (text: String, setting: String)? {
+            if let flag { return (flag, "--" + Self.flagName(of: variable)) }
+            if let text = environment[variable], !text.isEmpty { return (text, variable) }
+            return nil
+        }
+        func flag(_ given: Bool, _ variable: String) throws(ConfigurationError) -> Bool {
+            if given { return true }
+            guard let text = environment[variable] else { return false }
+            guard let parsed = SettingParser.bool(text) else {
+                throw ConfigurationError(setting: variable, problem: "must be true or false, got \"\(text)\"")
+            }
+            return parsed
+        }
+
+        if let (text, _) = value(httpHost, "SCHEDULER_HTTP_HOST") { configuration.httpHost = text }
+        if let (text, setting) = value(httpPort, "SCHEDULER_HTTP_PORT") {
+            guard let port = SettingParser.port(text) else {
+                throw ConfigurationError(setting: setting, problem: "must be a port number from 0 to 65535, got \"\(text)\"")
+            }
+            configuration.httpPort = port
+        }
+        if let (text, setting) = value(keyspace, "SCHEDULER_KEYSPACE") {
+            guard SettingParser.isKeyspaceName(text) else {
+                throw ConfigurationError(setting: setting, problem: "must be 1 to 48 letters, digits or underscores, got \"\(text)\"")
+            }
+            configuration.keyspace = text
+        }
+        configuration.username = value(username, "SCHEDULER_USERNAME")?.text
+        configuration.password = value(password, "SCHEDULER_PASSWORD")?.text
+        if (configuration.username == nil) != (configuration.password == nil) {
+            throw ConfigurationError(setting: "--username/--password", problem: "give both or neither")
+        }
+
+        if let (text, setting) = value(cassandra, "SCHEDULER_CASSANDRA") {
+            guard let endpoints = SettingParser.endpoints(text) else {
+                throw ConfigurationError(setting: setting, problem: "must be host:port[,host:port...], got \"\(text)\"")
+            }
+            configuration.database = .cluster(endpoints)
+        } else {
+            var port = 9042
+            if let (text, setting) = value(embeddedPort, "SCHEDULER_EMBEDDED_PORT") {
+                guard let parsed = SettingParser.port(text) else {
+                    throw ConfigurationError(setting: setting, problem: "must be a port number from 0 to 65535, got \"\(text)\"")
+                }
+                port = parsed
+            }
+            let storage: WorkerConfiguration.EmbeddedStorage
+            if try flag(inMemory, "SCHEDULER_IN_MEMORY") {
+                storage = .inMemory
+            } else {
+                storage = .directory(value(dataDir, "SCHEDULER_DATA_DIR")?.text ?? WorkerConfiguration.defaultDataDirectory)
+            }
+            configuration.database = .embedded(port: port, storage: storage)
+        }
+
+        if let (text, _) = value(workerID, "SCHEDULER_WORKER_ID") { configuration.workerID = text }
+        if let (text, setting) = value(shards, "SCHEDULER_SHARDS") {
+            guard let count = Int(text), (1...4096).contains(count) else {
+                throw ConfigurationError(setting: setting, problem: "must be a whole number from 1 to 4096, got \"\(text)\"")
+            }
+            configuration.shards = count
+        }
+        if let (text, setting) = value(pollInterval, "SCHEDULER_POLL_INTERVAL") {
+            guard let interval = SettingParser.duration(text), interval >= .milliseconds(10), interval <= .seconds(3600) else {
+                throw ConfigurationError(setting: setting, problem: "must be a duration from 10ms to 1h such as 500ms or 2s, got \"\(text)\"")
+            }
+            configuration.pollInterval = interval
+        }
+        if let (text, _) = value(apiToken, "SCHEDULER_API_TOKEN") { configuration.apiToken = text }
+        configuration.enableShellJobs = try flag(enableShellJobs, "SCHEDULER_ENABLE_SHELL_JOBS")
+        if let (text, setting) = value(shutdownGrace, "SCHEDULER_SHUTDOWN_GRACE") {
+            guard let grace = SettingParser.duration(text), grace <= .seconds(86_400) else {
+                throw ConfigurationError(setting: setting, problem: "must be a duration up to 24h such as 30s or 2m, got \"\(text)\"")
+            }
+            configuration.shutdownGrace = grace
+        }
+        if let (text, setting) = value(logLevel, "SCHEDULER_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw ConfigurationError(
+                    setting: setting,
+                    problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+            }
+            configuration.logLevel = level
+        }
+        return configuration
+    }
+
+    /// `SCHEDULER_HTTP_PORT` → `http-port`, so errors name the flag the user typed.
+    private static func flagName(of variable: String) -> String {
+        variable.dropFirst("SCHEDULER_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+    }
+}

@@ -1,0 +1,454 @@
+/// The worker's API as an OpenAPI 3 document, served at `GET /openapi.yaml`. A test keeps it in
+/// step with ``APIRoute/all`` both ways and checks that it parses.
+public enum OpenAPIDocument {
+    /// The YAML text.
+    public static let yaml = #"""
+openapi: 3.0.3
+info:
+  title: Cassandra job scheduler worker
+  version: "1.0"
+  description: >
+    Create, activate, list, cancel and inspect jobs that workers run from a Cassandra-backed
+    queue. Errors are JSON objects with an `error` message and, where one request part is at
+    fault, the `field` naming it. When the worker runs with an API token, every endpoint but
+    /healthz and /metrics requires `Authorization: Bearer <token>`.
+security:
+  - bearer: []
+paths:
+  /jobs:
+    post:
+      operationId: createJob
+      summary: Store a job (status created), or activate it in the same call with "run": true.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/JobRequest'
+      responses:
+        "201":
+          description: The job was created.
+          headers:
+            Location:
+              schema:
+                type: string
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/JobCreated'
+        "200":
+          description: A replay of an earlier request with the same idempotency_key; the earlier job's id.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/JobCreated'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "413":
+          $ref: '#/components/responses/TooLarge'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+    get:
+      operationId: listJobs
+      summary: List jobs, optionally of one status, a page at a time.
+      parameters:
+        - name: status
+          in: query
+          schema:
+            $ref: '#/components/schemas/JobStatus'
+        - name: limit
+          in: query
+          schema:
+            type: integer
+            minimum: 1
+            maximum: 1000
+            default: 100
+        - name: page
+          in: query
+          description: The next_page value of the previous answer.
+          schema:
+            type: string
+      responses:
+        "200":
+          description: One page of jobs.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/JobList'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+  /jobs/{id}:
+    parameters:
+      - $ref: '#/components/parameters/JobID'
+    get:
+      operationId: getJob
+      summary: Fetch a job.
+      responses:
+        "200":
+          description: The job.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Job'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+    delete:
+      operationId: cancelJob
+      summary: Cancel a job; it does not run again. A running run is cancelled and fenced out.
+      responses:
+        "200":
+          description: The cancelled job.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Job'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "409":
+          $ref: '#/components/responses/Conflict'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+  /jobs/{id}/run:
+    parameters:
+      - $ref: '#/components/parameters/JobID'
+    post:
+      operationId: runJob
+      summary: >
+        Activate a job: enqueue its next due run (now, its time, or its next fire). A finished
+        one-shot job runs again now.
+      responses:
+        "200":
+          description: The job, queued.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Job'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "409":
+          $ref: '#/components/responses/Conflict'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+  /jobs/{id}/history:
+    parameters:
+      - $ref: '#/components/parameters/JobID'
+    get:
+      operationId: getJobHistory
+      summary: The job's recorded runs, newest first.
+      parameters:
+        - name: limit
+          in: query
+          schema:
+            type: integer
+            minimum: 1
+            maximum: 1000
+            default: 100
+      responses:
+        "200":
+          description: The runs.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/JobHistory'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+  /metrics:
+    get:
+      operationId: metrics
+      summary: Prometheus text exposition (scheduler, CQL client and HTTP metrics).
+      security: []
+      responses:
+        "200":
+          description: Metrics.
+          content:
+            text/plain:
+              schema:
+                type: string
+  /healthz:
+    get:
+      operationId: health
+      summary: Liveness; answers while the process serves HTTP.
+      security: []
+      responses:
+        "200":
+          description: Alive.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Health'
+  /readyz:
+    get:
+      operationId: ready
+      summary: Readiness; CQL reachable and the schema present. Owning no shard is fine.
+      responses:
+        "200":
+          description: Ready.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Health'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "503":
+          description: Not ready, with the reason.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+  /openapi.yaml:
+    get:
+      operationId: openAPI
+      summary: This document.
+      responses:
+        "200":
+          description: The OpenAPI document.
+          content:
+            application/yaml:
+              schema:
+                type: string
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+components:
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+  parameters:
+    JobID:
+      name: id
+      in: path
+      required: true
+      schema:
+        type: string
+        format: uuid
+  responses:
+    BadRequest:
+      description: Malformed or invalid input; `field` names the part at fault.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    Unauthorized:
+      description: Missing or wrong bearer token.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    NotFound:
+      description: No job with this id.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    Conflict:
+      description: The job's status does not allow this; `status` is its current status.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    TooLarge:
+      description: The request body is over the size limit.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    Unavailable:
+      description: The database cannot be reached.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+  schemas:
+    JobStatus:
+      type: string
+      enum: [created, queued, running, succeeded, failed, timed_out, cancelled]
+    JobRequest:
+      type: object
+      additionalProperties: false
+      required: [schedule, max_duration_seconds]
+      properties:
+        schedule:
+          type: string
+          description: now, an RFC 3339 time, "@every <duration>", or a 5-field cron expression.
+          example: now
+        timezone:
+          type: string
+          description: IANA time zone of a cron schedule; UTC when absent.
+        payload:
+          description: JSON text in a string (e.g. "{}"), or any JSON value; at most 65536 bytes.
+        max_duration_seconds:
+          type: integer
+          minimum: 1
+          maximum: 604800
+        kind:
+          type: string
+          description: The handler (noop, sleep, echo, http; shell when enabled). Default noop.
+        max_attempts:
+          type: integer
+          minimum: 1
+          maximum: 100
+          default: 3
+        idempotency_key:
+          type: string
+          maxLength: 256
+        run:
+          type: boolean
+          default: false
+          description: Activate the job in the same call.
+    JobCreated:
+      type: object
+      required: [job_id]
+      properties:
+        job_id:
+          type: string
+          format: uuid
+        status:
+          $ref: '#/components/schemas/JobStatus'
+    Job:
+      type: object
+      required: [job_id, status, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, attempt, tries]
+      properties:
+        job_id:
+          type: string
+          format: uuid
+        status:
+          $ref: '#/components/schemas/JobStatus'
+        kind:
+          type: string
+        schedule:
+          type: string
+        timezone:
+          type: string
+        payload:
+          type: string
+          description: JSON text.
+        max_duration_seconds:
+          type: integer
+        max_attempts:
+          type: integer
+        attempt:
+          type: integer
+          description: The fencing token of the latest run (0 before the first run).
+        tries:
+          type: integer
+          description: Runs of the current activation.
+        next_due_at:
+          type: string
+          format: date-time
+        last_fire_at:
+          type: string
+          format: date-time
+        last_outcome:
+          type: string
+          enum: [succeeded, failed, timed_out, cancelled]
+        last_error:
+          type: string
+        lease_owner:
+          type: string
+        lease_expires_at:
+          type: string
+          format: date-time
+        started_at:
+          type: string
+          format: date-time
+        finished_at:
+          type: string
+          format: date-time
+        idempotency_key:
+          type: string
+        created_at:
+          type: string
+          format: date-time
+        updated_at:
+          type: string
+          format: date-time
+    JobList:
+      type: object
+      required: [jobs]
+      properties:
+        jobs:
+          type: array
+          items:
+            $ref: '#/components/schemas/Job'
+        next_page:
+          type: string
+          nullable: true
+    Run:
+      type: object
+      required: [attempt, status]
+      properties:
+        attempt:
+          type: integer
+          description: The run's fencing token.
+        status:
+          $ref: '#/components/schemas/JobStatus'
+        worker_id:
+          type: string
+        scheduled_at:
+          type: string
+          format: date-time
+        started_at:
+          type: string
+          format: date-time
+        finished_at:
+          type: string
+          format: date-time
+        error:
+          type: string
+        output:
+          type: string
+    JobHistory:
+      type: object
+      required: [job_id, runs]
+      properties:
+        job_id:
+          type: string
+          format: uuid
+        runs:
+          type: array
+          items:
+            $ref: '#/components/schemas/Run'
+    Health:
+      type: object
+      required: [status]
+      properties:
+        status:
+          type: string
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error:
+          type: string
+        field:
+          type: string
+        status:
+          $ref: '#/components/schemas/JobStatus'
+"""#
+}

@@ -1,0 +1,221 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import Scheduler
+
+/// The worker's HTTP API over a ``JobService``: routes, middleware and the JSON shapes of
+/// requests and answers. Build it once and hand ``makeRouter()`` to a Hummingbird application.
+public struct WorkerAPI: Sendable {
+    /// Answers `GET /readyz`: nil when ready, otherwise why not.
+    public typealias ReadinessCheck = @Sendable () async -> String?
+
+    /// The largest `limit` of list and history requests.
+    public static let maximumPageSize = 1000
+    /// The page size when a request sets no `limit`.
+    public static let defaultPageSize = 100
+
+    let jobs: JobService
+    let registry: PrometheusCollectorRegistry
+    let metricsFactory: any MetricsFactory
+    let apiToken: String?
+    let readiness: ReadinessCheck
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// An API over `jobs` (whose handler kinds `POST /jobs` accepts). `registry` is what
+    /// `GET /metrics` exposes; `metricsFactory` (writing into it) counts requests.
+    public init(jobs: JobService, registry: PrometheusCollectorRegistry,
+                metricsFactory: any MetricsFactory, apiToken: String? = nil,
+                readiness: @escaping ReadinessCheck, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.jobs = jobs
+        self.registry = registry
+        self.metricsFactory = metricsFactory
+        self.apiToken = apiToken
+        self.readiness = readiness
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The router with every route of ``APIRoute/all`` and the error, authentication and metrics middleware.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        if let apiToken {
+            router.add(middleware: BearerTokenMiddleware(token: Array(apiToken.utf8)))
+        }
+        for route in APIRoute.all {
+            let handler = self.handler(for: route)
+            router.on(route.routerPath, method: route.method) { request, context in
+                try await handler(request, context)
+            }
+        }
+        return router
+    }
+
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    private func handler(for route: APIRoute) -> Handler {
+        switch (route.method, route.path) {
+        case (.post, "/jobs"): return { request, context in try await createJob(request, context) }
+        case (.get, "/jobs"): return { request, _ in try await listJobs(request) }
+        case (.get, "/jobs/{id}"): return { request, context in try await getJob(request, context) }
+        case (.delete, "/jobs/{id}"): return { request, context in try await cancelJob(request, context) }
+        case (.post, "/jobs/{id}/run"): return { request, context in try await runJob(request, context) }
+        case (.get, "/jobs/{id}/history"): return { request, context in try await history(request, context) }
+        case (.get, "/metrics"): return { _, _ in metrics() }
+        case (.get, "/healthz"): return { _, _ in JSONResponse.make(status: .ok, body: .object(["status": .string("ok")])) }
+        case (.get, "/readyz"): return { _, _ in await ready() }
+        case (.get, "/openapi.yaml"): return { _, _ in openAPI() }
+        default:
+            // Every route of the table has a case above; the API test requests each one.
+            return { _, _ in throw APIError(.notImplemented, "\(route) has no handler") }
+        }
+    }
+
+    // MARK: Handlers
+
+    private func createJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
+        let validated: ValidatedJob
+        do {
+            validated = try JobRequest.validate(jsonBody: Array(buffer: body), kinds: jobs.handlers.kinds, now: now())
+        } catch {
+            throw APIError(error)
+        }
+        let creation = try await jobs.create(validated)
+        return JSONResponse.make(
+            status: creation.replayed ? .ok : .created,
+            body: creation.apiJSON,
+            headers: [.location: "/jobs/\(creation.jobID.uuidString.lowercased())"])
+    }
+
+    private func getJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        guard let view = try await jobs.get(id) else { throw Self.unknownJob(id) }
+        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+    }
+
+    private func cancelJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        let view = try await jobs.cancel(id)
+        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+    }
+
+    private func runJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        let view = try await jobs.run(id)
+        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+    }
+
+    private func listJobs(_ request: Request) async throws -> Response {
+        let query = try QueryParameters(request, allowed: ["status", "limit", "page"])
+        var status: JobStatus?
+        if let text = query["status"] {
+            guard let parsed = JobStatus(rawValue: text) else {
+                throw APIError(.badRequest,
+                               "status: must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")), got \(Self.quoted(text))",
+                               field: "status")
+            }
+            status = parsed
+        }
+        let limit = try query.limit(default: Self.defaultPageSize, maximum: Self.maximumPageSize)
+        let page = query["page"]
+        if let page, page.isEmpty || page.utf8.count > 1024 {
+            throw APIError(.badRequest, "page: must be the next_page value of a previous answer", field: "page")
+        }
+        let result = try await jobs.list(status: status, limit: limit, page: page)
+        return JSONResponse.make(status: .ok, body: .object([
+            "jobs": .array(try result.jobs.map { try APIEncoding.json($0) }),
+            "next_page": result.nextPage.map(JSONValue.string) ?? .null,
+        ]))
+    }
+
+    private func history(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        let query = try QueryParameters(request, allowed: ["limit"])
+        let limit = try query.limit(default: Self.defaultPageSize, maximum: Self.maximumPageSize)
+        // An unknown job has no history rows either; 404 tells a typo from a job that never ran.
+        guard try await jobs.get(id) != nil else { throw Self.unknownJob(id) }
+        let runs = try await jobs.history(id, limit: limit)
+        return JSONResponse.make(status: .ok, body: .object([
+            "job_id": .string(id.uuidString.lowercased()),
+            "runs": .array(try runs.map { try APIEncoding.json($0) }),
+        ]))
+    }
+
+    private func metrics() -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(registry.emitToBuffer())
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: buffer))
+    }
+
+    private func ready() async -> Response {
+        if let problem = await readiness() {
+            return JSONResponse.make(status: .serviceUnavailable, body: .object(["error": .string(problem), "status": .string("unavailable")]))
+        }
+        return JSONResponse.make(status: .ok, body: .object(["status": .string("ready")]))
+    }
+
+    private func openAPI() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+    }
+
+    // MARK: Input
+
+    /// The `{id}` path parameter as a UUID; 400 when it is not one.
+    static func jobID(_ context: BasicRequestContext) throws -> UUID {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: text) else {
+            throw APIError(.badRequest, "id: must be a UUID such as 6f1c2a4e-0d1b-4c55-9a57-3f0e5a1c2b7d, got \(quoted(text))", field: "id")
+        }
+        return id
+    }
+
+    static func unknownJob(_ id: UUID) -> APIError {
+        APIError(.notFound, "no job with id \(id.uuidString.lowercased())", field: "id")
+    }
+
+    /// Echoes user text in messages safely: quoted, shortened, control characters escaped.
+    static func quoted(_ text: String) -> String {
+        let shortened = text.count > 64 ? String(text.prefix(64)) + "…" : text
+        return JSONValue.string(shortened).jsonText
+    }
+}
+
+/// A request's query, with unknown and repeated parameters refused.
+struct QueryParameters {
+    private var values: [String: String] = [:]
+
+    init(_ request: Request, allowed: Set<String>) throws {
+        for (key, value) in request.uri.queryParameters {
+            let name = String(key)
+            guard allowed.contains(name) else {
+                throw APIError(.badRequest,
+                               "\(WorkerAPI.quoted(name)) is not a known query parameter; known: \(allowed.sorted().joined(separator: ", "))",
+                               field: name)
+            }
+            guard values[name] == nil else {
+                throw APIError(.badRequest, "\(name): given more than once", field: name)
+            }
+            values[name] = String(value)
+        }
+    }
+
+    subscript(name: String) -> String? { values[name] }
+
+    /// `limit` as a whole number in `1...maximum`.
+    func limit(default defaultValue: Int, maximum: Int) throws -> Int {
+        guard let text = values["limit"] else { return defaultValue }
+        guard let value = Int(text), (1...maximum).contains(value) else {
+            throw APIError(.badRequest, "limit: must be a whole number from 1 to \(maximum), got \(WorkerAPI.quoted(text))", field: "limit")
+        }
+        return value
+    }
+}

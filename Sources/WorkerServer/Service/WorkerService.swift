@@ -1,0 +1,196 @@
+import CQLNode
+import CQLWire
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import Scheduler
+import ServiceLifecycle
+
+/// Why a worker could not start.
+public enum WorkerStartupError: Error, CustomStringConvertible {
+    /// The cluster has no (or an outdated) scheduler schema; it is applied once by scripts/init_schema.sh.
+    case schemaMissing(keyspace: String, detail: String)
+    /// The embedded node's data directory cannot be created.
+    case dataDirectory(path: String, reason: String)
+
+    /// A message for the operator.
+    public var description: String {
+        switch self {
+        case let .schemaMissing(keyspace, detail):
+            // The detail already says to run scripts/init_schema.sh.
+            return "the scheduler schema is not ready in keyspace \(keyspace): \(detail)"
+        case let .dataDirectory(path, reason):
+            return "cannot create the data directory \(path): \(reason)"
+        }
+    }
+}
+
+/// The `worker` process: embedded node or cluster session, schema, job service, scheduler
+/// runtime and HTTP server, run as one service group that stops gracefully on SIGTERM/SIGINT.
+public enum WorkerService {
+    /// Runs a worker until SIGTERM or SIGINT, then stops claiming, lets running jobs finish within
+    /// the grace period (handing the rest back), releases leases, closes CQL connections and stops
+    /// the embedded node. Returns normally after a clean stop.
+    ///
+    /// `announce` receives the parseable start-up lines (`embedded CQL node on HOST:PORT`,
+    /// `worker listening on http://HOST:PORT`); by default they go to standard output.
+    public static func run(configuration: WorkerConfiguration, logger: Logger,
+                           announce: @escaping @Sendable (String) -> Void = WorkerService.printLine) async throws {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusMetricsFactory(registry: registry)
+
+        var node: EmbeddedNode?
+        let contactPoints: [CQLEndpoint]
+        switch configuration.database {
+        case let .embedded(port, storage):
+            var directory: String?
+            if case let .directory(path) = storage {
+                do {
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                } catch {
+                    throw WorkerStartupError.dataDirectory(path: path, reason: "\(error.localizedDescription)")
+                }
+                directory = path
+            }
+            let started = try await EmbeddedNode.start(EmbeddedNode.Configuration(
+                host: "127.0.0.1", port: port, dataDirectory: directory,
+                credentials: configuration.credentials.map { ($0.username, $0.password) },
+                logger: logger.child(label: "cqlnode")))
+            announce("embedded CQL node on \(started.host):\(started.port)")
+            node = started
+            contactPoints = [CQLEndpoint(host: started.host, port: started.port)]
+        case let .cluster(endpoints):
+            contactPoints = endpoints
+        }
+
+        let session: CQLSession
+        do {
+            session = try await CQLSession.connect(CQLSession.Configuration(
+                contactPoints: contactPoints, credentials: configuration.credentials,
+                logger: logger.child(label: "cqlwire"), metricsFactory: metrics))
+        } catch {
+            try? await node?.shutdown()
+            throw error
+        }
+
+        do {
+            try await serve(configuration: configuration, session: session, embedded: node != nil,
+                            registry: registry, metrics: metrics, logger: logger, announce: announce)
+        } catch {
+            session.close()
+            try? await node?.shutdown()
+            throw error
+        }
+        session.close()
+        try await node?.shutdown()
+        logger.info("worker stopped")
+    }
+
+    /// Writes a line to standard output unbuffered, so scripts waiting on a pipe see it at once.
+    @Sendable public static func printLine(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private static func serve(configuration: WorkerConfiguration, session: CQLSession, embedded: Bool,
+                              registry: PrometheusCollectorRegistry, metrics: PrometheusMetricsFactory,
+                              logger: Logger, announce: @escaping @Sendable (String) -> Void) async throws {
+        let keyspace = configuration.keyspace
+        if embedded {
+            try await JobService.applySchema(session: session, keyspace: keyspace)
+        } else {
+            do {
+                try await JobService.verifySchema(session: session, keyspace: keyspace)
+            } catch let error as JobServiceError {
+                throw WorkerStartupError.schemaMissing(keyspace: keyspace, detail: error.description)
+            }
+        }
+
+        let handlers = HandlerRegistry.builtIns(shell: configuration.enableShellJobs ? ShellHandler() : nil)
+        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards)
+        let jobs = JobService(session: session, keyspace: keyspace, configuration: schedulerConfiguration,
+                              handlers: handlers, logger: logger.child(label: "scheduler"), metrics: metrics)
+        let runtime = SchedulerRuntime(service: jobs, workerID: configuration.workerID, shards: configuration.shards,
+                                       pollInterval: configuration.pollInterval, address: configuration.httpHost,
+                                       logger: logger.child(label: "scheduler"))
+
+        let api = WorkerAPI(
+            jobs: jobs, registry: registry, metricsFactory: metrics, apiToken: configuration.apiToken,
+            readiness: Readiness.check(session: session, keyspace: keyspace), logger: logger.child(label: "http"))
+        let host = configuration.httpHost
+        let app = Application(
+            router: api.makeRouter(),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.httpPort), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                announce("worker listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+            },
+            logger: logger.child(label: "http"))
+
+        // Shutdown runs in reverse order: the scheduler drains first while HTTP still answers
+        // (status reads during a rolling restart), then the server stops.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+/// The `GET /readyz` check: CQL answers and the schema is there.
+enum Readiness {
+    static func check(session: CQLSession, keyspace: String) -> WorkerAPI.ReadinessCheck {
+        {
+            do {
+                try await JobService.verifySchema(session: session, keyspace: keyspace)
+                return nil
+            } catch {
+                return "not ready: \(error)"
+            }
+        }
+    }
+}
+
+/// Runs the scheduler runtime inside the service group; on graceful shutdown it drains the
+/// runtime (stop claiming, finish or hand back runs, release leases) before returning, so the
+/// session is closed only after the last lease release.
+struct SchedulerService: Service {
+    let runtime: SchedulerRuntime
+    let gracePeriod: Duration
+
+    private enum Event { case runtimeEnded, shutdownRequested }
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Event.self) { group in
+            group.addTask {
+                try await runtime.run()
+                return .runtimeEnded
+            }
+            group.addTask {
+                try await gracefulShutdown()
+                return .shutdownRequested
+            }
+            switch try await group.next() {
+            case .shutdownRequested?:
+                await runtime.shutdown(gracePeriod: gracePeriod)
+                // The runtime's loops see the stop flag and return.
+                while let event = try await group.next(), event != .runtimeEnded {}
+            case .runtimeEnded?, nil:
+                group.cancelAll()
+            }
+        }
+    }
+}
+
+extension Logger {
+    /// The same logger (handler and level) tagged with the component that logs.
+    func child(label: String) -> Logger {
+        var logger = self
+        logger[metadataKey: "component"] = "\(label)"
+        return logger
+    }
+}

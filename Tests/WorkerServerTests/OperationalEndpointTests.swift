@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Scheduler
+import Testing
+import Yams
+@testable import WorkerServer
+
+@Suite("Operational endpoints")
+struct OperationalEndpointTests {
+    @Test("GET /healthz and GET /readyz answer 200 on a reachable node with the schema")
+    func probes() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            let health = try await client.send(.get, "/healthz")
+            #expect(health.status == .ok)
+            #expect(health.json["status"]?.stringValue == "ok")
+            let ready = try await client.send(.get, "/readyz")
+            #expect(ready.status == .ok, "\(ready.text)")
+        }
+    }
+
+    @Test("GET /readyz answers 503 when the schema is missing")
+    func notReady() async throws {
+        let fixture = try await APIFixture(readinessKeyspace: "no_such_keyspace")
+        try await fixture.test { client in
+            let ready = try await client.send(.get, "/readyz")
+            #expect(ready.status == .serviceUnavailable, "\(ready.text)")
+            #expect(ready.json["error"]?.stringValue?.isEmpty == false)
+        }
+    }
+
+    @Test("GET /metrics serves the Prometheus text format with scheduler and HTTP metrics")
+    func metrics() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            _ = try await client.createJob()
+            let response = try await client.send(.get, "/metrics")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = response.text
+            #expect(text.contains("# TYPE scheduler_jobs_created_total counter"), "\(text)")
+            #expect(text.contains("scheduler_jobs_created_total 1"), "\(text)")
+            #expect(text.contains(#"scheduler_runs_total{outcome="succeeded"}"#), "\(text)")
+            #expect(text.contains(#"worker_http_requests_total{method="POST",route="/jobs",status="201"} 1"#), "\(text)")
+        }
+    }
+
+    @Test("With an API token every endpoint but /healthz and /metrics needs the bearer token")
+    func bearerToken() async throws {
+        let fixture = try await APIFixture(apiToken: "s3cret")
+        try await fixture.test { client in
+            expectError(try await client.send(.get, "/jobs"), .unauthorized, field: "authorization")
+            expectError(try await client.send(.post, "/jobs", body: "{}"), .unauthorized, field: "authorization")
+            expectError(try await client.send(.get, "/readyz"), .unauthorized, field: "authorization")
+            expectError(try await client.send(.get, "/jobs", headers: [.authorization: "Bearer wrong"]), .unauthorized, field: "authorization")
+            expectError(try await client.send(.get, "/jobs", headers: [.authorization: "Basic czNjcmV0"]), .unauthorized, field: "authorization")
+            expectError(try await client.send(.get, "/jobs", headers: [.authorization: "Bearer s3cret2"]), .unauthorized, field: "authorization")
+            let allowed = try await client.send(.get, "/jobs?limit=1", headers: [.authorization: "Bearer s3cret"])
+            #expect(allowed.status == .ok, "\(allowed.text)")
+            #expect(try await client.send(.get, "/healthz").status == .ok)
+            #expect(try await client.send(.get, "/metrics").status == .ok)
+        }
+    }
+
+    @Test("GET /openapi.yaml serves the document")
+    func openAPIServed() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            let response = try await client.send(.get, "/openapi.yaml")
+            #expect(response.status == .ok)
+            #expect(response.text == OpenAPIDocument.yaml)
+        }
+    }
+}
+
+@Suite("OpenAPI document")
+struct OpenAPIDocumentTests {
+    static let methods = ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
+
+    @Test("The document parses as OpenAPI 3 YAML and documents exactly the served routes")
+    func matchesRoutes() throws {
+        let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        #expect((parsed["openapi"] as? String)?.hasPrefix("3.") == true)
+        let paths = try #require(parsed["paths"] as? [String: Any])
+        var documented: Set<String> = []
+        for (path, item) in paths {
+            let operations = try #require(item as? [String: Any], "path \(path) is not a mapping")
+            for method in operations.keys where Self.methods.contains(method) {
+                documented.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        let served = Set(APIRoute.all.map(\.description))
+        #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented).sorted())")
+        #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served).sorted())")
+    }
+
+    @Test("Every $ref in the document resolves")
+    func referencesResolve() throws {
+        let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        var references: [String] = []
+        func collect(_ node: Any) {
+            if let mapping = node as? [String: Any] {
+                for (key, value) in mapping {
+                    if key == "$ref", let reference = value as? String { references.append(reference) } else { collect(value) }
+                }
+            } else if let sequence = node as? [Any] {
+                sequence.forEach(collect)
+            }
+        }
+        collect(parsed)
+        #expect(!references.isEmpty)
+        for reference in references {
+            var node: Any? = parsed
+            for component in reference.dropFirst(2).split(separator: "/") {
+                node = (node as? [String: Any])?[String(component)]
+            }
+            #expect(node != nil, "unresolved reference \(reference)")
+        }
+    }
+
+    @Test("Public routes are the ones the document exempts from the bearer token")
+    func publicRoutes() throws {
+        let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        let paths = try #require(parsed["paths"] as? [String: Any])
+        for route in APIRoute.all {
+            let operation = (paths[route.path] as? [String: Any])?[route.method.rawValue.lowercased()] as? [String: Any]
+            let exempt = (operation?["security"] as? [Any])?.isEmpty == true
+            #expect(exempt == route.isPublic, "\(route): document exempt=\(exempt), served public=\(route.isPublic)")
+        }
+    }
+}
