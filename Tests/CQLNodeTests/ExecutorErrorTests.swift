@@ -90,6 +90,8 @@ struct ExecutorErrorTests {
             == "You must use conditional updates for serializable writes")
         #expect(await node.error("SELECT * FROM kv", consistency: .any)?.message == "ANY ConsistencyLevel is only supported for writes")
         #expect(await node.query("INSERT INTO kv (k, v) VALUES (1, 1)", consistency: .any) == .result(.void))
+        #expect(await node.error("UPDATE counts SET n = n + 1 WHERE k = 'a'", consistency: .any)?.message
+            == "Consistency level ANY is not yet supported for counter table counts")
     }
 
     @Test("EXECUTE of an unknown id answers UNPREPARED with the id, as errors.pcap shows")

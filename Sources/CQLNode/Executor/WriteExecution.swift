@@ -32,6 +32,9 @@ extension NodeExecutor {
             throw .invalidRequest("\(options.consistency) is not supported as conditional update commit consistency. "
                 + "Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"")
         }
+        if options.consistency == .any, let counter = resolved.first(where: \.isCounter) {
+            throw .invalidRequest("Consistency level ANY is not yet supported for counter table \(counter.table.name)")
+        }
         for keyspace in Set(resolved.map(\.table.keyspace)) {
             try checkConsistency(options.consistency, keyspace: keyspace, isWrite: true)
         }
