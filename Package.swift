@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "CQLWire", targets: ["CQLWire"]),
         .library(name: "CQLNode", targets: ["CQLNode"]),
         .executable(name: "cqlnode", targets: ["cqlnode"]),
+        .executable(name: "cqlprobe", targets: ["cqlprobe"]),
+        .executable(name: "cqlbench", targets: ["cqlbench"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "WorkerServer", targets: ["WorkerServer"]),
         .executable(name: "worker", targets: ["worker"]),
@@ -137,6 +139,23 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "cqlprobe",
+            dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CQLProbeMain",
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "cqlbench",
+            dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CQLBenchMain",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "ToolsTests",
+            dependencies: ["CQLNode", "CQLWire", "cqlprobe", "cqlbench"],
             swiftSettings: strictConcurrency
         ),
     ],
