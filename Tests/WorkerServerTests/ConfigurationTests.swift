@@ -69,7 +69,7 @@ struct ConfigurationTests {
         BadCase(arguments: ["--shards", "0"], environment: [:], setting: "--shards"),
         BadCase(arguments: ["--poll-interval", "fast"], environment: [:], setting: "--poll-interval"),
         BadCase(arguments: ["--poll-interval", "1ms"], environment: [:], setting: "--poll-interval"),
-        BadCase(arguments: ["--shutdown-grace", "-5s"], environment: [:], setting: "--shutdown-grace"),
+        BadCase(arguments: ["--shutdown-grace=-5s"], environment: [:], setting: "--shutdown-grace"),
         BadCase(arguments: ["--username", "u"], environment: [:], setting: "--username/--password"),
         BadCase(arguments: [], environment: ["SCHEDULER_ENABLE_SHELL_JOBS": "maybe"], setting: "SCHEDULER_ENABLE_SHELL_JOBS"),
         BadCase(arguments: ["--log-level", "loud"], environment: [:], setting: "--log-level"),

@@ -126,7 +126,7 @@ public enum SettingParser {
 
     /// Parses `host:port,host:port,...`; a missing port means 9042; IPv6 literals go in brackets.
     public static func endpoints(_ text: String) -> [CQLEndpoint]? {
-        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !parts.isEmpty, !parts.contains(where: \.isEmpty) else { return nil }
         var result: [CQLEndpoint] = []
         for part in parts {

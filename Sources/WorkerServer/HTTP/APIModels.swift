@@ -12,7 +12,11 @@ enum APIEncoding {
             var container = encoder.singleValueContainer()
             try container.encode(RFC3339.format(date))
         }
-        return try JSONValue.parse(Array(try encoder.encode(value)))
+        let json = try JSONValue.parse(Array(try encoder.encode(value)))
+        // Foundation writes UUIDs in upper case; the API (Location, create answers) uses lower case.
+        guard case .object(var members) = json, case .string(let id)? = members["job_id"] else { return json }
+        members["job_id"] = .string(id.lowercased())
+        return .object(members)
     }
 }
 

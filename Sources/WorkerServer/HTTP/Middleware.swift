@@ -35,11 +35,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return APIError(.methodNotAllowed,
                                 "method \(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))",
                                 field: "method", headers: headers)
-            case .contentTooLarge:
-                return APIError(.contentTooLarge, "request body is too large", field: "body")
             default:
                 return APIError(http.status, http.body ?? http.status.reasonPhrase)
             }
+        }
+        // NIO's too-many-bytes error from collecting a body over the limit, among others.
+        if let responseError = error as? any HTTPResponseError {
+            if responseError.status == .contentTooLarge {
+                return APIError(.contentTooLarge, "request body is too large", field: "body")
+            }
+            return APIError(responseError.status, responseError.status.reasonPhrase)
         }
         if let cql = error as? CQLError {
             logger.warning("database request failed", metadata: ["error": "\(cql)", "path": "\(request.uri.path)"])

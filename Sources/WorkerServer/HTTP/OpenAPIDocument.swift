@@ -18,7 +18,7 @@ paths:
   /jobs:
     post:
       operationId: createJob
-      summary: Store a job (status created), or activate it in the same call with "run": true.
+      summary: 'Store a job (status created), or activate it in the same call with "run": true.'
       requestBody:
         required: true
         content:

@@ -80,7 +80,12 @@ public struct WorkerAPI: Sendable {
 
     private func createJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "body: is larger than \(JobRequest.maximumBodyBytes) bytes", field: "body")
+        }
         let validated: ValidatedJob
         do {
             validated = try JobRequest.validate(jsonBody: Array(buffer: body), kinds: jobs.handlers.kinds, now: now())
