@@ -11,11 +11,12 @@
 # environment: SCHEDULER_URL        the worker to test (without --start)
 #              SCHEDULER_API_TOKEN  bearer token, when the worker requires one
 #              SMOKE_TIMEOUT        seconds to wait for the job to succeed (default 60)
+#              SMOKE_BUILD_ARGS     extra `swift build` arguments for --start (e.g. --scratch-path DIR)
 # exit status: 0 when every check passed, 1 with a message naming the failed check otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 fail() { printf 'smoke test FAILED: %s\n' "$*" >&2; exit 1; }
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -44,8 +45,9 @@ trap cleanup EXIT
 
 if $start; then
     log "building worker"
-    swift build --product worker >&2
-    binary="$(swift build --show-bin-path)/worker"
+    read -r -a build_args <<<"${SMOKE_BUILD_ARGS:-}"
+    swift build "${build_args[@]}" --product worker >&2 || fail "swift build --product worker failed"
+    binary="$(swift build "${build_args[@]}" --show-bin-path)/worker"
     workdir="$(mktemp -d)"
     log "starting $binary (data in $workdir)"
     env -u SCHEDULER_CASSANDRA "$binary" --http-port 0 --embedded-port 0 --data-dir "$workdir/data" \
@@ -116,5 +118,14 @@ answer="$(request GET /metrics)"
 grep -q '^scheduler_runs_total{outcome="succeeded"} [1-9]' <<<"$(body_of "$answer")" \
     || fail "/metrics lacks scheduler_runs_total{outcome=\"succeeded\"} >= 1"
 log "metrics served"
+
+if $start; then
+    kill -TERM "$worker_pid"
+    stopped=0
+    wait "$worker_pid" || stopped=$?
+    worker_pid=""
+    [[ "$stopped" == 0 ]] || { cat "$workdir/stderr" >&2; fail "worker exited $stopped on SIGTERM (expected 0)"; }
+    log "worker stopped cleanly on SIGTERM"
+fi
 
 echo "smoke test passed"
