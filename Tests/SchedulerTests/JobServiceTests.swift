@@ -252,6 +252,9 @@ struct JobServiceTests {
             return ids
         }
         #expect(ids.count == 1000)
+        for id in ids.prefix(200) {
+            #expect(try await bed.service.history(id, limit: 5).map(\.status) == [.succeeded])
+        }
         #expect(bed.counter("scheduler_runs_total", [("outcome", "succeeded")]) == 1000)
         #expect(bed.counter("scheduler_runs_started_total") == 1000)
         #expect(bed.counter("scheduler_stale_completions_total") == 0)
@@ -260,6 +263,39 @@ struct JobServiceTests {
             #expect(job.status == .succeeded && job.attempt == 1)
         }
         for service in services.dropFirst() { service.session.close() }
+        await bed.stop()
+    }
+
+    @Test("shards are split fairly, rebalanced when a worker leaves, and a shutdown hands a running run back")
+    func rebalanceAndHandBack() async throws {
+        let bed = try await SchedulerTestBed.start()
+        let service = bed.service
+        let first = Self.runtime(service, "first")
+        let second = Self.runtime(service, "second")
+        let firstTask = Task { try await first.run() }
+        let secondTask = Task { try await second.run() }
+        #expect(try await SchedulerTestBed.eventually {
+            first.ownedShards.count == 2 && second.ownedShards.count == 2
+        })
+        #expect(Set(first.ownedShards + second.ownedShards) == [0, 1, 2, 3])
+        let created = try await service.create(try SchedulerTestBed.job("now", kind: "sleep", payload: .object(["seconds": .number("60")]),
+                                                                       maxDuration: 120, maxAttempts: 1))
+        let running = try await Self.settled(service, created.jobID, .running)
+        let holder = running.leaseOwner == "first" ? first : second
+        let other = holder === first ? second : first
+        await holder.shutdown(gracePeriod: .milliseconds(200))
+        // Handed back: queued again without spending the only attempt, then picked up by the other worker.
+        #expect(try await SchedulerTestBed.eventually {
+            try await service.get(created.jobID).map { $0.status == .running && $0.leaseOwner == other.workerID } ?? false
+        })
+        #expect(try await SchedulerTestBed.eventually { other.ownedShards.count == 4 })
+        #expect(bed.counter("scheduler_runs_total", [("outcome", "cancelled")]) == 1)
+        let history = try await service.history(created.jobID, limit: 5)
+        #expect(history.last?.status == .cancelled)
+        #expect(try await service.cancel(created.jobID).status == .cancelled)
+        await other.shutdown(gracePeriod: .zero)
+        _ = try? await firstTask.value
+        _ = try? await secondTask.value
         await bed.stop()
     }
 }
