@@ -55,6 +55,29 @@ struct WorkerProcessTests {
         #expect(exitStatus == 0, "worker exited \(exitStatus); output:\n\(worker.output)")
     }
 
+    @Test("SIGTERM during a long run hands it back after the grace period and exits 0")
+    func shutdownWithRunningJob() async throws {
+        let directory = try TemporaryDirectory()
+        let worker = try WorkerProcess.start([
+            "--http-port", "0", "--embedded-port", "0", "--data-dir", directory.path + "/data",
+            "--poll-interval", "100ms", "--shards", "1", "--shutdown-grace", "1s",
+        ])
+        defer { worker.kill() }
+        let base = try await worker.waitForLine(prefix: "worker listening on ")
+        let created = try await HTTP.request("POST", base + "/jobs",
+            body: #"{"schedule":"now","payload":{"seconds":300},"max_duration_seconds":600,"kind":"sleep","run":true}"#)
+        let id = try #require(created.json["job_id"]?.stringValue, "\(created.text)")
+        var status = ""
+        for _ in 0..<300 where status != "running" {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await HTTP.request("GET", base + "/jobs/\(id)").json["status"]?.stringValue ?? ""
+        }
+        #expect(status == "running")
+        // The run would sleep for five minutes; the worker must hand it back instead of waiting.
+        let exitStatus = try await worker.terminate()
+        #expect(exitStatus == 0, "worker exited \(exitStatus); output:\n\(worker.output)")
+    }
+
     @Test("Against a cluster without the schema the worker exits non-zero naming scripts/init_schema.sh")
     func missingSchema() async throws {
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration())
