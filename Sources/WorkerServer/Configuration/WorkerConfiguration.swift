@@ -189,3 +189,14 @@ public enum SettingParser {
         return Int64(text)
     }
 }
+
+extension WorkerConfiguration.Database: CustomStringConvertible {
+    /// `embedded 127.0.0.1:9042 (data ./.scheduler-data)` or `cluster h1:9042,h2:9042`, for the start-up log line.
+    public var description: String {
+        switch self {
+        case let .embedded(port, .directory(path)): return "embedded 127.0.0.1:\(port) (data \(path))"
+        case let .embedded(port, .inMemory): return "embedded 127.0.0.1:\(port) (in memory)"
+        case let .cluster(endpoints): return "cluster " + endpoints.map(\.description).joined(separator: ",")
+        }
+    }
+}
