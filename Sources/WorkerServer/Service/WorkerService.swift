@@ -130,14 +130,17 @@ public enum WorkerService {
 
         // Shutdown runs in reverse order: the scheduler drains first while HTTP still answers
         // (status reads during a rolling restart), then the server stops.
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: app),
                 .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
+            logger: logger)
+        // The grace period, the runtime's hand-back wait and lease releases; past that a stuck
+        // shutdown is escalated to cancellation instead of hanging the process.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(30)
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }
 
