@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: ["CQLNode", "CQLWire"],
+            exclude: ["python"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(

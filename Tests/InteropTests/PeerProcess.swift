@@ -22,16 +22,26 @@ struct PeerProcess {
         return nil
     }
 
-    /// Whether the Python driver is importable (scripts/test.sh installs it from PyPI).
-    static var pythonDriverAvailable: Bool {
+    /// Whether `python3 -c "import cassandra"` succeeds (scripts/test.sh installs the driver from PyPI).
+    static let pythonDriverAvailable: Bool = {
         guard let python = which("python3") else { return false }
-        let outcome = try? run(python, ["-c", "import cassandra"], timeout: 60)
-        return outcome?.status == 0
-    }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import cassandra"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
 
-    /// Runs `executable` with `arguments`, killing it after `timeout` seconds; output is stdout and stderr together.
+    /// Whether cqlsh is on `PATH`.
+    static var cqlshAvailable: Bool { which("cqlsh") != nil }
+
+    /// Runs `executable` with `arguments`, terminating it after `timeout` seconds; output is stdout and stderr
+    /// together. Waits without blocking a thread of the cooperative pool (the node under test runs there too).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    timeout: TimeInterval) throws -> Outcome {
+                    timeout: Duration) async throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -47,22 +57,23 @@ struct PeerProcess {
             let data = handle.availableData
             if !data.isEmpty { collected.append(data) }
         }
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while process.isRunning {
-            if Date() > deadline {
-                timedOut = true
-                process.terminate()
-                process.waitUntilExit()
-                break
+        let exited = AsyncStream<Void> { continuation in
+            process.terminationHandler = { _ in
+                continuation.yield()
+                continuation.finish()
             }
-            Thread.sleep(forTimeInterval: 0.05)
         }
-        process.waitUntilExit()
+        try process.run()
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            collected.markTimedOut()
+            process.terminate()
+        }
+        for await _ in exited { break }
+        watchdog.cancel()
         pipe.fileHandleForReading.readabilityHandler = nil
         collected.append(pipe.fileHandleForReading.readDataToEndOfFile())
-        return Outcome(status: process.terminationStatus, output: collected.text, timedOut: timedOut)
+        return Outcome(status: process.terminationStatus, output: collected.text, timedOut: collected.timedOut)
     }
 }
 
@@ -71,11 +82,24 @@ final class OutputBuffer: @unchecked Sendable {
     // Safe: every access to `data` holds `lock`.
     private let lock = NSLock()
     private var data = Data()
+    private var expired = false
 
     func append(_ more: Data) {
         lock.lock()
         data.append(more)
         lock.unlock()
+    }
+
+    func markTimedOut() {
+        lock.lock()
+        expired = true
+        lock.unlock()
+    }
+
+    var timedOut: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return expired
     }
 
     var text: String {
