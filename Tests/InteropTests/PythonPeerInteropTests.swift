@@ -4,6 +4,10 @@ import Testing
 
 /// The proof that the embedded node passes for Cassandra 4.1: real peers nobody here wrote (the DataStax
 /// Python driver at its default settings, and cqlsh 6) connect to it and do real work.
+///
+/// cqlsh 6.2 (PyPI) needs no `--cqlversion` or environment tweaks against the node: it negotiates protocol v4 and
+/// sends DESCRIBE to the server (release_version 4.1); it only prints "cqlsh was built against 5.0.0, but this server
+/// is 4.1.7", which the assertions ignore.
 @Suite("Python peers against the embedded node", .serialized)
 struct PythonPeerInteropTests {
     static let script = PeerProcess.scriptsDirectory.appendingPathComponent("driver_interop.py").path
