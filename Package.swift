@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "WorkerServer", targets: ["WorkerServer"]),
         .executable(name: "worker", targets: ["worker"]),
+        .executable(name: "chaos", targets: ["chaos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -152,6 +153,17 @@ let package = Package(
             name: "cqlbench",
             dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CQLBenchMain",
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "chaos",
+            dependencies: ["CQLWire", "Scheduler", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/ChaosMain",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "InfraTests",
+            dependencies: ["worker", "cqlnode", "cqlprobe"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
