@@ -6,7 +6,9 @@ import Darwin
 import Foundation
 
 // File-scope wrappers: inside `CommitLog`, `open` and `close` name its own methods.
-private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 { open(path, flags, mode) }
+// Close-on-exec always: a child process (a job's shell command, a test's subprocess) that inherited the
+// LOCK descriptor would hold the directory lock for as long as it lives.
+private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 { open(path, flags | O_CLOEXEC, mode) }
 private func posixClose(_ fd: Int32) { _ = close(fd) }
 private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }

@@ -137,6 +137,11 @@ public final class CQLConnection: Sendable {
         connection.startThreads()
         do {
             try await connection.handshake()
+        } catch let CQLError.connectionClosed(endpoint, reason) {
+            // A connection that closes before it is ready was never usable: to the caller the node
+            // could not be reached (a listener going away can still accept, then drop, a connect).
+            connection.close(reason: "handshake failed: \(reason)")
+            throw CQLError.connectionFailed(endpoint: endpoint, reason: reason)
         } catch {
             connection.close(reason: "handshake failed: \(error)")
             throw error

@@ -43,7 +43,9 @@ public final class SocketTransport: CQLTransport {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let info = cursor {
             cursor = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            // Close-on-exec: a child process must not inherit (and keep open) the connection.
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                            info.pointee.ai_protocol)
             guard fd >= 0 else {
                 lastError = String(cString: strerror(errno))
                 continue
