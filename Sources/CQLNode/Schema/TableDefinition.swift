@@ -52,11 +52,9 @@ enum TableDefinition {
             let (type, frozen) = try resolve(definition.type, keyspace: keyspace, position: position)
             columns.append(ColumnSchema(name: definition.name, type: type, kind: kind, isFrozen: frozen))
         }
-        if columns.contains(where: { $0.type == .counter }) {
-            for column in columns where !column.kind.isPrimaryKey && column.type != .counter {
-                _ = column
-                throw .invalidRequest("Cannot mix counter and non counter columns in the same table")
-            }
+        if columns.contains(where: { $0.type == .counter }),
+           columns.contains(where: { !$0.kind.isPrimaryKey && $0.type != .counter }) {
+            throw .invalidRequest("Cannot mix counter and non counter columns in the same table")
         }
         let options = try TableOptions.normalize(create.properties, isCreate: true)
         return TableSchema(keyspace: keyspace.name, name: create.name.name, id: id, columns: columns, options: options)
