@@ -162,6 +162,11 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         .testTarget(
+            name: "InfraTests",
+            dependencies: ["worker", "cqlnode", "cqlprobe"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
             name: "ToolsTests",
             dependencies: ["CQLNode", "CQLWire", "cqlprobe", "cqlbench"],
             swiftSettings: strictConcurrency

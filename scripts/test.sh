@@ -24,6 +24,27 @@ if ! python_peers; then
     python3 -m pip install --quiet --disable-pip-version-check cassandra-driver cqlsh lz4
 fi
 
+# InfraTests run a real Prometheus and promtool (Debian's prometheus package). Its service must not
+# start: a policy-rc.d denying service starts is put in place for the install when none exists,
+# and the package's service is stopped and disabled in case an init system started it anyway.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+    log "installing prometheus and promtool (Debian package)"
+    sudo_cmd=()
+    [[ "$(id -u)" == 0 ]] || sudo_cmd=(sudo)
+    added_policy=false
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+        "${sudo_cmd[@]}" chmod 755 /usr/sbin/policy-rc.d
+        added_policy=true
+    fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+    if $added_policy; then "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d; fi
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        "${sudo_cmd[@]}" systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+    fi
+fi
+
 log "building (debug) with tests"
 swift build --build-tests
 
