@@ -93,7 +93,7 @@ struct ChaosCommand: AsyncParsableCommand {
                                                                   discoverNodes: false))
             var checker = Checker()
             try await checker.run(session: checkSession, jobs: submitted, effects: effects.snapshot,
-                                  locks: await sampler.observations, runSeconds: runSeconds)
+                                  locks: await sampler.observations, silenced: await cluster.silenced, runSeconds: runSeconds)
             checkSession.close()
             await cluster.shutdown()
             print("\(checker.passed) passed, \(checker.failed) failed")

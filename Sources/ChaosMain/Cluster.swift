@@ -87,9 +87,12 @@ actor Cluster {
     private var nodeIncarnation = 0
     private(set) var proxy: FaultProxy?
     private var slots: [Slot]
+    private var stoppedAt: [Int: Date] = [:]
 
     /// Faults injected so far, by kind.
     private(set) var faults: [String: Int] = [:]
+    /// When each worker id could not act (killed: for good; stopped: until SIGCONT).
+    private(set) var silenced: [String: [ClosedRange<Date>]] = [:]
 
     /// A cluster of `workers` workers over `shards` shards, binaries in `binDirectory`.
     init(binDirectory: URL, workDirectory: URL, workers: Int, shards: Int) {
@@ -149,6 +152,7 @@ actor Cluster {
     func killRandomWorker<G: RandomNumberGenerator>(using generator: inout G) async throws {
         let candidates = slots.indices.filter { slots[$0].stoppedUntil == nil && slots[$0].child != nil }
         guard let index = candidates.randomElement(using: &generator) else { return }
+        silenced["w\(index)-\(slots[index].incarnation)", default: []].append(Date()...Date.distantFuture)
         slots[index].child?.killHard()
         slots[index].child = nil
         slots[index].url = nil
@@ -165,6 +169,7 @@ actor Cluster {
         guard let index = candidates.randomElement(using: &generator) else { return }
         slots[index].child?.send(SIGSTOP)
         slots[index].stoppedUntil = ContinuousClock.now + .seconds(seconds)
+        stoppedAt[index] = Date()
         faults["worker SIGSTOP/SIGCONT", default: 0] += 1
     }
 
@@ -174,6 +179,9 @@ actor Cluster {
             guard let until = slots[index].stoppedUntil, all || ContinuousClock.now >= until else { continue }
             slots[index].child?.send(SIGCONT)
             slots[index].stoppedUntil = nil
+            if let from = stoppedAt.removeValue(forKey: index) {
+                silenced["w\(index)-\(slots[index].incarnation)", default: []].append(from...Date())
+            }
         }
     }
 
