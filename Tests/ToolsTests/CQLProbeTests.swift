@@ -76,7 +76,7 @@ struct CQLProbeTests {
         }
     }
 
-    @Test("an invalid statement exits 2 with cqlsh's error line on stderr; the statements before it still ran")
+    @Test("a server error and a syntax error exit 2 with cqlsh's error lines on stderr")
     func invalidStatement() async throws {
         try await Self.withNode { port in
             let outcome = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "SELECT * FROM nowhere.nothing"])
