@@ -27,33 +27,15 @@ enum SchemaTypeText {
 
     /// The type without an outer `frozen<>`.
     static func unfrozen(_ type: DataType) -> String {
+        if let name = type.nativeName { return name }
         switch type {
-        case let .custom(className): className == DataType.durationClass ? "duration" : "'\(className)'"
-        case .ascii: "ascii"
-        case .bigint: "bigint"
-        case .blob: "blob"
-        case .boolean: "boolean"
-        case .counter: "counter"
-        case .decimal: "decimal"
-        case .double: "double"
-        case .float: "float"
-        case .int: "int"
-        case .timestamp: "timestamp"
-        case .uuid: "uuid"
-        case .varchar: "text"
-        case .varint: "varint"
-        case .timeuuid: "timeuuid"
-        case .inet: "inet"
-        case .date: "date"
-        case .time: "time"
-        case .smallint: "smallint"
-        case .tinyint: "tinyint"
-        case .duration: "duration"
-        case let .list(element): "list<\(nested(element))>"
-        case let .set(element): "set<\(nested(element))>"
-        case let .map(key, value): "map<\(nested(key)), \(nested(value))>"
-        case let .udt(userType): CQLKeywords.quoteIfNeeded(userType.name)
-        case let .tuple(elements): "tuple<\(elements.map(nested).joined(separator: ", "))>"
+        case let .custom(className): return className == DataType.durationClass ? "duration" : "'\(className)'"
+        case let .list(element): return "list<\(nested(element))>"
+        case let .set(element): return "set<\(nested(element))>"
+        case let .map(key, value): return "map<\(nested(key)), \(nested(value))>"
+        case let .udt(userType): return CQLKeywords.quoteIfNeeded(userType.name)
+        case let .tuple(elements): return "tuple<\(elements.map(nested).joined(separator: ", "))>"
+        default: return type.description
         }
     }
 

@@ -68,10 +68,10 @@ public struct UserType: Hashable, Sendable {
 }
 
 extension DataType: CustomStringConvertible {
-    /// The type as CQL writes it (`map<text, frozen<list<int>>>`); UDTs by name.
-    public var description: String {
+    /// The CQL name of a native type (`text`, `bigint`, `duration`); nil for collections, tuples,
+    /// UDTs and custom classes, whose text depends on their parameters.
+    public var nativeName: String? {
         switch self {
-        case let .custom(name): name == Self.durationClass ? "duration" : "'\(name)'"
         case .ascii: "ascii"
         case .bigint: "bigint"
         case .blob: "blob"
@@ -92,11 +92,21 @@ extension DataType: CustomStringConvertible {
         case .smallint: "smallint"
         case .tinyint: "tinyint"
         case .duration: "duration"
-        case let .list(element): "list<\(element.description)>"
-        case let .set(element): "set<\(element.description)>"
-        case let .map(key, value): "map<\(key.description), \(value.description)>"
-        case let .tuple(elements): "tuple<\(elements.map(\.description).joined(separator: ", "))>"
-        case let .udt(type): type.name
+        case .custom, .list, .set, .map, .udt, .tuple: nil
+        }
+    }
+
+    /// The type as CQL writes it (`map<text, frozen<list<int>>>`); UDTs by name.
+    public var description: String {
+        if let nativeName { return nativeName }
+        switch self {
+        case let .custom(name): return name == Self.durationClass ? "duration" : "'\(name)'"
+        case let .list(element): return "list<\(element.description)>"
+        case let .set(element): return "set<\(element.description)>"
+        case let .map(key, value): return "map<\(key.description), \(value.description)>"
+        case let .tuple(elements): return "tuple<\(elements.map(\.description).joined(separator: ", "))>"
+        case let .udt(type): return type.name
+        default: return "unknown"
         }
     }
 }
