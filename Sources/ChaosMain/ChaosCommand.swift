@@ -245,12 +245,13 @@ actor LockSampler {
     /// Samples until cancelled.
     func run() async {
         while !Task.isCancelled {
+            let sentAt = Date()
             do {
                 for try await row in session.rows(CQLStatement("SELECT name, holder, fencing_token, expire_at, acquired_at FROM scheduler.locks",
                                                                values: []), as: Row.self) {
                     guard let token = row.fencing_token else { continue }
                     observations.append(LockObservation(name: row.name, holder: row.holder, token: token,
-                                                        expireAt: row.expire_at, acquiredAt: row.acquired_at))
+                                                        expireAt: row.expire_at, acquiredAt: row.acquired_at, sentAt: sentAt))
                 }
             } catch {
                 // The node is down or restarting; the next sample tries again.

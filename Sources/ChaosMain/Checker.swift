@@ -8,6 +8,8 @@ struct LockObservation: Sendable {
     var token: Int64
     var expireAt: Date?
     var acquiredAt: Date?
+    /// When the harness sent the read that returned this row (the row was read after it).
+    var sentAt: Date
 }
 
 /// What the harness submitted.
@@ -109,9 +111,9 @@ struct Checker {
               + "\(regressions) token decreases, \(doubleHolders) tokens with two holders")
 
         // 4. Holders never overlap. A takeover from a holder that could not act (SIGKILLed, or
-        // SIGSTOPped at the takeover) must come at or after the last lease end that holder wrote:
-        // such a holder cannot release, so an earlier takeover is an overlap. From a live holder,
-        // a release between two samples is invisible, so those hand-overs are counted, not judged.
+        // SIGSTOPped at the takeover) and was still seen holding the lock after it was silenced
+        // (so it never released it) must come at or after the last lease end that holder wrote.
+        // Other hand-overs may follow a release that fell between two samples: counted, not judged.
         var overlaps = 0
         var judged = 0
         var unjudged = 0
@@ -128,7 +130,12 @@ struct Checker {
             for (previous, next) in zip(ordered, ordered.dropFirst()) {
                 guard let start = tokens[next], let end = lastExpiry[name]?[previous],
                       let holder = holderOf[name]?[previous] else { continue }
-                guard (silenced[holder] ?? []).contains(where: { $0.contains(start) }) else {
+                let windows = (silenced[holder] ?? []).filter { $0.contains(start) }
+                let heldAfterSilence = locks.contains { observation in
+                    observation.name == name && observation.token == previous && observation.holder == holder
+                        && windows.contains { $0.contains(observation.sentAt) }
+                }
+                guard heldAfterSilence else {
                     unjudged += 1
                     continue
                 }
