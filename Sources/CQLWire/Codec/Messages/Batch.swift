@@ -122,24 +122,7 @@ public struct Batch: Sendable, Equatable {
         }
         let query = isPrepared ? "" : try reader.readLongString("batch query string")
         let id = isPrepared ? try reader.readShortBytes("batch prepared id") : []
-        let count = Int(try reader.readShort())
-        let values: QueryValues
-        if named {
-            try reader.require(count * 6, "batch named values")
-            var pairs: [(String, WireValue)] = []
-            pairs.reserveCapacity(count)
-            for _ in 0..<count {
-                let name = try reader.readString("value name")
-                pairs.append((name, try reader.readValue("bound value")))
-            }
-            values = .named(pairs)
-        } else {
-            try reader.require(count * 4, "batch values")
-            var list: [WireValue] = []
-            list.reserveCapacity(count)
-            for _ in 0..<count { list.append(try reader.readValue("bound value")) }
-            values = .positional(list)
-        }
+        let values = try QueryValues(from: &reader, named: named, context: "batch ")
         return isPrepared ? .prepared(id, values) : .query(query, values)
     }
 

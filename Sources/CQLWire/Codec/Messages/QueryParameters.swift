@@ -94,23 +94,7 @@ public struct QueryParameters: Sendable, Equatable {
             throw .invalidValue(what: "query flags", detail: "unknown bits 0x\(String(flags & ~Flag.all, radix: 16))")
         }
         if flags & Flag.values != 0 {
-            let count = Int(try reader.readShort())
-            if flags & Flag.namesForValues != 0 {
-                try reader.require(count * 6, "named values")
-                var pairs: [(String, WireValue)] = []
-                pairs.reserveCapacity(count)
-                for _ in 0..<count {
-                    let name = try reader.readString("value name")
-                    pairs.append((name, try reader.readValue("bound value")))
-                }
-                values = .named(pairs)
-            } else {
-                try reader.require(count * 4, "values")
-                var list: [WireValue] = []
-                list.reserveCapacity(count)
-                for _ in 0..<count { list.append(try reader.readValue("bound value")) }
-                values = .positional(list)
-            }
+            values = try QueryValues(from: &reader, named: flags & Flag.namesForValues != 0)
         } else if flags & Flag.namesForValues != 0 {
             // The specification says 0x40 is ignored without 0x01; refusing it keeps re-encoding exact.
             throw .invalidValue(what: "query flags", detail: "names for values (0x40) without values (0x01)")
@@ -151,5 +135,30 @@ public struct QueryParameters: Sendable, Equatable {
         if let pagingState { writer.writeBytes(pagingState) }
         if let serialConsistency { writer.writeConsistency(serialConsistency) }
         if let defaultTimestamp { writer.writeInt64(defaultTimestamp) }
+    }
+}
+
+extension QueryValues {
+    /// Reads a `[short]` count, then that many `[value]`s, each after its `[string]` name when `named`
+    /// (QUERY and EXECUTE values, and each statement of a BATCH). `context` prefixes the error text.
+    init(from reader: inout ByteReader, named: Bool, context: String = "") throws(WireError) {
+        let count = Int(try reader.readShort())
+        if named {
+            // Each named value takes at least 6 bytes: refuse counts the input cannot hold before allocating.
+            try reader.require(count * 6, "\(context)named values")
+            var pairs: [(String, WireValue)] = []
+            pairs.reserveCapacity(count)
+            for _ in 0..<count {
+                let name = try reader.readString("value name")
+                pairs.append((name, try reader.readValue("bound value")))
+            }
+            self = .named(pairs)
+        } else {
+            try reader.require(count * 4, "\(context)values")
+            var list: [WireValue] = []
+            list.reserveCapacity(count)
+            for _ in 0..<count { list.append(try reader.readValue("bound value")) }
+            self = .positional(list)
+        }
     }
 }
