@@ -42,6 +42,36 @@ enum MatchFinder {
         Int((sequence &* 2_654_435_761) >> UInt32(32 - hashLog))
     }
 
+    /// Searches forward from `start` for a 4-byte match, stepping further after every miss (the
+    /// skip heuristic both compressors share), then extends it backwards while the bytes before it
+    /// match too, never before `anchor`. Nil once the search passes `lastMatchStart`.
+    @inline(__always)
+    static func nextMatch(
+        _ source: UnsafeRawBufferPointer, table: UnsafeMutableBufferPointer<UInt32>, hashLog: Int,
+        from start: Int, lastMatchStart: Int, anchor: Int
+    ) -> (position: Int, candidate: Int)? {
+        var attempts = 1 << skipTrigger
+        var next = start
+        var position = start
+        var candidate = -1
+        repeat {
+            position = next
+            next = position + (attempts >> skipTrigger)
+            attempts += 1
+            if position > lastMatchStart { return nil }
+            let sequence = read32(source, position)
+            let slot = hash(sequence, hashLog: hashLog)
+            candidate = self.candidate(at: position, stored: table[slot])
+            table[slot] = UInt32(truncatingIfNeeded: position)
+            if candidate >= 0, read32(source, candidate) == sequence { break }
+        } while true
+        while position > anchor, candidate > 0, source[position - 1] == source[candidate - 1] {
+            position -= 1
+            candidate -= 1
+        }
+        return (position, candidate)
+    }
+
     /// How many bytes starting at `current` equal those starting at the earlier `candidate`,
     /// comparing no byte at or past `limit` on the `current` side.
     @inline(__always)

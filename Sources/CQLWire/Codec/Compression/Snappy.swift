@@ -129,26 +129,10 @@ public enum Snappy {
         let lastMatchStart = count - MatchFinder.minMatch
         var position = 0
         while true {
-            var attempts = 1 << MatchFinder.skipTrigger
-            var next = position
-            var candidate = -1
-            repeat {
-                position = next
-                next = position + (attempts >> MatchFinder.skipTrigger)
-                attempts += 1
-                if position > lastMatchStart { return }
-                let sequence = MatchFinder.read32(source, position)
-                let slot = MatchFinder.hash(sequence, hashLog: hashLog)
-                candidate = MatchFinder.candidate(at: position, stored: table[slot])
-                table[slot] = UInt32(truncatingIfNeeded: position)
-                if candidate >= 0, MatchFinder.read32(source, candidate) == sequence {
-                    break
-                }
-            } while true
-            while position > anchor, candidate > 0, source[position - 1] == source[candidate - 1] {
-                position -= 1
-                candidate -= 1
-            }
+            guard let (start, candidate) = MatchFinder.nextMatch(
+                source, table: table, hashLog: hashLog, from: position, lastMatchStart: lastMatchStart, anchor: anchor)
+            else { return }
+            position = start
             let length = MatchFinder.minMatch + MatchFinder.matchLength(
                 source, current: position + MatchFinder.minMatch,
                 candidate: candidate + MatchFinder.minMatch, limit: count)
