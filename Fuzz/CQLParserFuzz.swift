@@ -10,7 +10,8 @@ public func fuzzCQLParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try CQLParser.parse(text)
     } catch {
         if let line = error.line, line > 0 {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            // Lines as the lexer counts them: by LF bytes (a Swift Character joins "\r\n" into one).
+            let lines = text.utf8.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
             precondition(line <= lines, "error line \(line) beyond the \(lines) lines of the input")
         }
     }
