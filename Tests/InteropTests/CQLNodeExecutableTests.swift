@@ -93,7 +93,7 @@ struct CQLNodeExecutableTests {
         func driver(_ port: Int, _ code: String) async throws -> PeerProcess.Outcome {
             try await PeerProcess.run(python, ["-c", """
                 from cassandra.cluster import Cluster
-                cluster = Cluster(['127.0.0.1'], port=\(port))
+                cluster = Cluster(['127.0.0.1'], port=\(port), connect_timeout=30, control_connection_timeout=30)
                 session = cluster.connect()
                 \(code)
                 cluster.shutdown()

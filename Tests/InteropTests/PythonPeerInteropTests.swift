@@ -47,7 +47,8 @@ struct PythonPeerInteropTests {
                 from cassandra.auth import PlainTextAuthProvider
                 from cassandra.cluster import Cluster, NoHostAvailable
                 try:
-                    Cluster(['127.0.0.1'], port=\(node.port), auth_provider=PlainTextAuthProvider('cassandra', 'wrong')).connect()
+                    Cluster(['127.0.0.1'], port=\(node.port), auth_provider=PlainTextAuthProvider('cassandra', 'wrong'),
+                            connect_timeout=30, control_connection_timeout=30).connect()
                 except NoHostAvailable as error:
                     print(error)
                     sys.exit(0)

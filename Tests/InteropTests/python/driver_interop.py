@@ -27,7 +27,11 @@ def main():
     if len(sys.argv) > 3:
         user, password = sys.argv[3].split(":", 1)
         kwargs["auth_provider"] = PlainTextAuthProvider(username=user, password=password)
-    cluster = Cluster([host], port=port, **kwargs)
+    # Default settings for everything the protocol depends on (version negotiation from 66 down,
+    # compression, load balancing, metadata); only the timeouts are raised: the defaults (5 s to
+    # connect, 2 s for the control connection's metadata queries) can pass on a shared 2-core CI
+    # machine while the other suites run in the node's process.
+    cluster = Cluster([host], port=port, connect_timeout=30, control_connection_timeout=30, **kwargs)
     session = cluster.connect()
     check("negotiated protocol v4", cluster.protocol_version == 4, cluster.protocol_version)
 
