@@ -212,7 +212,14 @@ final class CommitLog: @unchecked Sendable {
         let lockPath = directory + "/LOCK"
         let lockDescriptor = posixOpen(lockPath, O_RDWR | O_CREAT, 0o644)
         guard lockDescriptor >= 0 else { throw fail("open", lockPath) }
-        guard flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // A LOCK released an instant ago can still be held for a moment: a process forked by another thread
+        // shares the lock's file description until its exec closes it (O_CLOEXEC). Wait briefly for that.
+        var locked = flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<100 where !locked && (errno == EWOULDBLOCK || errno == EINTR) {
+            usleep(20_000)
+            locked = flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             let error = fail("lock (is another node using this directory?)", lockPath)
             posixClose(lockDescriptor)
             throw error
