@@ -52,6 +52,9 @@ log "running swift tests"
 swift test --skip-build "$@"
 
 if [[ $# -eq 0 ]]; then
+    log "schemathesis against a running worker's /openapi.yaml"
+    scripts/schemathesis.sh --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --max-time "${SCHEMATHESIS_SECONDS:-150}"
+
     for target in $(scripts/fuzz.sh --list); do
         log "fuzzing $target for ${FUZZ_SECONDS:-30}s"
         scripts/fuzz.sh "$target" --seconds "${FUZZ_SECONDS:-30}" 2>&1 | grep -E "^(==|stat::|Done)|ERROR|crash|deadly" >&2

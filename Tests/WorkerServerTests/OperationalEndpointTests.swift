@@ -119,6 +119,42 @@ struct OpenAPIDocumentTests {
         }
     }
 
+    @Test("Every response link names an operation of the document and one of its parameters")
+    func linksResolve() throws {
+        let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        let paths = try #require(parsed["paths"] as? [String: Any])
+        var parameters: [String: Set<String>] = [:]
+        var links: [[String: Any]] = []
+        for case let (_, item as [String: Any]) in paths {
+            let shared = (item["parameters"] as? [Any]) ?? []
+            for case let (_, operation as [String: Any]) in item {
+                guard let id = operation["operationId"] as? String else { continue }
+                let own = (operation["parameters"] as? [Any]) ?? []
+                parameters[id] = Set((shared + own).compactMap { parameterName($0, parsed) })
+                for case let (_, response as [String: Any]) in (operation["responses"] as? [String: Any]) ?? [:] {
+                    for case let (_, link as [String: Any]) in (response["links"] as? [String: Any]) ?? [:] { links.append(link) }
+                }
+            }
+        }
+        #expect(links.count >= 4, "POST /jobs links its job_id to get, run, cancel and history")
+        for link in links {
+            let target = try #require(link["operationId"] as? String)
+            let names = try #require(parameters[target], "link to unknown operation \(target)")
+            for name in ((link["parameters"] as? [String: Any]) ?? [:]).keys {
+                #expect(names.contains(name), "link to \(target) sets unknown parameter \(name)")
+            }
+        }
+    }
+
+    private func parameterName(_ node: Any, _ document: [String: Any]) -> String? {
+        guard let mapping = node as? [String: Any] else { return nil }
+        if let name = mapping["name"] as? String { return name }
+        guard let reference = mapping["$ref"] as? String else { return nil }
+        var resolved: Any? = document
+        for component in reference.dropFirst(2).split(separator: "/") { resolved = (resolved as? [String: Any])?[String(component)] }
+        return (resolved as? [String: Any])?["name"] as? String
+    }
+
     @Test("Public routes are the ones the document exempts from the bearer token")
     func publicRoutes() throws {
         let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])

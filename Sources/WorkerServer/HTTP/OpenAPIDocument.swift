@@ -36,6 +36,23 @@ paths:
             application/json:
               schema:
                 $ref: '#/components/schemas/JobCreated'
+          links:
+            GetJob:
+              operationId: getJob
+              parameters:
+                id: '$response.body#/job_id'
+            RunJob:
+              operationId: runJob
+              parameters:
+                id: '$response.body#/job_id'
+            CancelJob:
+              operationId: cancelJob
+              parameters:
+                id: '$response.body#/job_id'
+            GetJobHistory:
+              operationId: getJobHistory
+              parameters:
+                id: '$response.body#/job_id'
         "200":
           description: A replay of an earlier request with the same idempotency_key; the earlier job's id.
           content:
@@ -46,6 +63,12 @@ paths:
           $ref: '#/components/responses/BadRequest'
         "401":
           $ref: '#/components/responses/Unauthorized'
+        "409":
+          description: The idempotency_key was already used for a different request.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
         "413":
           $ref: '#/components/responses/TooLarge'
         "503":
@@ -70,6 +93,7 @@ paths:
           description: The next_page value of the previous answer.
           schema:
             type: string
+            minLength: 1
       responses:
         "200":
           description: One page of jobs.
@@ -299,6 +323,7 @@ components:
           example: now
         timezone:
           type: string
+          minLength: 1
           description: IANA time zone of a cron schedule; UTC when absent.
         payload:
           description: JSON text in a string (e.g. "{}"), or any JSON value; at most 65536 bytes.
@@ -308,7 +333,8 @@ components:
           maximum: 604800
         kind:
           type: string
-          description: The handler (noop, sleep, echo, http; shell when enabled). Default noop.
+          enum: [noop, sleep, echo, http, shell]
+          description: The handler; shell only when the worker enables shell jobs. Default noop.
         max_attempts:
           type: integer
           minimum: 1
@@ -398,6 +424,8 @@ components:
             $ref: '#/components/schemas/Job'
         next_page:
           type: string
+          nullable: true
+          description: Pass as `page` for the next page; null on the last page.
           nullable: true
     Run:
       type: object
