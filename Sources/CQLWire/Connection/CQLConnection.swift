@@ -5,11 +5,11 @@ import Logging
 /// One native-protocol v4 connection to one node: many requests in flight (stream ids),
 /// pipelined writes, per-request timeouts, heartbeats on idle, and server events.
 ///
-/// Socket calls never run on Swift's cooperative pool: a dedicated reader thread decodes
-/// frames and resumes the waiting tasks; callers write with non-blocking sends (coalescing
-/// whatever queued up meanwhile into one syscall) and hand the rest to a writer thread when
-/// the socket pushes back. Call ``close()`` when done: the reader thread keeps the connection
-/// alive until it closes.
+/// Blocking socket calls never run on Swift's cooperative pool: a dedicated reader thread
+/// decodes frames and resumes the waiting tasks; a request sent while others are in flight is
+/// queued for a writer thread, which writes everything queued meanwhile in one syscall (a lone
+/// request is written at once with a non-blocking send); a timer thread fails requests past
+/// their deadline. Call ``close()`` when done: the threads keep the connection alive until it closes.
 public final class CQLConnection: Sendable {
     /// How a connection is opened and behaves.
     public struct Configuration: Sendable {
@@ -71,7 +71,11 @@ public final class CQLConnection: Sendable {
         }
     }
 
-    typealias Waiter = CheckedContinuation<Envelope<ResponseMessage>, any Error>
+    /// A caller waiting for its answer, with the timeout it asked for (for the error it gets on expiry).
+    struct Waiter: Sendable {
+        let continuation: CheckedContinuation<Envelope<ResponseMessage>, any Error>
+        let timeoutNanoseconds: UInt64
+    }
 
     private struct State: Sendable {
         var machine: ConnectionStateMachine<Waiter>
@@ -80,8 +84,11 @@ public final class CQLConnection: Sendable {
         var closeHandlers: [@Sendable (CQLError) -> Void] = []
     }
 
+    /// Encoded frames waiting for the socket, appended to one buffer so a batch needs neither a
+    /// join nor an allocation per frame; the drainer swaps it with `spare`, whose capacity it keeps.
     private struct WriteState: Sendable {
-        var queue: [[UInt8]] = []
+        var pending: [UInt8] = []
+        var spare: [UInt8] = []
         var draining = false
         var closed = false
     }
@@ -97,6 +104,7 @@ public final class CQLConnection: Sendable {
     private let state: Locked<State>
     private let writeState = Locked(WriteState())
     private let writerSignal = DispatchSemaphore(value: 0)
+    private let timerSignal = DispatchSemaphore(value: 0)
     private let eventContinuation: AsyncStream<Event>.Continuation
     private let logger: Logger
 
@@ -166,34 +174,30 @@ public final class CQLConnection: Sendable {
     /// each of these cases the stream id stays reserved until the late answer arrives.
     public func send(_ request: RequestMessage, timeout: Duration? = nil, tracing: Bool = false) async throws -> Envelope<ResponseMessage> {
         try Task.checkCancellation()
-        let timeout = timeout ?? configuration.requestTimeout
+        let timeoutNanoseconds = (timeout ?? configuration.requestTimeout).nanoseconds
         let ticket = Locked<(stream: Int16, requestID: UInt64)?>(nil)
-        let timer = Locked<Task<Void, Never>?>(nil)
-        defer { timer.withLock { $0?.cancel() } }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: Waiter) in
-                let allocation = state.withLock { state -> (ConnectionStateMachine<Waiter>.Allocation, FrameCompression?, CQLError?) in
-                    (state.machine.allocate(waiter: continuation, now: DispatchTime.now().uptimeNanoseconds),
-                     state.compression, state.closeReason)
+            try await withCheckedThrowingContinuation { continuation in
+                let now = DispatchTime.now().uptimeNanoseconds
+                let (deadline, overflow) = now.addingReportingOverflow(timeoutNanoseconds)
+                let waiter = Waiter(continuation: continuation, timeoutNanoseconds: timeoutNanoseconds)
+                let (allocation, compression, closeReason, wakeTimer, alone) = state.withLock { state in
+                    let allocation = state.machine.allocate(waiter: waiter, now: now, deadline: overflow ? .max : deadline)
+                    return (allocation, state.compression, state.closeReason, state.machine.takeTimerWakeRequest(),
+                            state.machine.inFlight == 1)
                 }
-                switch allocation.0 {
+                switch allocation {
                 case .closed:
                     // Nothing was written: callers may safely send the request elsewhere.
-                    let reason = allocation.2.map { "\($0)" } ?? "closed"
+                    let reason = closeReason.map { "\($0)" } ?? "closed"
                     continuation.resume(throwing: CQLError.connectionFailed(endpoint: endpoint, reason: "closed before sending: \(reason)"))
                 case let .exhausted(inFlight):
                     continuation.resume(throwing: CQLError.tooManyRequests(endpoint: endpoint, inFlight: inFlight))
                 case let .send(stream, requestID):
                     ticket.withLock { $0 = (stream, requestID) }
-                    timer.withLock { task in
-                        task = Task { [weak self] in
-                            guard (try? await Task.sleep(for: timeout)) != nil, let self else { return }
-                            self.abandon(stream: stream, requestID: requestID,
-                                         error: CQLError.requestTimedOut(endpoint: self.endpoint, timeout: timeout))
-                        }
-                    }
+                    if wakeTimer { timerSignal.signal() }
                     logger.trace("request", metadata: ["cql.stream": "\(stream)", "cql.opcode": "\(request.opcode)"])
-                    enqueue(request.encodeFrame(stream: stream, tracing: tracing, compression: allocation.1))
+                    enqueue(request.encodeFrame(stream: stream, tracing: tracing, compression: compression), inline: alone)
                 }
             }
         } onCancel: {
@@ -289,31 +293,39 @@ public final class CQLConnection: Sendable {
 
     // MARK: - Writing
 
-    private func enqueue(_ frame: [UInt8]) {
-        let shouldDrain = writeState.withLock { state -> Bool in
-            guard !state.closed else { return false }
-            state.queue.append(frame)
-            guard !state.draining else { return false }
+    /// Queues an encoded frame. A lone request (nothing else in flight) is written at once by the
+    /// caller, for latency; otherwise the writer thread writes it with whatever else queued up
+    /// meanwhile, so under load many frames share one syscall.
+    private func enqueue(_ frame: [UInt8], inline: Bool) {
+        let drainer = writeState.withLock { state -> Bool? in
+            guard !state.closed else { return nil }
+            state.pending.append(contentsOf: frame)
+            guard !state.draining else { return nil }
             state.draining = true
-            return true
+            return inline
         }
-        if shouldDrain { drain(blocking: false) }
+        switch drainer {
+        case true?: drain(blocking: false)
+        case false?: writerSignal.signal()
+        case nil: break
+        }
     }
 
-    /// Writes everything queued, coalescing frames into one buffer per syscall. Only the holder
-    /// of `draining` calls this; without `blocking` it hands the rest to the writer thread on back-pressure.
+    /// Writes everything queued, a whole buffer per syscall. Only the holder of `draining` calls
+    /// this; without `blocking` it hands the rest to the writer thread on back-pressure.
     private func drain(blocking: Bool) {
+        var batch: [UInt8] = []
         while true {
-            let batch = writeState.withLock { state -> [UInt8]? in
-                guard !state.closed, !state.queue.isEmpty else {
+            let taken = writeState.withLock { state -> Bool in
+                guard !state.closed, !state.pending.isEmpty else {
                     state.draining = false
-                    return nil
+                    return false
                 }
-                let batch = state.queue.count == 1 ? state.queue[0] : Array(state.queue.joined())
-                state.queue.removeAll(keepingCapacity: true)
-                return batch
+                swap(&batch, &state.spare)
+                swap(&batch, &state.pending)
+                return true
             }
-            guard let batch else { return }
+            guard taken else { return }
             var offset = 0
             do {
                 while offset < batch.count {
@@ -321,7 +333,7 @@ public final class CQLConnection: Sendable {
                         try transport.write(UnsafeRawBufferPointer(rebasing: buffer[offset...]), blocking: blocking)
                     }
                     if written == 0 {
-                        writeState.withLock { $0.queue.insert(Array(batch[offset...]), at: 0) }
+                        writeState.withLock { $0.pending.insert(contentsOf: batch[offset...], at: 0) }
                         writerSignal.signal()
                         return
                     }
@@ -332,8 +344,16 @@ public final class CQLConnection: Sendable {
                 close(reason: "write failed: \(error)")
                 return
             }
+            batch.removeAll(keepingCapacity: true)
+            // Hands the emptied buffer back for the next batch, unless it grew unusually large.
+            if batch.capacity <= Self.keptWriteCapacity {
+                writeState.withLock { swap(&batch, &$0.spare) }
+            }
         }
     }
+
+    /// The largest write buffer kept between batches.
+    private static let keptWriteCapacity = 256 * 1024
 
     // MARK: - Threads
 
@@ -344,6 +364,9 @@ public final class CQLConnection: Sendable {
         let writer = Thread { [self] in writeLoop() }
         writer.name = "cqlwire-writer \(endpoint)"
         writer.start()
+        let timer = Thread { [self] in timerLoop() }
+        timer.name = "cqlwire-timer \(endpoint)"
+        timer.start()
         let tick = tickInterval
         Task { [weak self] in
             while true {
@@ -362,6 +385,29 @@ public final class CQLConnection: Sendable {
             writerSignal.wait()
             if writeState.withLock({ $0.closed }) { return }
             drain(blocking: true)
+        }
+    }
+
+    /// Fails requests past their deadline. Sleeps until the earliest deadline of a waiting
+    /// request (a thread rather than a timer task per request: sending stays free of timer work).
+    private func timerLoop() {
+        while true {
+            let wake = state.withLock { $0.machine.state == .closed ? nil : $0.machine.timerWake }
+            guard let wake else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now < wake {
+                if wake == .max { timerSignal.wait() } else { _ = timerSignal.wait(timeout: DispatchTime(uptimeNanoseconds: wake)) }
+                continue
+            }
+            let (expired, orphaned) = state.withLock { ($0.machine.expire(now: now), $0.machine.abandonedCount) }
+            for (stream, _, waiter) in expired {
+                let timeout = Duration.nanoseconds(Int64(clamping: waiter.timeoutNanoseconds))
+                logger.debug("request abandoned", metadata: ["cql.stream": "\(stream)", "cql.reason": "timed out after \(timeout)"])
+                waiter.continuation.resume(throwing: CQLError.requestTimedOut(endpoint: endpoint, timeout: timeout))
+            }
+            if !expired.isEmpty, orphaned >= max(1, configuration.maxOrphanedRequests) {
+                close(reason: "\(orphaned) requests went unanswered")
+            }
         }
     }
 
@@ -401,7 +447,7 @@ public final class CQLConnection: Sendable {
         } catch {
             if frame.header.version != Frame.supportedVersion, let refusal = try? frame.decodeVersionRefusal() {
                 let failure = CQLError.protocolVersionRefused(endpoint: endpoint, message: refusal.message)
-                if let waiter = takeWaiter(stream: frame.header.stream) { waiter.resume(throwing: failure) }
+                if let waiter = takeWaiter(stream: frame.header.stream) { waiter.continuation.resume(throwing: failure) }
                 close(error: failure)
             } else {
                 close(error: .malformedResponse(endpoint: endpoint, detail: "\(error)"))
@@ -418,7 +464,7 @@ public final class CQLConnection: Sendable {
         let action = state.withLock { $0.machine.responseReceived(stream: envelope.stream, now: DispatchTime.now().uptimeNanoseconds) }
         switch action {
         case let .deliver(waiter):
-            waiter.resume(returning: envelope)
+            waiter.continuation.resume(returning: envelope)
         case let .discardLate(requestID):
             logger.debug("late response dropped", metadata: ["cql.stream": "\(envelope.stream)", "cql.request": "\(requestID)"])
         case .heartbeatAnswered:
@@ -441,7 +487,7 @@ public final class CQLConnection: Sendable {
         let (waiter, orphaned) = state.withLock { ($0.machine.abandon(stream: stream, requestID: requestID), $0.machine.abandonedCount) }
         guard let waiter else { return }
         logger.debug("request abandoned", metadata: ["cql.stream": "\(stream)", "cql.reason": "\(error)"])
-        waiter.resume(throwing: error)
+        waiter.continuation.resume(throwing: error)
         if orphaned >= max(1, configuration.maxOrphanedRequests) {
             close(reason: "\(orphaned) requests went unanswered")
         }
@@ -454,7 +500,7 @@ public final class CQLConnection: Sendable {
             return
         case let .sendHeartbeat(stream):
             logger.trace("heartbeat", metadata: ["cql.stream": "\(stream)"])
-            enqueue(RequestMessage.options.encodeFrame(stream: stream, compression: compression))
+            enqueue(RequestMessage.options.encodeFrame(stream: stream, compression: compression), inline: true)
         case .closeUnresponsive:
             close(reason: "heartbeat unanswered for \(configuration.heartbeatTimeout)")
         }
@@ -474,15 +520,17 @@ public final class CQLConnection: Sendable {
         }
         writeState.withLock {
             $0.closed = true
-            $0.queue = []
+            $0.pending = []
+            $0.spare = []
         }
         writerSignal.signal()
+        timerSignal.signal()
         transport.close()
         eventContinuation.finish()
         if !waiters.isEmpty || !handlers.isEmpty {
             logger.debug("connection closed", metadata: ["cql.reason": "\(error)", "cql.failed": "\(waiters.count)"])
         }
-        for waiter in waiters { waiter.resume(throwing: error) }
+        for waiter in waiters { waiter.continuation.resume(throwing: error) }
         for handler in handlers { handler(error) }
     }
 }

@@ -17,8 +17,8 @@ struct ConnectionStateMachine<Waiter> {
 
     /// One occupied stream id.
     enum Slot {
-        /// A caller waits for the answer.
-        case waiting(requestID: UInt64, waiter: Waiter)
+        /// A caller waits for the answer until `deadline` (ns; `.max` for never).
+        case waiting(requestID: UInt64, waiter: Waiter, deadline: UInt64)
         /// Nobody waits any more (timed out, cancelled): the id is held until the late answer.
         case abandoned(requestID: UInt64)
         /// A heartbeat OPTIONS sent by the connection itself.
@@ -72,6 +72,12 @@ struct ConnectionStateMachine<Waiter> {
     private let heartbeatTimeout: UInt64
     private var lastActivity: UInt64
     private var heartbeatSentAt: UInt64?
+    /// When the connection's timer next looks for expired requests (`.max`: it sleeps until woken).
+    /// Never later than the earliest deadline of a waiting request, so no timeout is missed; it may
+    /// be earlier (a request answered since), which only costs one scan that finds nothing.
+    private(set) var timerWake: UInt64 = .max
+    /// Set when an allocation moved ``timerWake`` earlier; ``takeTimerWakeRequest()`` clears it.
+    private var timerNeedsWake = false
 
     /// A machine with at most `maxStreams` ids (capped at 32768) and heartbeats after
     /// `heartbeatInterval` ns of silence, declared dead after `heartbeatTimeout` ns without answer.
@@ -88,12 +94,19 @@ struct ConnectionStateMachine<Waiter> {
         if state == .handshaking { state = .ready }
     }
 
-    /// Takes a free stream id for a request.
-    mutating func allocate(waiter: Waiter, now: UInt64) -> Allocation {
+    /// Takes a free stream id for a request whose waiter gives up at `deadline` (ns).
+    ///
+    /// When the deadline is earlier than ``timerWake`` it becomes the new wake time and
+    /// ``Allocation/send(stream:requestID:)`` is the caller's cue to wake the timer (see `wakesTimer`).
+    mutating func allocate(waiter: Waiter, now: UInt64, deadline: UInt64 = .max) -> Allocation {
         guard state != .closed else { return .closed }
         guard let stream = takeFreeStream() else { return .exhausted(inFlight: inFlight) }
         nextRequestID &+= 1
-        slots[stream] = .waiting(requestID: nextRequestID, waiter: waiter)
+        slots[stream] = .waiting(requestID: nextRequestID, waiter: waiter, deadline: deadline)
+        if deadline < timerWake {
+            timerWake = deadline
+            timerNeedsWake = true
+        }
         inFlight += 1
         lastActivity = now
         return .send(stream: Int16(truncatingIfNeeded: stream), requestID: nextRequestID)
@@ -107,7 +120,7 @@ struct ConnectionStateMachine<Waiter> {
         slots[index] = nil
         inFlight -= 1
         switch slot {
-        case let .waiting(_, waiter):
+        case let .waiting(_, waiter, _):
             return .deliver(waiter)
         case let .abandoned(requestID):
             abandonedCount -= 1
@@ -122,7 +135,7 @@ struct ConnectionStateMachine<Waiter> {
     /// it so it can be failed, or nil when the request already finished. The id stays reserved.
     mutating func abandon(stream: Int16, requestID: UInt64) -> Waiter? {
         let index = Int(stream)
-        guard index >= 0, index < maxStreams, case let .waiting(current, waiter)? = slots[index],
+        guard index >= 0, index < maxStreams, case let .waiting(current, waiter, _)? = slots[index],
               current == requestID else { return nil }
         slots[index] = .abandoned(requestID: requestID)
         abandonedCount += 1
@@ -133,7 +146,7 @@ struct ConnectionStateMachine<Waiter> {
     /// never saw it) and returns its waiter, or nil when it already finished.
     mutating func unsent(stream: Int16, requestID: UInt64) -> Waiter? {
         let index = Int(stream)
-        guard index >= 0, index < maxStreams, case let .waiting(current, waiter)? = slots[index],
+        guard index >= 0, index < maxStreams, case let .waiting(current, waiter, _)? = slots[index],
               current == requestID else { return nil }
         slots[index] = nil
         inFlight -= 1
@@ -160,13 +173,50 @@ struct ConnectionStateMachine<Waiter> {
         state = .closed
         var waiters: [Waiter] = []
         for index in slots.indices {
-            if case let .waiting(_, waiter)? = slots[index] { waiters.append(waiter) }
+            if case let .waiting(_, waiter, _)? = slots[index] { waiters.append(waiter) }
             slots[index] = nil
         }
         inFlight = 0
         abandonedCount = 0
         heartbeatSentAt = nil
+        timerWake = .max
         return waiters
+    }
+
+    /// Whether the timer must be woken to sleep until the new, earlier ``timerWake``; asking clears it.
+    mutating func takeTimerWakeRequest() -> Bool {
+        defer { timerNeedsWake = false }
+        return timerNeedsWake
+    }
+
+    /// The timer woke at `now`: every waiting request past its deadline is abandoned (its id stays
+    /// reserved until the late answer) and returned to be failed; ``timerWake`` moves to the
+    /// earliest deadline still pending. Does nothing before ``timerWake``.
+    mutating func expire(now: UInt64) -> [(stream: Int16, requestID: UInt64, waiter: Waiter)] {
+        guard state != .closed, now >= timerWake else { return [] }
+        var expired: [(stream: Int16, requestID: UInt64, waiter: Waiter)] = []
+        var earliest = UInt64.max
+        var remaining = inFlight
+        var index = 0
+        // Stops once every occupied slot was seen: with few requests in flight the scan is short.
+        while remaining > 0, index < maxStreams {
+            if let slot = slots[index] {
+                remaining -= 1
+                if case let .waiting(requestID, waiter, deadline) = slot {
+                    if deadline <= now {
+                        slots[index] = .abandoned(requestID: requestID)
+                        abandonedCount += 1
+                        expired.append((Int16(truncatingIfNeeded: index), requestID, waiter))
+                    } else {
+                        earliest = min(earliest, deadline)
+                    }
+                }
+            }
+            index += 1
+        }
+        timerWake = earliest
+        timerNeedsWake = false
+        return expired
     }
 
     /// The next free id at or after the cursor, cycling so fresh ids are preferred over just-freed ones.
