@@ -25,6 +25,8 @@ public final class EmbeddedNode: Sendable {
         public var faultInjection: FaultInjection?
         /// Where the node logs its lifecycle.
         public var logger: Logger
+        /// Testing aid: a file that gets one JSON line per applied LWT in commit order (``LWTAuditLog``); nil for none.
+        public var lwtAuditLogPath: String?
 
         /// A configuration; by default loopback, a free port, in memory, no authentication, no faults.
         public init(host: String = "127.0.0.1", port: Int = 0, dataDirectory: String? = nil,
@@ -62,7 +64,14 @@ public final class EmbeddedNode: Sendable {
     /// Opens storage (replaying the data directory), starts listening and prepares the system keyspaces.
     public static func start(_ configuration: Configuration) async throws -> EmbeddedNode {
         let storage = try Storage(options: StorageOptions(dataDirectory: configuration.dataDirectory))
-        let executor = NodeExecutor(storage: storage)
+        let audit: LWTAuditLog?
+        do {
+            audit = try configuration.lwtAuditLogPath.map { try LWTAuditLog(path: $0) }
+        } catch {
+            storage.close()
+            throw error
+        }
+        let executor = NodeExecutor(storage: storage, lwtAudit: audit)
         let authenticator = configuration.credentials.map { PasswordAuthenticator(username: $0.username, password: $0.password) }
         let server = CQLServer(
             configuration: CQLServer.Configuration(host: configuration.host, port: configuration.port,

@@ -31,6 +31,10 @@ struct CQLNodeCommand: AsyncParsableCommand {
     @Option(help: "Require PasswordAuthenticator credentials, written USER:PASS.")
     var auth: String?
 
+    @Option(name: .customLong("lwt-audit-log"),
+            help: "Testing aid: append one JSON line per applied conditional write (LWT) to FILE, in commit order.")
+    var lwtAuditLog: String?
+
     func validate() throws {
         if let auth, !auth.contains(":") { throw ValidationError("--auth takes USER:PASS") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -43,8 +47,10 @@ struct CQLNodeCommand: AsyncParsableCommand {
             guard let colon = text.firstIndex(of: ":") else { return nil }
             return (String(text[..<colon]), String(text[text.index(after: colon)...]))
         }
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(
-            host: host, port: port, dataDirectory: inMemory ? nil : dataDirectory, credentials: credentials, logger: logger))
+        var configuration = EmbeddedNode.Configuration(
+            host: host, port: port, dataDirectory: inMemory ? nil : dataDirectory, credentials: credentials, logger: logger)
+        configuration.lwtAuditLogPath = lwtAuditLog
+        let node = try await EmbeddedNode.start(configuration)
         // Written unbuffered: tests and scripts wait for this line on a pipe.
         FileHandle.standardOutput.write(Data("cqlnode listening on \(node.host):\(node.port)\n".utf8))
         let signal = await Self.waitForTermination()

@@ -12,6 +12,8 @@ public final class NodeExecutor: QueryHandler {
     public let storage: Storage
     /// Write timestamps, expiry times and `now()`.
     let clock: NodeClock
+    /// Testing aid: where applied LWTs are logged in commit order; nil logs nothing.
+    let lwtAudit: LWTAuditLog?
     private let preparedStatements = NIOLockedValueBox<[[UInt8]: PreparedStatement]>([:])
     private let parsedStatements = NIOLockedValueBox<[String: ParsedStatement]>([:])
 
@@ -19,9 +21,11 @@ public final class NodeExecutor: QueryHandler {
     static let parseCacheLimit = 4096
 
     /// An executor over `storage`; `clock` (microseconds since the epoch) replaces the system clock in tests.
-    public init(storage: Storage, clock: (@Sendable () -> Int64)? = nil) {
+    /// `lwtAudit` (a testing aid) gets one line per applied LWT.
+    public init(storage: Storage, clock: (@Sendable () -> Int64)? = nil, lwtAudit: LWTAuditLog? = nil) {
         self.storage = storage
         self.clock = NodeClock(source: clock)
+        self.lwtAudit = lwtAudit
     }
 
     /// Runs one request; every failure becomes an ERROR response with Cassandra's code and message.

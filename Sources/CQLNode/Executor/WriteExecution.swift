@@ -94,6 +94,7 @@ extension NodeExecutor {
         let mutations = resolved.flatMap(\.mutations)
         let now = clock.nowSeconds
         let clock = self.clock
+        let audit = lwtAudit
         let outcome = try storage.withTransaction { (state: inout StorageState) throws(ServerError) -> CASOutcome in
             var rows: [(ConditionCheck, StoredRow?)] = []
             var applied = true
@@ -107,7 +108,8 @@ extension NodeExecutor {
             let timestamp = clock.nextTimestamp()
             do {
                 let lsn = try state.apply(mutations.map { $0.withTimestamp(timestamp) })
-                return CASOutcome(applied: true, rows: rows, lsn: lsn)
+                // Drawn under the storage lock, so the audit's order is the commit order.
+                return CASOutcome(applied: true, rows: rows, lsn: lsn, timestamp: timestamp, auditSequence: audit?.nextSequence())
             } catch let error as StorageError {
                 throw .storage(error)
             } catch {
@@ -115,6 +117,9 @@ extension NodeExecutor {
             }
         }
         if let lsn = outcome.lsn { try await awaitDurable(lsn) }
+        if let audit, let sequence = outcome.auditSequence {
+            audit.record(sequence: sequence, timestamp: outcome.timestamp, table: table, mutations: mutations)
+        }
         return QueryResponse(.result(.rows(try CASResult.rows(outcome, table: table, isBatch: isBatch))))
     }
 
@@ -144,6 +149,10 @@ struct CASOutcome: Sendable {
     var applied: Bool
     var rows: [(ConditionCheck, StoredRow?)]
     var lsn: LogSequenceNumber?
+    /// The write timestamp of an applied LWT.
+    var timestamp: Int64 = 0
+    /// The LWT's place in the audit log's commit order (nil when there is no audit log or it did not apply).
+    var auditSequence: Int64?
 }
 
 /// Conditions tested against stored values.
