@@ -194,6 +194,7 @@ struct TwoWorkerProcessTests {
 
     // MARK: - Helpers
 
+    /// A `worker` against the standalone node: free HTTP port, fast polling, quiet logs.
     static func startWorker(_ id: String, port: Int, grace: String, directory: TemporaryDirectory) throws -> ChildProcess {
         try ChildProcess.start("worker", [
             "--cassandra", "127.0.0.1:\(port)", "--http-port", "0", "--worker-id", id, "--shards", "\(shards)",
