@@ -155,15 +155,24 @@ let package = Package(
             path: "Sources/CQLBenchMain",
             swiftSettings: strictConcurrency
         ),
+        .target(
+            name: "ChaosKit",
+            swiftSettings: strictConcurrency
+        ),
         .executableTarget(
             name: "chaos",
-            dependencies: ["CQLWire", "Scheduler", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ChaosKit", "CQLWire", "Scheduler", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/ChaosMain",
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "InfraTests",
             dependencies: ["worker", "cqlnode", "cqlprobe"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "ChaosTests",
+            dependencies: ["ChaosKit", "CQLNode", "CQLWire"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(

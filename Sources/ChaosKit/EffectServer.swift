@@ -4,50 +4,94 @@ import Glibc
 #endif
 
 /// One effect a run of an `http` job tried to apply.
-struct EffectRecord: Sendable {
+public struct EffectRecord: Sendable, Hashable {
     /// The job, lower-case UUID text as the `X-Job-Id` header carries it.
-    var jobID: String
+    public var jobID: String
     /// The run's fencing token (`X-Fencing-Token`).
-    var token: Int64
+    public var token: Int64
     /// Whether it was applied (token at least the highest seen for the job) or rejected as stale.
-    var applied: Bool
-    /// Arrival order across all jobs.
-    var sequence: Int
+    public var applied: Bool
+    /// Decision order across all jobs.
+    public var sequence: Int
+    /// Whether the server held the request back before deciding (its slow mode).
+    public var held: Bool
+
+    /// A record.
+    public init(jobID: String, token: Int64, applied: Bool, sequence: Int, held: Bool = false) {
+        self.jobID = jobID
+        self.token = token
+        self.applied = applied
+        self.sequence = sequence
+        self.held = held
+    }
 }
 
 /// The receiver of the effect-recording job kind: a minimal HTTP/1.1 server that applies a
 /// job's effect only when its fencing token is at least the highest already seen for the job,
 /// and answers 409 to a stale one, recording both.
-final class EffectServer: @unchecked Sendable {
+///
+/// Slow mode models a run whose write is delivered late (a worker paused mid-run, a slow network):
+/// a fraction of requests is held for a while before the decision. The worker's request times out
+/// meanwhile, its run fails and is retried under a new token whose effect lands first, so the held
+/// one arrives stale and must be rejected.
+public final class EffectServer: @unchecked Sendable {
     /// Where it listens.
-    let port: UInt16
+    public let port: UInt16
     private let listener: Int32
+    private let holdFraction: Double
+    private let holdSeconds: Double
     private let lock = NSLock()
+    private var random: SplitMix64
     private var highest: [String: Int64] = [:]
     private var records: [EffectRecord] = []
+    private var inFlight = 0
 
-    /// Starts listening on a free loopback port.
-    init() throws {
+    /// Starts listening on a free loopback port; `holdFraction` of the requests (0...1, drawn from
+    /// `seed`) wait `holdSeconds` before they are decided.
+    public init(holdFraction: Double = 0, holdSeconds: Double = 0, seed: UInt64 = 1) throws {
         let (fd, port) = try Sockets.listen(port: 0)
         self.listener = fd
         self.port = port
+        self.holdFraction = min(max(holdFraction, 0), 1)
+        self.holdSeconds = max(holdSeconds, 0)
+        self.random = SplitMix64(seed: seed)
         Sockets.spawn { [self] in acceptLoop() }
     }
 
-    /// Every effect so far, in arrival order.
-    var snapshot: [EffectRecord] {
+    /// Every effect decided so far, in decision order.
+    public var snapshot: [EffectRecord] {
         lock.lock()
         defer { lock.unlock() }
         return records
     }
 
+    /// Requests received and not yet decided (held ones included).
+    public var pending: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return inFlight
+    }
+
+    /// Waits until no request is pending or `timeout` passed; returns whether it is idle.
+    public func waitIdle(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while pending > 0 {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return true
+    }
+
+    /// Stops accepting connections (requests already received are still decided).
+    public func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
+
     /// Applies or rejects one effect; returns whether it was applied.
-    func record(jobID: String, token: Int64) -> Bool {
+    public func record(jobID: String, token: Int64, held: Bool = false) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         let applied = token >= (highest[jobID] ?? Int64.min)
         if applied { highest[jobID] = token }
-        records.append(EffectRecord(jobID: jobID, token: token, applied: applied, sequence: records.count))
+        records.append(EffectRecord(jobID: jobID, token: token, applied: applied, sequence: records.count, held: held))
         return applied
     }
 
@@ -56,10 +100,25 @@ final class EffectServer: @unchecked Sendable {
             let client = accept(listener, nil, nil)
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
+                close(listener)
                 return
             }
             Sockets.spawn { [self] in serve(client) }
         }
+    }
+
+    /// Counts a request in and draws whether to hold it.
+    private func admit() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        inFlight += 1
+        return holdFraction > 0 && Double.random(in: 0..<1, using: &random) < holdFraction
+    }
+
+    private func finish() {
+        lock.lock()
+        inFlight -= 1
+        lock.unlock()
     }
 
     private func serve(_ fd: Int32) {
@@ -90,7 +149,10 @@ final class EffectServer: @unchecked Sendable {
             respond(fd, status: "400 Bad Request", body: "missing fencing headers")
             return
         }
-        if record(jobID: job.lowercased(), token: token) {
+        let held = admit()
+        defer { finish() }
+        if held { usleep(UInt32(min(holdSeconds, 600) * 1_000_000)) }
+        if record(jobID: job.lowercased(), token: token, held: held) {
             respond(fd, status: "200 OK", body: "applied")
         } else {
             respond(fd, status: "409 Conflict", body: "stale token")

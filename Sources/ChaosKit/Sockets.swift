@@ -5,9 +5,9 @@ import Glibc
 
 /// Loopback TCP plumbing on plain sockets: the proxy and the effect server run on threads of
 /// their own so that a stalled peer never blocks the harness's tasks.
-enum Sockets {
+public enum Sockets {
     /// Listens on 127.0.0.1:`port` (0 picks one); returns the descriptor and the bound port.
-    static func listen(port: UInt16) throws -> (fd: Int32, port: UInt16) {
+    public static func listen(port: UInt16) throws -> (fd: Int32, port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ChaosError("socket() failed: errno \(errno)") }
         var one: Int32 = 1
@@ -29,7 +29,7 @@ enum Sockets {
     }
 
     /// Connects to 127.0.0.1:`port`; nil when nothing accepts there.
-    static func connect(port: UInt16) -> Int32? {
+    public static func connect(port: UInt16) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var address = loopback(port: port)
@@ -44,7 +44,7 @@ enum Sockets {
     }
 
     /// Writes all of `count` bytes; false once the peer is gone.
-    static func writeAll(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Bool {
+    public static func writeAll(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Bool {
         var offset = 0
         while offset < count {
             let written = write(fd, pointer + offset, count - offset)
@@ -64,7 +64,7 @@ enum Sockets {
     }
 
     /// Runs `body` on a detached thread (blocking socket loops).
-    static func spawn(_ body: @escaping @Sendable () -> Void) {
+    public static func spawn(_ body: @escaping @Sendable () -> Void) {
         let thread = Thread { body() }
         thread.stackSize = 1 << 20
         thread.start()
@@ -72,16 +72,18 @@ enum Sockets {
 }
 
 /// A harness failure with a message.
-struct ChaosError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct ChaosError: Error, CustomStringConvertible {
+    /// The message.
+    public let description: String
+    /// A failure saying `description`.
+    public init(_ description: String) { self.description = description }
 }
 
 /// The TCP proxy between workers and the node: forwards both ways, and on command cuts every
 /// open connection, refuses new ones for a while, or delays every chunk it forwards.
-final class FaultProxy: @unchecked Sendable {
+public final class FaultProxy: @unchecked Sendable {
     /// The port workers connect to.
-    let port: UInt16
+    public let port: UInt16
     private let upstreamPort: UInt16
     private let listener: Int32
     private let lock = NSLock()
@@ -89,9 +91,10 @@ final class FaultProxy: @unchecked Sendable {
     private var refuseUntil = Date.distantPast
     private var delayMicros: UInt32 = 0
     private var delayUntil = Date.distantPast
+    private var delayed = 0
 
     /// Starts forwarding 127.0.0.1:(free port) to 127.0.0.1:`upstreamPort`.
-    init(upstreamPort: UInt16) throws {
+    public init(upstreamPort: UInt16) throws {
         let (fd, port) = try Sockets.listen(port: 0)
         self.listener = fd
         self.port = port
@@ -100,7 +103,7 @@ final class FaultProxy: @unchecked Sendable {
     }
 
     /// Closes every forwarded connection and refuses new ones for `seconds`.
-    func cut(refusingFor seconds: Double) {
+    public func cut(refusingFor seconds: Double) {
         lock.lock()
         refuseUntil = Date().addingTimeInterval(seconds)
         let fds = open
@@ -109,11 +112,31 @@ final class FaultProxy: @unchecked Sendable {
     }
 
     /// Holds every forwarded chunk `milliseconds` for the next `seconds`.
-    func delay(milliseconds: Int, for seconds: Double) {
+    public func delay(milliseconds: Int, for seconds: Double) {
         lock.lock()
         delayMicros = UInt32(max(0, min(milliseconds, 10_000)) * 1000)
         delayUntil = Date().addingTimeInterval(seconds)
         lock.unlock()
+    }
+
+    /// Chunks held back by ``delay(milliseconds:for:)`` so far.
+    public var delayedChunks: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return delayed
+    }
+
+    /// Connections (both ends counted) currently forwarded.
+    public var openDescriptors: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return open.count
+    }
+
+    /// Stops accepting and cuts every open connection.
+    public func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        cut(refusingFor: 0)
     }
 
     private func acceptLoop() {
@@ -121,6 +144,7 @@ final class FaultProxy: @unchecked Sendable {
             let client = accept(listener, nil, nil)
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
+                close(listener)
                 return
             }
             lock.lock()
@@ -143,7 +167,9 @@ final class FaultProxy: @unchecked Sendable {
     private func currentDelay() -> UInt32 {
         lock.lock()
         defer { lock.unlock() }
-        return Date() < delayUntil ? delayMicros : 0
+        guard Date() < delayUntil, delayMicros > 0 else { return 0 }
+        delayed += 1
+        return delayMicros
     }
 
     private func pump(from source: Int32, to target: Int32, finished: Counter) {
@@ -174,11 +200,13 @@ final class FaultProxy: @unchecked Sendable {
 }
 
 /// A thread-safe counter.
-final class Counter: @unchecked Sendable {
+public final class Counter: @unchecked Sendable {
+    /// A counter at zero.
+    public init() {}
     private let lock = NSLock()
     private var value = 0
     /// Adds one and returns the new value.
-    func increment() -> Int {
+    public func increment() -> Int {
         lock.lock()
         defer { lock.unlock() }
         value += 1

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChaosKit
 import CQLWire
 import Foundation
 #if canImport(FoundationNetworking)
@@ -36,8 +37,20 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(name: .customLong("proxy-faults"), help: "Proxy cuts or delays per minute.")
     var proxyFaults = 3.0
 
+    @Option(name: .customLong("faults-each"),
+            help: "Besides the random draws, inject at least this many worker kills, stops, proxy cuts and proxy delays, spread over the run.")
+    var faultsEach = 0
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds to wait after the faults for jobs to finish.")
     var drainTimeout = 240
+
+    @Option(name: .customLong("late-effects"),
+            help: "Fraction of effect requests the effect server holds before deciding (late writes the fencing must reject).")
+    var lateEffects = 0.1
+
+    @Option(name: .customLong("late-effect-seconds"),
+            help: "How long a late effect is held (longer than the http job's 5 s timeout, so its run is retried meanwhile).")
+    var lateEffectSeconds = 12.0
 
     @Option(help: "Random seed (printed, so a run can be repeated).")
     var seed: UInt64?
@@ -47,7 +60,10 @@ struct ChaosCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard jobs >= 1, duration >= 10 else { throw ValidationError("--jobs must be at least 1 and --duration at least 10") }
-        guard killRate >= 0, stopRate >= 0, proxyFaults >= 0, nodeRestarts >= 0 else { throw ValidationError("rates must not be negative") }
+        guard killRate >= 0, stopRate >= 0, proxyFaults >= 0, nodeRestarts >= 0, faultsEach >= 0 else { throw ValidationError("rates must not be negative") }
+        guard (0...1).contains(lateEffects), lateEffectSeconds >= 0 else {
+            throw ValidationError("--late-effects must be between 0 and 1 and --late-effect-seconds not negative")
+        }
     }
 
     func run() async throws {
@@ -58,9 +74,10 @@ struct ChaosCommand: AsyncParsableCommand {
         let work = URL(fileURLWithPath: workDir ?? NSTemporaryDirectory() + "chaos-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         print("chaos: seed \(seed), jobs \(jobs), duration \(duration) s, kill-rate \(killRate)/min, stop-rate \(stopRate)/min, "
-              + "node-restarts \(nodeRestarts), proxy-faults \(proxyFaults)/min, logs in \(work.path)")
+              + "node-restarts \(nodeRestarts), proxy-faults \(proxyFaults)/min, late effects \(lateEffects) held \(lateEffectSeconds) s, "
+              + "logs in \(work.path)")
 
-        let effects = try EffectServer()
+        let effects = try EffectServer(holdFraction: lateEffects, holdSeconds: lateEffectSeconds, seed: seed)
         let cluster = Cluster(binDirectory: bin, workDirectory: work, workers: 3, shards: 8)
         do {
             try await cluster.startNode()
@@ -71,8 +88,6 @@ struct ChaosCommand: AsyncParsableCommand {
             for index in 0..<3 { try await cluster.startWorker(index) }
             print("chaos: node on \(nodePort), proxy on \(await cluster.proxy?.port ?? 0), effects on \(effects.port)")
 
-            let sampler = LockSampler(session: session)
-            let samplerTask = Task { await sampler.run() }
             let started = ContinuousClock.now
             let submitted = try await inject(cluster: cluster, effectsPort: effects.port, random: &random)
             await cluster.resumeDue(all: true)
@@ -81,9 +96,12 @@ struct ChaosCommand: AsyncParsableCommand {
             print("chaos: submitted \(submitted.count) jobs (\(submitted.filter(\.recurring).count) recurring), draining")
             try await drain(session: session, jobs: submitted)
             let runSeconds = Double((ContinuousClock.now - started).components.seconds)
-            samplerTask.cancel()
-            _ = await samplerTask.value
             await cluster.shutdown()
+            // Late effects still held are decided now, so the checker sees every one.
+            if !(await effects.waitIdle(timeout: .seconds(Int64(lateEffectSeconds) + 5))) {
+                print("chaos: \(effects.pending) effect requests still undecided")
+            }
+            effects.stop()
             session.close()
 
             // The checker reads from a node restarted once more, so what it judges is what the
@@ -91,17 +109,23 @@ struct ChaosCommand: AsyncParsableCommand {
             try await cluster.startNode()
             let checkSession = try await CQLSession.connect(.init(contactPoints: [CQLEndpoint(host: "127.0.0.1", port: Int(nodePort))],
                                                                   discoverNodes: false))
-            var checker = Checker()
-            try await checker.run(session: checkSession, jobs: submitted, effects: effects.snapshot,
-                                  locks: await sampler.observations, silenced: await cluster.silenced, runSeconds: runSeconds)
+            let input = try await CheckReader.read(session: checkSession, jobs: submitted, effects: effects.snapshot,
+                                                   auditPath: await cluster.auditLogPath, expectStaleEffects: lateEffects > 0,
+                                                   runSeconds: runSeconds)
             checkSession.close()
             await cluster.shutdown()
+            await cluster.stopProxy()
+            var checker = Checker()
+            checker.judge(input)
+            for line in checker.report { print(line) }
             print("\(checker.passed) passed, \(checker.failed) failed")
             if checker.failed > 0 { throw ExitCode.failure }
         } catch let error as ExitCode {
             throw error
         } catch {
             await cluster.killAll()
+            await cluster.stopProxy()
+            effects.stop()
             print("chaos: harness error: \(error)")
             print("0 passed, 1 failed")
             throw ExitCode.failure
@@ -134,6 +158,7 @@ struct ChaosCommand: AsyncParsableCommand {
                     break
                 }
             }
+            try await injectGuaranteed(cluster: cluster, elapsed: elapsed, random: &random)
             if tick % 2 == 0 {
                 // Each rate is per minute; one draw every 2 s.
                 if Double.random(in: 0..<1, using: &random) < killRate / 30 { try await cluster.killRandomWorker(using: &random) }
@@ -159,6 +184,24 @@ struct ChaosCommand: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
         }
         return submitted
+    }
+
+    /// Injects the `--faults-each` faults of each kind that are due by `elapsed` and not injected yet
+    /// (random draws count too), each kind at its own offset so they do not all land together.
+    private func injectGuaranteed(cluster: Cluster, elapsed: Double, random: inout SplitMix64) async throws {
+        guard faultsEach > 0 else { return }
+        func due(_ kind: String, offset: Double) async -> Bool {
+            let done = await cluster.faults[kind] ?? 0
+            return done < faultsEach && elapsed >= Double(duration) * (Double(done) + offset) / Double(faultsEach)
+        }
+        if await due(Cluster.stopFault, offset: 0.1) { await cluster.stopRandomWorker(for: stopSeconds, using: &random) }
+        if await due(Cluster.killFault, offset: 0.3) { try await cluster.killRandomWorker(using: &random) }
+        if await due(Cluster.cutFault, offset: 0.5) {
+            await cluster.cutConnections(refusingFor: Double.random(in: 0.5...3, using: &random))
+        }
+        if await due(Cluster.delayFault, offset: 0.7) {
+            await cluster.delayConnections(milliseconds: Int.random(in: 50...800, using: &random), for: Double.random(in: 2...8, using: &random))
+        }
     }
 
     /// Waits until every one-shot job is terminal (or the drain timeout passes).
@@ -195,7 +238,7 @@ struct ChaosCommand: AsyncParsableCommand {
         ]
         if effect {
             body["kind"] = "http"
-            body["payload"] = ["url": "http://127.0.0.1:\(effectsPort)/effect", "timeout_seconds": 10]
+            body["payload"] = ["url": "http://127.0.0.1:\(effectsPort)/effect", "timeout_seconds": 5]
         } else {
             body["kind"] = "noop"
             body["payload"] = [String: String]()
@@ -223,53 +266,5 @@ struct ChaosCommand: AsyncParsableCommand {
                 continuation.resume(returning: (data ?? Data(), http.statusCode))
             }.resume()
         }
-    }
-}
-
-/// Reads the `locks` table every 200 ms straight from the node (not through the proxy).
-actor LockSampler {
-    private let session: CQLSession
-    /// Every sample so far, in the order the node answered.
-    private(set) var observations: [LockObservation] = []
-
-    init(session: CQLSession) { self.session = session }
-
-    private struct Row: Decodable, Sendable {
-        var name: String
-        var holder: String?
-        var fencing_token: Int64?
-        var expire_at: Date?
-        var acquired_at: Date?
-    }
-
-    /// Samples until cancelled.
-    func run() async {
-        while !Task.isCancelled {
-            let sentAt = Date()
-            do {
-                for try await row in session.rows(CQLStatement("SELECT name, holder, fencing_token, expire_at, acquired_at FROM scheduler.locks",
-                                                               values: []), as: Row.self) {
-                    guard let token = row.fencing_token else { continue }
-                    observations.append(LockObservation(name: row.name, holder: row.holder, token: token,
-                                                        expireAt: row.expire_at, acquiredAt: row.acquired_at, sentAt: sentAt))
-                }
-            } catch {
-                // The node is down or restarting; the next sample tries again.
-            }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-    }
-}
-
-/// A seedable generator so a run's fault schedule can be repeated.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import ChaosKit
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -87,12 +88,9 @@ actor Cluster {
     private var nodeIncarnation = 0
     private(set) var proxy: FaultProxy?
     private var slots: [Slot]
-    private var stoppedAt: [Int: Date] = [:]
 
     /// Faults injected so far, by kind.
     private(set) var faults: [String: Int] = [:]
-    /// When each worker id could not act (killed: for good; stopped: until SIGCONT).
-    private(set) var silenced: [String: [ClosedRange<Date>]] = [:]
 
     /// A cluster of `workers` workers over `shards` shards, binaries in `binDirectory`.
     init(binDirectory: URL, workDirectory: URL, workers: Int, shards: Int) {
@@ -102,12 +100,28 @@ actor Cluster {
         self.slots = Array(repeating: Slot(), count: workers)
     }
 
+    /// Fault kinds as ``faults`` counts them.
+    static let killFault = "worker SIGKILL + restart"
+    /// A worker SIGSTOPped past its leases.
+    static let stopFault = "worker SIGSTOP/SIGCONT"
+    /// Every proxied connection cut.
+    static let cutFault = "proxy cut"
+    /// Proxied traffic delayed.
+    static let delayFault = "proxy delay"
+
+    /// The node's LWT audit log (every incarnation appends to it).
+    var auditLogPath: String { workDirectory.appendingPathComponent("lwt-audit.jsonl").path }
+
+    /// Stops the proxy's listener and cuts what it still forwards.
+    func stopProxy() { proxy?.stop() }
+
     /// Starts the node (on a free port the first time, then on the same one).
     func startNode() async throws {
         nodeIncarnation += 1
         let child = try Child(executable: binDirectory.appendingPathComponent("cqlnode"),
                               arguments: ["--host", "127.0.0.1", "--port", String(nodePort),
-                                          "--data-dir", workDirectory.appendingPathComponent("node-data").path],
+                                          "--data-dir", workDirectory.appendingPathComponent("node-data").path,
+                                          "--lwt-audit-log", auditLogPath],
                               name: "cqlnode-\(nodeIncarnation)", directory: workDirectory)
         node = child
         let address = try await child.waitForLine(prefix: "cqlnode listening on ", timeout: .seconds(120))
@@ -152,11 +166,10 @@ actor Cluster {
     func killRandomWorker<G: RandomNumberGenerator>(using generator: inout G) async throws {
         let candidates = slots.indices.filter { slots[$0].stoppedUntil == nil && slots[$0].child != nil }
         guard let index = candidates.randomElement(using: &generator) else { return }
-        silenced["w\(index)-\(slots[index].incarnation)", default: []].append(Date()...Date.distantFuture)
         slots[index].child?.killHard()
         slots[index].child = nil
         slots[index].url = nil
-        faults["worker SIGKILL + restart", default: 0] += 1
+        faults[Self.killFault, default: 0] += 1
         try await Task.sleep(for: .milliseconds(Int.random(in: 500...3000, using: &generator)))
         try await startWorker(index)
     }
@@ -169,8 +182,7 @@ actor Cluster {
         guard let index = candidates.randomElement(using: &generator) else { return }
         slots[index].child?.send(SIGSTOP)
         slots[index].stoppedUntil = ContinuousClock.now + .seconds(seconds)
-        stoppedAt[index] = Date()
-        faults["worker SIGSTOP/SIGCONT", default: 0] += 1
+        faults[Self.stopFault, default: 0] += 1
     }
 
     /// SIGCONT workers whose pause is over (all of them when `all`).
@@ -179,22 +191,19 @@ actor Cluster {
             guard let until = slots[index].stoppedUntil, all || ContinuousClock.now >= until else { continue }
             slots[index].child?.send(SIGCONT)
             slots[index].stoppedUntil = nil
-            if let from = stoppedAt.removeValue(forKey: index) {
-                silenced["w\(index)-\(slots[index].incarnation)", default: []].append(from...Date())
-            }
         }
     }
 
     /// Cuts every worker-node connection through the proxy.
     func cutConnections(refusingFor seconds: Double) {
         proxy?.cut(refusingFor: seconds)
-        faults["proxy cut", default: 0] += 1
+        faults[Self.cutFault, default: 0] += 1
     }
 
     /// Delays worker-node traffic through the proxy.
     func delayConnections(milliseconds: Int, for seconds: Double) {
         proxy?.delay(milliseconds: milliseconds, for: seconds)
-        faults["proxy delay", default: 0] += 1
+        faults[Self.delayFault, default: 0] += 1
     }
 
     /// Stops every worker (SIGTERM with a grace period), then the node.
