@@ -163,6 +163,11 @@ public final class CQLConnection: Sendable {
     /// Requests in flight, including those held for a late answer.
     public var inFlightCount: Int { state.withLock { $0.machine.inFlight } }
 
+    /// Whether the connection is closed and how many requests it has in flight, read together under one lock.
+    var load: (isClosed: Bool, inFlight: Int) {
+        state.withLock { ($0.machine.state == .closed, $0.machine.inFlight) }
+    }
+
     /// The compression negotiated in STARTUP, or nil.
     public var compression: FrameCompression? { state.withLock { $0.compression } }
 
@@ -197,7 +202,12 @@ public final class CQLConnection: Sendable {
                     ticket.withLock { $0 = (stream, requestID) }
                     if wakeTimer { timerSignal.signal() }
                     logger.trace("request", metadata: ["cql.stream": "\(stream)", "cql.opcode": "\(request.opcode)"])
-                    enqueue(request.encodeFrame(stream: stream, tracing: tracing, compression: compression), inline: alone)
+                    if compression == nil || request.opcode == .startup || request.opcode == .options {
+                        enqueue(inline: alone) { request.appendUncompressedFrame(to: &$0, stream: stream, tracing: tracing) }
+                    } else {
+                        let frame = request.encodeFrame(stream: stream, tracing: tracing, compression: compression)
+                        enqueue(inline: alone) { $0.append(contentsOf: frame) }
+                    }
                 }
             }
         } onCancel: {
@@ -296,17 +306,22 @@ public final class CQLConnection: Sendable {
     /// Queues an encoded frame. A lone request (nothing else in flight) is written at once by the
     /// caller, for latency; otherwise the writer thread writes it with whatever else queued up
     /// meanwhile, so under load many frames share one syscall.
-    private func enqueue(_ frame: [UInt8], inline: Bool) {
+    ///
+    /// `write` appends the frame's bytes to the queue, under the write lock.
+    private func enqueue(inline: Bool, _ write: (inout [UInt8]) -> Void) {
         let drainer = writeState.withLock { state -> Bool? in
             guard !state.closed else { return nil }
-            state.pending.append(contentsOf: frame)
+            write(&state.pending)
             guard !state.draining else { return nil }
             state.draining = true
             return inline
         }
         switch drainer {
         case true?: drain(blocking: false)
-        case false?: writerSignal.signal()
+        case false?:
+            // A job queued behind the tasks already waiting to run (those woken by the same burst of
+            // answers) writes what they queue meanwhile in one syscall; cheaper than waking a thread.
+            Task { self.drain(blocking: false) }
         case nil: break
         }
     }
@@ -427,9 +442,11 @@ public final class CQLConnection: Sendable {
                 return
             }
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            // One clock read per read: the frames of one read arrived together.
+            let now = DispatchTime.now().uptimeNanoseconds
             do {
                 while let frame = try decoder.nextFrame() {
-                    guard handle(frame) else { return }
+                    guard handle(frame, now: now) else { return }
                 }
             } catch {
                 close(reason: "undecodable frame: \(error)")
@@ -439,7 +456,7 @@ public final class CQLConnection: Sendable {
     }
 
     /// Routes one frame to its waiter; false when the connection had to close.
-    private func handle(_ frame: Frame) -> Bool {
+    private func handle(_ frame: Frame, now: UInt64) -> Bool {
         let compression = state.withLock { $0.compression }
         let envelope: Envelope<ResponseMessage>
         do {
@@ -461,7 +478,7 @@ public final class CQLConnection: Sendable {
             }
             return true
         }
-        let action = state.withLock { $0.machine.responseReceived(stream: envelope.stream, now: DispatchTime.now().uptimeNanoseconds) }
+        let action = state.withLock { $0.machine.responseReceived(stream: envelope.stream, now: now) }
         switch action {
         case let .deliver(waiter):
             waiter.continuation.resume(returning: envelope)
@@ -500,7 +517,7 @@ public final class CQLConnection: Sendable {
             return
         case let .sendHeartbeat(stream):
             logger.trace("heartbeat", metadata: ["cql.stream": "\(stream)"])
-            enqueue(RequestMessage.options.encodeFrame(stream: stream, compression: compression), inline: true)
+            enqueue(inline: true) { RequestMessage.options.appendUncompressedFrame(to: &$0, stream: stream, tracing: false) }
         case .closeUnresponsive:
             close(reason: "heartbeat unanswered for \(configuration.heartbeatTimeout)")
         }
@@ -544,5 +561,24 @@ extension Duration {
         let (product, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return .max }
         return product &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}
+
+extension RequestMessage {
+    /// Appends the frame ``encodeFrame(stream:version:tracing:customPayload:compression:)`` makes
+    /// without compression, built in place: no body array, no frame array, no copy.
+    func appendUncompressedFrame(to buffer: inout [UInt8], stream: Int16, tracing: Bool) {
+        let start = buffer.count
+        var writer = ByteWriter(capacity: 0)
+        swap(&writer.bytes, &buffer)
+        FrameHeader(isResponse: false, flags: tracing ? [.tracing] : [], stream: stream, opcode: opcode.rawValue, length: 0)
+            .encode(into: &writer)
+        encode(into: &writer)
+        swap(&writer.bytes, &buffer)
+        let length = UInt32(bitPattern: Int32(clamping: buffer.count - start - FrameHeader.size))
+        // The length is the header's last four bytes, big-endian.
+        for index in 0..<4 {
+            buffer[start + 5 + index] = UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32(index)))
+        }
     }
 }

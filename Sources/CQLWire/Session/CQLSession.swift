@@ -20,6 +20,9 @@ public final class CQLSession: Sendable {
         var prepared: [PreparedKey: PreparedStatement] = [:]
         var control: CQLConnection?
         var closed = false
+        /// Whether a prepare ever returned an id other than the one cached for its query: until then
+        /// a statement's own id is current and executing it needs no cache lookup.
+        var preparedIDsChanged = false
     }
 
     struct PreparedKey: Hashable, Sendable {
@@ -108,21 +111,18 @@ public final class CQLSession: Sendable {
 
     /// Runs a statement and returns its result (one page of rows for a SELECT).
     public func execute(_ statement: CQLStatement) async throws -> QueryResult {
-        let kind: String
-        let routingKey: [UInt8]?
+        let kind: RequestKind
         switch statement.body {
-        case .simple:
-            kind = "query"
-            routingKey = nil
-        case let .prepared(prepared):
-            kind = "execute"
-            routingKey = prepared.routingKey(statement.values)
+        case .simple: kind = .query
+        case .prepared: kind = .execute
         }
         let conditional = statement.isLightweightTransaction
         let parameters = self.parameters(for: statement, conditional: conditional)
         let result = try await perform(kind: kind, cql: statement.cql, conditional: conditional,
-                                       idempotent: statement.isIdempotent, routingKey: routingKey,
-                                       timeout: statement.timeout) { connection in
+                                       idempotent: statement.isIdempotent, routingKey: {
+            if case let .prepared(prepared) = statement.body { return prepared.routingKey(statement.values) }
+            return nil
+        }, timeout: statement.timeout) { connection in
             switch statement.body {
             case let .simple(text):
                 return try self.expectResult(try await connection.send(
@@ -148,14 +148,14 @@ public final class CQLSession: Sendable {
     /// Runs a batch (logged, unlogged or counter); a conditional batch reports ``QueryResult/wasApplied``.
     public func execute(_ batch: BatchStatement) async throws -> QueryResult {
         let conditional = batch.isLightweightTransaction
-        var routingKey: [UInt8]?
-        if case let .prepared(prepared)? = batch.statements.first?.body {
-            routingKey = batch.statements.first.flatMap { prepared.routingKey($0.values) }
+        let routingKey = { () -> [UInt8]? in
+            guard let first = batch.statements.first, case let .prepared(prepared) = first.body else { return nil }
+            return prepared.routingKey(first.values)
         }
         let consistency = batch.consistency ?? configuration.consistency
         let serial = batch.serialConsistency ?? (conditional ? configuration.serialConsistency : nil)
         let timestamp = batch.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil)
-        return try await perform(kind: "batch", cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
+        return try await perform(kind: .batch, cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
                                  routingKey: routingKey, timeout: batch.timeout) { connection in
             var retriedUnprepared = false
             while true {
@@ -191,7 +191,7 @@ public final class CQLSession: Sendable {
         let key = PreparedKey(keyspace: keyspace, query: cql)
         if let cached = state.withLock({ $0.prepared[key] }) { return cached }
         let keyspace = key.keyspace
-        return try await perform(kind: "prepare", cql: cql, conditional: false, idempotent: true, routingKey: nil,
+        return try await perform(kind: .prepare, cql: cql, conditional: false, idempotent: true, routingKey: { nil },
                                  timeout: nil) { connection in
             let prepared = try await self.prepare(cql, keyspace: keyspace, on: connection)
             return prepared
@@ -239,7 +239,9 @@ public final class CQLSession: Sendable {
     }
 
     private func currentID(of prepared: PreparedStatement) -> [UInt8] {
-        state.withLock { $0.prepared[PreparedKey(keyspace: prepared.keyspace, query: prepared.query)]?.id } ?? prepared.id
+        state.withLock { state in
+            state.preparedIDsChanged ? state.prepared[PreparedKey(keyspace: prepared.keyspace, query: prepared.query)]?.id : nil
+        } ?? prepared.id
     }
 
     private func executePrepared(_ prepared: PreparedStatement, parameters: QueryParameters, timeout: Duration?,
@@ -266,7 +268,11 @@ public final class CQLSession: Sendable {
         switch envelope.message {
         case let .result(.prepared(prepared)):
             let statement = PreparedStatement(query: cql, keyspace: keyspace, prepared: prepared)
-            state.withLock { $0.prepared[PreparedKey(keyspace: keyspace, query: cql)] = statement }
+            state.withLock { state in
+                let key = PreparedKey(keyspace: keyspace, query: cql)
+                if let previous = state.prepared[key], previous.id != statement.id { state.preparedIDsChanged = true }
+                state.prepared[key] = statement
+            }
             return statement
         case let .error(error):
             throw error
@@ -288,19 +294,23 @@ public final class CQLSession: Sendable {
     }
 
     /// Sends a request along its query plan, retrying as the policy allows, with metrics and logs.
-    private func perform<Result: Sendable>(kind: String, cql: String, conditional: Bool, idempotent: Bool,
-                                           routingKey: [UInt8]?, timeout: Duration?,
+    ///
+    /// `routingKey` is only computed when token-aware routing has a choice to make.
+    private func perform<Result: Sendable>(kind: RequestKind, cql: String, conditional: Bool, idempotent: Bool,
+                                           routingKey: () -> [UInt8]?, timeout: Duration?,
                                            _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
-        guard !state.withLock({ $0.closed }) else { throw CQLError.sessionClosed }
-        let plan = queryPlan(routingKey: routingKey)
-        let started = DispatchTime.now().uptimeNanoseconds
+        guard let plan = queryPlan(routingKey: routingKey) else { throw CQLError.sessionClosed }
+        let metrics = self.metrics
+        let started = metrics.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
         var errors: [String] = []
         var retries = 0
         var attempt = 0
         let maxAttempts = plan.count + max(0, configuration.retryPolicy.maxRetries)
         var logger = self.logger
-        logger[metadataKey: "cql.kind"] = "\(kind)"
+        // Every log line below is debug or trace: the metadata is only worth building when they print.
+        if logger.logLevel <= .debug { logger[metadataKey: "cql.kind"] = "\(kind.label)" }
         func finish(failed: Bool) {
+            guard metrics.isEnabled else { return }
             metrics.requestFinished(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started, failed: failed)
         }
         while attempt < maxAttempts, !plan.isEmpty {
@@ -385,14 +395,18 @@ public final class CQLSession: Sendable {
     }
 
     /// The nodes to try, in order: the partition's owner first when token-aware, then the others in turn; reachable ones first.
-    private func queryPlan(routingKey: [UInt8]?) -> [NodePool] {
-        let (nodes, ring, start) = state.withLock { state -> ([NodePool], [(token: Int64, node: Int)], Int) in
+    /// Nil once the session is closed.
+    private func queryPlan(routingKey: () -> [UInt8]?) -> [NodePool]? {
+        let snapshot = state.withLock { state -> (nodes: [NodePool], ring: [(token: Int64, node: Int)], start: Int)? in
+            guard !state.closed else { return nil }
             state.roundRobin &+= 1
             return (state.nodes, state.ring, state.roundRobin)
         }
-        guard !nodes.isEmpty else { return [] }
+        guard let (nodes, ring, start) = snapshot else { return nil }
+        // One node: nothing to order (and no routing key to compute); the pool's array is shared, not copied.
+        guard nodes.count > 1 else { return nodes }
         var ordered = (0..<nodes.count).map { nodes[(start &+ $0) % nodes.count] }
-        if configuration.loadBalancing == .tokenAware, let routingKey, !ring.isEmpty {
+        if configuration.loadBalancing == .tokenAware, !ring.isEmpty, let routingKey = routingKey() {
             let token = Murmur3Token.token(of: routingKey)
             let owner = Self.owner(of: token, in: ring)
             if let index = ordered.firstIndex(where: { $0 === nodes[owner] }) {

@@ -51,29 +51,25 @@ final class NodePool: Sendable {
         state.withLock { $0.connections.filter { !$0.isClosed } }
     }
 
-    /// An open connection, the least loaded of the pool, opening one if there is none.
+    /// An open connection, the less loaded of two picked in turn, opening one if there is none.
     func connection() async throws -> CQLConnection {
-        let now = DispatchTime.now().uptimeNanoseconds
-        enum Choice { case use(CQLConnection), wait(Task<CQLConnection, any Error>), refuse(String) }
+        enum Choice { case use(CQLConnection, full: Bool), wait(Task<CQLConnection, any Error>), refuse(String) }
         let choice: Choice = state.withLock { state in
+            if let chosen = Self.pick(&state) { return .use(chosen, full: state.connections.count >= target) }
             state.connections.removeAll { $0.isClosed }
-            if !state.connections.isEmpty {
-                state.cursor &+= 1
-                let count = state.connections.count
-                let first = state.connections[state.cursor % count]
-                let second = state.connections[(state.cursor + 1) % count]
-                return .use(first.inFlightCount <= second.inFlightCount ? first : second)
-            }
+            if let chosen = Self.pick(&state) { return .use(chosen, full: state.connections.count >= target) }
             if state.closed { return .refuse("the session is closed") }
             if let opening = state.opening { return .wait(opening) }
-            if now < state.nextAttempt { return .refuse("reconnecting after: \(state.lastError ?? "failure")") }
+            if DispatchTime.now().uptimeNanoseconds < state.nextAttempt {
+                return .refuse("reconnecting after: \(state.lastError ?? "failure")")
+            }
             let task = Task { try await self.open() }
             state.opening = task
             return .wait(task)
         }
         switch choice {
-        case let .use(connection):
-            fillInBackground()
+        case let .use(connection, full):
+            if !full { fillInBackground() }
             return connection
         case let .wait(task):
             let connection = try await task.value
@@ -82,6 +78,22 @@ final class NodePool: Sendable {
         case let .refuse(reason):
             throw CQLError.connectionFailed(endpoint: endpoint.description, reason: reason)
         }
+    }
+
+    /// The less loaded of the two connections at the cursor; nil when the pool is empty or one of
+    /// them is closed (the caller then drops the closed ones and asks again).
+    private static func pick(_ state: inout State) -> CQLConnection? {
+        let count = state.connections.count
+        guard count > 0 else { return nil }
+        state.cursor &+= 1
+        let first = state.connections[state.cursor % count]
+        let firstLoad = first.load
+        guard !firstLoad.isClosed else { return nil }
+        guard count > 1 else { return first }
+        let second = state.connections[(state.cursor + 1) % count]
+        let secondLoad = second.load
+        guard !secondLoad.isClosed else { return nil }
+        return firstLoad.inFlight <= secondLoad.inFlight ? first : second
     }
 
     /// Opens one connection and adds it to the pool; records the failure and schedules a retry otherwise.

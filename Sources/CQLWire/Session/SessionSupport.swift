@@ -15,14 +15,33 @@ final class ClientTimestampGenerator: Sendable {
     }
 }
 
-/// The session's metrics, each name registered once with one label set (swift-prometheus traps otherwise).
-struct SessionMetrics: Sendable {
-    /// The request kinds, the only values of the `kind` label.
-    static let kinds = ["query", "execute", "batch", "prepare"]
+/// What a request is, the value of the metrics' `kind` label.
+enum RequestKind: Int, CaseIterable, Sendable {
+    case query, execute, batch, prepare
 
-    private let requests: [String: Counter]
-    private let errors: [String: Counter]
-    private let durations: [String: Metrics.Timer]
+    /// The label value.
+    var label: String {
+        switch self {
+        case .query: "query"
+        case .execute: "execute"
+        case .batch: "batch"
+        case .prepare: "prepare"
+        }
+    }
+}
+
+/// The session's metrics, each name registered once with one label set (swift-prometheus traps otherwise),
+/// and held per kind so a request touches its counters without a lookup.
+struct SessionMetrics: Sendable {
+    /// The metrics of one request kind.
+    private struct PerKind: Sendable {
+        let requests: Counter
+        let errors: Counter
+        let duration: Metrics.Timer
+    }
+
+    /// Indexed by ``RequestKind/rawValue``; empty without a factory.
+    private let perKind: [PerKind]
     /// `cql_lwt_requests_total`: every conditional request sent.
     let lwtRequests: Counter?
     /// `cql_lwt_outcome_unknown_total`: conditional requests whose outcome is unknown.
@@ -30,35 +49,33 @@ struct SessionMetrics: Sendable {
 
     init(factory: (any MetricsFactory)?) {
         guard let factory else {
-            requests = [:]
-            errors = [:]
-            durations = [:]
+            perKind = []
             lwtRequests = nil
             lwtUnknown = nil
             return
         }
-        var requests: [String: Counter] = [:]
-        var errors: [String: Counter] = [:]
-        var durations: [String: Metrics.Timer] = [:]
-        for kind in Self.kinds {
-            requests[kind] = Counter(label: "cql_requests_total", dimensions: [("kind", kind)], factory: factory)
-            errors[kind] = Counter(label: "cql_request_errors_total", dimensions: [("kind", kind)], factory: factory)
-            durations[kind] = Metrics.Timer(label: "cql_request_duration_seconds", dimensions: [("kind", kind)], factory: factory)
+        perKind = RequestKind.allCases.map { kind in
+            PerKind(requests: Counter(label: "cql_requests_total", dimensions: [("kind", kind.label)], factory: factory),
+                    errors: Counter(label: "cql_request_errors_total", dimensions: [("kind", kind.label)], factory: factory),
+                    duration: Metrics.Timer(label: "cql_request_duration_seconds", dimensions: [("kind", kind.label)],
+                                            factory: factory))
         }
-        self.requests = requests
-        self.errors = errors
-        self.durations = durations
         lwtRequests = Counter(label: "cql_lwt_requests_total", dimensions: [], factory: factory)
         lwtUnknown = Counter(label: "cql_lwt_outcome_unknown_total", dimensions: [], factory: factory)
     }
 
-    func requestSent(_ kind: String, conditional: Bool) {
-        requests[kind]?.increment()
+    /// Whether anything is recorded (a factory was given); without one, callers skip reading the clock.
+    var isEnabled: Bool { !perKind.isEmpty }
+
+    func requestSent(_ kind: RequestKind, conditional: Bool) {
+        guard !perKind.isEmpty else { return }
+        perKind[kind.rawValue].requests.increment()
         if conditional { lwtRequests?.increment() }
     }
 
-    func requestFinished(_ kind: String, nanoseconds: UInt64, failed: Bool) {
-        durations[kind]?.recordNanoseconds(Int64(clamping: nanoseconds))
-        if failed { errors[kind]?.increment() }
+    func requestFinished(_ kind: RequestKind, nanoseconds: UInt64, failed: Bool) {
+        guard !perKind.isEmpty else { return }
+        perKind[kind.rawValue].duration.recordNanoseconds(Int64(clamping: nanoseconds))
+        if failed { perKind[kind.rawValue].errors.increment() }
     }
 }

@@ -62,7 +62,18 @@ public enum CQLBinder {
 
     /// Binds values by position to the markers of a prepared statement.
     public static func encodeValues(_ values: [any CQLEncodable], for columns: [ColumnSpec]) throws(WireError) -> [WireValue] {
-        try encodeValues(values, types: columns.map(\.type))
+        // The same as encodeValues(_:types:) without building an array of the types on every bind.
+        try checkCount(values.count, columns.count)
+        var bound: [WireValue] = []
+        bound.reserveCapacity(values.count)
+        for index in values.indices {
+            do throws(WireError) {
+                bound.append(try values[index].cqlWireValue(as: columns[index].type))
+            } catch {
+                throw error.inContext("bound value \(index)")
+            }
+        }
+        return bound
     }
 
     /// Binds values for a statement without metadata, each as its Swift type's default CQL type
