@@ -31,14 +31,21 @@ bin="$(swift build "${scratch[@]}" --show-bin-path)"
 
 timeout_cmd=()
 [[ -n "$limit" ]] && timeout_cmd=(timeout -k 10 "$limit")
-# setsid: chaos, its node and workers form a group of their own, so one kill reaches them all,
-# also when chaos itself dies or is killed by the timeout.
-setsid "${timeout_cmd[@]}" "$bin/chaos" "${args[@]}" &
+# chaos runs in a process group of its own; Foundation starts each node and worker in yet another
+# group, so chaos lists their pids in CHAOS_PID_FILE and the cleanup kills those still running the
+# binary listed (a pid reused since is left alone), also when chaos died or the timeout killed it.
+pid_file="$(mktemp "${TMPDIR:-/tmp}/chaos-pids.XXXXXX")"
+CHAOS_PID_FILE="$pid_file" setsid "${timeout_cmd[@]}" "$bin/chaos" "${args[@]}" &
 group=$!
 cleanup() {
     kill -TERM -- "-$group" 2>/dev/null || true
+    local pid exe
+    while read -r pid exe; do
+        [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$exe" ]] && kill -KILL "$pid" 2>/dev/null || true
+    done <"$pid_file"
     sleep 1
     kill -KILL -- "-$group" 2>/dev/null || true
+    rm -f "$pid_file"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

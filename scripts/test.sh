@@ -2,7 +2,8 @@
 # Runs every test suite of the project: installs what the tests need, builds, then tests.
 #
 # usage: scripts/test.sh                 all suites: swift tests (unit, fixtures, interop with the
-#                                        Python driver and cqlsh), then each fuzz target for
+#                                        Python driver and cqlsh), a short chaos run
+#                                        (scripts/chaos.sh --short), then each fuzz target for
 #                                        FUZZ_SECONDS (default 30)
 #        scripts/test.sh --filter X      only the swift tests matching X (no fuzzing)
 set -euo pipefail
@@ -52,6 +53,10 @@ log "running swift tests"
 swift test --skip-build "$@"
 
 if [[ $# -eq 0 ]]; then
+    # Reuses the debug build above; chaos.sh kills everything it started, also on failure or timeout.
+    log "short chaos run: about 1,000 jobs, 2 faults of each kind, killed after ${CHAOS_TIMEOUT:-330}s"
+    scripts/chaos.sh --short 2> >(grep -E "error|warning: .*Chaos" >&2)
+
     log "schemathesis against a running worker's /openapi.yaml"
     scripts/schemathesis.sh --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --max-time "${SCHEMATHESIS_SECONDS:-150}"
 

@@ -30,6 +30,17 @@ final class Child: @unchecked Sendable {
         self.process = process
         self.pid = process.processIdentifier
         self.stdoutPath = out
+        Self.register(pid: process.processIdentifier, executable: executable.path)
+    }
+
+    /// Appends `pid executable` to the file `CHAOS_PID_FILE` names, if any: Foundation starts each child
+    /// in a process group of its own, so scripts/chaos.sh kills them by pid when chaos itself cannot.
+    private static func register(pid: Int32, executable: String) {
+        guard let path = ProcessInfo.processInfo.environment["CHAOS_PID_FILE"],
+              let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data("\(pid) \(executable)\n".utf8))
     }
 
     /// Waits for a line of standard output starting with `prefix`; returns the rest of it.
