@@ -13,24 +13,76 @@ enum RunEnd: Sendable {
 extension SchedulerRuntime {
     // MARK: - Polling
 
-    /// Reads the due entries of every owned shard's due buckets and starts a run for each (plain reads).
-    func pollOnce() async throws {
-        for shard in ownedShards {
-            guard !isStopping else { return }
-            try await poll(shard: shard)
+    /// Polls every owned shard once (plain reads) and starts a run for each due entry while there is capacity.
+    /// Returns the shards where due entries were left for lack of capacity, with the bucket they were left in.
+    @discardableResult
+    func pollOnce() async throws -> [Int: Date] {
+        try await pollPass(ownedShards, resumingAt: [:])
+    }
+
+    /// A full pass over the owned shards every poll interval; in between, while due entries are left for
+    /// lack of capacity, the shards holding them are polled again as soon as half the runs in flight have
+    /// finished, so a backlog drains at the speed runs complete instead of one batch per poll interval.
+    func pollLoop() async {
+        var nextFullPass = ContinuousClock.now
+        var backlog: [Int: Date] = [:]
+        while !Task.isCancelled, !isStopping {
+            do {
+                if ContinuousClock.now >= nextFullPass {
+                    backlog = try await pollOnce()
+                    nextFullPass = ContinuousClock.now + pollInterval
+                } else if !backlog.isEmpty {
+                    backlog = try await pollPass(backlog.keys.sorted(), resumingAt: backlog)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                backlog = [:]
+                nextFullPass = ContinuousClock.now + pollInterval
+                logger.warning("scheduler poll failed", metadata: ["error": "\(error)", "worker_id": "\(workerID)"])
+            }
+            if backlog.isEmpty {
+                while ContinuousClock.now < nextFullPass, !Task.isCancelled, !isStopping {
+                    try? await Task.sleep(until: min(nextFullPass, ContinuousClock.now + .milliseconds(100)), clock: .continuous)
+                }
+            } else {
+                await waitForCapacity(until: nextFullPass)
+            }
         }
     }
 
-    private func poll(shard: Int) async throws {
+    /// Polls `shards` starting at a rotating position (a backlog in one shard must not starve the others);
+    /// `resumingAt` names, per shard, the bucket a backlog was left in, the older ones having just been read.
+    private func pollPass(_ shards: [Int], resumingAt: [Int: Date]) async throws -> [Int: Date] {
+        guard !shards.isEmpty else { return [:] }
+        let first = state.withLock { state -> Int in
+            defer { state.pollRotation = (state.pollRotation + 1) % max(1, self.shards) }
+            return state.pollRotation
+        }
+        var backlog: [Int: Date] = [:]
+        for step in 0..<shards.count {
+            guard !isStopping else { break }
+            let shard = shards[(first + step) % shards.count]
+            if let bucket = try await poll(shard: shard, resumingAt: resumingAt[shard]) { backlog[shard] = bucket }
+        }
+        return backlog
+    }
+
+    /// Starts runs for the due entries of `shard`, from its cursor or from `resume` when that is later;
+    /// returns the bucket where due entries may be left for lack of capacity, nil when none are.
+    private func poll(shard: Int, resumingAt resume: Date?) async throws -> Date? {
         let configuration = service.configuration
         let now = WallClock.now()
         let current = now.bucket
-        var bucket = state.withLock { $0.cursors[shard] } ?? Date(milliseconds: now.millis - configuration.pollLookback.milliseconds).bucket
+        let cursor = state.withLock { $0.cursors[shard] }
+        var bucket = cursor ?? Date(milliseconds: now.millis - configuration.pollLookback.milliseconds).bucket
+        // Only past a cursor: a shard owned anew starts from the lookback, whatever an earlier pass saw.
+        if let resume, cursor != nil, resume > bucket { bucket = resume }
         let select = "SELECT \(QueueEntry.columns) FROM \(service.cql.table("jobs_sharded")) WHERE shard = ? AND bucket = ? AND due_at <= ? LIMIT ?"
         while bucket <= current {
-            guard owns(shard), !isStopping else { return }
+            guard owns(shard), !isStopping else { return nil }
             let capacity = configuration.maximumConcurrentRuns - state.withLock { $0.inFlight.count }
-            guard capacity > 0 else { return }
+            guard capacity > 0 else { return bucket }
             let result = try await service.cql.run(select, [Int32(shard), bucket, now, Int32(capacity * 2)])
             var started = 0
             for row in result.rows where started < capacity {
@@ -44,9 +96,47 @@ extension SchedulerRuntime {
             } else if state.withLock({ $0.cursors[shard] == nil }) {
                 state.withLock { $0.cursors[shard] = bucket }
             }
-            if started >= capacity { return }
+            if started >= capacity { return bucket }
             bucket = Date(milliseconds: bucket.millis + 60_000)
         }
+        return nil
+    }
+
+    /// Waits until the runs in flight drop to half the maximum, the runtime stops, or `deadline` passes.
+    private func waitForCapacity(until deadline: ContinuousClock.Instant) async {
+        let refillMark = service.configuration.maximumConcurrentRuns / 2
+        let serial = state.withLock { state -> UInt64 in
+            state.waiterSerial &+= 1
+            return state.waiterSerial
+        }
+        // The timer bounds every wait, also one whose cancellation raced with storing its continuation.
+        let timer = Task {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            self.wakePoller(serial: serial)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.stopping || state.inFlight.count <= refillMark { return true }
+                    state.capacityWaiter = (serial, continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            self.wakePoller(serial: serial)
+        }
+        timer.cancel()
+    }
+
+    /// Resumes the poll loop's capacity wait (only the wait numbered `serial`, when given).
+    func wakePoller(serial: UInt64?) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.capacityWaiter, serial == nil || waiter.serial == serial else { return nil }
+            state.capacityWaiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume()
     }
 
     /// Starts claiming and executing `entry` unless this runtime is already on it.
@@ -59,9 +149,14 @@ extension SchedulerRuntime {
             return true
         }
         guard registered else { return false }
+        let refillMark = service.configuration.maximumConcurrentRuns / 2
         Task {
             await self.claimAndExecute(entry, handBack: handBack)
-            _ = self.state.withLock { $0.inFlight.removeValue(forKey: key) }
+            let refill = self.state.withLock { state -> Bool in
+                state.inFlight.removeValue(forKey: key)
+                return state.capacityWaiter != nil && state.inFlight.count <= refillMark
+            }
+            if refill { self.wakePoller(serial: nil) }
         }
         return true
     }

@@ -23,6 +23,11 @@ public final class SchedulerRuntime: Sendable {
         var leases: [Int: Lease] = [:]
         var cursors: [Int: Date] = [:]
         var inFlight: [String: @Sendable () -> Void] = [:]
+        /// The poll loop waiting for in-flight runs to drop to the refill mark, with its wait's serial.
+        var capacityWaiter: (serial: UInt64, continuation: CheckedContinuation<Void, Never>)?
+        var waiterSerial: UInt64 = 0
+        /// Where the next poll pass starts in the owned shards, so a backlog in one shard cannot starve the others.
+        var pollRotation = 0
         var stopping = false
         var lastHeartbeat: ContinuousClock.Instant?
         var startedAt = WallClock.now()
@@ -66,7 +71,7 @@ public final class SchedulerRuntime: Sendable {
         let configuration = service.configuration
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.loop(every: max(configuration.shardLeaseTTL / 4, .milliseconds(10)), "balance") { try await self.balance() } }
-            group.addTask { await self.loop(every: self.pollInterval, "poll") { try await self.pollOnce() } }
+            group.addTask { await self.pollLoop() }
             group.addTask { await self.loop(every: configuration.repairInterval, "repair") { try await self.repairSweep() } }
         }
         if !state.withLock({ $0.stopping }) {
@@ -79,6 +84,7 @@ public final class SchedulerRuntime: Sendable {
     /// queue, releases the shard leases and leaves the pool.
     public func shutdown(gracePeriod: Duration) async {
         state.withLock { $0.stopping = true }
+        wakePoller(serial: nil)
         let end = ContinuousClock.now + gracePeriod
         while ContinuousClock.now < end, !state.withLock({ $0.inFlight.isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))
