@@ -125,10 +125,13 @@ struct CQLBenchCommand: AsyncParsableCommand {
                     var generator = SplitMix(seed: UInt64(worker) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(UInt32(truncatingIfNeeded: getpid())))
                     var result = WorkerResult()
                     var lwtKey = (Int64(worker) << 40) | Int64(generator.next() & 0xFF_FFFF) << 16
+                    // Whether this worker already saw the measured window open (then the CPU clock was read).
+                    var measuring = false
                     while true {
                         let begin = clock.now
                         if begin >= end { break }
-                        if begin >= measureFrom, cpuAtStart.withLock({ $0 }) == nil {
+                        if !measuring, begin >= measureFrom {
+                            measuring = true
                             cpuAtStart.withLock { if $0 == nil { $0 = processCPUMicroseconds() } }
                         }
                         let operation = plan.next(&generator)

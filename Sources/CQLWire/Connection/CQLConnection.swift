@@ -72,8 +72,12 @@ public final class CQLConnection: Sendable {
     }
 
     /// A caller waiting for its answer, with the timeout it asked for (for the error it gets on expiry).
+    ///
+    /// The continuation is unchecked (no canary object per request): it is resumed exactly once
+    /// because every path that resumes it first takes it out of its slot in the state machine under
+    /// the lock (answer, abandon, expiry, close), or never stored it (closed, exhausted).
     struct Waiter: Sendable {
-        let continuation: CheckedContinuation<Envelope<ResponseMessage>, any Error>
+        let continuation: UnsafeContinuation<Envelope<ResponseMessage>, any Error>
         let timeoutNanoseconds: UInt64
     }
 
@@ -182,7 +186,7 @@ public final class CQLConnection: Sendable {
         let timeoutNanoseconds = (timeout ?? configuration.requestTimeout).nanoseconds
         let ticket = Locked<(stream: Int16, requestID: UInt64)?>(nil)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withUnsafeThrowingContinuation { continuation in
                 let now = DispatchTime.now().uptimeNanoseconds
                 let (deadline, overflow) = now.addingReportingOverflow(timeoutNanoseconds)
                 let waiter = Waiter(continuation: continuation, timeoutNanoseconds: timeoutNanoseconds)
@@ -429,6 +433,9 @@ public final class CQLConnection: Sendable {
     private func readLoop() {
         var decoder = FrameDecoder(maxBodyLength: configuration.maxFrameBodyLength)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // The answers of one read are handed over together once it is decoded: the tasks become
+        // runnable in one burst, so a pool thread woken for the first finds the others queued.
+        var deliveries: [(Waiter, Envelope<ResponseMessage>)] = []
         while true {
             let count: Int
             do {
@@ -444,19 +451,24 @@ public final class CQLConnection: Sendable {
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             // One clock read per read: the frames of one read arrived together.
             let now = DispatchTime.now().uptimeNanoseconds
+            var open = true
             do {
-                while let frame = try decoder.nextFrame() {
-                    guard handle(frame, now: now) else { return }
+                while open, let frame = try decoder.nextFrame() {
+                    open = handle(frame, now: now, deliveries: &deliveries)
                 }
             } catch {
                 close(reason: "undecodable frame: \(error)")
-                return
+                open = false
             }
+            // Answers taken out of their slots before a failure are still theirs to receive.
+            for (waiter, envelope) in deliveries { waiter.continuation.resume(returning: envelope) }
+            deliveries.removeAll(keepingCapacity: true)
+            guard open else { return }
         }
     }
 
-    /// Routes one frame to its waiter; false when the connection had to close.
-    private func handle(_ frame: Frame, now: UInt64) -> Bool {
+    /// Routes one frame to its waiter (appended to `deliveries`); false when the connection had to close.
+    private func handle(_ frame: Frame, now: UInt64, deliveries: inout [(Waiter, Envelope<ResponseMessage>)]) -> Bool {
         let compression = state.withLock { $0.compression }
         let envelope: Envelope<ResponseMessage>
         do {
@@ -481,7 +493,7 @@ public final class CQLConnection: Sendable {
         let action = state.withLock { $0.machine.responseReceived(stream: envelope.stream, now: now) }
         switch action {
         case let .deliver(waiter):
-            waiter.continuation.resume(returning: envelope)
+            deliveries.append((waiter, envelope))
         case let .discardLate(requestID):
             logger.debug("late response dropped", metadata: ["cql.stream": "\(envelope.stream)", "cql.request": "\(requestID)"])
         case .heartbeatAnswered:

@@ -3,27 +3,44 @@
 /// Bind it to values to get a ``CQLStatement``; the session re-prepares it transparently when a
 /// node answers UNPREPARED (after a restart, or on a node that never saw it).
 public struct PreparedStatement: Sendable {
+    /// What never changes after preparing, behind one reference: a statement is copied into every
+    /// request built from it, and one retain is cheaper than one per field.
+    private final class Storage: Sendable {
+        let query: String
+        let keyspace: String?
+        let id: [UInt8]
+        let metadata: PreparedMetadata
+        let resultMetadata: RowsMetadata
+        let isConditional: Bool
+
+        init(query: String, keyspace: String?, prepared: Prepared) {
+            self.query = query
+            self.keyspace = keyspace
+            self.id = prepared.id
+            self.metadata = prepared.metadata
+            self.resultMetadata = prepared.resultMetadata
+            self.isConditional = CQLText.isConditional(query)
+        }
+    }
+
+    private let storage: Storage
+
     /// The CQL text it was prepared from.
-    public let query: String
+    public var query: String { storage.query }
     /// The keyspace the session used when preparing (unqualified names resolve in it).
-    public let keyspace: String?
+    public var keyspace: String? { storage.keyspace }
     /// The id the nodes know it by.
-    public let id: [UInt8]
+    public var id: [UInt8] { storage.id }
     /// The bind markers' names and types, and which of them form the partition key.
-    public let metadata: PreparedMetadata
+    public var metadata: PreparedMetadata { storage.metadata }
     /// The columns of its result, when they are known at prepare time.
-    public let resultMetadata: RowsMetadata
+    public var resultMetadata: RowsMetadata { storage.resultMetadata }
     /// Whether it is a conditional statement (LWT): its result columns depend on the outcome,
     /// so it never asks the server to skip result metadata.
-    public let isConditional: Bool
+    public var isConditional: Bool { storage.isConditional }
 
     init(query: String, keyspace: String?, prepared: Prepared) {
-        self.query = query
-        self.keyspace = keyspace
-        self.id = prepared.id
-        self.metadata = prepared.metadata
-        self.resultMetadata = prepared.resultMetadata
-        self.isConditional = CQLText.isConditional(query)
+        storage = Storage(query: query, keyspace: keyspace, prepared: prepared)
     }
 
     /// The bind markers, in order.
