@@ -15,6 +15,7 @@ struct ConfigurationTests {
         #expect(configuration.shards == 16)
         #expect(configuration.pollInterval == .milliseconds(500))
         #expect(configuration.shutdownGrace == .seconds(30))
+        #expect(configuration.maxConcurrentRuns == 16)
         #expect(configuration.apiToken == nil)
         #expect(!configuration.enableShellJobs)
         #expect(configuration.workerID.hasSuffix("-\(ProcessInfo.processInfo.processIdentifier)"))
@@ -26,6 +27,7 @@ struct ConfigurationTests {
             "SCHEDULER_HTTP_PORT": "9000", "SCHEDULER_KEYSPACE": "from_env", "SCHEDULER_SHARDS": "4",
             "SCHEDULER_CASSANDRA": "10.0.0.1:9043,cass2", "SCHEDULER_API_TOKEN": "t", "SCHEDULER_ENABLE_SHELL_JOBS": "true",
             "SCHEDULER_POLL_INTERVAL": "2s", "SCHEDULER_SHUTDOWN_GRACE": "1m", "SCHEDULER_WORKER_ID": "w-env",
+            "SCHEDULER_MAX_CONCURRENT_RUNS": "64",
         ]
         let fromEnvironment = try WorkerOptions.parse([]).resolve(environment: environment)
         #expect(fromEnvironment.httpPort == 9000)
@@ -37,10 +39,12 @@ struct ConfigurationTests {
         #expect(fromEnvironment.pollInterval == .seconds(2))
         #expect(fromEnvironment.shutdownGrace == .seconds(60))
         #expect(fromEnvironment.workerID == "w-env")
+        #expect(fromEnvironment.maxConcurrentRuns == 64)
 
-        let flagged = try WorkerOptions.parse(["--http-port", "0", "--keyspace", "from_flag", "--shards", "8"])
+        let flagged = try WorkerOptions.parse(["--http-port", "0", "--keyspace", "from_flag", "--shards", "8", "--max-concurrent-runs", "128"])
             .resolve(environment: environment)
         #expect(flagged.httpPort == 0)
+        #expect(flagged.maxConcurrentRuns == 128)
         #expect(flagged.keyspace == "from_flag")
         #expect(flagged.shards == 8)
     }
@@ -70,6 +74,8 @@ struct ConfigurationTests {
         BadCase(arguments: ["--poll-interval", "fast"], environment: [:], setting: "--poll-interval"),
         BadCase(arguments: ["--poll-interval", "1ms"], environment: [:], setting: "--poll-interval"),
         BadCase(arguments: ["--shutdown-grace=-5s"], environment: [:], setting: "--shutdown-grace"),
+        BadCase(arguments: ["--max-concurrent-runs", "0"], environment: [:], setting: "--max-concurrent-runs"),
+        BadCase(arguments: [], environment: ["SCHEDULER_MAX_CONCURRENT_RUNS": "many"], setting: "SCHEDULER_MAX_CONCURRENT_RUNS"),
         BadCase(arguments: ["--username", "u"], environment: [:], setting: "--username/--password"),
         BadCase(arguments: [], environment: ["SCHEDULER_ENABLE_SHELL_JOBS": "maybe"], setting: "SCHEDULER_ENABLE_SHELL_JOBS"),
         BadCase(arguments: ["--log-level", "loud"], environment: [:], setting: "--log-level"),

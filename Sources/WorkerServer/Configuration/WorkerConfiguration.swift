@@ -47,6 +47,8 @@ public struct WorkerConfiguration: Sendable, Hashable {
     public var shutdownGrace: Duration
     /// The log level of the worker's own logger.
     public var logLevel: Logger.Level
+    /// How many runs the worker executes at the same time.
+    public var maxConcurrentRuns = 16
 
     /// The default data directory of the embedded node, relative to the working directory.
     public static let defaultDataDirectory = "./.scheduler-data"

@@ -70,6 +70,11 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             help: "How long running jobs may finish on SIGTERM before they are handed back (default 30s; env SCHEDULER_SHUTDOWN_GRACE).")
     public var shutdownGrace: String?
 
+    /// `--max-concurrent-runs` / `SCHEDULER_MAX_CONCURRENT_RUNS`.
+    @Option(name: .customLong("max-concurrent-runs"),
+            help: "Runs this worker executes at the same time (default 16; env SCHEDULER_MAX_CONCURRENT_RUNS).")
+    public var maxConcurrentRuns: String?
+
     /// `--log-level` / `SCHEDULER_LOG_LEVEL`.
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info; env SCHEDULER_LOG_LEVEL).")
     public var logLevel: String?
@@ -155,6 +160,12 @@ public struct WorkerOptions: ParsableArguments, Sendable {
                 throw ConfigurationError(setting: setting, problem: "must be a duration up to 24h such as 30s or 2m, got \"\(text)\"")
             }
             configuration.shutdownGrace = grace
+        }
+        if let (text, setting) = value(maxConcurrentRuns, "SCHEDULER_MAX_CONCURRENT_RUNS") {
+            guard let count = Int(text), (1...10_000).contains(count) else {
+                throw ConfigurationError(setting: setting, problem: "must be a whole number from 1 to 10000, got \"\(text)\"")
+            }
+            configuration.maxConcurrentRuns = count
         }
         if let (text, setting) = value(logLevel, "SCHEDULER_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text.lowercased()) else {

@@ -108,7 +108,8 @@ public enum WorkerService {
         }
 
         let handlers = HandlerRegistry.builtIns(shell: configuration.enableShellJobs ? ShellHandler() : nil)
-        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards)
+        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards,
+                                                            maximumConcurrentRuns: configuration.maxConcurrentRuns)
         let jobs = JobService(session: session, keyspace: keyspace, configuration: schedulerConfiguration,
                               handlers: handlers, logger: logger.child(label: "scheduler"), metrics: metrics)
         let runtime = SchedulerRuntime(service: jobs, workerID: configuration.workerID, shards: configuration.shards,

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Scheduler throughput and cost: executed `noop` jobs/s with 1 and 3 `worker` processes sharing one
+# standalone `cqlnode` (the embedded node's code in its own process, so its CPU is measured apart).
+#
+# usage: scripts/bench_scheduler.sh [--jobs N] [--workers "1 3"] [--concurrency N] [--lead SECONDS] [--in-memory] [--keep-logs]
+#   --jobs N         noop jobs per measured window (default 20000)
+#   --workers LIST   worker counts to measure, one fresh node each (default "1 3")
+#   --concurrency N  each worker's --max-concurrent-runs (default 256; the worker's own default is 16)
+#   --lead SECONDS   how far in the future the jobs fall due; submission must end before (default 60)
+#   --in-memory      cqlnode keeps nothing on disk (default: a temp --data-dir, durable like the worker's default)
+#   --keep-logs      keep the node and worker logs (their directory is printed)
+#   env: BUILD_PATH (scratch path, default .build), WORKER_ARGS (extra worker flags, e.g. "--poll-interval 100ms")
+#
+# For each worker count: start cqlnode on a free port, apply infra/schema.cql (init_schema.sh with the
+# release cqlprobe), start the workers (--cassandra, --http-port 0), wait until they hold all shards,
+# then POST N noop jobs with "run": true all due at one time LEAD seconds ahead (creation goes through
+# the workers' REST API and is kept out of the window). The window runs from that due time until
+# the workers' scheduler_runs_total has grown by N. Read before and after from every worker's
+# /metrics (cql_lwt_requests_total, cql_requests_total, scheduler_runs_total) and from
+# /proc/PID/stat (utime + stime of every worker and of the node).
+# Goals (issue 5): <= 2 LWT and <= 5 CQL requests per job; worker CPU per job <= node CPU per job;
+# mark: 10,000 jobs/s on a 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+JOBS=20000
+WORKER_COUNTS="1 3"
+CONCURRENCY=256
+LEAD=60
+IN_MEMORY=false
+KEEP_LOGS=false
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --jobs) JOBS="${2:?--jobs needs a value}"; shift ;;
+        --workers) WORKER_COUNTS="${2:?--workers needs a value}"; shift ;;
+        --concurrency) CONCURRENCY="${2:?--concurrency needs a value}"; shift ;;
+        --lead) LEAD="${2:?--lead needs a value}"; shift ;;
+        --in-memory) IN_MEMORY=true ;;
+        --keep-logs) KEEP_LOGS=true ;;
+        -h|--help) usage; exit 0 ;;
+        *) printf 'bench_scheduler: unknown argument %s\n' "$1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ "$JOBS" =~ ^[0-9]+$ && "$JOBS" -gt 0 ]] || { echo "--jobs must be a positive number" >&2; exit 2; }
+BUILD_PATH="${BUILD_PATH:-.build}"
+read -r -a EXTRA_WORKER_ARGS <<<"${WORKER_ARGS:-}"
+log() { printf '== %s\n' "$*" >&2; }
+join() { local IFS=,; echo "$*"; }
+
+log "building release (cqlnode, worker, cqlprobe)"
+for product in cqlnode worker cqlprobe; do
+    swift build -c release --scratch-path "$BUILD_PATH" --product "$product" >&2
+done
+BIN="$(swift build -c release --scratch-path "$BUILD_PATH" --show-bin-path)"
+
+WORK="$(mktemp -d)"
+PIDS=()
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+    done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    PIDS=()
+}
+cleanup() {
+    stop_all
+    if [[ "$KEEP_LOGS" == true ]]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT INT TERM
+
+# Waits for a line of FILE matching the sed expression SED and prints its capture.
+wait_line() {
+    local file="$1" expression="$2" what="$3" value=""
+    for _ in $(seq 1 600); do
+        value="$(sed -n "$expression" "$file" | head -1)"
+        [[ -n "$value" ]] && { printf '%s\n' "$value"; return 0; }
+        sleep 0.1
+    done
+    cat "$file" >&2
+    echo "$what did not start" >&2
+    return 1
+}
+
+# Sum of a metric (every label set) over the workers' /metrics.
+metric_sum() {
+    local name="$1" url total=0 value
+    shift
+    for url in "$@"; do
+        value="$(curl -fsS "$url/metrics" | awk -v n="$name" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }')"
+        total=$(( total + ${value%.*} ))
+    done
+    echo "$total"
+}
+
+: >"$WORK/results"
+for count in $WORKER_COUNTS; do
+    run="$WORK/w$count"
+    mkdir -p "$run"
+    storage=(--data-dir "$run/node-data")
+    [[ "$IN_MEMORY" == true ]] && storage=(--in-memory)
+    "$BIN/cqlnode" --host 127.0.0.1 --port 0 "${storage[@]}" >"$run/node.log" 2>&1 &
+    NODE_PID=$!
+    PIDS+=("$NODE_PID")
+    PORT="$(wait_line "$run/node.log" 's/^cqlnode listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' cqlnode)"
+    log "cqlnode on 127.0.0.1:$PORT (pid $NODE_PID)"
+    CQLPROBE="$BIN/cqlprobe" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$run/schema.log" 2>&1 \
+        || { cat "$run/schema.log" >&2; exit 1; }
+
+    URLS=()
+    WORKER_PIDS=()
+    for i in $(seq 1 "$count"); do
+        "$BIN/worker" --cassandra "127.0.0.1:$PORT" --http-port 0 --worker-id "bench-$count-$i" --log-level warning \
+            --max-concurrent-runs "$CONCURRENCY" \
+            "${EXTRA_WORKER_ARGS[@]}" >"$run/worker$i.log" 2>&1 &
+        WORKER_PIDS+=($!)
+        PIDS+=($!)
+    done
+    for i in $(seq 1 "$count"); do
+        URLS+=("$(wait_line "$run/worker$i.log" 's/^worker listening on \(http:[^ ]*\)$/\1/p' "worker $i")")
+    done
+    log "$count worker(s): ${URLS[*]}"
+    # Shards are split by the balance loop; measure only once every shard is owned and the split is fair.
+    shards=16
+    for _ in $(seq 1 600); do
+        owned="$(metric_sum scheduler_owned_shards "${URLS[@]}")"
+        [[ "$owned" -ge "$shards" ]] && break
+        sleep 0.5
+    done
+    [[ "$owned" -ge "$shards" ]] || { echo "workers own $owned of $shards shards" >&2; exit 1; }
+    sleep 3
+
+    log "window: $JOBS noop jobs due in ${LEAD}s, $count worker(s)"
+    python3 scripts/bench/scheduler_load.py window --urls "$(join "${URLS[@]}")" --worker-pids "$(join "${WORKER_PIDS[@]}")" \
+        --node-pid "$NODE_PID" --jobs "$JOBS" --lead "$LEAD" >>"$WORK/results"
+    stop_all
+done
+
+python3 - "$WORK/results" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+print()
+print("%-8s %8s %10s %8s %8s %18s %16s %11s %9s" % ("workers", "jobs", "jobs/s", "LWT/job", "CQL/job",
+      "worker CPU us/job", "node CPU us/job", "worker CPU", "node CPU"))
+for r in rows:
+    print("%-8d %8d %10.0f %8.3f %8.3f %18.1f %16.1f %10.0f%% %8.0f%%" % (r["workers"], r["runs"], r["jobs_per_s"],
+          r["lwt_per_job"], r["cql_per_job"], r["worker_cpu_us_per_job"], r["node_cpu_us_per_job"],
+          100 * r["worker_cpu_share"], 100 * r["node_cpu_share"]))
+for r in rows:
+    # Per job at two decimals: shard-lease renewals (a few LWTs a second per worker) add a few thousandths.
+    goals = [("LWT/job <= 2", round(r["lwt_per_job"], 2) <= 2.0), ("CQL/job <= 5", round(r["cql_per_job"], 2) <= 5.0),
+             ("worker CPU/job <= node CPU/job", r["worker_cpu_us_per_job"] <= r["node_cpu_us_per_job"]),
+             ("10,000 jobs/s", r["jobs_per_s"] >= 10000)]
+    print("%d worker(s): " % r["workers"] + "; ".join("%s %s" % (name, "met" if ok else "NOT met") for name, ok in goals))
+PY
