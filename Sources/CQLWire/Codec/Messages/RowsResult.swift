@@ -59,8 +59,14 @@ extension RowsMetadata {
 extension ByteReader {
     /// Reads `count` `<col_spec_i>`, preceded by one `<global_table_spec>` when `global`.
     mutating func readColumnSpecs(count: Int, global: Bool) throws(WireError) -> [ColumnSpec] {
-        var table: (String, String)?
-        if global { table = (try readString("global keyspace"), try readString("global table")) }
+        // Two optionals rather than an optional tuple, whose type metadata is looked up at run time
+        // on every call (this runs for every response with rows).
+        var globalKeyspace: String?
+        var globalTable: String?
+        if global {
+            globalKeyspace = try readString("global keyspace")
+            globalTable = try readString("global table")
+        }
         // A column spec takes at least 4 bytes (global) or 8: refuse counts the body cannot hold.
         try require(count * (global ? 4 : 8), "column specs")
         var columns: [ColumnSpec] = []
@@ -68,8 +74,9 @@ extension ByteReader {
         for _ in 0..<count {
             let keyspace: String
             let tableName: String
-            if let table {
-                (keyspace, tableName) = table
+            if let globalKeyspace, let globalTable {
+                keyspace = globalKeyspace
+                tableName = globalTable
             } else {
                 keyspace = try readString("column keyspace")
                 tableName = try readString("column table")
