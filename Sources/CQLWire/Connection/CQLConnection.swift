@@ -363,11 +363,9 @@ public final class CQLConnection: Sendable {
                 close(reason: "write failed: \(error)")
                 return
             }
-            batch.removeAll(keepingCapacity: true)
             // Hands the emptied buffer back for the next batch, unless it grew unusually large.
-            if batch.capacity <= Self.keptWriteCapacity {
-                writeState.withLock { swap(&batch, &$0.spare) }
-            }
+            if batch.capacity <= Self.keptWriteCapacity { batch.removeAll(keepingCapacity: true) } else { batch = [] }
+            writeState.withLock { swap(&batch, &$0.spare) }
         }
     }
 
@@ -420,9 +418,10 @@ public final class CQLConnection: Sendable {
             }
             let (expired, orphaned) = state.withLock { ($0.machine.expire(now: now), $0.machine.abandonedCount) }
             for (stream, _, waiter) in expired {
-                let timeout = Duration.nanoseconds(Int64(clamping: waiter.timeoutNanoseconds))
-                logger.debug("request abandoned", metadata: ["cql.stream": "\(stream)", "cql.reason": "timed out after \(timeout)"])
-                waiter.continuation.resume(throwing: CQLError.requestTimedOut(endpoint: endpoint, timeout: timeout))
+                let error = CQLError.requestTimedOut(endpoint: endpoint,
+                                                     timeout: .nanoseconds(Int64(clamping: waiter.timeoutNanoseconds)))
+                logger.debug("request abandoned", metadata: ["cql.stream": "\(stream)", "cql.reason": "\(error)"])
+                waiter.continuation.resume(throwing: error)
             }
             if !expired.isEmpty, orphaned >= max(1, configuration.maxOrphanedRequests) {
                 close(reason: "\(orphaned) requests went unanswered")
