@@ -81,6 +81,15 @@ public final class CQLConnection: Sendable {
         let timeoutNanoseconds: UInt64
     }
 
+    /// The stream and request id a ``send(_:timeout:tracing:)`` got, for its cancellation handler.
+    ///
+    /// `@unchecked Sendable` is sound because `request` is only read and written while holding the
+    /// connection's state lock (it is set in the same critical section that allocates the stream),
+    /// which saves a lock of its own on every request.
+    private final class RequestTicket: @unchecked Sendable {
+        var request: (stream: Int16, requestID: UInt64)?
+    }
+
     private struct State: Sendable {
         var machine: ConnectionStateMachine<Waiter>
         var compression: FrameCompression?
@@ -184,7 +193,7 @@ public final class CQLConnection: Sendable {
     public func send(_ request: RequestMessage, timeout: Duration? = nil, tracing: Bool = false) async throws -> Envelope<ResponseMessage> {
         try Task.checkCancellation()
         let timeoutNanoseconds = (timeout ?? configuration.requestTimeout).nanoseconds
-        let ticket = Locked<(stream: Int16, requestID: UInt64)?>(nil)
+        let ticket = RequestTicket()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 let now = DispatchTime.now().uptimeNanoseconds
@@ -192,6 +201,7 @@ public final class CQLConnection: Sendable {
                 let waiter = Waiter(continuation: continuation, timeoutNanoseconds: timeoutNanoseconds)
                 let (allocation, compression, closeReason, wakeTimer, alone) = state.withLock { state in
                     let allocation = state.machine.allocate(waiter: waiter, now: now, deadline: overflow ? .max : deadline)
+                    if case let .send(stream, requestID) = allocation { ticket.request = (stream, requestID) }
                     return (allocation, state.compression, state.closeReason, state.machine.takeTimerWakeRequest(),
                             state.machine.inFlight == 1)
                 }
@@ -202,8 +212,7 @@ public final class CQLConnection: Sendable {
                     continuation.resume(throwing: CQLError.connectionFailed(endpoint: endpoint, reason: "closed before sending: \(reason)"))
                 case let .exhausted(inFlight):
                     continuation.resume(throwing: CQLError.tooManyRequests(endpoint: endpoint, inFlight: inFlight))
-                case let .send(stream, requestID):
-                    ticket.withLock { $0 = (stream, requestID) }
+                case let .send(stream, _):
                     if wakeTimer { timerSignal.signal() }
                     logger.trace("request", metadata: ["cql.stream": "\(stream)", "cql.opcode": "\(request.opcode)"])
                     if compression == nil || request.opcode == .startup || request.opcode == .options {
@@ -215,7 +224,7 @@ public final class CQLConnection: Sendable {
                 }
             }
         } onCancel: {
-            if let (stream, requestID) = ticket.withLock({ $0 }) {
+            if let (stream, requestID) = state.withLock({ _ in ticket.request }) {
                 abandon(stream: stream, requestID: requestID, error: CancellationError())
             }
         }
@@ -522,7 +531,8 @@ public final class CQLConnection: Sendable {
     }
 
     private func heartbeatTick() {
-        let (action, compression) = state.withLock { ($0.machine.tick(now: DispatchTime.now().uptimeNanoseconds), $0.compression) }
+        // OPTIONS is never compressed, so the negotiated compression does not matter here.
+        let action = state.withLock { $0.machine.tick(now: DispatchTime.now().uptimeNanoseconds) }
         switch action {
         case .none:
             return
