@@ -6,10 +6,11 @@ import Logging
 /// pipelined writes, per-request timeouts, heartbeats on idle, and server events.
 ///
 /// Blocking socket calls never run on Swift's cooperative pool: a dedicated reader thread
-/// decodes frames and resumes the waiting tasks; a request sent while others are in flight is
-/// queued for a writer thread, which writes everything queued meanwhile in one syscall (a lone
-/// request is written at once with a non-blocking send); a timer thread fails requests past
-/// their deadline. Call ``close()`` when done: the threads keep the connection alive until it closes.
+/// decodes frames and resumes the waiting tasks; frames go to one write buffer, written with
+/// non-blocking sends by the sender itself while few requests are in flight, else by one pool
+/// job per burst (many frames per syscall); a writer thread takes over when the socket pushes
+/// back; a timer thread fails requests past their deadline. Call ``close()`` when done: the
+/// threads keep the connection alive until it closes.
 public final class CQLConnection: Sendable {
     /// How a connection is opened and behaves.
     public struct Configuration: Sendable {
@@ -199,11 +200,11 @@ public final class CQLConnection: Sendable {
                 let now = DispatchTime.now().uptimeNanoseconds
                 let (deadline, overflow) = now.addingReportingOverflow(timeoutNanoseconds)
                 let waiter = Waiter(continuation: continuation, timeoutNanoseconds: timeoutNanoseconds)
-                let (allocation, compression, closeReason, wakeTimer, alone) = state.withLock { state in
+                let (allocation, compression, closeReason, wakeTimer, few) = state.withLock { state in
                     let allocation = state.machine.allocate(waiter: waiter, now: now, deadline: overflow ? .max : deadline)
                     if case let .send(stream, requestID) = allocation { ticket.request = (stream, requestID) }
                     return (allocation, state.compression, state.closeReason, state.machine.takeTimerWakeRequest(),
-                            state.machine.inFlight == 1)
+                            state.machine.inFlight <= Self.inlineWriteLimit)
                 }
                 switch allocation {
                 case .closed:
@@ -216,10 +217,10 @@ public final class CQLConnection: Sendable {
                     if wakeTimer { timerSignal.signal() }
                     logger.trace("request", metadata: ["cql.stream": "\(stream)", "cql.opcode": "\(request.opcode)"])
                     if compression == nil || request.opcode == .startup || request.opcode == .options {
-                        enqueue(inline: alone) { request.appendUncompressedFrame(to: &$0, stream: stream, tracing: tracing) }
+                        enqueue(inline: few) { request.appendUncompressedFrame(to: &$0, stream: stream, tracing: tracing) }
                     } else {
                         let frame = request.encodeFrame(stream: stream, tracing: tracing, compression: compression)
-                        enqueue(inline: alone) { $0.append(contentsOf: frame) }
+                        enqueue(inline: few) { $0.append(contentsOf: frame) }
                     }
                 }
             }
@@ -316,9 +317,13 @@ public final class CQLConnection: Sendable {
 
     // MARK: - Writing
 
-    /// Queues an encoded frame. A lone request (nothing else in flight) is written at once by the
-    /// caller, for latency; otherwise the writer thread writes it with whatever else queued up
-    /// meanwhile, so under load many frames share one syscall.
+    /// With this many requests in flight or fewer, the sender writes its frame itself: there is little
+    /// to batch, and the write does not wait for a free pool thread.
+    private static let inlineWriteLimit = 4
+
+    /// Queues an encoded frame. With few requests in flight the caller writes it at once (latency);
+    /// otherwise a flush job writes it with whatever else queued up meanwhile, so under load many
+    /// frames share one syscall.
     ///
     /// `write` appends the frame's bytes to the queue, under the write lock.
     private func enqueue(inline: Bool, _ write: (inout [UInt8]) -> Void) {
