@@ -101,25 +101,32 @@ NODE_LOADED="$(node_rss)"
 queued="$(curl -fsS "$URL/jobs?status=queued&limit=1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')"
 [[ "$queued" == 1 ]] || { echo "no queued job listed" >&2; exit 1; }
 log "loaded; sitting ${SETTLE}s"
+# utime + stime in clock ticks (fields 14 and 15; cut after ')' as the name may hold spaces).
+cpu_ticks() { if [[ -n "${1:-}" ]]; then sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; else echo 0; fi; }
+CPU_BEFORE=$(( $(cpu_ticks "$WORKER_PID") + $(cpu_ticks "$NODE_PID") ))
 samples=()
 for _ in $(seq 1 "$SETTLE"); do
     sleep 1
     samples+=("$(rss)")
 done
 SETTLED="$(rss)"
+SITTING_CPU="$(awk -v t=$(( $(cpu_ticks "$WORKER_PID") + $(cpu_ticks "$NODE_PID") - CPU_BEFORE )) -v hz="$(getconf CLK_TCK)" \
+    -v s="$SETTLE" 'BEGIN { printf "%.0f", 100 * t / hz / s }')"
 NODE_SETTLED="$(node_rss)"
 PEAK_SITTING="$(printf '%s\n' "${samples[@]}" "$LOADED" | sort -g | tail -1)"
 PEAK="$(hwm)"
 
 python3 - "$WORK/submit.json" "$JOBS" "$IDLE" "$LOADED" "$SETTLED" "$PEAK_SITTING" "$PEAK" "$SETTLE" \
-    "$NODE_IDLE" "$NODE_LOADED" "$NODE_SETTLED" <<'PY'
+    "$NODE_IDLE" "$NODE_LOADED" "$NODE_SETTLED" "$SITTING_CPU" <<'PY'
 import json, sys
 submit = json.load(open(sys.argv[1]))
-jobs, idle, loaded, settled, sitting_peak, peak, settle, node_idle, node_loaded, node_settled = sys.argv[2:]
+jobs, idle, loaded, settled, sitting_peak, peak, settle, node_idle, node_loaded, node_settled, sitting_cpu = sys.argv[2:]
 idle, loaded, settled, sitting_peak, peak = map(float, (idle, loaded, settled, sitting_peak, peak))
 print()
 print("queued jobs created: %d in %.0fs (%.0f/s, %d errors)" % (submit["submitted"], submit["seconds"],
       submit["submitted"] / max(submit["seconds"], 1e-9), submit["errors"]))
+# The repair sweep and the poller while nothing is due (worker and node together; 100% = one core).
+print("CPU while sitting loaded: %s%% of one core" % sitting_cpu)
 if float(node_idle) > 0:
     # Standalone split: the worker process alone, then the node process alone.
     print("%-34s %8s %8s" % ("standalone split", "worker", "cqlnode"))
