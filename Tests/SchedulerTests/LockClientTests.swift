@@ -75,10 +75,11 @@ struct LockClientTests {
     func expiryAndTakeover() async throws {
         let bed = try await SchedulerTestBed.start()
         let locks = bed.service.locks
-        let first = try #require(try await locks.acquire("expiring", owner: "a", ttl: .milliseconds(400)))
+        // Long enough that b's first try lands inside a's lease even on a loaded machine.
+        let first = try #require(try await locks.acquire("expiring", owner: "a", ttl: .seconds(3)))
         #expect(try await locks.acquire("expiring", owner: "b", ttl: .seconds(30)) == nil)
-        try await Task.sleep(for: .milliseconds(600))
-        #expect(first.isExpired)
+        // The holder stops at its own deadline, a margin before the row's expire_at; b may take over after that.
+        while !first.isExpired || Date() <= first.expiresAt { try await Task.sleep(for: .milliseconds(100)) }
         await #expect(throws: LockError.lost(name: "expiring")) { _ = try await locks.renew(first) }
         let second = try #require(try await locks.acquire("expiring", owner: "b", ttl: .seconds(30)))
         #expect(second.fencingToken > first.fencingToken)
