@@ -52,10 +52,13 @@ public struct CheckInput: Sendable {
     public var expectStaleEffects = false
     /// How long jobs were submitted and run, in seconds.
     public var runSeconds: Double
+    /// Runs each recurring job recorded after the last fault, by job id; nil when not measured.
+    public var runsAfterFaults: [String: Int]?
 
     /// An input.
     public init(jobs: [SubmittedJob], states: [String: JobState], history: [String: [Int64]], effects: [EffectRecord],
-                audit: [LWTAuditEntry], malformedAuditLines: Int = 0, expectStaleEffects: Bool = false, runSeconds: Double) {
+                audit: [LWTAuditEntry], malformedAuditLines: Int = 0, expectStaleEffects: Bool = false, runSeconds: Double,
+                runsAfterFaults: [String: Int]? = nil) {
         self.jobs = jobs
         self.states = states
         self.history = history
@@ -64,6 +67,7 @@ public struct CheckInput: Sendable {
         self.malformedAuditLines = malformedAuditLines
         self.expectStaleEffects = expectStaleEffects
         self.runSeconds = runSeconds
+        self.runsAfterFaults = runsAfterFaults
     }
 }
 
@@ -165,18 +169,23 @@ public struct Checker: Sendable {
                "run tokens: \(verdict.claims) claims on \(verdict.claimedJobs) jobs, \(verdict.claimDecreases.count) not above the previous"
                + (verdict.claimDecreases.isEmpty ? "" : "; e.g. \(verdict.claimDecreases.prefix(3).joined(separator: "; "))"))
 
-        // 5. Recurring jobs keep firing.
+        // 5. Recurring jobs keep firing: through the faults (a tenth of their fires: a killed worker's run waits out
+        // its run lease, a node restart costs more) and again once the faults are over.
         let recurring = input.jobs.filter(\.recurring)
         var starved: [String] = []
         var fires: [Int] = []
         for job in recurring {
             let runs = input.history[job.id]?.count ?? 0
             fires.append(runs)
-            let expected = max(1, Int(input.runSeconds / Double(job.everySeconds) / 4))
+            let expected = max(1, Int(input.runSeconds / Double(job.everySeconds) / 10))
             if runs < expected { starved.append("\(job.id) (\(runs) runs, expected at least \(expected))") }
+            if let after = input.runsAfterFaults, after[job.id, default: 0] < 1 { starved.append("\(job.id) (no run after the faults)") }
         }
+        let afterFaults = input.runsAfterFaults.map { counts in
+            ", after the faults min \(recurring.map { counts[$0.id, default: 0] }.min() ?? 0)"
+        } ?? ""
         record("recurring", starved.isEmpty, "recurring jobs: \(recurring.count), runs per job min \(fires.min() ?? 0) max \(fires.max() ?? 0)"
-               + (starved.isEmpty ? "" : "; starved: \(starved.prefix(3).joined(separator: ", "))"))
+               + afterFaults + (starved.isEmpty ? "" : "; starved: \(starved.prefix(3).joined(separator: ", "))"))
 
         // 6. History agrees with the job rows: no run recorded above the job's fencing token.
         var ahead = 0

@@ -94,8 +94,11 @@ struct ChaosCommand: AsyncParsableCommand {
             let faults = await cluster.faults
             print("chaos: faults injected: " + faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             print("chaos: submitted \(submitted.count) jobs (\(submitted.filter(\.recurring).count) recurring), draining")
+            let historyAtFaultsEnd = try? await CheckReader.attempts(session: session)
             try await drain(session: session, jobs: submitted)
             let runSeconds = Double((ContinuousClock.now - started).components.seconds)
+            // A recurring job stalled by a fault must fire again now that they are over (within a run lease and a few periods).
+            let runsAfterFaults = await CheckReader.runsAfter(historyAtFaultsEnd, session: session, jobs: submitted, timeout: .seconds(90))
             await cluster.shutdown()
             // Late effects still held are decided now, so the checker sees every one.
             if !(await effects.waitIdle(timeout: .seconds(Int64(lateEffectSeconds) + 5))) {
@@ -111,7 +114,7 @@ struct ChaosCommand: AsyncParsableCommand {
                                                                   discoverNodes: false))
             let input = try await CheckReader.read(session: checkSession, jobs: submitted, effects: effects.snapshot,
                                                    auditPath: await cluster.auditLogPath, expectStaleEffects: lateEffects > 0,
-                                                   runSeconds: runSeconds)
+                                                   runSeconds: runSeconds, runsAfterFaults: runsAfterFaults)
             checkSession.close()
             await cluster.shutdown()
             await cluster.stopProxy()

@@ -140,6 +140,7 @@ struct CheckerTests {
         var history: [String: [Int64]]
         var effects: [EffectRecord]
         var expectStale = false
+        var runsAfterFaults: [String: Int]?
         var failing: Set<String>
         var testDescription: String { name }
     }
@@ -184,6 +185,14 @@ struct CheckerTests {
              jobs: [SubmittedJob(id: "r1", kind: "noop", recurring: true, everySeconds: 5)],
              states: ["r1": JobState(status: "queued", attempt: 1)], history: ["r1": [1]], effects: [],
              failing: ["recurring"]),
+        Case(name: "a recurring job slowed by the faults but firing after them passes",
+             jobs: [SubmittedJob(id: "r1", kind: "noop", recurring: true, everySeconds: 5)],
+             states: ["r1": JobState(status: "queued", attempt: 3)], history: ["r1": [1, 2, 3]], effects: [],
+             runsAfterFaults: ["r1": 1], failing: []),
+        Case(name: "a recurring job with enough runs that stopped after the faults is starved",
+             jobs: [SubmittedJob(id: "r1", kind: "noop", recurring: true, everySeconds: 5)],
+             states: ["r1": JobState(status: "queued", attempt: 9)], history: ["r1": Array(1...9)], effects: [],
+             runsAfterFaults: ["r1": 0], failing: ["recurring"]),
         Case(name: "a run above the job's token is detected",
              jobs: [SubmittedJob(id: "j1", kind: "noop", recurring: false, everySeconds: 5)],
              states: ["j1": JobState(status: "succeeded", attempt: 1)], history: ["j1": [1, 2]], effects: [],
@@ -194,7 +203,8 @@ struct CheckerTests {
     func verdicts(_ example: Case) {
         var checker = Checker()
         checker.judge(CheckInput(jobs: example.jobs, states: example.states, history: example.history, effects: example.effects,
-                                 audit: Self.grantedLock, expectStaleEffects: example.expectStale, runSeconds: 100))
+                                 audit: Self.grantedLock, expectStaleEffects: example.expectStale, runSeconds: 100,
+                                 runsAfterFaults: example.runsAfterFaults))
         let failing = Set(checker.checks.filter { !$0.ok }.map(\.name))
         #expect(failing == example.failing, "\(checker.report)")
         #expect(checker.passed + checker.failed == 7)
