@@ -13,10 +13,10 @@ struct WorkerProcessTests {
     @Test("A job created and run over HTTP succeeds, is in its history, and SIGTERM exits 0")
     func endToEnd() async throws {
         let directory = try TemporaryDirectory()
-        let worker = try WorkerProcess.start([
+        let worker = try ChildProcess.start("worker", [
             "--http-port", "0", "--embedded-port", "0", "--data-dir", directory.path + "/data",
             "--poll-interval", "100ms", "--shards", "2", "--worker-id", "e2e-worker", "--shutdown-grace", "5s",
-        ])
+        ], log: directory.path + "/worker.log")
         defer { worker.kill() }
         let base = try await worker.waitForLine(prefix: "worker listening on ")
         let cqlLine = try await worker.waitForLine(prefix: "embedded CQL node on 127.0.0.1:")
@@ -51,17 +51,17 @@ struct WorkerProcessTests {
         let metrics = try await HTTP.request("GET", base + "/metrics")
         #expect(metrics.text.contains(#"scheduler_runs_total{outcome="succeeded"} 1"#), "\(metrics.text)")
 
-        let exitStatus = try await worker.terminate()
+        let exitStatus = try await worker.terminate(timeout: .seconds(60))
         #expect(exitStatus == 0, "worker exited \(exitStatus); output:\n\(worker.output)")
     }
 
     @Test("SIGTERM during a long run hands it back after the grace period and exits 0")
     func shutdownWithRunningJob() async throws {
         let directory = try TemporaryDirectory()
-        let worker = try WorkerProcess.start([
+        let worker = try ChildProcess.start("worker", [
             "--http-port", "0", "--embedded-port", "0", "--data-dir", directory.path + "/data",
             "--poll-interval", "100ms", "--shards", "1", "--shutdown-grace", "1s",
-        ])
+        ], log: directory.path + "/worker.log")
         defer { worker.kill() }
         let base = try await worker.waitForLine(prefix: "worker listening on ")
         let created = try await HTTP.request("POST", base + "/jobs",
@@ -74,14 +74,16 @@ struct WorkerProcessTests {
         }
         #expect(status == "running")
         // The run would sleep for five minutes; the worker must hand it back instead of waiting.
-        let exitStatus = try await worker.terminate()
+        let exitStatus = try await worker.terminate(timeout: .seconds(60))
         #expect(exitStatus == 0, "worker exited \(exitStatus); output:\n\(worker.output)")
     }
 
     @Test("Against a cluster without the schema the worker exits non-zero naming scripts/init_schema.sh")
     func missingSchema() async throws {
+        let directory = try TemporaryDirectory()
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration())
-        let worker = try WorkerProcess.start(["--cassandra", "127.0.0.1:\(node.port)", "--http-port", "0"])
+        let worker = try ChildProcess.start("worker", ["--cassandra", "127.0.0.1:\(node.port)", "--http-port", "0"],
+                                            log: directory.path + "/worker.log")
         defer { worker.kill() }
         let exitStatus = try await worker.waitForExit(timeout: .seconds(60))
         try await node.shutdown()
@@ -102,67 +104,68 @@ final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// A running `worker` binary with its combined output collected.
-final class WorkerProcess: Sendable {
+/// A built executable of this package run as a child process, its output going to a log file
+/// (no pipe to fill), killed by the test's `defer` when the test fails before stopping it.
+final class ChildProcess: Sendable {
+    /// What went wrong starting or watching a process.
     enum Failure: Error, CustomStringConvertible {
         case binaryMissing(String)
         case noLine(String, output: String)
-        case timeout(output: String)
+        case timeout(String, output: String)
+        case unexpected(String)
 
         var description: String {
             switch self {
-            case let .binaryMissing(path): "no worker binary at \(path); build the package first (swift build)"
-            case let .noLine(prefix, output): "the worker never printed '\(prefix)'; output:\n\(output)"
-            case let .timeout(output): "the worker did not exit in time; output:\n\(output)"
+            case let .binaryMissing(path): "no executable at \(path); build the package first (swift build)"
+            case let .noLine(prefix, output): "the process never printed '\(prefix)'; output:\n\(output)"
+            case let .timeout(name, output): "\(name) did not exit in time; output:\n\(output)"
+            case let .unexpected(message): message
             }
         }
     }
 
-    private let process: Process
-    private let collected = Collected()
-
-    private final class Collected: @unchecked Sendable {
-        // Safe: every access holds `lock`.
-        private let lock = NSLock()
-        private var data = Data()
-        func append(_ chunk: Data) { lock.lock(); data.append(chunk); lock.unlock() }
-        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
-    }
-
-    /// Where the test binary's build products are: the `worker` binary sits beside the test bundle.
-    static var binaryPath: String {
-        if let override = ProcessInfo.processInfo.environment["WORKER_BINARY"] { return override }
+    /// Where the test binary's build products are: the executables sit beside the test bundle.
+    static var productDirectory: URL {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         // On macOS the test binary sits inside Foo.xctest/Contents/MacOS.
         while directory.path.contains(".xctest") { directory.deleteLastPathComponent() }
-        return directory.appendingPathComponent("worker").path
+        return directory
     }
 
-    static func start(_ arguments: [String]) throws -> WorkerProcess {
-        let path = binaryPath
+    let name: String
+    private let process: Process
+    private let logPath: String
+
+    /// Starts the product `name` (built beside the test binary) with `SCHEDULER_*` cleared.
+    static func start(_ name: String, _ arguments: [String], log: String) throws -> ChildProcess {
+        let path = productDirectory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else { throw Failure.binaryMissing(path) }
+        guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
+            throw Failure.unexpected("cannot create \(log)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SCHEDULER_") }
-        environment["SCHEDULER_LOG_LEVEL"] = "warning"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let worker = WorkerProcess(process: process)
-        pipe.fileHandleForReading.readabilityHandler = { [collected = worker.collected] handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { collected.append(chunk) }
-        }
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SCHEDULER_") }
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        return worker
+        try handle.close()
+        return ChildProcess(name: name, process: process, logPath: log)
     }
 
-    private init(process: Process) { self.process = process }
+    private init(name: String, process: Process, logPath: String) {
+        self.name = name
+        self.process = process
+        self.logPath = logPath
+    }
 
-    var output: String { collected.text }
+    /// Standard output and error so far.
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    /// Whether the process still runs.
+    var isRunning: Bool { process.isRunning }
 
     /// Waits for a line starting with `prefix` and returns the rest of it.
     func waitForLine(prefix: String, timeout: Duration = .seconds(120)) async throws -> String {
@@ -178,15 +181,16 @@ final class WorkerProcess: Sendable {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    func terminate() async throws -> Int32 {
-        process.terminate()
-        return try await waitForExit(timeout: .seconds(60))
+    func terminate(timeout: Duration) async throws -> Int32 {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
+        return try await waitForExit(timeout: timeout)
     }
 
+    /// Waits for the process to exit by itself and returns its status.
     func waitForExit(timeout: Duration) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw Failure.timeout(output: output) }
+            guard ContinuousClock.now < deadline else { throw Failure.timeout(name, output: output) }
             try await Task.sleep(for: .milliseconds(50))
         }
         return process.terminationStatus
