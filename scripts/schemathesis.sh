@@ -46,14 +46,11 @@ if ! command -v schemathesis >/dev/null; then
 fi
 command -v schemathesis >/dev/null || fail "schemathesis is not on PATH after pip install"
 
-worker_pid=""
+# shellcheck source=lib/worker.sh
+source scripts/lib/worker.sh
 workdir="$(mktemp -d)"
 cleanup() {
-    if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
-        kill -TERM "$worker_pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$worker_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$worker_pid" 2>/dev/null || true
-    fi
+    stop_worker
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -64,18 +61,8 @@ swift build "${build_args[@]}" --product worker >&2 || fail "swift build --produ
 binary="$(swift build "${build_args[@]}" --show-bin-path)/worker"
 
 token="schemathesis-$RANDOM$RANDOM"
-env -u SCHEDULER_CASSANDRA -u SCHEDULER_API_TOKEN "$binary" --http-port 0 --embedded-port 0 \
-    --data-dir "$workdir/data" --api-token "$token" --poll-interval 200ms \
-    >"$workdir/stdout" 2>"$workdir/stderr" &
-worker_pid=$!
-url=""
-for _ in $(seq 1 600); do
-    url="$(sed -n 's/^worker listening on \(http:[^ ]*\)$/\1/p' "$workdir/stdout" | head -n 1)"
-    [[ -n "$url" ]] && break
-    kill -0 "$worker_pid" 2>/dev/null || { cat "$workdir/stderr" >&2; fail "worker exited during start-up"; }
-    sleep 0.1
-done
-[[ -n "$url" ]] || fail "worker did not print its address within 60 s"
+start_worker "$binary" "$workdir" --api-token "$token" --poll-interval 200ms
+url="$worker_url"
 log "worker at $url"
 
 seed_args=()

@@ -31,14 +31,11 @@ esac
 command -v curl >/dev/null || fail "curl is required"
 command -v python3 >/dev/null || fail "python3 is required (reads the JSON answers)"
 
-worker_pid=""
+# shellcheck source=lib/worker.sh
+source scripts/lib/worker.sh
 workdir=""
 cleanup() {
-    if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
-        kill -TERM "$worker_pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$worker_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$worker_pid" 2>/dev/null || true
-    fi
+    stop_worker
     if [[ -n "$workdir" ]]; then rm -rf "$workdir"; fi
 }
 trap cleanup EXIT
@@ -50,18 +47,8 @@ if $start; then
     binary="$(swift build "${build_args[@]}" --show-bin-path)/worker"
     workdir="$(mktemp -d)"
     log "starting $binary (data in $workdir)"
-    env -u SCHEDULER_CASSANDRA "$binary" --http-port 0 --embedded-port 0 --data-dir "$workdir/data" \
-        --poll-interval 200ms >"$workdir/stdout" 2>"$workdir/stderr" &
-    worker_pid=$!
-    url=""
-    for _ in $(seq 1 600); do
-        url="$(sed -n 's/^worker listening on \(http:[^ ]*\)$/\1/p' "$workdir/stdout" | head -n 1)"
-        [[ -n "$url" ]] && break
-        kill -0 "$worker_pid" 2>/dev/null || { cat "$workdir/stderr" >&2; fail "worker exited during start-up"; }
-        sleep 0.1
-    done
-    [[ -n "$url" ]] || { cat "$workdir/stderr" >&2; fail "worker did not report its HTTP port within 60 s"; }
-    SCHEDULER_URL="$url"
+    start_worker "$binary" "$workdir" --poll-interval 200ms
+    SCHEDULER_URL="$worker_url"
 fi
 base="${SCHEDULER_URL:-http://127.0.0.1:8080}"
 base="${base%/}"
