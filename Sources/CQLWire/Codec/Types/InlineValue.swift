@@ -44,23 +44,29 @@ enum InlineValue {
         }
     }
 
+    /// Whether every byte is below 0x80, eight bytes at a time.
+    @inlinable @inline(__always)
+    static func isASCII(_ content: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        var high: UInt64 = 0
+        while content.count - index >= 8 {
+            high |= content.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < content.count {
+            high |= UInt64(content[index])
+            index += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+
     /// The bytes as a String when they are all ASCII (valid UTF-8 that decoding keeps byte for byte).
     @inlinable @inline(__always)
     static func asciiText(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
         return bytes.withUnsafeBytes { raw -> String? in
             let content = UnsafeRawBufferPointer(rebasing: raw[range])
-            var index = 0
-            var high: UInt64 = 0
-            while content.count - index >= 8 {
-                high |= content.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                index += 8
-            }
-            while index < content.count {
-                high |= UInt64(content[index])
-                index += 1
-            }
-            guard high & 0x8080_8080_8080_8080 == 0 else { return nil }
+            guard isASCII(content) else { return nil }
             // Straight into the string's own storage: `String(decoding:)` would first try a dynamic
             // cast of the buffer. The initializer still validates what was copied.
             return String(unsafeUninitializedCapacity: content.count) { target in

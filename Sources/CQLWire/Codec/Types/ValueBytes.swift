@@ -109,7 +109,7 @@ enum ValueBytes {
         // byte for byte, so the common case skips the generic `String(validating:)` path.
         let ascii: String? = bytes.withUnsafeBytes { raw in
             let content = UnsafeRawBufferPointer(rebasing: raw[range])
-            return isASCII(content) ? String(decoding: content, as: UTF8.self) : nil
+            return InlineValue.isASCII(content) ? String(decoding: content, as: UTF8.self) : nil
         }
         if let ascii { return ascii }
         if case .ascii = type {
@@ -119,22 +119,6 @@ enum ValueBytes {
         }
         guard let text = String(validating: bytes[range], as: UTF8.self) else { throw .invalidUTF8(what: type.description) }
         return text
-    }
-
-    /// Whether every byte is below 0x80, eight bytes at a time.
-    @inline(__always)
-    static func isASCII(_ content: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        var high: UInt64 = 0
-        while content.count - index >= 8 {
-            high |= content.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            index += 8
-        }
-        while index < content.count {
-            high |= UInt64(content[index])
-            index += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// Appends a `[bytes]`-style length-prefixed value whose content `body` writes.
