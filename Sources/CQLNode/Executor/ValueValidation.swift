@@ -210,7 +210,7 @@ enum TimestampParser {
         guard let year = number(&scanner, digits: 4...5), take(&scanner, "-"), let month = number(&scanner, digits: 1...2),
               take(&scanner, "-"), let day = number(&scanner, digits: 1...2),
               (1...12).contains(month), (1...31).contains(day) else { return nil }
-        var millis = daysFromCivil(year: year, month: month, day: day) * 86_400_000
+        var millis = CivilCalendar.days(year: year, month: month, day: day) * 86_400_000
         if take(&scanner, "T") || take(&scanner, " ") {
             if let first = scanner.first, first.isNumber {
                 guard let hour = number(&scanner, digits: 1...2), take(&scanner, ":"),
@@ -266,15 +266,5 @@ enum TimestampParser {
         guard scanner.first == character else { return false }
         scanner = scanner.dropFirst()
         return true
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }
