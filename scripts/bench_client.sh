@@ -39,6 +39,8 @@ swift build -c release --scratch-path "$BUILD_PATH" --product cqlnode >&2
 swift build -c release --scratch-path "$BUILD_PATH" --product cqlbench >&2
 BIN="$(swift build -c release --scratch-path "$BUILD_PATH" --show-bin-path)"
 
+# shellcheck source=lib/processes.sh
+source scripts/lib/processes.sh
 WORK="$(mktemp -d)"
 NODE_PID=""
 cleanup() {
@@ -52,13 +54,7 @@ trap cleanup EXIT INT TERM
 
 "$BIN/cqlnode" --in-memory --host 127.0.0.1 --port 0 >"$WORK/node.log" 2>&1 &
 NODE_PID=$!
-PORT=""
-for _ in $(seq 1 100); do
-    PORT="$(sed -n 's/^cqlnode listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/node.log")"
-    [[ -n "$PORT" ]] && break
-    sleep 0.1
-done
-[[ -n "$PORT" ]] || { cat "$WORK/node.log" >&2; echo "cqlnode did not start" >&2; exit 1; }
+PORT="$(wait_line "$WORK/node.log" "$CQLNODE_PORT" cqlnode "$NODE_PID")"
 log "cqlnode on 127.0.0.1:$PORT (pid $NODE_PID)"
 
 LIMIT=$(( ${SECONDS_PER_RUN%.*} + 120 ))

@@ -43,19 +43,13 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 TICKS="$(getconf CLK_TCK)"
-# utime + stime of PID, in clock ticks (fields 14 and 15; the command name may hold spaces, so cut after ')').
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# shellcheck source=lib/processes.sh
+source scripts/lib/processes.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 "$BIN/cqlnode" --in-memory --host 127.0.0.1 --port 0 >"$WORK/node.log" 2>&1 &
 NODE_PID=$!
-PORT=""
-for _ in $(seq 1 100); do
-    PORT="$(sed -n 's/^cqlnode listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/node.log")"
-    [[ -n "$PORT" ]] && break
-    sleep 0.1
-done
-[[ -n "$PORT" ]] || { cat "$WORK/node.log" >&2; echo "cqlnode did not start" >&2; exit 1; }
+PORT="$(wait_line "$WORK/node.log" "$CQLNODE_PORT" cqlnode "$NODE_PID")"
 log "cqlnode on 127.0.0.1:$PORT (pid $NODE_PID)"
 
 LIMIT=$(( ${SECONDS_PER_RUN%.*} + 120 ))

@@ -72,17 +72,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # Waits for a line of FILE matching the sed expression SED and prints its capture.
-wait_line() {
-    local file="$1" expression="$2" what="$3" value=""
-    for _ in $(seq 1 600); do
-        value="$(sed -n "$expression" "$file" | head -1)"
-        [[ -n "$value" ]] && { printf '%s\n' "$value"; return 0; }
-        sleep 0.1
-    done
-    cat "$file" >&2
-    echo "$what did not start" >&2
-    return 1
-}
+# shellcheck source=lib/processes.sh
+source scripts/lib/processes.sh
 
 # Sum of a metric (every label set) over the workers' /metrics.
 metric_sum() {
@@ -104,7 +95,7 @@ for count in $WORKER_COUNTS; do
     "$BIN/cqlnode" --host 127.0.0.1 --port 0 "${storage[@]}" >"$run/node.log" 2>&1 &
     NODE_PID=$!
     PIDS+=("$NODE_PID")
-    PORT="$(wait_line "$run/node.log" 's/^cqlnode listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' cqlnode)"
+    PORT="$(wait_line "$run/node.log" "$CQLNODE_PORT" cqlnode)"
     log "cqlnode on 127.0.0.1:$PORT (pid $NODE_PID)"
     CQLPROBE="$BIN/cqlprobe" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$run/schema.log" 2>&1 \
         || { cat "$run/schema.log" >&2; exit 1; }
@@ -119,7 +110,7 @@ for count in $WORKER_COUNTS; do
         PIDS+=($!)
     done
     for i in $(seq 1 "$count"); do
-        URLS+=("$(wait_line "$run/worker$i.log" 's/^worker listening on \(http:[^ ]*\)$/\1/p' "worker $i")")
+        URLS+=("$(wait_line "$run/worker$i.log" "$WORKER_URL" "worker $i")")
     done
     log "$count worker(s): ${URLS[*]}"
     # Shards are split by the balance loop; measure only once every shard is owned and the split is fair.

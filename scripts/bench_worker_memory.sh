@@ -17,6 +17,8 @@
 # Goals (issue 6): <= 50 MB idle, <= 200 MB loaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/processes.sh
+source scripts/lib/processes.sh
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 JOBS=100000
@@ -67,13 +69,7 @@ node_rss() { if [[ -n "$NODE_PID" ]]; then rss "$NODE_PID"; else echo 0; fi; }
 if [[ "$STANDALONE" == true ]]; then
     "$BIN/cqlnode" --host 127.0.0.1 --port 0 --data-dir "$WORK/data" >"$WORK/node.log" 2>&1 &
     NODE_PID=$!
-    PORT=""
-    for _ in $(seq 1 600); do
-        PORT="$(sed -n 's/^cqlnode listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/node.log")"
-        [[ -n "$PORT" ]] && break
-        sleep 0.1
-    done
-    [[ -n "$PORT" ]] || { cat "$WORK/node.log" >&2; echo "cqlnode did not start" >&2; exit 1; }
+    PORT="$(wait_line "$WORK/node.log" "$CQLNODE_PORT" cqlnode "$NODE_PID")"
     CQLPROBE="$BIN/cqlprobe" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$WORK/schema.log" 2>&1 || { cat "$WORK/schema.log" >&2; exit 1; }
     "$BIN/worker" --cassandra "127.0.0.1:$PORT" --http-port 0 --worker-id bench-memory --log-level warning >"$WORK/worker.log" 2>&1 &
 else
@@ -81,13 +77,7 @@ else
         >"$WORK/worker.log" 2>&1 &
 fi
 WORKER_PID=$!
-URL=""
-for _ in $(seq 1 600); do
-    URL="$(sed -n 's/^worker listening on \(http:[^ ]*\)$/\1/p' "$WORK/worker.log" | head -1)"
-    [[ -n "$URL" ]] && break
-    sleep 0.1
-done
-[[ -n "$URL" ]] || { cat "$WORK/worker.log" >&2; echo "worker did not start" >&2; exit 1; }
+URL="$(wait_line "$WORK/worker.log" "$WORKER_URL" worker "$WORKER_PID")"
 log "worker on $URL (pid $WORKER_PID); idle 10s"
 sleep 10
 IDLE="$(rss)"
@@ -102,7 +92,6 @@ queued="$(curl -fsS "$URL/jobs?status=queued&limit=1" | python3 -c 'import json,
 [[ "$queued" == 1 ]] || { echo "no queued job listed" >&2; exit 1; }
 log "loaded; sitting ${SETTLE}s"
 # utime + stime in clock ticks (fields 14 and 15; cut after ')' as the name may hold spaces).
-cpu_ticks() { if [[ -n "${1:-}" ]]; then sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; else echo 0; fi; }
 CPU_BEFORE=$(( $(cpu_ticks "$WORKER_PID") + $(cpu_ticks "$NODE_PID") ))
 samples=()
 for _ in $(seq 1 "$SETTLE"); do

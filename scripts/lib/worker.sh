@@ -8,6 +8,9 @@
 # stop_worker
 #     SIGTERM, then SIGKILL after 20 s if it is still running.
 
+# shellcheck source=processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
+
 worker_pid=""
 worker_url=""
 
@@ -17,14 +20,10 @@ start_worker() {
     env -u SCHEDULER_CASSANDRA "$binary" --http-port 0 --embedded-port 0 \
         --data-dir "$workdir/data" "$@" >"$workdir/stdout" 2>"$workdir/stderr" &
     worker_pid=$!
-    for _ in $(seq 1 600); do
-        worker_url="$(sed -n 's/^worker listening on \(http:[^ ]*\)$/\1/p' "$workdir/stdout" | head -n 1)"
-        [[ -n "$worker_url" ]] && return 0
-        kill -0 "$worker_pid" 2>/dev/null || { cat "$workdir/stderr" >&2; fail "worker exited during start-up"; }
-        sleep 0.1
-    done
-    cat "$workdir/stderr" >&2
-    fail "worker did not report its HTTP address within 60 s"
+    worker_url="$(wait_line "$workdir/stdout" "$WORKER_URL" worker "$worker_pid")" || {
+        cat "$workdir/stderr" >&2
+        fail "worker did not report its HTTP address (exited, or not within 60 s)"
+    }
 }
 
 stop_worker() {
