@@ -12,6 +12,9 @@ private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> In
 private func posixClose(_ fd: Int32) { _ = close(fd) }
 private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
+private func posixPwrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int, _ offset: off_t) -> Int {
+    pwrite(fd, buffer, count, offset)
+}
 
 /// A position in the commit log: every appended record gets the next number.
 public typealias LogSequenceNumber = UInt64
@@ -32,7 +35,7 @@ public typealias LogSequenceNumber = UInt64
 final class CommitLog: @unchecked Sendable {
     private enum Item {
         case records([UInt8])
-        case rotate(snapshot: @Sendable () -> [UInt8], generation: UInt64)
+        case rotate(snapshot: @Sendable (_ emit: ([UInt8]) -> Void) -> Void, generation: UInt64)
     }
 
     let directory: String
@@ -183,15 +186,38 @@ final class CommitLog: @unchecked Sendable {
         return (records, offset)
     }
 
-    /// A snapshot file: magic, `[u64 length][u32 CRC32]`, payload.
-    static func snapshotFile(_ payload: [UInt8]) -> [UInt8] {
+    /// A snapshot file's header: magic, `[u64 length][u32 CRC32]`; the payload follows.
+    static func snapshotHeader(length: UInt64, crc: UInt32) -> [UInt8] {
         var bytes = StorageCodec.snapshotMagic
-        let length = UInt64(payload.count)
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: length >> UInt64(shift))) }
-        let crc = CRC32.checksum(payload)
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
-        bytes.append(contentsOf: payload)
         return bytes
+    }
+
+    /// Writes a snapshot file as `encode` emits its payload, then the header (whose length and CRC come last).
+    ///
+    /// The payload is as large as the data, so building it whole (and a framed copy of it) would add that
+    /// much again to the process's peak memory while the snapshot is written.
+    static func writeSnapshot(_ fd: Int32, path: String, _ encode: (_ emit: ([UInt8]) -> Void) -> Void) throws(StorageError) {
+        let placeholder = snapshotHeader(length: 0, crc: 0)
+        try writeAll(fd, placeholder, path: path)
+        var crc = CRC32.start
+        var length: UInt64 = 0
+        var failure: StorageError?
+        encode { chunk in
+            guard failure == nil else { return }
+            do throws(StorageError) {
+                try writeAll(fd, chunk, path: path)
+            } catch {
+                failure = error
+            }
+            crc = CRC32.update(crc, chunk)
+            length += UInt64(chunk.count)
+        }
+        if let failure { throw failure }
+        let header = snapshotHeader(length: length, crc: CRC32.finish(crc))
+        let written = header.withUnsafeBytes { posixPwrite(fd, $0.baseAddress, $0.count, 0) }
+        guard written == header.count else { throw fail("write", path) }
     }
 
     static func parseSnapshot(_ bytes: [UInt8]) -> [UInt8]? {
@@ -329,7 +355,7 @@ final class CommitLog: @unchecked Sendable {
 
     /// Queues a snapshot of the state as of every record appended so far (encoded on the flusher thread);
     /// later records go to a fresh log.
-    func rotate(snapshot encode: @escaping @Sendable () -> [UInt8]) {
+    func rotate(snapshot encode: @escaping @Sendable (_ emit: ([UInt8]) -> Void) -> Void) {
         condition.lock()
         defer { condition.unlock() }
         generation += 1
@@ -432,7 +458,6 @@ final class CommitLog: @unchecked Sendable {
                 try Self.writeAll(descriptor, bytes, path: directory + "/" + Self.logName(openGeneration))
                 dirty = true
             case let .rotate(encode, generation):
-                let file = Self.snapshotFile(encode())
                 let oldPath = directory + "/" + Self.logName(openGeneration)
                 if dirty { try Self.sync(descriptor, path: oldPath) }
                 dirty = false
@@ -441,7 +466,7 @@ final class CommitLog: @unchecked Sendable {
                 let fd = posixOpen(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
                 guard fd >= 0 else { throw Self.fail("open", temporary) }
                 do {
-                    try Self.writeAll(fd, file, path: temporary)
+                    try Self.writeSnapshot(fd, path: temporary, encode)
                     try Self.sync(fd, path: temporary)
                 } catch {
                     posixClose(fd)

@@ -70,40 +70,9 @@ struct ComplexColumn: Hashable, Sendable {
     }
 }
 
-/// A column's stored data.
-enum ColumnData: Hashable, Sendable {
-    case simple(CellData)
-    case complex(ComplexColumn)
-}
-
-/// A row (or the static row): liveness marker, row tombstone and column data by column name.
-struct RowData: Hashable, Sendable {
-    var marker: CellData?
-    var deletion: DeletionTime?
-    var columns: [String: ColumnData] = [:]
-
-    var isEmpty: Bool { marker == nil && deletion == nil && columns.isEmpty }
-
-    /// Drops everything a deletion at `timestamp` shadows.
-    mutating func purge(shadowedBy timestamp: Int64) {
-        if let marker, marker.timestamp <= timestamp { self.marker = nil }
-        if let deletion, deletion.timestamp <= timestamp { self.deletion = nil }
-        for (name, data) in columns {
-            switch data {
-            case let .simple(cell):
-                if cell.timestamp <= timestamp { columns[name] = nil }
-            case var .complex(complex):
-                complex.cells.removeAll { $0.cell.timestamp <= timestamp }
-                if let deletion = complex.deletion, deletion.timestamp <= timestamp { complex.deletion = nil }
-                columns[name] = complex.cells.isEmpty && complex.deletion == nil ? nil : .complex(complex)
-            }
-        }
-    }
-}
-
 /// A row with its clustering values.
 struct ClusteredRow: Hashable, Sendable {
-    var clustering: [[UInt8]]
+    var clustering: ClusteringKey
     var row: RowData
 }
 
@@ -129,18 +98,56 @@ struct PartitionPosition: Hashable, Comparable, Sendable {
     }
 }
 
-/// One partition: tombstones, the static row and the rows in clustering order.
-struct PartitionData: Hashable, Sendable {
+/// What few partitions have besides rows: a partition tombstone, static columns, range tombstones.
+struct PartitionExtras: Hashable, Sendable {
     var deletion: DeletionTime?
     var staticRow = RowData()
     var rangeTombstones: [RangeTombstone] = []
-    var rows: [ClusteredRow] = []
 
-    var isEmpty: Bool { deletion == nil && staticRow.isEmpty && rangeTombstones.isEmpty && rows.isEmpty }
+    var isEmpty: Bool { deletion == nil && staticRow.isEmpty && rangeTombstones.isEmpty }
+}
+
+/// One partition: tombstones, the static row and the rows in clustering order.
+///
+/// The extras live in an array of at most one element, so the common partition (rows only) spends eight bytes
+/// and no allocation on them, and copy-on-write still comes for free.
+struct PartitionData: Hashable, Sendable {
+    var rows: [ClusteredRow] = []
+    private var extras: [PartitionExtras] = []
+
+    private mutating func updateExtras(_ body: (inout PartitionExtras) -> Void) {
+        if extras.isEmpty {
+            var fresh = PartitionExtras()
+            body(&fresh)
+            if !fresh.isEmpty { extras = [fresh] }
+        } else {
+            body(&extras[0])
+            if extras[0].isEmpty { extras = [] }
+        }
+    }
+
+    var deletion: DeletionTime? {
+        get { extras.first?.deletion }
+        set { updateExtras { $0.deletion = newValue } }
+    }
+
+    var staticRow: RowData {
+        get { extras.first?.staticRow ?? RowData() }
+        set { updateExtras { $0.staticRow = newValue } }
+    }
+
+    var rangeTombstones: [RangeTombstone] {
+        get { extras.first?.rangeTombstones ?? [] }
+        set { updateExtras { $0.rangeTombstones = newValue } }
+    }
+
+    var isEmpty: Bool { extras.isEmpty && rows.isEmpty }
 }
 
 /// One table's data: partitions by position, and the positions in ring order for scans.
 struct TableData: Sendable {
+    /// The ids packed rows use for this table's columns.
+    var columns = ColumnIDs()
     var partitions: [PartitionPosition: PartitionData] = [:]
     var order: [PartitionPosition] = []
 

@@ -9,10 +9,13 @@ import Foundation
 struct MutationApplier {
     let table: TableSchema
     let clusteringColumns: [ColumnSchema]
+    /// The table's column ids; every column a mutation names must be interned before ``apply(_:to:)``.
+    let columns: ColumnIDs
 
-    init(table: TableSchema) {
+    init(table: TableSchema, columns: ColumnIDs) {
         self.table = table
         self.clusteringColumns = table.clusteringColumns
+        self.columns = columns
     }
 
     /// Cassandra's upper bound on a TTL: 20 years.
@@ -22,6 +25,18 @@ struct MutationApplier {
 
     func compareClustering(_ a: [[UInt8]], _ b: [[UInt8]]) -> Int {
         ValueOrder.compareClustering(a, b, columns: clusteringColumns)
+    }
+
+    func slice(_ slice: ClusteringSlice, contains key: ClusteringKey) -> Bool {
+        if let start = slice.start {
+            let order = key.compare(start.prefix, limit: start.prefix.count, columns: clusteringColumns)
+            if order < 0 || (order == 0 && !start.inclusive) { return false }
+        }
+        if let end = slice.end {
+            let order = key.compare(end.prefix, limit: end.prefix.count, columns: clusteringColumns)
+            if order > 0 || (order == 0 && !end.inclusive) { return false }
+        }
+        return true
     }
 
     func slice(_ slice: ClusteringSlice, contains clustering: [[UInt8]]) -> Bool {
@@ -42,20 +57,19 @@ struct MutationApplier {
         var high = rows.count
         while low < high {
             let mid = (low + high) / 2
-            let order = compareClustering(rows[mid].clustering, clustering)
+            let order = rows[mid].clustering.compare(clustering, columns: clusteringColumns)
             if order == 0 { return (mid, true) }
             if order < 0 { low = mid + 1 } else { high = mid }
         }
         return (low, false)
     }
 
-    /// The highest tombstone timestamp covering a row (partition, range and row tombstones).
-    func shadow(of clustering: [[UInt8]], row: RowData?, in partition: PartitionData) -> Int64 {
+    /// The highest partition or range tombstone timestamp covering a row (its own tombstone aside).
+    func shadow(of clustering: [[UInt8]], in partition: PartitionData) -> Int64 {
         var result = partition.deletion?.timestamp ?? .min
         for tombstone in partition.rangeTombstones where tombstone.deletion.timestamp > result {
             if slice(tombstone.slice, contains: clustering) { result = tombstone.deletion.timestamp }
         }
-        if let deletion = row?.deletion, deletion.timestamp > result { result = deletion.timestamp }
         return result
     }
 
@@ -161,18 +175,20 @@ struct MutationApplier {
     func liveCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: PartitionData?, now: Int32)
         -> [(path: [UInt8], cell: CellData)] {
         guard let partition else { return [] }
-        let row: RowData?
-        if column.kind == .static {
-            row = partition.staticRow
-        } else {
-            let (index, found) = rowIndex(clustering, in: partition.rows)
-            row = found ? partition.rows[index].row : nil
-        }
-        guard case let .complex(complex) = row?.columns[column.name] else { return [] }
-        return complex.cells.filter { $0.cell.isLive(at: now) }
+        return allCells(of: column, clustering: clustering, in: partition).filter { $0.cell.isLive(at: now) }
     }
 
     // MARK: - Application
+
+    /// The row being edited: decoded once for a run of operations on it and packed again when the run ends.
+    struct OpenRow {
+        var clustering: [[UInt8]]
+        var index: Int
+        var found: Bool
+        /// The partition and range tombstones over the row when it was opened.
+        var floor: Int64
+        var edit: RowEdit
+    }
 
     /// Applies a validated mutation and returns it as replay must see it: list positions and default TTLs resolved.
     func apply(_ mutation: Mutation, to partition: inout PartitionData) -> Mutation {
@@ -181,14 +197,18 @@ struct MutationApplier {
         let now = mutation.nowInSeconds
         let defaultTTL = table.defaultTimeToLive
         func effective(_ ttl: Int32?) -> Int32? { ttl ?? (defaultTTL > 0 ? defaultTTL : nil) }
+        // Operations that only touch one row go through `open`; anything reading or changing more of the
+        // partition closes it first, so the partition is current whenever it is looked at.
+        var open: OpenRow?
 
         for operation in mutation.operations {
             switch operation {
             case let .deletePartition(timestamp):
+                close(&open, in: &partition)
                 deletePartition(timestamp: timestamp, now: now, in: &partition)
                 resolved.append(operation)
             case let .deleteRow(clustering, timestamp):
-                updateRow(clustering, in: &partition) { row, _ in
+                withRow(clustering, &open, in: &partition) { row, _ in
                     let deletion = DeletionTime(timestamp: timestamp, localDeletionTime: now)
                     row.deletion = DeletionTime.latest(row.deletion, deletion)
                     row.purge(shadowedBy: timestamp)
@@ -196,11 +216,12 @@ struct MutationApplier {
                 }
                 resolved.append(operation)
             case let .deleteRange(slice, timestamp):
+                close(&open, in: &partition)
                 deleteRange(slice, timestamp: timestamp, now: now, in: &partition)
                 resolved.append(operation)
             case let .insertRowMarker(clustering, timestamp, ttl):
                 let ttl = effective(ttl)
-                updateRow(clustering, in: &partition) { row, shadow in
+                withRow(clustering, &open, in: &partition) { row, shadow in
                     guard timestamp > shadow else { return }
                     let marker = CellData.live([], timestamp: timestamp, ttl: ttl, now: now)
                     row.marker = row.marker.map { CellData.reconcile($0, marker) } ?? marker
@@ -208,124 +229,158 @@ struct MutationApplier {
                 resolved.append(.insertRowMarker(clustering: clustering, timestamp: timestamp, ttl: ttl ?? 0))
             case let .setColumn(clustering, name, value, timestamp, ttl):
                 let ttl = effective(ttl)
-                guard let column = table.column(named: name) else { continue }
+                guard let column = table.column(named: name), let id = columns.id(name) else { continue }
                 if column.isMultiCell {
                     let tombstone = timestamp &- 1
-                    updateCells(of: column, clustering: clustering, in: &partition) { data, shadow in
-                        deleteComplex(&data, timestamp: tombstone, now: now)
+                    updateRow(for: column, clustering: clustering, &open, in: &partition) { row, _ in
+                        deleteComplex(&row, id: id, timestamp: tombstone, now: now)
                     }
+                    close(&open, in: &partition)
                     resolved.append(.deleteColumn(clustering: clustering, column: name, timestamp: tombstone))
                     for put in wholeValueCells(value, column: column, in: partition, clustering: clustering, now: now) {
                         let op = CollectionOperation.putCell(path: put.path, value: put.value)
-                        applyPut(op, column: column, clustering: clustering, timestamp: timestamp, ttl: ttl, now: now, in: &partition)
+                        applyPut(op, column: column, id: id, clustering: clustering, timestamp: timestamp, ttl: ttl, now: now,
+                                 &open, in: &partition)
                         resolved.append(.collection(clustering: clustering, column: name, op, timestamp: timestamp, ttl: ttl ?? 0))
                     }
                 } else {
                     let cell = CellData.live(value, timestamp: timestamp, ttl: ttl, now: now)
-                    writeSimple(cell, column: column, clustering: clustering, in: &partition)
+                    writeSimple(cell, column: column, id: id, clustering: clustering, &open, in: &partition)
                     resolved.append(.setColumn(clustering: clustering, column: name, value: value, timestamp: timestamp, ttl: ttl ?? 0))
                 }
             case let .deleteColumn(clustering, name, timestamp):
-                guard let column = table.column(named: name) else { continue }
+                guard let column = table.column(named: name), let id = columns.id(name) else { continue }
                 if column.isMultiCell {
-                    updateCells(of: column, clustering: clustering, in: &partition) { data, _ in
-                        deleteComplex(&data, timestamp: timestamp, now: now)
+                    updateRow(for: column, clustering: clustering, &open, in: &partition) { row, _ in
+                        deleteComplex(&row, id: id, timestamp: timestamp, now: now)
                     }
                 } else {
-                    writeSimple(.tombstone(timestamp: timestamp, now: now), column: column, clustering: clustering, in: &partition)
+                    writeSimple(.tombstone(timestamp: timestamp, now: now), column: column, id: id, clustering: clustering,
+                                &open, in: &partition)
                 }
                 resolved.append(operation)
             case let .counterAdd(clustering, name, delta, timestamp):
-                guard let column = table.column(named: name) else { continue }
-                updateCells(of: column, clustering: clustering, in: &partition) { data, shadow in
+                guard let column = table.column(named: name), let id = columns.id(name) else { continue }
+                updateRow(for: column, clustering: clustering, &open, in: &partition) { row, shadow in
                     guard timestamp > shadow else { return }
                     var current: Int64 = 0
                     var stamp = timestamp
-                    if case let .simple(cell)? = data, let value = cell.value, value.count == 8 {
+                    if let cell = row[simple: id], let value = cell.value, value.count == 8 {
                         current = value.reduce(0) { $0 << 8 | Int64($1) }
                         stamp = max(stamp, cell.timestamp)
                     }
                     let sum = current &+ delta
                     let bytes = (0..<8).map { UInt8(truncatingIfNeeded: sum >> (56 - 8 * $0)) }
-                    data = .simple(CellData(value: bytes, timestamp: stamp, ttl: nil, localDeletionTime: .max))
+                    row[simple: id] = CellData(value: bytes, timestamp: stamp, ttl: nil, localDeletionTime: .max)
                 }
                 resolved.append(operation)
             case let .collection(clustering, name, collectionOperation, timestamp, ttl):
                 let ttl = effective(ttl)
-                guard let column = table.column(named: name) else { continue }
+                guard let column = table.column(named: name), let id = columns.id(name) else { continue }
+                close(&open, in: &partition)
                 for op in resolve(collectionOperation, column: column, clustering: clustering, in: partition, now: now) {
-                    applyPut(op, column: column, clustering: clustering, timestamp: timestamp, ttl: ttl, now: now, in: &partition)
+                    applyPut(op, column: column, id: id, clustering: clustering, timestamp: timestamp, ttl: ttl, now: now,
+                             &open, in: &partition)
                     resolved.append(.collection(clustering: clustering, column: name, op, timestamp: timestamp, ttl: ttl ?? 0))
                 }
             }
         }
+        close(&open, in: &partition)
         return Mutation(tableID: mutation.tableID, partitionKey: mutation.partitionKey, operations: resolved,
                         nowInSeconds: now)
     }
 
+    /// Packs the open row back into the partition (dropping it when nothing is left of it).
+    private func close(_ open: inout OpenRow?, in partition: inout PartitionData) {
+        guard let row = open else { return }
+        open = nil
+        let packed = RowData(row.edit)
+        if row.found {
+            if packed.isEmpty { partition.rows.remove(at: row.index) } else { partition.rows[row.index].row = packed }
+        } else if !packed.isEmpty {
+            partition.rows.insert(ClusteredRow(clustering: ClusteringKey(row.clustering), row: packed), at: row.index)
+        }
+    }
+
+    /// Runs `body` on the row (created if missing) with the timestamp of the tombstones covering it.
+    private func withRow(_ clustering: [[UInt8]], _ open: inout OpenRow?, in partition: inout PartitionData,
+                         _ body: (inout RowEdit, Int64) -> Void) {
+        var row: OpenRow
+        if let current = open, compareClustering(current.clustering, clustering) == 0 {
+            row = current
+            open = nil
+        } else {
+            close(&open, in: &partition)
+            let (index, found) = rowIndex(clustering, in: partition.rows)
+            row = OpenRow(clustering: clustering, index: index, found: found, floor: shadow(of: clustering, in: partition),
+                          edit: found ? partition.rows[index].row.edit() : RowEdit())
+        }
+        body(&row.edit, max(row.floor, row.edit.deletion?.timestamp ?? .min))
+        open = row
+    }
+
+    /// Runs `body` on the row holding `column`: the static row for static columns, else the clustered row.
+    private func updateRow(for column: ColumnSchema, clustering: [[UInt8]], _ open: inout OpenRow?,
+                           in partition: inout PartitionData, _ body: (inout RowEdit, Int64) -> Void) {
+        if column.kind == .static {
+            let shadow = staticShadow(of: partition)
+            var edit = partition.staticRow.edit()
+            body(&edit, shadow)
+            partition.staticRow = RowData(edit)
+        } else {
+            withRow(clustering, &open, in: &partition, body)
+        }
+    }
+
     private func deletePartition(timestamp: Int64, now: Int32, in partition: inout PartitionData) {
         partition.deletion = DeletionTime.latest(partition.deletion, DeletionTime(timestamp: timestamp, localDeletionTime: now))
-        partition.staticRow.purge(shadowedBy: timestamp)
+        var statics = partition.staticRow.edit()
+        statics.purge(shadowedBy: timestamp)
+        partition.staticRow = RowData(statics)
         partition.rangeTombstones.removeAll { $0.deletion.timestamp <= timestamp }
-        for index in partition.rows.indices { partition.rows[index].row.purge(shadowedBy: timestamp) }
-        partition.rows.removeAll { $0.row.isEmpty }
+        purgeRows(in: &partition, shadowedBy: timestamp) { _ in true }
+    }
+
+    /// Purges the rows `covered` selects of everything at or below `timestamp` and drops the rows left empty.
+    private func purgeRows(in partition: inout PartitionData, shadowedBy timestamp: Int64, _ covered: (ClusteredRow) -> Bool) {
+        var kept: [ClusteredRow] = []
+        kept.reserveCapacity(partition.rows.count)
+        for var entry in partition.rows {
+            if covered(entry) {
+                var edit = entry.row.edit()
+                edit.purge(shadowedBy: timestamp)
+                entry.row = RowData(edit)
+            }
+            if !entry.row.isEmpty { kept.append(entry) }
+        }
+        partition.rows = kept
     }
 
     private func deleteRange(_ range: ClusteringSlice, timestamp: Int64, now: Int32, in partition: inout PartitionData) {
         let deletion = DeletionTime(timestamp: timestamp, localDeletionTime: now)
-        if let index = partition.rangeTombstones.firstIndex(where: { $0.slice == range }) {
-            partition.rangeTombstones[index].deletion = DeletionTime.latest(partition.rangeTombstones[index].deletion, deletion) ?? deletion
+        var tombstones = partition.rangeTombstones
+        if let index = tombstones.firstIndex(where: { $0.slice == range }) {
+            tombstones[index].deletion = DeletionTime.latest(tombstones[index].deletion, deletion) ?? deletion
         } else {
-            partition.rangeTombstones.append(RangeTombstone(slice: range, deletion: deletion))
+            tombstones.append(RangeTombstone(slice: range, deletion: deletion))
         }
-        for index in partition.rows.indices where slice(range, contains: partition.rows[index].clustering) {
-            partition.rows[index].row.purge(shadowedBy: timestamp)
-        }
-        partition.rows.removeAll { $0.row.isEmpty }
+        partition.rangeTombstones = tombstones
+        purgeRows(in: &partition, shadowedBy: timestamp) { slice(range, contains: $0.clustering) }
     }
 
-    /// Runs `body` on the row (created if missing) with the timestamp of the tombstones covering it.
-    private func updateRow(_ clustering: [[UInt8]], in partition: inout PartitionData, _ body: (inout RowData, Int64) -> Void) {
-        let (index, found) = rowIndex(clustering, in: partition.rows)
-        if found {
-            let shadow = shadow(of: clustering, row: partition.rows[index].row, in: partition)
-            body(&partition.rows[index].row, shadow)
-            if partition.rows[index].row.isEmpty { partition.rows.remove(at: index) }
-        } else {
-            var row = RowData()
-            body(&row, shadow(of: clustering, row: nil, in: partition))
-            if !row.isEmpty { partition.rows.insert(ClusteredRow(clustering: clustering, row: row), at: index) }
-        }
-    }
-
-    /// Runs `body` on one column's data in its row (the static row for static columns).
-    private func updateCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: inout PartitionData,
-                             _ body: (inout ColumnData?, Int64) -> Void) {
-        if column.kind == .static {
-            let shadow = staticShadow(of: partition)
-            body(&partition.staticRow.columns[column.name], shadow)
-        } else {
-            updateRow(clustering, in: &partition) { row, shadow in body(&row.columns[column.name], shadow) }
-        }
-    }
-
-    private func writeSimple(_ cell: CellData, column: ColumnSchema, clustering: [[UInt8]], in partition: inout PartitionData) {
-        updateCells(of: column, clustering: clustering, in: &partition) { data, shadow in
+    private func writeSimple(_ cell: CellData, column: ColumnSchema, id: Int, clustering: [[UInt8]], _ open: inout OpenRow?,
+                             in partition: inout PartitionData) {
+        updateRow(for: column, clustering: clustering, &open, in: &partition) { row, shadow in
             guard cell.timestamp > shadow else { return }
-            if case let .simple(existing)? = data {
-                data = .simple(CellData.reconcile(existing, cell))
-            } else {
-                data = .simple(cell)
-            }
+            row[simple: id] = row[simple: id].map { CellData.reconcile($0, cell) } ?? cell
         }
     }
 
-    private func deleteComplex(_ data: inout ColumnData?, timestamp: Int64, now: Int32) {
-        var complex: ComplexColumn
-        if case let .complex(existing)? = data { complex = existing } else { complex = ComplexColumn(deletion: nil, cells: []) }
+    private func deleteComplex(_ row: inout RowEdit, id: Int, timestamp: Int64, now: Int32) {
+        var complex = row.complex[id] ?? ComplexColumn(deletion: nil, cells: [])
         complex.deletion = DeletionTime.latest(complex.deletion, DeletionTime(timestamp: timestamp, localDeletionTime: now))
         complex.cells.removeAll { $0.cell.timestamp <= timestamp }
-        data = .complex(complex)
+        row.setComplex(id, complex)
     }
 
     /// The order of cell paths within a multi-cell column.
@@ -337,8 +392,8 @@ struct MutationApplier {
         }
     }
 
-    private func applyPut(_ operation: CollectionOperation, column: ColumnSchema, clustering: [[UInt8]],
-                          timestamp: Int64, ttl: Int32?, now: Int32, in partition: inout PartitionData) {
+    private func applyPut(_ operation: CollectionOperation, column: ColumnSchema, id: Int, clustering: [[UInt8]],
+                          timestamp: Int64, ttl: Int32?, now: Int32, _ open: inout OpenRow?, in partition: inout PartitionData) {
         let puts: [(path: [UInt8], value: [UInt8]?)]
         switch operation {
         case let .putCell(path, value): puts = [(path, value)]
@@ -348,9 +403,8 @@ struct MutationApplier {
         case let .mapRemove(keys): puts = keys.map { ($0, nil) }
         case .listAppend, .listPrepend, .listSetIndex, .listRemoveValues, .setField: puts = []
         }
-        updateCells(of: column, clustering: clustering, in: &partition) { data, shadow in
-            var complex: ComplexColumn
-            if case let .complex(existing)? = data { complex = existing } else { complex = ComplexColumn(deletion: nil, cells: []) }
+        updateRow(for: column, clustering: clustering, &open, in: &partition) { row, shadow in
+            var complex = row.complex[id] ?? ComplexColumn(deletion: nil, cells: [])
             let floor = max(shadow, complex.deletion?.timestamp ?? .min)
             guard timestamp > floor else { return }
             for put in puts {
@@ -375,7 +429,7 @@ struct MutationApplier {
                     complex.cells.insert((put.path, cell), at: low)
                 }
             }
-            data = complex.cells.isEmpty && complex.deletion == nil ? data : .complex(complex)
+            if !(complex.cells.isEmpty && complex.deletion == nil) { row.setComplex(id, complex) }
         }
     }
 
@@ -393,6 +447,7 @@ struct MutationApplier {
 
     /// All cells of a multi-cell column, tombstones included (their paths must not be reused).
     private func allCells(of column: ColumnSchema, clustering: [[UInt8]], in partition: PartitionData) -> [(path: [UInt8], cell: CellData)] {
+        guard let id = columns.id(column.name) else { return [] }
         let row: RowData?
         if column.kind == .static {
             row = partition.staticRow
@@ -400,8 +455,7 @@ struct MutationApplier {
             let (index, found) = rowIndex(clustering, in: partition.rows)
             row = found ? partition.rows[index].row : nil
         }
-        guard case let .complex(complex) = row?.columns[column.name] else { return [] }
-        return complex.cells
+        return row?.complex[id]?.cells ?? []
     }
 
     /// Turns an element-level change whose cell paths depend on the current state into exact cell writes.

@@ -203,40 +203,60 @@ struct TableReader {
     let table: TableSchema
     let applier: MutationApplier
     let query: ReadQuery
+    let columns: ColumnIDs
+    /// Which column ids the query selects (indexed by id), or `nil` for all.
+    private let selection: [Bool]?
 
-    init(table: TableSchema, query: ReadQuery) {
+    init(table: TableSchema, columns: ColumnIDs, query: ReadQuery) {
         self.table = table
-        self.applier = MutationApplier(table: table)
+        self.applier = MutationApplier(table: table, columns: columns)
         self.query = query
+        self.columns = columns
+        self.selection = query.columns.map { selected in columns.names.map { selected.contains($0) } }
     }
 
-    private func selected(_ name: String) -> Bool { query.columns?.contains(name) ?? true }
+    private func selected(_ id: Int) -> Bool {
+        guard let selection else { return true }
+        return id >= 0 && id < selection.count && selection[id]
+    }
 
     static func cellValue(_ cell: CellData, now: Int32) -> CellValue? {
         guard cell.isLive(at: now), let value = cell.value else { return nil }
         return CellValue(value: value, writetime: cell.timestamp, ttl: cell.ttl.map { _ in cell.localDeletionTime &- now })
     }
 
-    static func columnValue(_ data: ColumnData, now: Int32) -> ColumnValue? {
-        switch data {
-        case let .simple(cell):
-            return cellValue(cell, now: now).map(ColumnValue.cell)
-        case let .complex(complex):
-            let cells = complex.cells.compactMap { item in
-                cellValue(item.cell, now: now).map { CollectionCell(path: item.path, cell: $0) }
-            }
-            return cells.isEmpty ? nil : .cells(cells)
+    static func cellValue(_ cell: PackedCell, in bytes: [UInt8], now: Int32) -> CellValue? {
+        guard cell.isLive(at: now) else { return nil }
+        return CellValue(value: Array(bytes[cell.value]), writetime: cell.timestamp,
+                         ttl: cell.ttl.map { _ in cell.localDeletionTime &- now })
+    }
+
+    static func columnValue(_ complex: ComplexColumn, now: Int32) -> ColumnValue? {
+        let cells = complex.cells.compactMap { item in
+            cellValue(item.cell, now: now).map { CollectionCell(path: item.path, cell: $0) }
         }
+        return cells.isEmpty ? nil : .cells(cells)
     }
 
     static func isLive(_ row: RowData, now: Int32) -> Bool {
-        if let marker = row.marker, marker.isLive(at: now) { return true }
-        return row.columns.values.contains { columnValue($0, now: now) != nil }
+        var reader = row.reader
+        if let marker = reader.marker, marker.isLive(at: now) { return true }
+        while let (_, cell) = reader.next() {
+            if cell.isLive(at: now) { return true }
+        }
+        return row.complex.values.contains { columnValue($0, now: now) != nil }
     }
 
-    private func values(of row: RowData, into columns: inout [String: ColumnValue]) {
-        for (name, data) in row.columns where selected(name) {
-            if let value = Self.columnValue(data, now: query.now) { columns[name] = value }
+    private func values(of row: RowData, into output: inout [String: ColumnValue]) {
+        var reader = row.reader
+        while let (id, cell) = reader.next() {
+            guard selected(id), let name = columns.name(id), let value = Self.cellValue(cell, in: row.packed, now: query.now) else {
+                continue
+            }
+            output[name] = .cell(value)
+        }
+        for (id, complex) in row.complex where selected(id) {
+            if let name = columns.name(id), let value = Self.columnValue(complex, now: query.now) { output[name] = value }
         }
     }
 
@@ -256,12 +276,12 @@ struct TableReader {
         var ranges: [Range<Int>] = query.slices.map { slice in
             let lower = partitionPoint(rows) { row in
                 guard let start = slice.start else { return true }
-                let order = applier.compareClustering(Array(row.clustering.prefix(start.prefix.count)), start.prefix)
+                let order = row.clustering.compare(start.prefix, limit: start.prefix.count, columns: applier.clusteringColumns)
                 return order > 0 || (order == 0 && start.inclusive)
             }
             let upper = partitionPoint(rows) { row in
                 guard let end = slice.end else { return false }
-                let order = applier.compareClustering(Array(row.clustering.prefix(end.prefix.count)), end.prefix)
+                let order = row.clustering.compare(end.prefix, limit: end.prefix.count, columns: applier.clusteringColumns)
                 return order > 0 || (order == 0 && !end.inclusive)
             }
             return lower..<max(lower, upper)
@@ -294,19 +314,20 @@ struct TableReader {
             guard count < perPartition else { break }
             let entry = partition.rows[index]
             if let startAfter {
-                let order = applier.compareClustering(entry.clustering, startAfter)
+                let order = entry.clustering.compare(startAfter, columns: applier.clusteringColumns)
                 if query.reversed ? order >= 0 : order <= 0 { continue }
             }
             guard Self.isLive(entry.row, now: query.now) else { continue }
             var columns = statics
             values(of: entry.row, into: &columns)
-            let marker = entry.row.marker.flatMap { Self.cellValue($0, now: query.now) }
-            output.append(StoredRow(partitionKey: position.key, token: position.token, clustering: entry.clustering,
+            let marker = entry.row.reader.marker.flatMap { Self.cellValue($0, in: entry.row.packed, now: query.now) }
+            let clustering = entry.clustering.values
+            output.append(StoredRow(partitionKey: position.key, token: position.token, clustering: clustering,
                                     isStaticOnly: false, columns: columns, marker: marker))
             count += 1
             if output.count >= limit {
                 let done = count >= perPartition || table.clusteringColumns.isEmpty
-                return ReadPosition(partitionKey: position.key, clustering: done ? nil : entry.clustering, rowsInPartition: count)
+                return ReadPosition(partitionKey: position.key, clustering: done ? nil : clustering, rowsInPartition: count)
             }
         }
         // Without clustering restrictions, a partition with static data but no live row reads as one row.

@@ -58,8 +58,9 @@ public struct StorageState: Sendable {
     public mutating func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
         for mutation in mutations {
             let schema = try table(mutation.tableID)
-            let existing = tables[mutation.tableID]?.partitions[PartitionPosition(key: mutation.partitionKey)]
-            try MutationApplier(table: schema).validate(mutation, existing: existing)
+            let data = tables[mutation.tableID]
+            let existing = data?.partitions[PartitionPosition(key: mutation.partitionKey)]
+            try MutationApplier(table: schema, columns: data?.columns ?? ColumnIDs()).validate(mutation, existing: existing)
         }
         let resolved = applyValidated(mutations)
         guard let log else {
@@ -87,8 +88,8 @@ public struct StorageState: Sendable {
         for mutation in mutations {
             guard let schema = catalog.table(id: mutation.tableID) else { continue }
             let position = PartitionPosition(key: mutation.partitionKey)
-            let applier = MutationApplier(table: schema)
             tables[mutation.tableID, default: TableData()].insertPositionIfNeeded(position)
+            let applier = MutationApplier(table: schema, columns: internColumns(of: mutation, schema: schema))
             var result = mutation
             // Applied in place through the dictionary's modify accessor: no copy of the partition.
             modifyPartition(table: mutation.tableID, position) { partition in
@@ -98,6 +99,30 @@ public struct StorageState: Sendable {
             resolved.append(result)
         }
         return resolved
+    }
+
+    /// Gives every column the mutation names an id in its table, so applying it needs no lookup that can fail.
+    private mutating func internColumns(of mutation: Mutation, schema: TableSchema) -> ColumnIDs {
+        guard var data = tables[mutation.tableID] else { return ColumnIDs() }
+        var added = false
+        for operation in mutation.operations {
+            let name: String
+            switch operation {
+            case .deletePartition, .deleteRow, .deleteRange, .insertRowMarker: continue
+            case let .setColumn(_, column, _, _, _), let .deleteColumn(_, column, _), let .counterAdd(_, column, _, _),
+                 let .collection(_, column, _, _, _):
+                name = column
+            }
+            guard data.columns.id(name) == nil, schema.column(named: name) != nil else { continue }
+            if !added {
+                // Taken out so that interning does not copy the table's partitions.
+                tables[mutation.tableID] = nil
+                added = true
+            }
+            data.columns.intern(name)
+        }
+        if added { tables[mutation.tableID] = data }
+        return data.columns
     }
 
     private mutating func modifyPartition(table: UUID, _ position: PartitionPosition, _ body: (inout PartitionData) -> Void) {
@@ -265,13 +290,20 @@ public struct StorageState: Sendable {
 
     private mutating func dropColumnData(_ names: Set<String>, table id: UUID) {
         guard var data = tables[id] else { return }
+        let ids = Set(names.compactMap { data.columns.id($0) })
+        guard !ids.isEmpty else { return }
         tables[id] = nil
+        func drop(_ row: RowData) -> RowData {
+            guard row.contains(anyOf: ids) else { return row }
+            var edit = row.edit()
+            edit.cells.removeAll { ids.contains($0.id) }
+            for id in ids { edit.complex[id] = nil }
+            return RowData(edit)
+        }
         for position in data.order {
             guard var partition = data.partitions.removeValue(forKey: position) else { continue }
-            for name in names { partition.staticRow.columns[name] = nil }
-            for index in partition.rows.indices {
-                for name in names { partition.rows[index].row.columns[name] = nil }
-            }
+            partition.staticRow = drop(partition.staticRow)
+            for index in partition.rows.indices { partition.rows[index].row = drop(partition.rows[index].row) }
             partition.rows.removeAll { $0.row.isEmpty }
             data.partitions[position] = partition
         }
@@ -286,21 +318,21 @@ public struct StorageState: Sendable {
     public func read(table id: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
         let schema = try table(id)
         guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
-        return TableReader(table: schema, query: query).read(data, partitionKey: partitionKey)
+        return TableReader(table: schema, columns: data.columns, query: query).read(data, partitionKey: partitionKey)
     }
 
     /// Reads rows across partitions in token order (`token()` ranges, `ALLOW FILTERING`, full scans, paging).
     public func scan(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
         let schema = try table(id)
         guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
-        return TableReader(table: schema, query: query).scan(data, range: tokens)
+        return TableReader(table: schema, columns: data.columns, query: query).scan(data, range: tokens)
     }
 
     /// Lists the partitions that have live data, in token order, with their static columns (`SELECT DISTINCT`).
     public func distinctPartitions(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
         let schema = try table(id)
         guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
-        return TableReader(table: schema, query: query).distinct(data, range: tokens)
+        return TableReader(table: schema, columns: data.columns, query: query).distinct(data, range: tokens)
     }
 
     /// Counts the rows a query returns, in one partition or (without a key) across the token range (`count(*)`).
@@ -322,7 +354,7 @@ public struct StorageState: Sendable {
         compact(now: clock())
         // A copy-on-write image: encoding it on the flusher thread keeps the lock free meanwhile.
         let image = self
-        log.rotate { image.encodeSnapshot() }
+        log.rotate { emit in image.encodeSnapshot(emit) }
     }
 
     /// Turns expired cells into tombstones and drops tombstones older than the table's `gc_grace_seconds`.
@@ -332,10 +364,11 @@ public struct StorageState: Sendable {
             let horizon = now &- schema.gcGraceSeconds
             var emptied = false
             for position in data.order {
-                if var partition = data.partitions.removeValue(forKey: position) {
-                    Self.compact(&partition, now: now, horizon: horizon)
-                    if partition.isEmpty { emptied = true } else { data.partitions[position] = partition }
-                }
+                // Most partitions hold nothing to compact: look before taking them out of the dictionary.
+                guard let partition = data.partitions[position], Self.needsCompaction(partition, now: now, horizon: horizon),
+                      var taken = data.partitions.removeValue(forKey: position) else { continue }
+                Self.compact(&taken, now: now, horizon: horizon)
+                if taken.isEmpty { emptied = true } else { data.partitions[position] = taken }
             }
             if emptied { data.order.removeAll { data.partitions[$0] == nil } }
             tables[id] = data
@@ -351,39 +384,81 @@ public struct StorageState: Sendable {
         return cell
     }
 
+    private static func needsCompaction(_ cell: PackedCell, now: Int32, horizon: Int32) -> Bool {
+        (!cell.isTombstone && cell.ttl != nil && cell.localDeletionTime <= now) || (cell.isTombstone && cell.localDeletionTime < horizon)
+    }
+
+    /// Whether compacting the row would change it (decoding every row at each snapshot would be slow).
+    private static func needsCompaction(_ row: RowData, now: Int32, horizon: Int32) -> Bool {
+        if !row.complex.isEmpty { return true }
+        var reader = row.reader
+        if let marker = reader.marker, !marker.isLive(at: now) { return true }
+        if let deletion = reader.deletion, deletion.localDeletionTime < horizon { return true }
+        while let (_, cell) = reader.next() {
+            if needsCompaction(cell, now: now, horizon: horizon) { return true }
+        }
+        return false
+    }
+
+    private static func needsCompaction(_ partition: PartitionData, now: Int32, horizon: Int32) -> Bool {
+        if partition.deletion != nil || !partition.rangeTombstones.isEmpty { return true }
+        if needsCompaction(partition.staticRow, now: now, horizon: horizon) { return true }
+        return partition.rows.contains { needsCompaction($0.row, now: now, horizon: horizon) }
+    }
+
     private static func compact(_ row: inout RowData, now: Int32, horizon: Int32) {
-        if let marker = row.marker {
+        guard needsCompaction(row, now: now, horizon: horizon) else { return }
+        var edit = row.edit()
+        if let marker = edit.marker {
             // An expired marker only mattered for liveness; its timestamp is shadowed by nothing else.
-            row.marker = marker.isLive(at: now) ? marker : nil
+            edit.marker = marker.isLive(at: now) ? marker : nil
         }
-        if let deletion = row.deletion, deletion.localDeletionTime < horizon { row.deletion = nil }
-        for (name, data) in row.columns {
-            switch data {
-            case let .simple(cell):
-                row.columns[name] = compact(cell, now: now, horizon: horizon).map(ColumnData.simple)
-            case var .complex(complex):
-                complex.cells = complex.cells.compactMap { item in
-                    compact(item.cell, now: now, horizon: horizon).map { (item.path, $0) }
-                }
-                if let deletion = complex.deletion, deletion.localDeletionTime < horizon { complex.deletion = nil }
-                row.columns[name] = complex.cells.isEmpty && complex.deletion == nil ? nil : .complex(complex)
+        if let deletion = edit.deletion, deletion.localDeletionTime < horizon { edit.deletion = nil }
+        edit.cells = edit.cells.compactMap { item in compact(item.cell, now: now, horizon: horizon).map { (item.id, $0) } }
+        for (id, var complex) in edit.complex {
+            complex.cells = complex.cells.compactMap { item in
+                compact(item.cell, now: now, horizon: horizon).map { (item.path, $0) }
             }
+            if let deletion = complex.deletion, deletion.localDeletionTime < horizon { complex.deletion = nil }
+            edit.complex[id] = complex.cells.isEmpty && complex.deletion == nil ? nil : complex
         }
+        row = RowData(edit)
     }
 
     private static func compact(_ partition: inout PartitionData, now: Int32, horizon: Int32) {
         if let deletion = partition.deletion, deletion.localDeletionTime < horizon { partition.deletion = nil }
-        partition.rangeTombstones.removeAll { $0.deletion.localDeletionTime < horizon }
-        compact(&partition.staticRow, now: now, horizon: horizon)
+        if !partition.rangeTombstones.isEmpty {
+            partition.rangeTombstones.removeAll { $0.deletion.localDeletionTime < horizon }
+        }
+        var statics = partition.staticRow
+        compact(&statics, now: now, horizon: horizon)
+        partition.staticRow = statics
         for index in partition.rows.indices { compact(&partition.rows[index].row, now: now, horizon: horizon) }
         partition.rows.removeAll { $0.row.isEmpty }
     }
 
+    /// The snapshot payload in one array (tests; the log streams it with ``encodeSnapshot(_:)``).
     func encodeSnapshot() -> [UInt8] {
-        var writer = ByteWriter(capacity: 1 << 16)
+        var image: [UInt8] = []
+        encodeSnapshot { image += $0 }
+        return image
+    }
+
+    /// Emits the snapshot payload in pieces of about a megabyte, so it never sits in memory whole.
+    func encodeSnapshot(_ emit: ([UInt8]) -> Void) {
+        let piece = 1 << 20
+        var writer = ByteWriter(capacity: piece + (piece >> 2))
+        func flushIfFull() {
+            guard writer.count >= piece else { return }
+            emit(writer.bytes)
+            writer.bytes.removeAll(keepingCapacity: true)
+        }
         let keyspaces = catalog.keyspaces.values.sorted { $0.name < $1.name }
         writer.writeInt32(Int32(clamping: keyspaces.count))
-        for keyspace in keyspaces { StorageCodec.write(keyspace, &writer) }
+        for keyspace in keyspaces {
+            StorageCodec.write(keyspace, &writer)
+            flushIfFull()
+        }
         let ids = tables.keys.sorted { $0.uuidString < $1.uuidString }
         writer.writeInt32(Int32(clamping: ids.count))
         for id in ids {
@@ -393,10 +468,11 @@ public struct StorageState: Sendable {
             for position in data.order {
                 guard let partition = data.partitions[position] else { continue }
                 StorageCodec.write(position.key, &writer)
-                StorageCodec.write(partition, &writer)
+                StorageCodec.write(partition, columns: data.columns, &writer)
+                flushIfFull()
             }
         }
-        return writer.bytes
+        if writer.count > 0 { emit(writer.bytes) }
     }
 
     mutating func loadSnapshot(_ bytes: [UInt8]) throws(StorageError) {
@@ -415,7 +491,8 @@ public struct StorageState: Sendable {
                 data.order.reserveCapacity(count)
                 for _ in 0..<count {
                     let position = PartitionPosition(key: try StorageCodec.readBlob(&reader))
-                    data.partitions[position] = try StorageCodec.readPartition(&reader)
+                    let partition = try StorageCodec.readPartition(&reader, columns: &data.columns)
+                    data.partitions[position] = partition
                     data.order.append(position)
                 }
                 tables[id] = data

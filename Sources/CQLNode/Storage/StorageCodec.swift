@@ -10,10 +10,19 @@ enum CRC32 {
     }
 
     static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        return crc ^ 0xFFFF_FFFF
+        finish(update(start, bytes))
     }
+
+    /// The running value before any byte, for a checksum computed piece by piece with ``update(_:_:)``.
+    static let start: UInt32 = 0xFFFF_FFFF
+
+    static func update<Bytes: Sequence>(_ running: UInt32, _ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+        var crc = running
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc
+    }
+
+    static func finish(_ running: UInt32) -> UInt32 { running ^ 0xFFFF_FFFF }
 }
 
 /// One commit log record: a schema change or an atomic batch of data mutations.
@@ -490,22 +499,34 @@ enum StorageCodec {
         return DeletionTime(timestamp: timestamp, localDeletionTime: try reader.readInt32())
     }
 
-    static func write(_ row: RowData, _ writer: inout ByteWriter) {
-        writer.writeUInt8(row.marker == nil ? 0 : 1)
-        if let marker = row.marker { write(marker, &writer) }
-        write(row.deletion, &writer)
-        writer.writeInt32(Int32(clamping: row.columns.count))
-        for (name, data) in row.columns.sorted(by: { $0.key < $1.key }) {
-            writer.writeString(name)
-            switch data {
-            case let .simple(cell):
+    /// Writes a row in the snapshot format: columns by name, in name order (as before rows were packed).
+    static func write(_ row: RowData, columns: ColumnIDs, _ writer: inout ByteWriter) {
+        var reader = row.reader
+        writer.writeUInt8(reader.marker == nil ? 0 : 1)
+        if let marker = reader.marker { write(marker.cellData(in: row.packed), &writer) }
+        write(reader.deletion, &writer)
+        var simple: [(name: String, cell: CellData)] = []
+        while let (id, cell) = reader.next() {
+            if let name = columns.name(id) { simple.append((name, cell.cellData(in: row.packed))) }
+        }
+        var complex: [(name: String, column: ComplexColumn)] = []
+        for (id, column) in row.complex {
+            if let name = columns.name(id) { complex.append((name, column)) }
+        }
+        writer.writeInt32(Int32(clamping: simple.count + complex.count))
+        var entries: [(name: String, simple: CellData?, complex: ComplexColumn?)] =
+            simple.map { ($0.name, $0.cell, nil) } + complex.map { ($0.name, nil, $0.column) }
+        entries.sort { $0.name < $1.name }
+        for entry in entries {
+            writer.writeString(entry.name)
+            if let cell = entry.simple {
                 writer.writeUInt8(0)
                 write(cell, &writer)
-            case let .complex(complex):
+            } else if let column = entry.complex {
                 writer.writeUInt8(1)
-                write(complex.deletion, &writer)
-                writer.writeInt32(Int32(clamping: complex.cells.count))
-                for item in complex.cells {
+                write(column.deletion, &writer)
+                writer.writeInt32(Int32(clamping: column.cells.count))
+                for item in column.cells {
                     write(item.path, &writer)
                     write(item.cell, &writer)
                 }
@@ -513,29 +534,31 @@ enum StorageCodec {
         }
     }
 
-    static func readRow(_ reader: inout ByteReader) throws(WireError) -> RowData {
-        var row = RowData()
+    /// Reads a row of the snapshot format, giving its columns ids in `columns`.
+    static func readRow(_ reader: inout ByteReader, columns: inout ColumnIDs) throws(WireError) -> RowData {
+        var row = RowEdit()
         if try readBool(&reader) { row.marker = try readCell(&reader) }
         row.deletion = try readDeletion(&reader)
         for _ in 0..<(try readCount(&reader, "columns")) {
-            let name = try reader.readString()
+            let id = columns.intern(try reader.readString())
             if try readBool(&reader) {
                 var complex = ComplexColumn(deletion: try readDeletion(&reader), cells: [])
                 for _ in 0..<(try readCount(&reader, "cells")) {
                     let path = try readBlob(&reader)
                     complex.cells.append((path, try readCell(&reader)))
                 }
-                row.columns[name] = .complex(complex)
+                row[simple: id] = nil
+                row.setComplex(id, complex)
             } else {
-                row.columns[name] = .simple(try readCell(&reader))
+                row[simple: id] = try readCell(&reader)
             }
         }
-        return row
+        return RowData(row)
     }
 
-    static func write(_ partition: PartitionData, _ writer: inout ByteWriter) {
+    static func write(_ partition: PartitionData, columns: ColumnIDs, _ writer: inout ByteWriter) {
         write(partition.deletion, &writer)
-        write(partition.staticRow, &writer)
+        write(partition.staticRow, columns: columns, &writer)
         writer.writeInt32(Int32(clamping: partition.rangeTombstones.count))
         for tombstone in partition.rangeTombstones {
             write(tombstone.slice, &writer)
@@ -543,25 +566,27 @@ enum StorageCodec {
         }
         writer.writeInt32(Int32(clamping: partition.rows.count))
         for row in partition.rows {
-            write(row.clustering, &writer)
-            write(row.row, &writer)
+            write(row.clustering.values, &writer)
+            write(row.row, columns: columns, &writer)
         }
     }
 
-    static func readPartition(_ reader: inout ByteReader) throws(WireError) -> PartitionData {
+    static func readPartition(_ reader: inout ByteReader, columns: inout ColumnIDs) throws(WireError) -> PartitionData {
         var partition = PartitionData()
         partition.deletion = try readDeletion(&reader)
-        partition.staticRow = try readRow(&reader)
+        partition.staticRow = try readRow(&reader, columns: &columns)
+        var tombstones: [RangeTombstone] = []
         for _ in 0..<(try readCount(&reader, "range tombstones")) {
             let slice = try readSlice(&reader)
             guard let deletion = try readDeletion(&reader) else { throw .invalidValue(what: "range tombstone", detail: "no deletion") }
-            partition.rangeTombstones.append(RangeTombstone(slice: slice, deletion: deletion))
+            tombstones.append(RangeTombstone(slice: slice, deletion: deletion))
         }
+        partition.rangeTombstones = tombstones
         let count = try readCount(&reader, "rows")
         partition.rows.reserveCapacity(count)
         for _ in 0..<count {
-            let clustering = try readBlobList(&reader)
-            partition.rows.append(ClusteredRow(clustering: clustering, row: try readRow(&reader)))
+            let clustering = ClusteringKey(try readBlobList(&reader))
+            partition.rows.append(ClusteredRow(clustering: clustering, row: try readRow(&reader, columns: &columns)))
         }
         return partition
     }

@@ -19,9 +19,9 @@ public enum ValueOrder {
         case .decimal:
             return compareDecimal(a, b)
         case .uuid:
-            return compareUUID(a, b)
+            return compareUUID(a[...], b[...])
         case .timeuuid:
-            return compareTimeUUID(a, b)
+            return compareTimeUUID(a[...], b[...])
         case let .tuple(elements):
             return compareComponents(a, b, types: elements)
         case let .udt(userType):
@@ -32,6 +32,28 @@ public enum ValueOrder {
             return compareCollection(a, b, types: [key, value])
         case .ascii, .varchar, .blob, .inet, .date, .boolean, .duration, .custom:
             return compareBytes(a[...], b[...])
+        }
+    }
+
+    /// ``compare(_:_:as:)`` over slices of a packed clustering key: the common clustering types compare in
+    /// place, the rest through a copy.
+    static func compare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>, as type: DataType) -> Int {
+        if a.isEmpty || b.isEmpty { return (a.isEmpty ? 0 : 1) - (b.isEmpty ? 0 : 1) }
+        switch type {
+        case .ascii, .varchar, .blob, .inet, .date, .boolean, .duration, .custom:
+            return compareBytes(a, b)
+        case .int, .bigint, .smallint, .tinyint, .timestamp, .counter, .time:
+            guard a.count == b.count else { return compareVarint(a, b) }
+            let x = a[a.startIndex]
+            let y = b[b.startIndex]
+            if (x ^ y) & 0x80 != 0 { return x & 0x80 != 0 ? -1 : 1 }
+            return compareBytes(a, b)
+        case .uuid:
+            return compareUUID(a, b)
+        case .timeuuid:
+            return compareTimeUUID(a, b)
+        default:
+            return compare(Array(a), Array(b), as: type)
         }
     }
 
@@ -158,9 +180,10 @@ public enum ValueOrder {
         return x.sign * result
     }
 
-    private static func long(_ bytes: [UInt8], at offset: Int) -> UInt64 {
+    private static func long(_ bytes: ArraySlice<UInt8>, at offset: Int) -> UInt64 {
         var value: UInt64 = 0
-        for index in offset..<(offset + 8) { value = value << 8 | UInt64(bytes[index]) }
+        let start = bytes.startIndex + offset
+        for index in start..<(start + 8) { value = value << 8 | UInt64(bytes[index]) }
         return value
     }
 
@@ -168,8 +191,8 @@ public enum ValueOrder {
         (msb << 48) | ((msb << 16) & 0xFFFF_0000_0000) | (msb >> 32)
     }
 
-    private static func compareUUID(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        guard a.count == 16, b.count == 16 else { return compareBytes(a[...], b[...]) }
+    private static func compareUUID(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
+        guard a.count == 16, b.count == 16 else { return compareBytes(a, b) }
         let msbA = long(a, at: 0)
         let msbB = long(b, at: 0)
         let versionA = Int((msbA >> 12) & 0xF)
@@ -183,14 +206,14 @@ public enum ValueOrder {
         return lsbA == lsbB ? 0 : (lsbA < lsbB ? -1 : 1)
     }
 
-    private static func compareTimeUUID(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        guard a.count == 16, b.count == 16 else { return compareBytes(a[...], b[...]) }
+    private static func compareTimeUUID(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
+        guard a.count == 16, b.count == 16 else { return compareBytes(a, b) }
         let x = timestampOrder(long(a, at: 0))
         let y = timestampOrder(long(b, at: 0))
         if x != y { return x < y ? -1 : 1 }
         // TimeUUIDType compares the low half as signed bytes, for compatibility with old data.
-        for index in 8..<16 where a[index] != b[index] {
-            return Int8(bitPattern: a[index]) < Int8(bitPattern: b[index]) ? -1 : 1
+        for offset in 8..<16 where a[a.startIndex + offset] != b[b.startIndex + offset] {
+            return Int8(bitPattern: a[a.startIndex + offset]) < Int8(bitPattern: b[b.startIndex + offset]) ? -1 : 1
         }
         return 0
     }
