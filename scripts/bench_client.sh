@@ -5,7 +5,7 @@
 # usage: scripts/bench_client.sh [SECONDS]     seconds measured per run (default 10)
 #   env: BUILD_PATH (scratch path, default .build), CONCURRENCY (default 64),
 #        WORKLOADS (default "insert select lwt"), ROW_FACTORY (Python rows: tuple (default),
-#        named_tuple, dict)
+#        named_tuple, dict), EXECUTOR (cqlbench --executor: io (default) or pool)
 # Goal: cqlbench's client CPU per request at most 1/10 of the Python driver's.
 #
 # What both sides do, the same way: the same table and prepared statements (INSERT INTO kv (key,
@@ -27,6 +27,7 @@ BUILD_PATH="${BUILD_PATH:-.build}"
 CONCURRENCY="${CONCURRENCY:-64}"
 WORKLOADS="${WORKLOADS:-insert select lwt}"
 ROW_FACTORY="${ROW_FACTORY:-tuple}"
+EXECUTOR="${EXECUTOR:-io}"
 log() { printf '== %s\n' "$*" >&2; }
 
 if ! python3 -c "import cassandra" 2>/dev/null; then
@@ -59,9 +60,9 @@ log "cqlnode on 127.0.0.1:$PORT (pid $NODE_PID)"
 
 LIMIT=$(( ${SECONDS_PER_RUN%.*} + 120 ))
 for workload in $WORKLOADS; do
-    log "cqlbench $workload (${SECONDS_PER_RUN}s, concurrency $CONCURRENCY)"
+    log "cqlbench $workload (${SECONDS_PER_RUN}s, concurrency $CONCURRENCY, executor $EXECUTOR)"
     timeout "$LIMIT" "$BIN/cqlbench" --port "$PORT" --workload "$workload" --duration "$SECONDS_PER_RUN" \
-        --concurrency "$CONCURRENCY" --keyspace bench_swift --json >"$WORK/swift-$workload.json"
+        --concurrency "$CONCURRENCY" --executor "$EXECUTOR" --keyspace bench_swift --json >"$WORK/swift-$workload.json"
     log "python driver $workload (${SECONDS_PER_RUN}s, concurrency $CONCURRENCY)"
     timeout "$LIMIT" python3 scripts/bench/cqlbench_python.py --port "$PORT" --workload "$workload" \
         --duration "$SECONDS_PER_RUN" --concurrency "$CONCURRENCY" --keyspace bench_python --row-factory "$ROW_FACTORY" \

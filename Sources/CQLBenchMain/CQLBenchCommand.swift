@@ -14,6 +14,14 @@ enum Workload: String, ExpressibleByArgument, CaseIterable, Sendable {
     case insert, select, lwt, mixed
 }
 
+/// Where the benchmark's request tasks run.
+enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// On the session's I/O executor: answers resume them on the thread that read them.
+    case io
+    /// On Swift's cooperative pool, with a reader thread per connection (the session's default).
+    case pool
+}
+
 /// `cqlbench`: a closed-loop load generator on CQLWire with prepared statements.
 @main
 struct CQLBenchCommand: AsyncParsableCommand {
@@ -26,7 +34,9 @@ struct CQLBenchCommand: AsyncParsableCommand {
             errors and client CPU microseconds per request (getrusage of this process divided by requests). \
             Workloads: insert (random keys below --rows), select (reads those keys; the rows are written first), \
             lwt (INSERT ... IF NOT EXISTS on fresh keys), mixed (--read-ratio selects, --lwt-ratio LWTs, the rest \
-            inserts). scripts/bench/cqlbench_python.py runs the same workloads on the DataStax Python driver.
+            inserts). --executor io (the default) runs the request tasks on the session's I/O executor, the \
+            thread that reads the socket; --executor pool runs them on Swift's cooperative pool with a reader \
+            thread per connection. scripts/bench/cqlbench_python.py runs the same workloads on the DataStax Python driver.
             """
     )
 
@@ -69,6 +79,9 @@ struct CQLBenchCommand: AsyncParsableCommand {
     @Option(help: "Consistency level of every request.")
     var consistency = "ONE"
 
+    @Option(help: "io: request tasks run on the session's I/O executor; pool: on the cooperative pool.")
+    var executor = ExecutorChoice.io
+
     @Flag(help: "Print one JSON line instead of the table.")
     var json = false
 
@@ -91,7 +104,7 @@ struct CQLBenchCommand: AsyncParsableCommand {
         do {
             session = try await CQLSession.connect(CQLSession.Configuration(
                 contactPoints: [CQLEndpoint(host: host, port: port)], compression: [], consistency: level,
-                connectionsPerNode: connections))
+                connectionsPerNode: connections, usesIOExecutor: executor == .io))
         } catch {
             FileHandle.standardError.write(Data("cqlbench: cannot connect to \(host):\(port): \(error)\n".utf8))
             throw ExitCode(2)
@@ -119,7 +132,7 @@ struct CQLBenchCommand: AsyncParsableCommand {
         let measureFrom = started + .seconds(warmup)
         let end = measureFrom + .seconds(duration)
         let cpuAtStart = Guarded<Int64?>(nil)
-        let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
+        let results = try await session.withIOExecutor { try await withThrowingTaskGroup(of: WorkerResult.self) { group in
             for worker in 0..<concurrency {
                 group.addTask {
                     var generator = SplitMix(seed: UInt64(worker) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(UInt32(truncatingIfNeeded: getpid())))
@@ -162,13 +175,13 @@ struct CQLBenchCommand: AsyncParsableCommand {
             var merged = WorkerResult()
             for try await result in group { merged.merge(result) }
             return merged
-        }
+        } }
         let cpuEnd = processCPUMicroseconds()
         let measured = Double(min(clock.now - measureFrom, .seconds(duration + 60)).nanoseconds) / 1e9
         let measuredRequests = results.histogram.count + results.errors
         let cpu = cpuEnd - (cpuAtStart.withLock { $0 } ?? cpuEnd)
         let report = Report(
-            client: "cqlwire", workload: workload.rawValue, concurrency: concurrency, durationSeconds: measured,
+            client: "cqlwire (\(executor.rawValue))", workload: workload.rawValue, concurrency: concurrency, durationSeconds: measured,
             ops: results.histogram.count, opsPerSecond: measured > 0 ? Double(results.histogram.count) / measured : 0,
             p50Microseconds: Double(results.histogram.percentile(0.50)) / 1000,
             p99Microseconds: Double(results.histogram.percentile(0.99)) / 1000,

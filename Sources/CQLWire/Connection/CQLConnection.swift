@@ -9,8 +9,10 @@ import Logging
 /// decodes frames and resumes the waiting tasks; frames go to one write buffer, written with
 /// non-blocking sends by the sender itself while few requests are in flight, else by one pool
 /// job per burst (many frames per syscall); a writer thread takes over when the socket pushes
-/// back; a timer thread fails requests past their deadline. Call ``close()`` when done: the
-/// threads keep the connection alive until it closes.
+/// back; a timer thread fails requests past their deadline. With a ``Configuration/ioExecutor``
+/// the executor's thread reads the socket instead of the reader thread, and writes what the tasks
+/// it runs send once they ran. Call ``close()`` when done: the threads keep the connection alive
+/// until it closes.
 public final class CQLConnection: Sendable {
     /// How a connection is opened and behaves.
     public struct Configuration: Sendable {
@@ -37,13 +39,18 @@ public final class CQLConnection: Sendable {
         public var keyspace: String?
         /// Where connection events are logged (debug and trace).
         public var logger: Logger
+        /// An executor whose thread reads and writes the connection instead of a reader thread of its
+        /// own, so tasks preferring it get their answers without a thread hop; nil (the default) for
+        /// the reader thread. Used only when the transport offers a pollable descriptor.
+        public var ioExecutor: CQLIOExecutor?
 
         /// A configuration with the defaults of the DataStax drivers.
         public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(12),
                     compression: [FrameCompression] = [.lz4, .snappy], credentials: Credentials? = nil,
                     heartbeatInterval: Duration = .seconds(30), heartbeatTimeout: Duration = .seconds(10),
                     maxFrameBodyLength: Int = 256 * 1024 * 1024, maxConcurrentRequests: Int = 32768,
-                    maxOrphanedRequests: Int = 1024, keyspace: String? = nil, logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() })) {
+                    maxOrphanedRequests: Int = 1024, keyspace: String? = nil, logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() }),
+                    ioExecutor: CQLIOExecutor? = nil) {
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
             self.compression = compression
@@ -55,6 +62,7 @@ public final class CQLConnection: Sendable {
             self.maxOrphanedRequests = maxOrphanedRequests
             self.keyspace = keyspace
             self.logger = logger
+            self.ioExecutor = ioExecutor
         }
     }
 
@@ -104,7 +112,26 @@ public final class CQLConnection: Sendable {
         var pending: [UInt8] = []
         var spare: [UInt8] = []
         var draining = false
+        /// `draining` is held by the I/O executor's thread, which flushes once its ready jobs ran.
+        var flushOnExecutor = false
         var closed = false
+    }
+
+    /// What the thread reading the socket keeps between reads (the reader thread's, or the I/O
+    /// executor's when attached to one).
+    ///
+    /// `@unchecked Sendable` is sound because exactly one thread ever reads the connection: the
+    /// reader thread, or the executor's loop; nothing else touches this.
+    private final class ReadState: @unchecked Sendable {
+        var decoder: FrameDecoder
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // The answers of one read are handed over together once it is decoded: the tasks become
+        // runnable in one burst, so a pool thread woken for the first finds the others queued.
+        var deliveries: [(Waiter, Envelope<ResponseMessage>)] = []
+        /// Result metadata seen on this connection: answers to the same statement reuse its columns.
+        var metadataCache = RowsMetadataCache()
+
+        init(maxBodyLength: Int) { decoder = FrameDecoder(maxBodyLength: maxBodyLength) }
     }
 
     /// `host:port` of the node, as given to ``connect(host:port:configuration:)``.
@@ -121,6 +148,9 @@ public final class CQLConnection: Sendable {
     private let timerSignal = DispatchSemaphore(value: 0)
     private let eventContinuation: AsyncStream<Event>.Continuation
     private let logger: Logger
+    private let readState: ReadState
+    /// The executor reading this connection: the configured one, when the transport can be polled.
+    private let attachedExecutor: CQLIOExecutor?
 
     private init(transport: any CQLTransport, endpoint: String, configuration: Configuration) {
         self.transport = transport
@@ -129,6 +159,8 @@ public final class CQLConnection: Sendable {
         var logger = configuration.logger
         logger[metadataKey: "cql.endpoint"] = "\(endpoint)"
         self.logger = logger
+        readState = ReadState(maxBodyLength: configuration.maxFrameBodyLength)
+        attachedExecutor = transport.pollableDescriptor == nil ? nil : configuration.ioExecutor
         state = Locked(State(machine: ConnectionStateMachine(
             maxStreams: configuration.maxConcurrentRequests,
             heartbeatInterval: configuration.heartbeatInterval.nanoseconds,
@@ -181,6 +213,9 @@ public final class CQLConnection: Sendable {
     var load: (isClosed: Bool, inFlight: Int) {
         state.withLock { ($0.machine.state == .closed, $0.machine.inFlight) }
     }
+
+    /// The executor whose thread does this connection's I/O, nil when it has a reader thread of its own.
+    public var ioExecutor: CQLIOExecutor? { attachedExecutor }
 
     /// The compression negotiated in STARTUP, or nil.
     public var compression: FrameCompression? { state.withLock { $0.compression } }
@@ -327,21 +362,39 @@ public final class CQLConnection: Sendable {
     ///
     /// `write` appends the frame's bytes to the queue, under the write lock.
     private func enqueue(inline: Bool, _ write: (inout [UInt8]) -> Void) {
-        let drainer = writeState.withLock { state -> Bool? in
+        // On the executor's thread the loop flushes after the jobs it runs, whatever the load.
+        let onExecutor = attachedExecutor?.isCurrentThread ?? false
+        let drainer = writeState.withLock { state -> Drainer? in
             guard !state.closed else { return nil }
             write(&state.pending)
             guard !state.draining else { return nil }
             state.draining = true
-            return inline
+            if onExecutor {
+                state.flushOnExecutor = true
+                return .executor
+            }
+            return inline ? .caller : .job
         }
         switch drainer {
-        case true?: drain(blocking: false)
-        case false?:
+        case .caller?: drain(blocking: false)
+        case .job?:
             // A job queued behind the tasks already waiting to run (those woken by the same burst of
             // answers) writes what they queue meanwhile in one syscall; cheaper than waking a thread.
             Task { self.drain(blocking: false) }
-        case nil: break
+        case .executor?, nil: break
         }
+    }
+
+    /// Who writes what was just queued.
+    private enum Drainer { case caller, job, executor }
+
+    /// Called by the I/O executor once its ready jobs ran: writes what they queued, one buffer per syscall.
+    func flushDeferredWrites() {
+        let owned = writeState.withLock { state -> Bool in
+            defer { state.flushOnExecutor = false }
+            return state.flushOnExecutor
+        }
+        if owned { drain(blocking: false) }
     }
 
     /// Writes everything queued, a whole buffer per syscall. Only the holder of `draining` calls
@@ -352,6 +405,7 @@ public final class CQLConnection: Sendable {
             let taken = writeState.withLock { state -> Bool in
                 guard !state.closed, !state.pending.isEmpty else {
                     state.draining = false
+                    state.flushOnExecutor = false
                     return false
                 }
                 swap(&batch, &state.spare)
@@ -389,9 +443,11 @@ public final class CQLConnection: Sendable {
     // MARK: - Threads
 
     private func startThreads() {
-        let reader = Thread { [self] in readLoop() }
-        reader.name = "cqlwire-reader \(endpoint)"
-        reader.start()
+        if attachedExecutor?.attach(self) != true {
+            let reader = Thread { [self] in readLoop() }
+            reader.name = "cqlwire-reader \(endpoint)"
+            reader.start()
+        }
         let writer = Thread { [self] in writeLoop() }
         writer.name = "cqlwire-writer \(endpoint)"
         writer.start()
@@ -444,40 +500,68 @@ public final class CQLConnection: Sendable {
     }
 
     private func readLoop() {
-        var decoder = FrameDecoder(maxBodyLength: configuration.maxFrameBodyLength)
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        // The answers of one read are handed over together once it is decoded: the tasks become
-        // runnable in one burst, so a pool thread woken for the first finds the others queued.
-        var deliveries: [(Waiter, Envelope<ResponseMessage>)] = []
         while true {
             let count: Int
             do {
-                count = try buffer.withUnsafeMutableBytes { bytes throws(CQLTransportError) -> Int in try transport.read(into: bytes) }
+                count = try readState.buffer.withUnsafeMutableBytes { bytes throws(CQLTransportError) -> Int in
+                    try transport.read(into: bytes)
+                }
             } catch {
                 close(reason: "read failed: \(error)")
                 return
             }
-            guard count > 0 else {
-                close(reason: "the node closed the connection")
-                return
-            }
-            buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            // One clock read per read: the frames of one read arrived together.
-            let now = DispatchTime.now().uptimeNanoseconds
-            var open = true
-            do {
-                while open, let frame = try decoder.nextFrame() {
-                    open = handle(frame, now: now, deliveries: &deliveries)
-                }
-            } catch {
-                close(reason: "undecodable frame: \(error)")
-                open = false
-            }
-            // Answers taken out of their slots before a failure are still theirs to receive.
-            for (waiter, envelope) in deliveries { waiter.continuation.resume(returning: envelope) }
-            deliveries.removeAll(keepingCapacity: true)
-            guard open else { return }
+            guard consume(count) else { return }
         }
+    }
+
+    /// The socket descriptor the I/O executor polls.
+    var pollableDescriptor: Int32? { transport.pollableDescriptor }
+
+    /// Called by the I/O executor when the socket is readable: reads what arrived and resumes the
+    /// requests it answers; false once the connection is closed (the executor then forgets it).
+    func readAvailable() -> Bool {
+        let count: Int?
+        do {
+            count = try readState.buffer.withUnsafeMutableBytes { bytes throws(CQLTransportError) -> Int? in
+                try transport.readAvailable(into: bytes)
+            }
+        } catch {
+            close(reason: "read failed: \(error)")
+            return false
+        }
+        guard let count else { return !isClosed }
+        return consume(count)
+    }
+
+    /// The I/O executor reading this connection shut down: nothing will read it any more.
+    func executorShutDown() {
+        close(reason: "its I/O executor shut down")
+    }
+
+    /// Decodes the `count` bytes just read into the buffer and resumes the requests they answer;
+    /// false when the connection is (now) closed.
+    private func consume(_ count: Int) -> Bool {
+        guard count > 0 else {
+            close(reason: "the node closed the connection")
+            return false
+        }
+        let reader = readState
+        reader.buffer.withUnsafeBytes { reader.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        // One clock read per read: the frames of one read arrived together.
+        let now = DispatchTime.now().uptimeNanoseconds
+        var open = true
+        do {
+            while open, let frame = try reader.decoder.nextFrame() {
+                open = handle(frame, now: now, deliveries: &reader.deliveries)
+            }
+        } catch {
+            close(reason: "undecodable frame: \(error)")
+            open = false
+        }
+        // Answers taken out of their slots before a failure are still theirs to receive.
+        for (waiter, envelope) in reader.deliveries { waiter.continuation.resume(returning: envelope) }
+        reader.deliveries.removeAll(keepingCapacity: true)
+        return open
     }
 
     /// Routes one frame to its waiter (appended to `deliveries`); false when the connection had to close.
@@ -485,7 +569,8 @@ public final class CQLConnection: Sendable {
         let compression = state.withLock { $0.compression }
         let envelope: Envelope<ResponseMessage>
         do {
-            envelope = try frame.decodeResponse(compression: compression, maxBodyLength: configuration.maxFrameBodyLength)
+            envelope = try frame.decodeResponse(compression: compression, maxBodyLength: configuration.maxFrameBodyLength,
+                                                metadataCache: &readState.metadataCache)
         } catch {
             if frame.header.version != Frame.supportedVersion, let refusal = try? frame.decodeVersionRefusal() {
                 let failure = CQLError.protocolVersionRefused(endpoint: endpoint, message: refusal.message)

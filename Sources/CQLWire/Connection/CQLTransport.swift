@@ -12,6 +12,23 @@ public protocol CQLTransport: AnyObject, Sendable {
     func write(_ bytes: UnsafeRawBufferPointer, blocking: Bool) throws(CQLTransportError) -> Int
     /// Shuts the stream down in both directions, waking a blocked `read`; idempotent.
     func close()
+    /// A descriptor a ``CQLIOExecutor`` can `poll` for readability, or nil (the default) when
+    /// only a blocking `read` on a thread of its own can read the transport.
+    var pollableDescriptor: Int32? { get }
+    /// Reads what already arrived without blocking: nil when nothing has, 0 when the peer closed.
+    /// Called only when ``pollableDescriptor`` is not nil.
+    func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(CQLTransportError) -> Int?
+}
+
+extension CQLTransport {
+    /// No descriptor: the connection reads on a thread of its own.
+    public var pollableDescriptor: Int32? { nil }
+
+    /// Falls back to the blocking `read`; only reached by a transport that offers a descriptor
+    /// without implementing this.
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(CQLTransportError) -> Int? {
+        try read(into: buffer)
+    }
 }
 
 /// Why a transport could not connect, read or write.

@@ -104,6 +104,23 @@ public final class SocketTransport: CQLTransport {
         }
     }
 
+    /// The socket, which a ``CQLIOExecutor`` polls instead of blocking a thread in `recv`.
+    public var pollableDescriptor: Int32? { descriptor }
+
+    /// `recv` with MSG_DONTWAIT: nil on EAGAIN, 0 when the peer closed.
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(CQLTransportError) -> Int? {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        while true {
+            let count = recv(descriptor, base, buffer.count, Int32(MSG_DONTWAIT))
+            if count >= 0 { return count }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return nil }
+            if isClosed.withLock({ $0 }) { throw .closed }
+            throw .io(operation: "recv", errno: code)
+        }
+    }
+
     /// `send` with MSG_NOSIGNAL; without `blocking`, MSG_DONTWAIT and 0 on EAGAIN.
     public func write(_ bytes: UnsafeRawBufferPointer, blocking: Bool) throws(CQLTransportError) -> Int {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }

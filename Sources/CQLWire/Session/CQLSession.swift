@@ -20,9 +20,13 @@ public final class CQLSession: Sendable {
         var prepared: [PreparedKey: PreparedStatement] = [:]
         var control: CQLConnection?
         var closed = false
-        /// Whether a prepare ever returned an id other than the one cached for its query: until then
-        /// a statement's own id is current and executing it needs no cache lookup.
-        var preparedIDsChanged = false
+        /// Whether a prepare ever returned an id or result columns other than those cached for its
+        /// query, or a schema event made cached result columns doubtful: until then a statement's own
+        /// id and columns are current and executing it needs no cache lookup.
+        var preparedChanged = false
+        /// Statements whose result columns a schema change may have altered: executed without
+        /// skip_metadata until an answer brings the columns afresh.
+        var staleResultMetadata: Set<PreparedKey> = []
     }
 
     struct PreparedKey: Hashable, Sendable {
@@ -32,6 +36,9 @@ public final class CQLSession: Sendable {
 
     /// The configuration the session was made with.
     public let configuration: Configuration
+    /// The executor doing the I/O of the session's connections, when ``Configuration/usesIOExecutor``;
+    /// tasks preferring it (`withTaskExecutorPreference`, `Task(executorPreference:)`) run on its thread.
+    public let ioExecutor: CQLIOExecutor?
     let logger: Logger
     let metrics: SessionMetrics
     let timestamps = ClientTimestampGenerator()
@@ -42,6 +49,7 @@ public final class CQLSession: Sendable {
         self.logger = configuration.logger
         self.metrics = SessionMetrics(factory: configuration.metricsFactory)
         self.state = Locked(State(keyspace: configuration.keyspace))
+        self.ioExecutor = configuration.usesIOExecutor ? CQLIOExecutor(name: "cqlwire-io") : nil
     }
 
     /// Connects to the first reachable contact point, discovers the other nodes, and opens the pools.
@@ -104,7 +112,8 @@ public final class CQLSession: Sendable {
     private var connectionConfiguration: CQLConnection.Configuration {
         CQLConnection.Configuration(connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout,
                                     compression: configuration.compression, credentials: configuration.credentials,
-                                    heartbeatInterval: configuration.heartbeatInterval, keyspace: keyspace, logger: logger)
+                                    heartbeatInterval: configuration.heartbeatInterval, keyspace: keyspace, logger: logger,
+                                    ioExecutor: ioExecutor)
     }
 
     // MARK: - Statements
@@ -222,6 +231,17 @@ public final class CQLSession: Sendable {
         }
         control?.close()
         for node in nodes { node.close() }
+        ioExecutor?.shutdown()
+    }
+
+    /// Runs `operation`, and the child tasks it starts, preferring the session's I/O executor: their
+    /// requests' answers resume them on the thread that read them, with no hop through the pool.
+    /// Without ``Configuration/usesIOExecutor`` it runs `operation` as it is. Code run this way
+    /// must never block the thread (blocking I/O, semaphores, long locks): it would stall every
+    /// connection of the session.
+    public func withIOExecutor<T, Failure: Error>(isolation: isolated (any Actor)? = #isolation,
+                                                  _ operation: () async throws(Failure) -> T) async throws(Failure) -> T {
+        try await withTaskExecutorPreference(ioExecutor, isolation: isolation, operation: operation)
     }
 
     // MARK: - Request execution
@@ -239,23 +259,96 @@ public final class CQLSession: Sendable {
     }
 
     private func currentID(of prepared: PreparedStatement) -> [UInt8] {
-        state.withLock { state in
-            state.preparedIDsChanged ? state.prepared[PreparedKey(keyspace: prepared.keyspace, query: prepared.query)]?.id : nil
-        } ?? prepared.id
+        current(prepared).statement.id
     }
 
+    /// The statement as the session last prepared it (its id and result columns may have changed
+    /// since `prepared` was handed out), and whether its result columns are in doubt.
+    private func current(_ prepared: PreparedStatement) -> (statement: PreparedStatement, stale: Bool) {
+        state.withLock { state -> (PreparedStatement, Bool)? in
+            guard state.preparedChanged else { return nil }
+            let key = PreparedKey(keyspace: prepared.keyspace, query: prepared.query)
+            return (state.prepared[key] ?? prepared, state.staleResultMetadata.contains(key))
+        } ?? (prepared, false)
+    }
+
+    /// Runs a prepared statement. A SELECT whose result columns are known from PREPARE asks the
+    /// node to leave them out of every answer (skip_metadata, as the DataStax drivers do) and gets
+    /// them from the statement; an answer whose column count differs (the table changed under a
+    /// `SELECT *`) makes the session re-prepare and run it again with the columns sent.
     private func executePrepared(_ prepared: PreparedStatement, parameters: QueryParameters, timeout: Duration?,
                                  tracing: Bool, on connection: CQLConnection) async throws -> QueryResult {
-        let id = currentID(of: prepared)
-        let envelope = try await connection.send(.execute(Execute(id: id, parameters: parameters)), timeout: timeout, tracing: tracing)
+        let (statement, stale) = current(prepared)
+        var parameters = parameters
+        parameters.skipMetadata = !stale && statement.skipsResultMetadata
+        let envelope = try await connection.send(.execute(Execute(id: statement.id, parameters: parameters)), timeout: timeout,
+                                                 tracing: tracing)
         if case let .error(error) = envelope.message, case .unprepared = error.kind {
             logger.debug("re-preparing", metadata: ["cql.query": "\(prepared.query)", "cql.endpoint": "\(connection.endpoint)"])
             let fresh = try await reprepare(prepared, on: connection)
+            parameters.skipMetadata = fresh.skipsResultMetadata
             let retried = try await connection.send(.execute(Execute(id: fresh.id, parameters: parameters)), timeout: timeout,
                                                     tracing: tracing)
-            return try expectResult(retried, from: connection)
+            return try await completeExecution(retried, statement: fresh, parameters: parameters, timeout: timeout,
+                                               tracing: tracing, on: connection)
         }
-        return try expectResult(envelope, from: connection)
+        let result = try await completeExecution(envelope, statement: statement, parameters: parameters, timeout: timeout,
+                                                 tracing: tracing, on: connection)
+        if stale { refreshResultMetadata(of: statement, from: result) }
+        return result
+    }
+
+    /// The result of an EXECUTE, with the statement's columns filled in when the node left them out.
+    private func completeExecution(_ envelope: Envelope<ResponseMessage>, statement: PreparedStatement,
+                                   parameters: QueryParameters, timeout: Duration?, tracing: Bool,
+                                   on connection: CQLConnection) async throws -> QueryResult {
+        guard parameters.skipMetadata, case var .result(.rows(rows)) = envelope.message, rows.metadata.noMetadata else {
+            return try expectResult(envelope, from: connection)
+        }
+        let known = statement.resultMetadata.columns
+        if rows.metadata.columnCount == known.count {
+            rows.metadata.columns = known
+            return QueryResult(envelope: envelope, result: .rows(rows), coordinator: connection.endpoint)
+        }
+        // The statement's columns are out of date: prepare it again (its fresh columns are cached
+        // for later executions) and run it once more with the columns in the answer.
+        logger.debug("result columns changed, re-preparing", metadata: ["cql.query": "\(statement.query)"])
+        try await reprepare(statement, on: connection)
+        var full = parameters
+        full.skipMetadata = false
+        let retried = try await connection.send(.execute(Execute(id: currentID(of: statement), parameters: full)),
+                                                timeout: timeout, tracing: tracing)
+        return try expectResult(retried, from: connection)
+    }
+
+    /// After a schema change, an answer with columns makes them the statement's again (and lets it skip them).
+    private func refreshResultMetadata(of statement: PreparedStatement, from result: QueryResult) {
+        guard case let .rows(rows) = result.result, !rows.metadata.noMetadata else { return }
+        let key = PreparedKey(keyspace: statement.keyspace, query: statement.query)
+        var columns = rows.metadata
+        columns.pagingState = nil
+        state.withLock { state in
+            guard state.staleResultMetadata.remove(key) != nil, let cached = state.prepared[key] else { return }
+            state.prepared[key] = cached.withResultMetadata(columns)
+        }
+    }
+
+    /// A schema event: result columns of prepared statements on the changed keyspace or table are in doubt.
+    func schemaChanged(_ change: SchemaChange) {
+        state.withLock { state in
+            var affected = false
+            for (key, statement) in state.prepared where statement.skipsResultMetadata {
+                let columns = statement.resultMetadata.columns
+                let hit = columns.contains { column in
+                    column.keyspace == change.keyspace && (change.target == .keyspace || column.table == change.name)
+                }
+                if hit {
+                    state.staleResultMetadata.insert(key)
+                    affected = true
+                }
+            }
+            if affected { state.preparedChanged = true }
+        }
     }
 
     @discardableResult
@@ -270,7 +363,11 @@ public final class CQLSession: Sendable {
             let statement = PreparedStatement(query: cql, keyspace: keyspace, prepared: prepared)
             state.withLock { state in
                 let key = PreparedKey(keyspace: keyspace, query: cql)
-                if let previous = state.prepared[key], previous.id != statement.id { state.preparedIDsChanged = true }
+                if let previous = state.prepared[key],
+                   previous.id != statement.id || previous.resultMetadata != statement.resultMetadata {
+                    state.preparedChanged = true
+                }
+                state.staleResultMetadata.remove(key)
                 state.prepared[key] = statement
             }
             return statement

@@ -73,7 +73,9 @@ extension CQLSession {
             removed?.close()
         case let .statusChange(.up, endpoint):
             for node in nodesSnapshot() where node.endpoint.host == endpoint.address.description { node.markUp() }
-        case .statusChange(.down, _), .schemaChange:
+        case let .schemaChange(change):
+            schemaChanged(change)
+        case .statusChange(.down, _):
             break
         }
     }

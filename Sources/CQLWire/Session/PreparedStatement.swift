@@ -21,6 +21,15 @@ public struct PreparedStatement: Sendable {
             self.resultMetadata = prepared.resultMetadata
             self.isConditional = CQLText.isConditional(query)
         }
+
+        init(_ other: Storage, resultMetadata: RowsMetadata) {
+            query = other.query
+            keyspace = other.keyspace
+            id = other.id
+            metadata = other.metadata
+            self.resultMetadata = resultMetadata
+            isConditional = other.isConditional
+        }
     }
 
     private let storage: Storage
@@ -41,6 +50,19 @@ public struct PreparedStatement: Sendable {
 
     init(query: String, keyspace: String?, prepared: Prepared) {
         storage = Storage(query: query, keyspace: keyspace, prepared: prepared)
+    }
+
+    private init(storage: Storage) { self.storage = storage }
+
+    /// The same statement with result columns learnt since it was prepared.
+    func withResultMetadata(_ resultMetadata: RowsMetadata) -> PreparedStatement {
+        PreparedStatement(storage: Storage(storage, resultMetadata: resultMetadata))
+    }
+
+    /// Whether executions ask the node to leave the result columns out (`skip_metadata`): they are
+    /// known from PREPARE, and the statement is not conditional (an LWT's columns depend on its outcome).
+    var skipsResultMetadata: Bool {
+        !isConditional && !resultMetadata.noMetadata && !resultMetadata.columns.isEmpty
     }
 
     /// The bind markers, in order.

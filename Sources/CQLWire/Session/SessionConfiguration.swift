@@ -56,6 +56,10 @@ extension CQLSession {
         public var logger: Logger
         /// Where request counts and latencies go; nil records nothing (the global system is never touched).
         public var metricsFactory: (any MetricsFactory)?
+        /// Whether the session's connections do their I/O on one ``CQLIOExecutor`` thread, which
+        /// tasks can prefer (``CQLSession/withIOExecutor(isolation:_:)``) to get answers without a
+        /// thread hop; false (the default) gives each connection a reader thread of its own.
+        public var usesIOExecutor: Bool
 
         /// A configuration for `contactPoints` with the DataStax drivers' defaults.
         public init(contactPoints: [CQLEndpoint], keyspace: String? = nil, credentials: CQLConnection.Credentials? = nil,
@@ -66,7 +70,7 @@ extension CQLSession {
                     discoverNodes: Bool = true, loadBalancing: LoadBalancing = .tokenAware,
                     retryPolicy: RetryPolicy = RetryPolicy(), reconnection: ReconnectionPolicy = ReconnectionPolicy(),
                     logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() }),
-                    metricsFactory: (any MetricsFactory)? = nil) {
+                    metricsFactory: (any MetricsFactory)? = nil, usesIOExecutor: Bool = false) {
             self.contactPoints = contactPoints
             self.keyspace = keyspace
             self.credentials = credentials
@@ -85,6 +89,7 @@ extension CQLSession {
             self.reconnection = reconnection
             self.logger = logger
             self.metricsFactory = metricsFactory
+            self.usesIOExecutor = usesIOExecutor
         }
     }
 

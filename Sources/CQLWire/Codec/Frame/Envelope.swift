@@ -91,12 +91,19 @@ extension Frame {
     /// Decodes a response frame: tracing id, warnings, custom payload (each if flagged), then the message.
     public func decodeResponse(compression: FrameCompression?,
                                maxBodyLength: Int = 256 * 1024 * 1024) throws(WireError) -> Envelope<ResponseMessage> {
+        var cache = RowsMetadataCache()
+        return try decodeResponse(compression: compression, maxBodyLength: maxBodyLength, metadataCache: &cache)
+    }
+
+    /// Decodes a response frame; rows metadata may be one `metadataCache` already decoded.
+    func decodeResponse(compression: FrameCompression?, maxBodyLength: Int,
+                        metadataCache: inout RowsMetadataCache) throws(WireError) -> Envelope<ResponseMessage> {
         let (opcode, body) = try plainBody(response: true, compression: compression, maxBodyLength: maxBodyLength)
         var reader = ByteReader(body)
         let tracingID = header.flags.contains(.tracing) ? try reader.readUUID("tracing id") : nil
         let warnings = header.flags.contains(.warning) ? try reader.readStringList("warnings") : []
         let payload = header.flags.contains(.customPayload) ? try reader.readBytesMap("custom payload") : nil
-        let message = try ResponseMessage(opcode: opcode, body: &reader)
+        let message = try ResponseMessage(opcode: opcode, body: &reader, metadataCache: &metadataCache)
         return Envelope(header: header, tracingID: tracingID, warnings: warnings, customPayload: payload, message: message)
     }
 

@@ -33,12 +33,18 @@ public enum ResponseMessage: Sendable, Equatable {
 
     /// Reads a whole body of a response with `opcode`; leftover bytes are an error.
     public init(opcode: Opcode, body reader: inout ByteReader) throws(WireError) {
+        var cache = RowsMetadataCache()
+        try self.init(opcode: opcode, body: &reader, metadataCache: &cache)
+    }
+
+    /// Reads a whole body; rows metadata may be one `metadataCache` already decoded.
+    init(opcode: Opcode, body reader: inout ByteReader, metadataCache: inout RowsMetadataCache) throws(WireError) {
         switch opcode {
         case .error: self = .error(try ServerError(from: &reader))
         case .ready: self = .ready
         case .authenticate: self = .authenticate(try Authenticate(from: &reader))
         case .supported: self = .supported(try Supported(from: &reader))
-        case .result: self = .result(try ResultMessage(from: &reader))
+        case .result: self = .result(try ResultMessage(from: &reader, metadataCache: &metadataCache))
         case .event: self = .event(try Event(from: &reader))
         case .authChallenge: self = .authChallenge(try AuthChallenge(from: &reader))
         case .authSuccess: self = .authSuccess(try AuthSuccess(from: &reader))

@@ -24,10 +24,16 @@ public enum ResultMessage: Sendable, Equatable {
 
     /// Reads the body: `<kind>` and the kind's content. Rows stay in `reader.bytes` without copying.
     public init(from reader: inout ByteReader) throws(WireError) {
+        var cache = RowsMetadataCache()
+        try self.init(from: &reader, metadataCache: &cache)
+    }
+
+    /// Reads the body; rows metadata may be one `metadataCache` already decoded.
+    init(from reader: inout ByteReader, metadataCache: inout RowsMetadataCache) throws(WireError) {
         let kind = try reader.readInt32("result kind")
         switch kind {
         case 0x0001: self = .void
-        case 0x0002: self = .rows(try Rows(from: &reader))
+        case 0x0002: self = .rows(try Rows(from: &reader, metadataCache: &metadataCache))
         case 0x0003: self = .setKeyspace(try reader.readString("keyspace"))
         case 0x0004: self = .prepared(try Prepared(from: &reader))
         case 0x0005: self = .schemaChange(try SchemaChange(from: &reader))

@@ -112,7 +112,13 @@ extension Rows {
     /// Every one of `rows_count × columns_count` cells is checked to be present, so row views
     /// can trust the layout; the counts are never used to allocate.
     public init(from reader: inout ByteReader) throws(WireError) {
-        let metadata = try RowsMetadata(from: &reader)
+        var cache = RowsMetadataCache()
+        try self.init(from: &reader, metadataCache: &cache)
+    }
+
+    /// Reads rows whose metadata may be one `metadataCache` already decoded.
+    init(from reader: inout ByteReader, metadataCache: inout RowsMetadataCache) throws(WireError) {
+        let metadata = try RowsMetadata(from: &reader, cache: &metadataCache)
         let rowCount = Int(try reader.readInt32("rows_count"))
         guard rowCount >= 0 else { throw .negativeLength(what: "rows_count", length: rowCount) }
         if rowCount > 0, metadata.columnCount == 0 {
