@@ -122,6 +122,31 @@ struct IOExecutorTests {
         #expect(try await after.value == "SELECT after")
     }
 
+    @Test("frames larger than the socket buffers, sent from the executor, go through whole (partial writes)")
+    func largeFramesFromTheExecutor() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        let executor = CQLIOExecutor()
+        defer { executor.shutdown() }
+        let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
+                                                         configuration: .init(compression: [], ioExecutor: executor))
+        defer { connection.close() }
+        let matched = try await withTaskExecutorPreference(executor) {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        let text = "SELECT \(index) " + String(repeating: String(UnicodeScalar(UInt8(65 + index))), count: 1 << 20)
+                        return try echoed(try await connection.send(Self.query(text), timeout: .seconds(60))) == text
+                    }
+                }
+                var matched = 0
+                for try await ok in group where ok { matched += 1 }
+                return matched
+            }
+        }
+        #expect(matched == 16)
+    }
+
     @Test("a connection dropped under executor tasks fails them with connectionClosed, and the session reconnects")
     func droppedConnectionReconnects() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())

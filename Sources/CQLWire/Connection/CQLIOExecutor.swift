@@ -171,6 +171,8 @@ public final class CQLIOExecutor: TaskExecutor, Sendable {
         }
         for connection in late { connection.executorShutDown() }
         for job in remaining { job.runSynchronously(on: executor) }
+        // The thread id may be reused by a later thread, which must not pass for this executor's.
+        threadID.store(0, ordering: .relaxed)
     }
 
     deinit {
