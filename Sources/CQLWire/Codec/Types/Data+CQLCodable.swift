@@ -17,7 +17,16 @@ extension Data: CQLCodable {
     /// Writes `blob`.
     public func encodeCQL(into writer: inout ByteWriter, as type: DataType) throws(WireError) {
         switch type {
-        case .blob, .custom: writer.writeRaw(self)
+        // One memcpy: appending Data as a generic sequence copies it through an iterator.
+        case .blob, .custom: withUnsafeBytes { writer.bytes.append(contentsOf: $0) }
+        default: throw .typeMismatch(expected: type.description, actual: "Swift Data")
+        }
+    }
+
+    /// The bytes as a bound `blob`, copied once into an array of their exact size.
+    public func cqlWireValue(as type: DataType) throws(WireError) -> WireValue {
+        switch type {
+        case .blob, .custom: .bytes(withUnsafeBytes { [UInt8]($0) })
         default: throw .typeMismatch(expected: type.description, actual: "Swift Data")
         }
     }
