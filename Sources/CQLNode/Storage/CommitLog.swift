@@ -99,6 +99,9 @@ final class CommitLog: @unchecked Sendable {
         guard fd >= 0 else { throw fail("open", path) }
         defer { posixClose(fd) }
         var bytes: [UInt8] = []
+        // Sized up front: a snapshot is as large as the data, and growing by doubling would briefly hold twice that.
+        var status = stat()
+        if fstat(fd, &status) == 0, status.st_size > 0, status.st_size < Int.max / 2 { bytes.reserveCapacity(Int(status.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress, $0.count) }
@@ -220,15 +223,17 @@ final class CommitLog: @unchecked Sendable {
         guard written == header.count else { throw fail("write", path) }
     }
 
-    static func parseSnapshot(_ bytes: [UInt8]) -> [UInt8]? {
+    static func parseSnapshot(_ bytes: consuming [UInt8]) -> [UInt8]? {
         let header = StorageCodec.snapshotMagic.count + 12
         guard bytes.count >= header, Array(bytes[0..<8]) == StorageCodec.snapshotMagic else { return nil }
         var length: UInt64 = 0
         for index in 8..<16 { length = length << 8 | UInt64(bytes[index]) }
         let crc = uint32(bytes, 16)
-        guard length == UInt64(bytes.count - header) else { return nil }
-        let payload = Array(bytes[header...])
-        return CRC32.checksum(payload) == crc ? payload : nil
+        guard length == UInt64(bytes.count - header), CRC32.checksum(bytes[header...]) == crc else { return nil }
+        // In place: no second copy of a payload as large as the data.
+        var payload = consume bytes
+        payload.removeFirst(header)
+        return payload
     }
 
     /// Opens the data directory: finds the newest snapshot and the records after it, drops a torn tail, and
