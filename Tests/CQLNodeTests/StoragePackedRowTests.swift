@@ -190,6 +190,99 @@ struct StoragePackedRowTests {
         #expect(try Self.read(state, 1).map { F.text(of: $0, "v") } == ["new"])
     }
 
+    /// The visible state by Cassandra's rules, computed lazily from every write (no purging, no refusing).
+    struct Model {
+        var partitionDeletion: Int64 = .min
+        var rowDeletions: [Int32: Int64] = [:]
+        var ranges: [(low: Int32, high: Int32, timestamp: Int64)] = []
+        var markers: [Int32: CellData] = [:]
+        var cells: [Int32: [String: CellData]] = [:]
+
+        func shadow(_ ck: Int32) -> Int64 {
+            var result = max(partitionDeletion, rowDeletions[ck] ?? .min)
+            for range in ranges where range.low <= ck && ck <= range.high { result = max(result, range.timestamp) }
+            return result
+        }
+
+        /// Each visible row as (ck, [column: value text]) with the marker's presence.
+        func visible(now: Int32) -> [Int32: (marker: Bool, columns: [String: String])] {
+            var result: [Int32: (marker: Bool, columns: [String: String])] = [:]
+            for ck in Set(markers.keys).union(cells.keys) {
+                let floor = shadow(ck)
+                let marker = markers[ck].map { $0.timestamp > floor && $0.isLive(at: now) } ?? false
+                var columns: [String: String] = [:]
+                for (name, cell) in cells[ck] ?? [:] where cell.timestamp > floor && cell.isLive(at: now) {
+                    columns[name] = String(decoding: cell.value ?? [], as: UTF8.self)
+                }
+                if marker || !columns.isEmpty { result[ck] = (marker, columns) }
+            }
+            return result
+        }
+    }
+
+    @Test("random interleaved writes, deletes and TTLs read the same as a model of Cassandra's rules", arguments: 0..<6)
+    func differential(round: Int) throws {
+        var generator = SystemRandomNumberGenerator()
+        var state = try Self.state()
+        var model = Model()
+        let names = ["v", "w"]
+        for _ in 0..<60 {
+            var operations: [MutationOperation] = []
+            for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                let ck = Int32.random(in: 0...4, using: &generator)
+                let timestamp = Int64.random(in: 1...40, using: &generator)
+                let ttl: Int32? = Int.random(in: 0...5, using: &generator) == 0 ? 5 : nil
+                switch Int.random(in: 0...19, using: &generator) {
+                case 0:
+                    operations.append(.deletePartition(timestamp: timestamp))
+                    model.partitionDeletion = max(model.partitionDeletion, timestamp)
+                case 1, 2:
+                    operations.append(.deleteRow(clustering: [F.int(ck)], timestamp: timestamp))
+                    model.rowDeletions[ck] = max(model.rowDeletions[ck] ?? .min, timestamp)
+                case 3:
+                    let high = min(ck + Int32.random(in: 0...2, using: &generator), 4)
+                    operations.append(.deleteRange(ClusteringSlice(start: .init([F.int(ck)], inclusive: true),
+                                                                   end: .init([F.int(high)], inclusive: true)), timestamp: timestamp))
+                    model.ranges.append((ck, high, timestamp))
+                case 4...6:
+                    operations.append(.insertRowMarker(clustering: [F.int(ck)], timestamp: timestamp, ttl: ttl))
+                    let marker = CellData.live([], timestamp: timestamp, ttl: ttl, now: 1_000)
+                    model.markers[ck] = model.markers[ck].map { CellData.reconcile($0, marker) } ?? marker
+                case 7...8:
+                    let name = names.randomElement(using: &generator) ?? "v"
+                    operations.append(.deleteColumn(clustering: [F.int(ck)], column: name, timestamp: timestamp))
+                    let cell = CellData.tombstone(timestamp: timestamp, now: 1_000)
+                    model.cells[ck, default: [:]][name] = model.cells[ck]?[name].map { CellData.reconcile($0, cell) } ?? cell
+                default:
+                    let name = names.randomElement(using: &generator) ?? "v"
+                    let value = F.text(String(Int.random(in: 0...9, using: &generator)))
+                    let cell = CellData.live(value, timestamp: timestamp, ttl: ttl, now: 1_000)
+                    operations.append(.setColumn(clustering: [F.int(ck)], column: name, value: value, timestamp: timestamp, ttl: ttl))
+                    model.cells[ck, default: [:]][name] = model.cells[ck]?[name].map { CellData.reconcile($0, cell) } ?? cell
+                }
+            }
+            // `w` is an int column in the fixture; the model compares raw bytes, so any bytes will do for it.
+            try state.apply([F.mutation(1, operations, now: 1_000)])
+            for now: Int32 in [1_000, 1_010] {
+                let expected = model.visible(now: now)
+                let rows = try Self.read(state, 1, now: now)
+                #expect(rows.map { F.decodeInt($0.clustering.first) ?? -1 } == expected.keys.sorted())
+                for row in rows {
+                    let ck = F.decodeInt(row.clustering.first) ?? -1
+                    var columns: [String: String] = [:]
+                    for (name, value) in row.columns {
+                        if case let .cell(cell) = value { columns[name] = String(decoding: cell.value, as: UTF8.self) }
+                    }
+                    #expect(columns == expected[ck]?.columns, "row \(ck) at \(now)")
+                    #expect((row.marker != nil) == (expected[ck]?.marker ?? false), "marker of row \(ck) at \(now)")
+                }
+            }
+        }
+        var reloaded = StorageState(log: nil, clock: { 1_000 })
+        try reloaded.loadSnapshot(state.encodeSnapshot())
+        #expect(try Self.read(reloaded, 1) == Self.read(state, 1))
+    }
+
     @Test("compaction turns expired cells into tombstones and drops them past gc_grace_seconds; live rows are untouched")
     func compaction() throws {
         var state = try Self.state()
