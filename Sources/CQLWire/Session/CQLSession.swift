@@ -289,29 +289,39 @@ public final class CQLSession: Sendable {
             parameters.skipMetadata = fresh.skipsResultMetadata
             let retried = try await connection.send(.execute(Execute(id: fresh.id, parameters: parameters)), timeout: timeout,
                                                     tracing: tracing)
-            return try await completeExecution(retried, statement: fresh, parameters: parameters, timeout: timeout,
-                                               tracing: tracing, on: connection)
+            if let result = try executionResult(of: retried, statement: fresh, skippedMetadata: parameters.skipMetadata,
+                                                from: connection) {
+                return result
+            }
+            return try await executeWithColumns(fresh, parameters: parameters, timeout: timeout, tracing: tracing, on: connection)
         }
-        let result = try await completeExecution(envelope, statement: statement, parameters: parameters, timeout: timeout,
-                                                 tracing: tracing, on: connection)
+        guard let result = try executionResult(of: envelope, statement: statement, skippedMetadata: parameters.skipMetadata,
+                                      from: connection) else {
+            return try await executeWithColumns(statement, parameters: parameters, timeout: timeout, tracing: tracing,
+                                                on: connection)
+        }
         if stale { refreshResultMetadata(of: statement, from: result) }
         return result
     }
 
-    /// The result of an EXECUTE, with the statement's columns filled in when the node left them out.
-    private func completeExecution(_ envelope: Envelope<ResponseMessage>, statement: PreparedStatement,
-                                   parameters: QueryParameters, timeout: Duration?, tracing: Bool,
-                                   on connection: CQLConnection) async throws -> QueryResult {
-        guard parameters.skipMetadata, case var .result(.rows(rows)) = envelope.message, rows.metadata.noMetadata else {
+    /// The result of an EXECUTE, with the statement's columns filled in when the node left them out;
+    /// nil when their count differs from the statement's (the table changed since it was prepared).
+    /// Synchronous: the common answer needs no suspension point of its own.
+    private func executionResult(of envelope: Envelope<ResponseMessage>, statement: PreparedStatement, skippedMetadata: Bool,
+                        from connection: CQLConnection) throws -> QueryResult? {
+        guard skippedMetadata, case var .result(.rows(rows)) = envelope.message, rows.metadata.noMetadata else {
             return try expectResult(envelope, from: connection)
         }
         let known = statement.resultMetadata.columns
-        if rows.metadata.columnCount == known.count {
-            rows.metadata.columns = known
-            return QueryResult(envelope: envelope, result: .rows(rows), coordinator: connection.endpoint)
-        }
-        // The statement's columns are out of date: prepare it again (its fresh columns are cached
-        // for later executions) and run it once more with the columns in the answer.
+        guard rows.metadata.columnCount == known.count else { return nil }
+        rows.metadata.columns = known
+        return QueryResult(envelope: envelope, result: .rows(rows), coordinator: connection.endpoint)
+    }
+
+    /// Prepares `statement` again (its fresh columns are cached for later executions) and runs it
+    /// once more with the columns in the answer: its cached columns were out of date.
+    private func executeWithColumns(_ statement: PreparedStatement, parameters: QueryParameters, timeout: Duration?,
+                                    tracing: Bool, on connection: CQLConnection) async throws -> QueryResult {
         logger.debug("result columns changed, re-preparing", metadata: ["cql.query": "\(statement.query)"])
         try await reprepare(statement, on: connection)
         var full = parameters
