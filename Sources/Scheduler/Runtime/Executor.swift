@@ -318,7 +318,7 @@ extension SchedulerRuntime {
             service.metrics.run(outcome)
             service.metrics.runDuration.recordNanoseconds(max(0, (now.millis - claim.startedAt.millis) * 1_000_000))
             var writes: [(String, [any CQLEncodable])] = [(historyUpdate, [now, JobStatus(outcome).rawValue, output, error, entry.jobID, claim.attempt])]
-            writes += service.indexMove(entry.jobID, from: .running, to: next.status, at: now)
+            writes += service.indexMove(entry.jobID, from: .running, to: next.status, at: now, due: next.due)
             if let due = next.due {
                 var queued = entry
                 queued.attempt = claim.attempt
@@ -362,20 +362,30 @@ extension SchedulerRuntime {
 
     /// For jobs of owned shards: reclaims runs whose run lease expired, and re-enqueues queued jobs
     /// whose queue entry is missing or lies in a bucket the poller has left behind.
+    ///
+    /// A `queued` index entry carries the job's due time (schema migration 2): one due beyond
+    /// ``repairHorizon()`` is skipped without reading its job row, so a sweep costs one index page per
+    /// few thousand jobs waiting far ahead plus one row read per running or soon-due job. An entry
+    /// without a due time (written before the migration) falls back to reading the row.
     func repairSweep() async throws {
         let owned = Set(ownedShards)
         guard !owned.isEmpty else { return }
         let cql = service.cql
         for status in [JobStatus.running, .queued] {
             for slot in 0..<JobHash.slots {
-                var statement = try await cql.statement("SELECT job_id FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ?",
+                var statement = try await cql.statement("SELECT job_id, next_due_at FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ?",
                                                         [status.rawValue, Int32(slot)])
-                statement.pageSize = 500
+                // Index rows are small (an id and a time); large pages keep far-ahead jobs at a few requests per sweep.
+                statement.pageSize = 5000
                 for try await row in service.session.rows(statement) {
                     guard !isStopping else { return }
                     let id = try row.decode(UUID.self, named: "job_id")
                     let shard = JobHash.shard(id, shards: shards)
-                    guard owned.contains(shard), owns(shard), let job = try await service.get(id) else { continue }
+                    guard owned.contains(shard), owns(shard) else { continue }
+                    // The index trails the job row: a stale `queued` entry of a job since claimed keeps a due
+                    // time that was already reached, so only entries of jobs still waiting are skipped here.
+                    if status == .queued, let due = try row.optional("next_due_at", as: Date.self), due > repairHorizon() { continue }
+                    guard let job = try await service.get(id) else { continue }
                     if job.status == .running, let expires = job.leaseExpiresAt, expires < WallClock.now() {
                         try await reclaim(job, shard: shard)
                     } else if job.status == .queued {
@@ -384,6 +394,13 @@ extension SchedulerRuntime {
                 }
             }
         }
+    }
+
+    /// Queued runs due after this need nothing from the current sweep: a missing entry matters only once
+    /// it falls due (a later sweep, at least one sweep ahead, writes it), and a future bucket is never
+    /// behind the poller's cursor.
+    func repairHorizon() -> Date {
+        WallClock.now().adding(service.configuration.repairInterval * 2)
     }
 
     /// Re-queues (or finishes) a run whose worker stopped renewing its run lease.
@@ -405,7 +422,7 @@ extension SchedulerRuntime {
         var writes: [(String, [any CQLEncodable])] = [(
             "UPDATE \(cql.table("job_history")) SET finished_at = ?, status = ?, error = ? WHERE job_id = ? AND attempt = ?",
             [now, JobStatus.failed.rawValue, message, job.jobID, job.attempt])]
-        writes += service.indexMove(job.jobID, from: .running, to: status, at: now)
+        writes += service.indexMove(job.jobID, from: .running, to: status, at: now, due: due)
         if let due {
             var reloaded = job
             reloaded.status = .queued
@@ -422,10 +439,8 @@ extension SchedulerRuntime {
         let bucket = job.queueBucket ?? due.bucket
         let cursor = state.withLock { $0.cursors[entryShard] }
         let behind = cursor.map { bucket < $0 } ?? false
-        // An entry due after the next two sweeps is left to a later sweep: a missing one matters only once
-        // it falls due, and a future bucket is never behind the poller. With many jobs waiting far ahead
-        // this halves the sweep's reads.
-        if !behind, due > WallClock.now().adding(service.configuration.repairInterval * 2) { return }
+        // The job row's due time decides (the index's may be missing); see repairHorizon().
+        if !behind, due > repairHorizon() { return }
         if !behind {
             let found = try await cql.run(
                 "SELECT job_id FROM \(cql.table("jobs_sharded")) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?",

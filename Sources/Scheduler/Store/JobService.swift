@@ -71,16 +71,16 @@ public final class JobService: Sendable {
         let status: JobStatus = job.run ? .queued : .created
         let due = job.run ? (job.schedule.firstFire(activatedAt: now) ?? now) : nil
         let shard = JobHash.shard(id, shards: configuration.shards)
-        let slot = Int32(JobHash.slot(id))
         let insertJob = "INSERT INTO \(cql.table("jobs")) (job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + (replayed ? " IF NOT EXISTS" : "")
         let jobValues: [any CQLEncodable] = [id, job.kind, job.scheduleText, job.timeZoneIdentifier, job.payload, Int32(clamping: job.maxDurationSeconds),
                                              Int32(clamping: job.maxAttempts), job.idempotencyKey, status.rawValue, Int64(0), Int32(0), due,
                                              due.map { _ in Int32(shard) }, due?.bucket, now, now]
         if replayed {
             guard try await cql.run(insertJob, jobValues).wasApplied else { return JobCreation(jobID: id, replayed: true) }
-            try await cql.run(indexInsert, [status.rawValue, slot, id, now])
+            let index = indexEntry(id, status: status, at: now, due: due)
+            try await cql.run(index.0, index.1)
         } else {
-            try await cql.writeAll([(insertJob, jobValues), (indexInsert, [status.rawValue, slot, id, now])], logged: true)
+            try await cql.writeAll([(insertJob, jobValues), indexEntry(id, status: status, at: now, due: due)], logged: true)
         }
         if let due {
             let entry = QueueEntry(shard: shard, dueAt: due, jobID: id, attempt: 0, kind: job.kind, schedule: job.scheduleText,
@@ -207,7 +207,7 @@ public final class JobService: Sendable {
             if try await casJob(id, update, values, expect: { $0.status == .queued && $0.attempt == job.attempt && $0.nextDueAt == due }) {
                 let entry = QueueEntry(job: job, shard: shard, dueAt: due, tries: 0)
                 // The job row says queued before the entry exists: the repair sweep covers a crash in between.
-                try await cql.writeAll([(entryInsert, entry.values(enqueuedAt: now))] + indexMove(id, from: job.status, to: .queued, at: now))
+                try await cql.writeAll([(entryInsert, entry.values(enqueuedAt: now))] + indexMove(id, from: job.status, to: .queued, at: now, due: due))
                 var view = job
                 view.status = .queued
                 view.tries = 0
@@ -223,17 +223,28 @@ public final class JobService: Sendable {
     // MARK: - Shared statements
 
     var indexInsert: String { "INSERT INTO \(cql.table("jobs_by_status")) (status, slot, job_id, updated_at) VALUES (?, ?, ?, ?)" }
+    /// A `queued` index entry: with the due time, so the repair sweep skips jobs due far ahead without reading their rows.
+    var indexInsertQueued: String {
+        "INSERT INTO \(cql.table("jobs_by_status")) (status, slot, job_id, updated_at, next_due_at) VALUES (?, ?, ?, ?, ?)"
+    }
     var indexDelete: String { "DELETE FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ? AND job_id = ?" }
     var entryInsert: String {
         "INSERT INTO \(cql.table("jobs_sharded")) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     }
     var entryDelete: String { "DELETE FROM \(cql.table("jobs_sharded")) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?" }
 
-    /// The status-index writes of a status change.
-    func indexMove(_ id: UUID, from old: JobStatus, to new: JobStatus, at now: Date) -> [(String, [any CQLEncodable])] {
+    /// The status-index writes of a status change; `due` is the job row's new `next_due_at` (for `queued`).
+    func indexMove(_ id: UUID, from old: JobStatus, to new: JobStatus, at now: Date, due: Date? = nil) -> [(String, [any CQLEncodable])] {
         guard old != new else { return [] }
+        return [(indexDelete, [old.rawValue, Int32(JobHash.slot(id)), id]), indexEntry(id, status: new, at: now, due: due)]
+    }
+
+    /// The status-index entry of a job; a `queued` one carries its due time (other statuses write no
+    /// `next_due_at` cell, so no null tombstone either).
+    func indexEntry(_ id: UUID, status: JobStatus, at now: Date, due: Date?) -> (String, [any CQLEncodable]) {
         let slot = Int32(JobHash.slot(id))
-        return [(indexDelete, [old.rawValue, slot, id]), (indexInsert, [new.rawValue, slot, id, now])]
+        if status == .queued, let due { return (indexInsertQueued, [status.rawValue, slot, id, now, due]) }
+        return (indexInsert, [status.rawValue, slot, id, now])
     }
 
     /// Runs a CAS on a job row; an unknown outcome is resolved by a SERIAL read checked with `expect`.

@@ -7,9 +7,10 @@ public enum SchedulerSchema {
     public static let tables: Set<String> = ["schema_version", "locks", "lock_seq", "jobs", "jobs_sharded", "job_history",
                                              "workers", "idempotency_keys", "jobs_by_status"]
     /// Columns added to the seed tables that a verified schema must have.
-    static let requiredColumns: [String: Set<String>] = ["jobs_sharded": ["kind", "payload", "tries", "max_attempts"]]
+    static let requiredColumns: [String: Set<String>] = ["jobs_sharded": ["kind", "payload", "tries", "max_attempts"],
+                                                         "jobs_by_status": ["next_due_at"]]
     /// The newest migration number in the schema file.
-    public static let latestVersion = 1
+    public static let latestVersion = 2
 
     /// The schema's statements for `keyspace` (the embedded variant: cluster lines are comments).
     public static func statements(keyspace: String = "scheduler") -> [String] {

@@ -172,5 +172,15 @@ CREATE TABLE IF NOT EXISTS scheduler.jobs_by_status (
 );
 
 INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 1, 'initial tables', toTimestamp(now()));
+
+-- migration 2: due time in the status index
+
+-- The queued run's due time (the job row's next_due_at), written with each `queued` index entry,
+-- so the repair sweep skips jobs due far ahead without reading their job rows. Null on other
+-- statuses and on entries written before this migration (the sweep then reads the job row).
+-- ADD IF NOT EXISTS (Cassandra 4.1 and later) keeps the statement idempotent.
+ALTER TABLE scheduler.jobs_by_status ADD IF NOT EXISTS next_due_at timestamp;
+
+INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 2, 'due time in the status index', toTimestamp(now()));
 """#
 }
