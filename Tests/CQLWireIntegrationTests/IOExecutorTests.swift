@@ -212,6 +212,28 @@ struct IOExecutorTests {
         #expect(await later.value == false)
     }
 
+    @Test("a connection opened on a shut-down executor reads on a thread of its own and works")
+    func connectAfterShutdown() async throws {
+        let server = try await TestServer.start(handler: ScriptedHandler())
+        defer { Task { await server.stop() } }
+        let executor = CQLIOExecutor()
+        executor.shutdown()
+        let connection = try await Self.connect(server, executor)
+        defer { connection.close() }
+        #expect(connection.ioExecutor == nil)
+        let answers = try await withTaskExecutorPreference(executor) {
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<50 {
+                    group.addTask { try echoed(try await connection.send(Self.query("SELECT \(index)"))) }
+                }
+                var answers: Set<String> = []
+                for try await answer in group { if let answer { answers.insert(answer) } }
+                return answers
+            }
+        }
+        #expect(answers.count == 50)
+    }
+
     @Test("a session without the executor has none, and withIOExecutor runs its body as it is")
     func disabledByDefault() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 
 /// One native-protocol v4 connection to one node: many requests in flight (stream ids),
 /// pipelined writes, per-request timeouts, heartbeats on idle, and server events.
@@ -149,8 +150,11 @@ public final class CQLConnection: Sendable {
     private let eventContinuation: AsyncStream<Event>.Continuation
     private let logger: Logger
     private let readState: ReadState
-    /// The executor reading this connection: the configured one, when the transport can be polled.
+    /// The configured executor, when the transport can be polled.
     private let attachedExecutor: CQLIOExecutor?
+    /// Whether `attachedExecutor` took the connection (it refuses once shut down: then a reader
+    /// thread reads it, and writes must never wait for that executor's flush).
+    private let readByExecutor = Atomic<Bool>(false)
 
     private init(transport: any CQLTransport, endpoint: String, configuration: Configuration) {
         self.transport = transport
@@ -215,7 +219,7 @@ public final class CQLConnection: Sendable {
     }
 
     /// The executor whose thread does this connection's I/O, nil when it has a reader thread of its own.
-    public var ioExecutor: CQLIOExecutor? { attachedExecutor }
+    public var ioExecutor: CQLIOExecutor? { readByExecutor.load(ordering: .relaxed) ? attachedExecutor : nil }
 
     /// The compression negotiated in STARTUP, or nil.
     public var compression: FrameCompression? { state.withLock { $0.compression } }
@@ -363,7 +367,7 @@ public final class CQLConnection: Sendable {
     /// `write` appends the frame's bytes to the queue, under the write lock.
     private func enqueue(inline: Bool, _ write: (inout [UInt8]) -> Void) {
         // On the executor's thread the loop flushes after the jobs it runs, whatever the load.
-        let onExecutor = attachedExecutor?.isCurrentThread ?? false
+        let onExecutor = readByExecutor.load(ordering: .relaxed) && attachedExecutor?.isCurrentThread == true
         let drainer = writeState.withLock { state -> Drainer? in
             guard !state.closed else { return nil }
             write(&state.pending)
@@ -443,7 +447,10 @@ public final class CQLConnection: Sendable {
     // MARK: - Threads
 
     private func startThreads() {
-        if attachedExecutor?.attach(self) != true {
+        // Stored before the handshake's first send; whoever gets the connection later got it through a lock.
+        let attached = attachedExecutor?.attach(self) ?? false
+        readByExecutor.store(attached, ordering: .relaxed)
+        if !attached {
             let reader = Thread { [self] in readLoop() }
             reader.name = "cqlwire-reader \(endpoint)"
             reader.start()
