@@ -25,10 +25,18 @@ struct RepairSweepTests {
                                                         try #require(job.nextDueAt), id])
     }
 
-    /// Clears the due time of the job's `queued` index entry, as entries written before schema migration 2 have none.
-    static func clearIndexedDue(_ service: JobService, _ id: UUID) async throws {
-        try await service.cql.run("UPDATE scheduler.jobs_by_status SET next_due_at = null WHERE status = ? AND slot = ? AND job_id = ?",
-                                  [JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id])
+    /// Rewrites the job's `queued` index entry without a due time, as entries written before schema
+    /// migration 2 are: no `next_due_at` cell at all (a null write would leave a newer tombstone instead).
+    static func makeLegacyIndexEntry(_ service: JobService, _ id: UUID) async throws {
+        let key: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id]
+        let written = try await service.cql.run(
+            "SELECT writetime(updated_at) AS written FROM scheduler.jobs_by_status WHERE status = ? AND slot = ? AND job_id = ?", key)
+        let timestamp = try #require(try written.first?.optional("written", as: Int64.self))
+        try await service.cql.run("DELETE FROM scheduler.jobs_by_status USING TIMESTAMP ? WHERE status = ? AND slot = ? AND job_id = ?",
+                                  [timestamp] + key)
+        try await service.cql.run(
+            "INSERT INTO scheduler.jobs_by_status (status, slot, job_id, updated_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?",
+            key + [Date(), timestamp + 1])
     }
 
     @Test("the sweep re-enqueues a queued job whose entry is missing, also from an index entry without a due time, and reclaims an expired run; all of them then run")
@@ -41,7 +49,7 @@ struct RepairSweepTests {
         let legacy = try await service.create(try SchedulerTestBed.job("now")).jobID
         let abandoned = try await service.create(try SchedulerTestBed.job("now")).jobID
         for id in [missing, legacy] { try await Self.dropEntry(service, id) }
-        try await Self.clearIndexedDue(service, legacy)
+        try await Self.makeLegacyIndexEntry(service, legacy)
 
         // A worker claims `abandoned` and dies: its run lease runs out with nobody renewing it.
         let dead = SchedulerRuntime(service: service, workerID: "dead", shards: 1, pollInterval: .seconds(3600))
@@ -79,7 +87,7 @@ struct RepairSweepTests {
         await bed.stop()
     }
 
-    @Test("a sweep over far-future queued jobs sends one index page per partition and no job reads; without the indexed due time it reads every job")
+    @Test("a sweep over far-future queued jobs sends one index page per partition and no job reads; entries without a due time are read once and backfilled")
     func farFutureJobsCostNoReads() async throws {
         var configuration = SchedulerTestBed.fastConfiguration
         configuration.shards = 1
@@ -100,13 +108,44 @@ struct RepairSweepTests {
         #expect(bed.requests - before == pages + 2)
         #expect(try await Self.entryExists(service, soon))
 
-        // Index entries written before schema migration 2 carry no due time: the sweep reads those jobs' rows.
-        for id in later { try await Self.clearIndexedDue(service, id) }
+        // Index entries written before schema migration 2 carry no due time: the sweep reads those jobs' rows
+        // once and writes the due time into the entries (a read of the entry's write time and an update each),
+        // after which sweeps skip them again.
+        for id in later { try await Self.makeLegacyIndexEntry(service, id) }
         before = bed.requests
         try await runtime.repairSweep()
-        #expect(bed.requests - before == pages + 2 + Int64(farAhead))
+        #expect(bed.requests - before == pages + 2 + 3 * Int64(farAhead))
+        before = bed.requests
+        try await runtime.repairSweep()
+        #expect(bed.requests - before == pages + 2)
         for id in later.prefix(3) { #expect(try await service.get(id)?.status == .queued) }
+        let indexed = try await service.cql.run(
+            "SELECT next_due_at FROM scheduler.jobs_by_status WHERE status = ? AND slot = ? AND job_id = ?",
+            [JobStatus.queued.rawValue, Int32(JobHash.slot(later[0])), later[0]])
+        #expect(try indexed.first?.optional("next_due_at", as: Date.self) == (try await service.get(later[0])?.nextDueAt))
         await runtime.shutdown(gracePeriod: .zero)
+        await bed.stop()
+    }
+
+    @Test("a backfilled due time does not bring back an index entry deleted since it was read")
+    func backfillDoesNotResurrect() async throws {
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.shards = 1
+        let bed = try await SchedulerTestBed.start(configuration)
+        let service = bed.service
+        let id = try await service.create(try SchedulerTestBed.job("2099-01-01T00:00:00Z")).jobID
+        try await Self.makeLegacyIndexEntry(service, id)
+        let key: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id]
+        let written = try await service.cql.run(
+            "SELECT writetime(updated_at) AS written FROM scheduler.jobs_by_status WHERE status = ? AND slot = ? AND job_id = ?", key)
+        let timestamp = try #require(try written.first?.optional("written", as: Int64.self))
+        // The entry is deleted (a cancel) between the sweep's read of its write time and its update.
+        try await service.cql.run(service.indexDelete, key)
+        try await service.cql.run(
+            "UPDATE scheduler.jobs_by_status USING TIMESTAMP ? SET next_due_at = ? WHERE status = ? AND slot = ? AND job_id = ?",
+            [timestamp, Date()] + key)
+        let rows = try await service.cql.run("SELECT job_id FROM scheduler.jobs_by_status WHERE status = ? AND slot = ? AND job_id = ?", key)
+        #expect(rows.first == nil)
         await bed.stop()
     }
 

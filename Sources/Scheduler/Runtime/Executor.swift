@@ -366,7 +366,8 @@ extension SchedulerRuntime {
     /// A `queued` index entry carries the job's due time (schema migration 2): one due beyond
     /// ``repairHorizon()`` is skipped without reading its job row, so a sweep costs one index page per
     /// few thousand jobs waiting far ahead plus one row read per running or soon-due job. An entry
-    /// without a due time (written before the migration) falls back to reading the row.
+    /// without a due time (written before the migration) falls back to reading the row, and gets the
+    /// due time when it lies beyond the horizon.
     func repairSweep() async throws {
         let owned = Set(ownedShards)
         guard !owned.isEmpty else { return }
@@ -384,12 +385,16 @@ extension SchedulerRuntime {
                     guard owned.contains(shard), owns(shard) else { continue }
                     // The index trails the job row: a stale `queued` entry of a job since claimed keeps a due
                     // time that was already reached, so only entries of jobs still waiting are skipped here.
-                    if status == .queued, let due = try row.optional("next_due_at", as: Date.self), due > repairHorizon() { continue }
+                    let indexedDue = status == .queued ? try row.optional("next_due_at", as: Date.self) : nil
+                    if let indexedDue, indexedDue > repairHorizon() { continue }
                     guard let job = try await service.get(id) else { continue }
                     if job.status == .running, let expires = job.leaseExpiresAt, expires < WallClock.now() {
                         try await reclaim(job, shard: shard)
                     } else if job.status == .queued {
                         try await repairQueued(job, shard: shard)
+                        if status == .queued, indexedDue == nil, let due = job.nextDueAt, due > repairHorizon() {
+                            try await backfillIndexedDue(id, due: due)
+                        }
                     }
                 }
             }
@@ -401,6 +406,21 @@ extension SchedulerRuntime {
     /// behind the poller's cursor.
     func repairHorizon() -> Date {
         WallClock.now().adding(service.configuration.repairInterval * 2)
+    }
+
+    /// Gives a `queued` index entry written before schema migration 2 its job's due time, so later sweeps
+    /// skip the job without reading its row (two requests, once per such entry). Written at the entry's own
+    /// write time: a delete of the entry since (a cancel moving the job on) still shadows the cell, so no
+    /// stale entry comes back.
+    private func backfillIndexedDue(_ id: UUID, due: Date) async throws {
+        let cql = service.cql
+        let key: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id]
+        let written = try await cql.run(
+            "SELECT writetime(updated_at) AS written FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ? AND job_id = ?", key)
+        guard let timestamp = try written.first?.optional("written", as: Int64.self) else { return }
+        try await cql.run(
+            "UPDATE \(cql.table("jobs_by_status")) USING TIMESTAMP ? SET next_due_at = ? WHERE status = ? AND slot = ? AND job_id = ?",
+            [timestamp, due] + key)
     }
 
     /// Re-queues (or finishes) a run whose worker stopped renewing its run lease.
