@@ -30,7 +30,7 @@ public final class CQLIOExecutor: TaskExecutor, Sendable {
         var attached: [CQLConnection] = []
     }
 
-    /// The thread's name, for debuggers and `top -H`.
+    /// The name given to the executor's `Thread`.
     public let name: String
 
     private let state = Mutex(State())
@@ -100,6 +100,7 @@ public final class CQLIOExecutor: TaskExecutor, Sendable {
     }
 
     private func poke() {
+        guard wakeWrite >= 0 else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
     }
@@ -107,6 +108,8 @@ public final class CQLIOExecutor: TaskExecutor, Sendable {
     /// The loop: attach, wait, read, run jobs, flush; until shut down.
     private func run() {
         threadID.store(currentThreadID(), ordering: .relaxed)
+        // Without a wake-up pipe (descriptors exhausted) remote jobs are noticed by polling every 10 ms.
+        let sleepTimeout: Int32 = wakeRead >= 0 ? -1 : 10
         let executor = asUnownedTaskExecutor()
         var connections: [CQLConnection] = []
         var polled = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
@@ -130,7 +133,7 @@ public final class CQLIOExecutor: TaskExecutor, Sendable {
             }
             var ready: Int32
             repeat {
-                ready = poll(&polled, nfds_t(polled.count), block ? -1 : 0)
+                ready = poll(&polled, nfds_t(polled.count), block ? sleepTimeout : 0)
             } while ready < 0 && errno == EINTR
             // Awake again: the jobs the reads below resume must not poke the pipe (a wasted write,
             // and a wasted wake-up on the next poll).
@@ -177,8 +180,8 @@ public final class CQLIOExecutor: TaskExecutor, Sendable {
 
     deinit {
         // Only here: an enqueuer racing with the shutdown may still poke, and holds a reference while it does.
-        _ = close(wakeRead)
-        _ = close(wakeWrite)
+        if wakeRead >= 0 { _ = close(wakeRead) }
+        if wakeWrite >= 0 { _ = close(wakeWrite) }
     }
 }
 
