@@ -43,6 +43,7 @@ struct RepairSweepTests {
     func repairs() async throws {
         var configuration = SchedulerTestBed.fastConfiguration
         configuration.shards = 1
+        configuration.shardLeaseTTL = .seconds(600)  // the sweep below runs without the loop that renews it
         let bed = try await SchedulerTestBed.start(configuration)
         let service = bed.service
         let missing = try await service.create(try SchedulerTestBed.job("now")).jobID
@@ -91,6 +92,9 @@ struct RepairSweepTests {
     func farFutureJobsCostNoReads() async throws {
         var configuration = SchedulerTestBed.fastConfiguration
         configuration.shards = 1
+        // The sweeps below run without the runtime's loop to renew the shard lease, and a slow machine may
+        // take longer than the fast configuration's 3 s between them; a sweep without the shard reads nothing.
+        configuration.shardLeaseTTL = .seconds(600)
         let bed = try await SchedulerTestBed.start(configuration)
         let service = bed.service
         let farAhead = 200
@@ -103,6 +107,7 @@ struct RepairSweepTests {
 
         // Per status (running, queued) one page per slot; the job due soon costs its row and its entry.
         let pages = Int64(2 * JobHash.slots)
+        #expect(runtime.ownedShards == [0])
         var before = bed.requests
         try await runtime.repairSweep()
         #expect(bed.requests - before == pages + 2)
@@ -112,6 +117,7 @@ struct RepairSweepTests {
         // once and writes the due time into the entries (a read of the entry's write time and an update each),
         // after which sweeps skip them again.
         for id in later { try await Self.makeLegacyIndexEntry(service, id) }
+        #expect(runtime.ownedShards == [0])
         before = bed.requests
         try await runtime.repairSweep()
         #expect(bed.requests - before == pages + 2 + 3 * Int64(farAhead))
