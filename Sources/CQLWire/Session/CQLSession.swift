@@ -14,7 +14,10 @@ import Logging
 public final class CQLSession: Sendable {
     struct State: Sendable {
         var nodes: [NodePool] = []
-        var ring: [(token: Int64, node: Int)] = []
+        /// The ring and each keyspace's replicas, rebuilt on topology and keyspace changes.
+        var tokenMap = TokenMap()
+        /// Each keyspace's replication, from `system_schema.keyspaces` (token-aware routing only).
+        var replication: [String: ReplicationStrategy] = [:]
         var roundRobin = 0
         var keyspace: String?
         var prepared: [PreparedKey: PreparedStatement] = [:]
@@ -104,9 +107,11 @@ public final class CQLSession: Sendable {
 
     func makePool(_ endpoint: CQLEndpoint) -> NodePool {
         NodePool(endpoint: endpoint, connections: configuration.connectionsPerNode, reconnection: configuration.reconnection,
-                 logger: logger) { [weak self] in
+                 logger: logger, configuration: { [weak self] in
             self?.connectionConfiguration ?? CQLConnection.Configuration()
-        }
+        }, warmUp: { [weak self] connection in
+            await self?.reprepareCached(on: connection)
+        })
     }
 
     private var connectionConfiguration: CQLConnection.Configuration {
@@ -128,9 +133,9 @@ public final class CQLSession: Sendable {
         let conditional = statement.isLightweightTransaction
         let parameters = self.parameters(for: statement, conditional: conditional)
         let result = try await perform(kind: kind, cql: statement.cql, conditional: conditional,
-                                       idempotent: statement.isIdempotent, routingKey: {
-            if case let .prepared(prepared) = statement.body { return prepared.routingKey(statement.values) }
-            return nil
+                                       idempotent: statement.isIdempotent, routing: {
+            guard case let .prepared(prepared) = statement.body, let key = prepared.routingKey(statement.values) else { return nil }
+            return Routing(key: key, keyspace: prepared.routingKeyspace)
         }, timeout: statement.timeout) { connection in
             switch statement.body {
             case let .simple(text):
@@ -157,15 +162,16 @@ public final class CQLSession: Sendable {
     /// Runs a batch (logged, unlogged or counter); a conditional batch reports ``QueryResult/wasApplied``.
     public func execute(_ batch: BatchStatement) async throws -> QueryResult {
         let conditional = batch.isLightweightTransaction
-        let routingKey = { () -> [UInt8]? in
-            guard let first = batch.statements.first, case let .prepared(prepared) = first.body else { return nil }
-            return prepared.routingKey(first.values)
+        let routing = { () -> Routing? in
+            guard let first = batch.statements.first, case let .prepared(prepared) = first.body,
+                  let key = prepared.routingKey(first.values) else { return nil }
+            return Routing(key: key, keyspace: prepared.routingKeyspace)
         }
         let consistency = batch.consistency ?? configuration.consistency
         let serial = batch.serialConsistency ?? (conditional ? configuration.serialConsistency : nil)
         let timestamp = batch.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil)
         return try await perform(kind: .batch, cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
-                                 routingKey: routingKey, timeout: batch.timeout) { connection in
+                                 routing: routing, timeout: batch.timeout) { connection in
             var retriedUnprepared = false
             while true {
                 let message = Batch(type: batch.type, statements: batch.statements.map { statement in
@@ -195,16 +201,18 @@ public final class CQLSession: Sendable {
         try await execute(BatchStatement(type, statements, consistency: consistency, isIdempotent: isIdempotent))
     }
 
-    /// Prepares `cql` (once per session and keyspace; later calls hit the cache).
+    /// Prepares `cql` (once per session and keyspace; later calls hit the cache) on one node, then,
+    /// with ``Configuration/prepareOnAllNodes``, on every other reachable node before returning.
     public func prepare(_ cql: String) async throws -> PreparedStatement {
         let key = PreparedKey(keyspace: keyspace, query: cql)
         if let cached = state.withLock({ $0.prepared[key] }) { return cached }
         let keyspace = key.keyspace
-        return try await perform(kind: .prepare, cql: cql, conditional: false, idempotent: true, routingKey: { nil },
-                                 timeout: nil) { connection in
-            let prepared = try await self.prepare(cql, keyspace: keyspace, on: connection)
-            return prepared
+        let (prepared, coordinator) = try await perform(kind: .prepare, cql: cql, conditional: false, idempotent: true,
+                                                        routing: { nil }, timeout: nil) { connection in
+            (try await self.prepare(cql, keyspace: keyspace, on: connection), connection.endpoint)
         }
+        if configuration.prepareOnAllNodes { await prepareOnOtherNodes(prepared, except: coordinator) }
+        return prepared
     }
 
     /// Every row of a statement's result, fetching pages as iteration reaches them.
@@ -366,7 +374,7 @@ public final class CQLSession: Sendable {
         try await prepare(prepared.query, keyspace: prepared.keyspace, on: connection)
     }
 
-    private func prepare(_ cql: String, keyspace: String?, on connection: CQLConnection) async throws -> PreparedStatement {
+    func prepare(_ cql: String, keyspace: String?, on connection: CQLConnection) async throws -> PreparedStatement {
         let envelope = try await connection.send(.prepare(Prepare(query: cql)))
         switch envelope.message {
         case let .result(.prepared(prepared)):
@@ -402,11 +410,11 @@ public final class CQLSession: Sendable {
 
     /// Sends a request along its query plan, retrying as the policy allows, with metrics and logs.
     ///
-    /// `routingKey` is only computed when token-aware routing has a choice to make.
+    /// `routing` is only computed when token-aware routing has a choice to make.
     private func perform<Result: Sendable>(kind: RequestKind, cql: String, conditional: Bool, idempotent: Bool,
-                                           routingKey: () -> [UInt8]?, timeout: Duration?,
+                                           routing: () -> Routing?, timeout: Duration?,
                                            _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
-        guard let plan = queryPlan(routingKey: routingKey) else { throw CQLError.sessionClosed }
+        guard let plan = queryPlan(conditional: conditional, routing: routing) else { throw CQLError.sessionClosed }
         let metrics = self.metrics
         let started = metrics.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
         var errors: [String] = []
@@ -501,40 +509,25 @@ public final class CQLSession: Sendable {
         }
     }
 
-    /// The nodes to try, in order: the partition's owner first when token-aware, then the others in turn; reachable ones first.
+    /// The nodes to try, in order: when token-aware, the partition's replicas first (see
+    /// ``plan(nodes:map:start:tokenAware:conditional:routing:)``), then the others in turn; reachable ones first.
     /// Nil once the session is closed.
-    private func queryPlan(routingKey: () -> [UInt8]?) -> [NodePool]? {
-        let snapshot = state.withLock { state -> (nodes: [NodePool], ring: [(token: Int64, node: Int)], start: Int)? in
+    private func queryPlan(conditional: Bool, routing: () -> Routing?) -> [NodePool]? {
+        let snapshot = state.withLock { state -> (nodes: [NodePool], map: TokenMap, start: Int)? in
             guard !state.closed else { return nil }
             state.roundRobin &+= 1
-            return (state.nodes, state.ring, state.roundRobin)
+            return (state.nodes, state.tokenMap, state.roundRobin)
         }
-        guard let (nodes, ring, start) = snapshot else { return nil }
+        guard let (nodes, map, start) = snapshot else { return nil }
         // One node: nothing to order (and no routing key to compute); the pool's array is shared, not copied.
         guard nodes.count > 1 else { return nodes }
-        var ordered = (0..<nodes.count).map { nodes[(start &+ $0) % nodes.count] }
-        if configuration.loadBalancing == .tokenAware, !ring.isEmpty, let routingKey = routingKey() {
-            let token = Murmur3Token.token(of: routingKey)
-            let owner = Self.owner(of: token, in: ring)
-            if let index = ordered.firstIndex(where: { $0 === nodes[owner] }) {
-                let node = ordered.remove(at: index)
-                ordered.insert(node, at: 0)
-            }
-        }
-        let up = ordered.filter(\.isUp)
-        let down = ordered.filter { !$0.isUp }
-        return up + down
+        return Self.plan(nodes: nodes, map: map, start: start, tokenAware: configuration.loadBalancing == .tokenAware,
+                         conditional: conditional, routing: routing)
     }
 
-    /// The node owning `token`: the first ring token at or above it, wrapping around.
+    /// The owner of `token`: the node of the first ring token at or above it, wrapping around.
     static func owner(of token: Int64, in ring: [(token: Int64, node: Int)]) -> Int {
-        var low = 0
-        var high = ring.count
-        while low < high {
-            let mid = (low + high) / 2
-            if ring[mid].token < token { low = mid + 1 } else { high = mid }
-        }
-        return ring[low == ring.count ? 0 : low].node
+        ring[TokenMap.position(of: token, in: ring)].node
     }
 
     /// Runs `USE` on every pooled connection; a connection that refuses is closed so it reopens in the new keyspace.

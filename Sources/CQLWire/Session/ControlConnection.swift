@@ -66,15 +66,21 @@ extension CQLSession {
             let removed = state.withLock { state -> NodePool? in
                 guard state.nodes.count > 1,
                       let index = state.nodes.firstIndex(where: { $0.endpoint.host == endpoint.address.description }) else { return nil }
-                let node = state.nodes.remove(at: index)
-                state.ring = Self.ring(of: state.nodes)
-                return node
+                return state.nodes.remove(at: index)
             }
-            removed?.close()
+            if let removed {
+                removed.close()
+                rebuildTokenMap()
+            }
         case let .statusChange(.up, endpoint):
             for node in nodesSnapshot() where node.endpoint.host == endpoint.address.description { node.markUp() }
         case let .schemaChange(change):
             schemaChanged(change)
+            // A keyspace created, altered (its replication) or dropped: its replicas change.
+            if change.target == .keyspace, configuration.loadBalancing == .tokenAware {
+                await refreshReplication(using: control)
+                rebuildTokenMap()
+            }
         case .statusChange(.down, _):
             break
         }
@@ -82,34 +88,42 @@ extension CQLSession {
 
     /// Reads tokens and peers; a node that lacks the peers tables keeps the contact points as they are.
     func refreshTopology(using connection: CQLConnection, contact: NodePool) async {
-        if let local = try? await query("SELECT tokens FROM system.local WHERE key='local'", on: connection),
-           let row = local.first, let tokens = try? row.decode(Set<String>?.self, named: "tokens") {
-            contact.tokens = tokens.compactMap { Int64($0) }.sorted()
+        if let local = try? await query("SELECT tokens, data_center FROM system.local WHERE key='local'", on: connection),
+           let row = local.first {
+            if let tokens = try? row.decode(Set<String>?.self, named: "tokens") {
+                contact.tokens = tokens.compactMap { Int64($0) }.sorted()
+            }
+            contact.dataCenter = (try? row.decode(String?.self, named: "data_center")) ?? nil
         }
         if configuration.discoverNodes {
-            var peers: [(CQLEndpoint, [Int64])] = []
-            if let result = try? await query("SELECT native_address, native_port, tokens FROM system.peers_v2", on: connection) {
+            var peers: [(CQLEndpoint, [Int64], String?)] = []
+            if let result = try? await query("SELECT native_address, native_port, tokens, data_center FROM system.peers_v2",
+                                             on: connection) {
                 for row in result.rows {
                     guard let address = try? row.decode(InetAddress?.self, named: "native_address"),
                           let port = try? row.decode(Int32?.self, named: "native_port") else { continue }
                     let tokens = (try? row.decode(Set<String>?.self, named: "tokens")) ?? []
-                    peers.append((CQLEndpoint(host: address.description, port: Int(port)), tokens.compactMap { Int64($0) }))
+                    peers.append((CQLEndpoint(host: address.description, port: Int(port)), tokens.compactMap { Int64($0) },
+                                  (try? row.decode(String?.self, named: "data_center")) ?? nil))
                 }
-            } else if let result = try? await query("SELECT rpc_address, tokens FROM system.peers", on: connection) {
+            } else if let result = try? await query("SELECT rpc_address, tokens, data_center FROM system.peers", on: connection) {
                 for row in result.rows {
                     guard let address = try? row.decode(InetAddress?.self, named: "rpc_address") else { continue }
                     let tokens = (try? row.decode(Set<String>?.self, named: "tokens")) ?? []
-                    peers.append((CQLEndpoint(host: address.description, port: contact.endpoint.port), tokens.compactMap { Int64($0) }))
+                    peers.append((CQLEndpoint(host: address.description, port: contact.endpoint.port), tokens.compactMap { Int64($0) },
+                                  (try? row.decode(String?.self, named: "data_center")) ?? nil))
                 }
             }
             let added = state.withLock { state -> [NodePool] in
                 var added: [NodePool] = []
-                for (endpoint, tokens) in peers {
+                for (endpoint, tokens, dataCenter) in peers {
                     if let existing = state.nodes.first(where: { $0.endpoint == endpoint }) {
                         existing.tokens = tokens.sorted()
+                        existing.dataCenter = dataCenter
                     } else {
                         let pool = makePool(endpoint)
                         pool.tokens = tokens.sorted()
+                        pool.dataCenter = dataCenter
                         state.nodes.append(pool)
                         added.append(pool)
                     }
@@ -121,7 +135,24 @@ extension CQLSession {
                 node.fillInBackground()
             }
         }
-        state.withLock { $0.ring = Self.ring(of: $0.nodes) }
+        if configuration.loadBalancing == .tokenAware { await refreshReplication(using: connection) }
+        rebuildTokenMap()
+    }
+
+    /// Reads every keyspace's replication; on failure (a node without `system_schema`) keeps what
+    /// it knew, and routing falls back to each token's owner for keyspaces it never learnt.
+    func refreshReplication(using connection: CQLConnection) async {
+        guard let result = try? await query("SELECT keyspace_name, replication FROM system_schema.keyspaces", on: connection) else {
+            logger.debug("keyspace replication unavailable: token-aware routing uses each token's owner only")
+            return
+        }
+        var replication: [String: ReplicationStrategy] = [:]
+        for row in result.rows {
+            guard let name = try? row.decode(String?.self, named: "keyspace_name"),
+                  let map = try? row.decode([String: String]?.self, named: "replication") else { continue }
+            replication[name] = ReplicationStrategy(replication: map)
+        }
+        state.withLock { $0.replication = replication }
     }
 
     private func query(_ cql: String, on connection: CQLConnection) async throws -> QueryResult {
@@ -131,15 +162,5 @@ extension CQLSession {
         case let .error(error): throw error
         default: throw CQLError.unexpectedResponse(endpoint: connection.endpoint, expected: "RESULT", received: "\(envelope.message.opcode)")
         }
-    }
-
-    /// The token ring: every node's tokens, sorted, with the node's index.
-    static func ring(of nodes: [NodePool]) -> [(token: Int64, node: Int)] {
-        var ring: [(token: Int64, node: Int)] = []
-        for (index, node) in nodes.enumerated() {
-            for token in node.tokens { ring.append((token, index)) }
-        }
-        ring.sort { $0.token < $1.token }
-        return ring
     }
 }

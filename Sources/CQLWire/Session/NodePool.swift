@@ -12,6 +12,7 @@ final class NodePool: Sendable {
         var reconnectScheduled = false
         var lastError: String?
         var tokens: [Int64] = []
+        var dataCenter: String?
         var closed = false
         var cursor = 0
     }
@@ -21,15 +22,27 @@ final class NodePool: Sendable {
     private let reconnection: ReconnectionPolicy
     private let makeConfiguration: @Sendable () -> CQLConnection.Configuration
     private let logger: Logger
+    private let warmUp: @Sendable (CQLConnection) async -> Void
     private let state = Locked(State())
 
+    /// `warmUp` runs on the first connection opened while the pool has none (the node is new, or
+    /// back after a restart or an outage) before any request can use it: the session re-prepares
+    /// its statements there.
     init(endpoint: CQLEndpoint, connections: Int, reconnection: ReconnectionPolicy, logger: Logger,
-         configuration: @escaping @Sendable () -> CQLConnection.Configuration) {
+         configuration: @escaping @Sendable () -> CQLConnection.Configuration,
+         warmUp: @escaping @Sendable (CQLConnection) async -> Void = { _ in }) {
         self.endpoint = endpoint
         self.target = max(1, connections)
         self.reconnection = reconnection
         self.logger = logger
         self.makeConfiguration = configuration
+        self.warmUp = warmUp
+    }
+
+    /// The node's data center (from `system.local` / `system.peers`), for NetworkTopologyStrategy replicas.
+    var dataCenter: String? {
+        get { state.withLock { $0.dataCenter } }
+        set { state.withLock { $0.dataCenter = newValue } }
     }
 
     /// The node's tokens (from `system.local` / `system.peers`), for token-aware routing.
@@ -101,6 +114,8 @@ final class NodePool: Sendable {
         do {
             let connection = try await CQLConnection.connect(host: endpoint.host, port: endpoint.port,
                                                              configuration: makeConfiguration())
+            // Opens are one at a time (`opening`), so no other connection can join while this one warms up.
+            if state.withLock({ $0.connections.allSatisfy(\.isClosed) }) { await warmUp(connection) }
             let keep = state.withLock { state -> Bool in
                 state.opening = nil
                 state.failures = 0

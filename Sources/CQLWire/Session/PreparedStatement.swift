@@ -85,6 +85,12 @@ public struct PreparedStatement: Sendable {
         return CQLStatement(.prepared(self), values: bound.isEmpty ? .none : .positional(bound))
     }
 
+    /// The keyspace of the table the statement's partition key belongs to, for replica routing.
+    var routingKeyspace: String? {
+        guard let first = metadata.pkIndices.first, Int(first) < metadata.columns.count else { return keyspace }
+        return metadata.columns[Int(first)].keyspace
+    }
+
     /// The serialized partition key of bound `values`, for token-aware routing; nil when unknown.
     func routingKey(_ values: QueryValues) -> [UInt8]? {
         guard case let .positional(bound) = values, !metadata.pkIndices.isEmpty else { return nil }

@@ -60,6 +60,12 @@ extension CQLSession {
         /// tasks can prefer (``CQLSession/withIOExecutor(isolation:_:)``) to get answers without a
         /// thread hop; false (the default) gives each connection a reader thread of its own.
         public var usesIOExecutor: Bool
+        /// Whether ``CQLSession/prepare(_:)`` also prepares on every other reachable node before
+        /// returning (failures there are only logged), so executions routed anywhere find the statement.
+        public var prepareOnAllNodes = true
+        /// Whether a node that is new or back (restarted, reachable again) gets the session's prepared
+        /// statements re-prepared on its first connection before requests are sent to it.
+        public var reprepareOnUp = true
 
         /// A configuration for `contactPoints` with the DataStax drivers' defaults.
         public init(contactPoints: [CQLEndpoint], keyspace: String? = nil, credentials: CQLConnection.Credentials? = nil,
@@ -97,7 +103,8 @@ extension CQLSession {
     public enum LoadBalancing: Sendable, Hashable {
         /// Nodes in turn.
         case roundRobin
-        /// The node owning the statement's partition (Murmur3 token of the routing key) first, then in turn.
+        /// The replicas of the statement's partition (Murmur3 token of the routing key, the keyspace's
+        /// replication) first, taking turns (an LWT always starts at the owner), then the other nodes in turn.
         case tokenAware
     }
 }
