@@ -127,6 +127,29 @@ struct ClusterRoutingTests {
         for key in Int32(0)..<10 { #expect(nodes[key] == [Self.owner(of: key)], "key \(key)") }
     }
 
+    @Test("a node joining (a NEW_NODE event) takes its share of replicas, and gets the prepared statements before serving")
+    func nodeJoins() async throws {
+        let cluster = try await ScriptedCluster.start(Self.specs, keyspaces: Self.keyspaces, outside: [2])
+        defer { Task { await cluster.stop() } }
+        let session = try await Self.session([cluster.endpoint(0)])
+        defer { session.close() }
+        #expect(Set(session.nodes) == Set([0, 1, 3].map(cluster.endpoint)))
+        let insert = try await session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)")
+        #expect(cluster.handlers.map { $0.count(.prepare) } == [1, 1, 0, 1])
+        // Without node 2, a key node 2 will own belongs to node 3, its next node clockwise, then node 0.
+        let key = try #require((Int32(0)..<1000).first { Self.owner(of: $0) == 2 })
+        let bound = try insert.bind(key, key)
+        #expect(session.replicas(of: bound) == [cluster.endpoint(3), cluster.endpoint(0)])
+
+        cluster.join(2)
+        #expect(await eventually { session.replicas(of: bound) == [cluster.endpoint(2), cluster.endpoint(3)] })
+        for _ in 0..<4 { _ = try await session.execute(bound) }
+        #expect(Self.nodesByKey(cluster)[key] == [2, 3])
+        // Node 2 had the statement prepared on its first connection, before any EXECUTE: none was refused.
+        let joined = cluster.handlers[2].requests.all.map(\.opcode)
+        #expect(joined == [.prepare, .execute, .execute])
+    }
+
     @Test("prepare reaches every node of the scripted cluster: none answers UNPREPARED afterwards")
     func prepareOnEveryScriptedNode() async throws {
         let cluster = try await ScriptedCluster.start(Self.specs, keyspaces: Self.keyspaces)

@@ -15,6 +15,8 @@ final class ScriptedCluster: @unchecked Sendable {
     // @unchecked: `keyspaces` is only touched while holding `lock`.
     private let lock = NSLock()
     private var keyspaces: [String: [String: String]]
+    /// Nodes running but not yet members: left out of `system.peers_v2` until ``join(_:)``.
+    private var outside: Set<Int>
     let specs: [NodeSpec]
     private(set) var handlers: [NodeHandler] = []
     private(set) var servers: [TestServer] = []
@@ -25,14 +27,16 @@ final class ScriptedCluster: @unchecked Sendable {
         var dataCenter: String
     }
 
-    private init(specs: [NodeSpec], keyspaces: [String: [String: String]]) {
+    private init(specs: [NodeSpec], keyspaces: [String: [String: String]], outside: Set<Int>) {
         self.specs = specs
         self.keyspaces = keyspaces
+        self.outside = outside
     }
 
-    /// Starts one server per node.
-    static func start(_ specs: [NodeSpec], keyspaces: [String: [String: String]]) async throws -> ScriptedCluster {
-        let cluster = ScriptedCluster(specs: specs, keyspaces: keyspaces)
+    /// Starts one server per node; those in `outside` are not members until they ``join(_:)``.
+    static func start(_ specs: [NodeSpec], keyspaces: [String: [String: String]],
+                      outside: Set<Int> = []) async throws -> ScriptedCluster {
+        let cluster = ScriptedCluster(specs: specs, keyspaces: keyspaces, outside: outside)
         for index in specs.indices {
             let handler = NodeHandler(index: index, cluster: cluster)
             cluster.handlers.append(handler)
@@ -51,6 +55,16 @@ final class ScriptedCluster: @unchecked Sendable {
             server.server.events.publish(.schemaChange(SchemaChange(changeType: .updated, target: .keyspace, keyspace: keyspace)))
         }
     }
+
+    /// Makes node `index` a member and tells registered clients (a NEW_NODE event), as a bootstrap does.
+    func join(_ index: Int) {
+        lock.withLock { _ = outside.remove(index) }
+        guard let loopback = InetAddress("127.0.0.1") else { return }
+        let event = Event.topologyChange(.newNode, InetEndpoint(address: loopback, port: Int32(servers[index].port)))
+        for server in servers { server.server.events.publish(event) }
+    }
+
+    fileprivate func isMember(_ index: Int) -> Bool { lock.withLock { !outside.contains(index) } }
 
     func stop() async {
         for server in servers { await server.stop() }
@@ -129,7 +143,7 @@ final class ScriptedCluster: @unchecked Sendable {
                 }
                 if text.contains("system.peers_v2") {
                     guard let loopback = InetAddress("127.0.0.1") else { return QueryResponse(.result(.void)) }
-                    let peers = cluster.specs.indices.filter { $0 != index }.map { peer -> [CQLValue] in
+                    let peers = cluster.specs.indices.filter { $0 != index && cluster.isMember($0) }.map { peer -> [CQLValue] in
                         [.inet(loopback), .int(Int32(cluster.servers[peer].port)),
                          .set(cluster.specs[peer].tokens.map { .text(String($0)) }), .text(cluster.specs[peer].dataCenter)]
                     }
