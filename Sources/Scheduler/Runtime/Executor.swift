@@ -180,8 +180,26 @@ extension SchedulerRuntime {
         var leaseExpiresAt: Date
     }
 
-    /// Claims the run by CAS on the job row, raising `attempt` (the run's fencing token).
+    /// Claims the run by CAS on the job row, raising `attempt` (the run's fencing token), then deletes the
+    /// queue entry, records the run in the history and moves the status index from `queued` to `running`.
+    ///
+    /// Those writes go in one logged batch: unlogged, a coordinator failing halfway could apply the `queued`
+    /// entry's delete without the `running` one's insert, and should this worker then die, no index entry
+    /// would lead the repair sweep to the run whose lease expired. Lost whole, the `queued` entry leads it there.
     func claim(_ entry: QueueEntry) async throws -> Claim? {
+        guard let claim = try await casClaim(entry) else { return nil }
+        let now = claim.startedAt
+        let cql = service.cql
+        let history = "INSERT INTO \(cql.table("job_history")) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?)"
+        let historyValues: [any CQLEncodable] = [entry.jobID, claim.attempt, entry.dueAt, now, JobStatus.running.rawValue, workerID]
+        var writes: [(String, [any CQLEncodable])] = [(service.entryDelete, entry.deleteValues), (history, historyValues)]
+        writes += service.indexMove(entry.jobID, from: .queued, to: .running, at: now)
+        try await cql.writeAll(writes, logged: true)
+        return claim
+    }
+
+    /// The claim's CAS alone (a stale entry is deleted when it loses); the run's claim when it applied.
+    func casClaim(_ entry: QueueEntry) async throws -> Claim? {
         let cql = service.cql
         let now = WallClock.now()
         let claim = Claim(attempt: entry.attempt + 1, tries: entry.tries + 1, startedAt: now,
@@ -200,11 +218,6 @@ extension SchedulerRuntime {
         }
         service.metrics.runsStarted.increment()
         service.metrics.queueLag.record(max(0, Double(now.millis - entry.dueAt.millis) / 1000))
-        let history = "INSERT INTO \(cql.table("job_history")) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?)"
-        let historyValues: [any CQLEncodable] = [entry.jobID, claim.attempt, entry.dueAt, now, JobStatus.running.rawValue, workerID]
-        var writes: [(String, [any CQLEncodable])] = [(service.entryDelete, entry.deleteValues), (history, historyValues)]
-        writes += service.indexMove(entry.jobID, from: .queued, to: .running, at: now)
-        try await cql.writeAll(writes)
         return claim
     }
 
@@ -327,7 +340,10 @@ extension SchedulerRuntime {
                 queued.tries = next.tries
                 writes.append((service.entryInsert, queued.values(enqueuedAt: now)))
             }
-            try await cql.writeAll(writes)
+            // Re-queued (retry, next fire): logged, since a partly applied batch could delete the `running` index
+            // entry without writing the `queued` one or the queue entry, and nothing would lead to the job again.
+            // Finished: nothing needs to find the job, so a partial batch costs at most a listing's accuracy.
+            try await cql.writeAll(writes, logged: next.due != nil)
         } else if cancelledByUser {
             service.metrics.run(.cancelled)
             try await cql.run(historyUpdate, [now, JobStatus.cancelled.rawValue, output, "job cancelled while running", entry.jobID, claim.attempt])
@@ -368,13 +384,19 @@ extension SchedulerRuntime {
     /// few thousand jobs waiting far ahead plus one row read per running or soon-due job. An entry
     /// without a due time (written before the migration) falls back to reading the row, and gets the
     /// due time when it lies beyond the horizon.
-    func repairSweep() async throws {
+    ///
+    /// A `queued` entry whose job is neither queued nor running is an intent of ``JobService/run(_:)`` whose
+    /// CAS lost, or the leftover of a partly applied batch: once older than `intentGrace` (by default
+    /// ``JobService/runIntentGrace``) it is deleted at its own write time, so a newer write of it stands.
+    /// The entry of a running job is kept: after a claim's lost batch it is the only one leading to the run.
+    func repairSweep(intentGrace: Duration? = nil) async throws {
+        let grace = intentGrace ?? service.runIntentGrace
         let owned = Set(ownedShards)
         guard !owned.isEmpty else { return }
         let cql = service.cql
         for status in [JobStatus.running, .queued] {
             for slot in 0..<JobHash.slots {
-                var statement = try await cql.statement("SELECT job_id, next_due_at FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ?",
+                var statement = try await cql.statement("SELECT job_id, next_due_at, writetime(updated_at) AS written FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ?",
                                                         [status.rawValue, Int32(slot)])
                 // Index rows are small (an id and a time); large pages keep far-ahead jobs at a few requests per sweep.
                 statement.pageSize = 5000
@@ -395,6 +417,11 @@ extension SchedulerRuntime {
                         if status == .queued, indexedDue == nil, let due = job.nextDueAt, due > repairHorizon() {
                             try await backfillIndexedDue(id, due: due)
                         }
+                    } else if status == .queued, job.status != .running, let written = try row.optional("written", as: Int64.self),
+                              WallClock.now().millis - written / 1000 > grace.milliseconds {
+                        try await cql.run("DELETE FROM \(cql.table("jobs_by_status")) USING TIMESTAMP ? WHERE status = ? AND slot = ? AND job_id = ?",
+                                          [written, JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id])
+                        logger.info("deleted stale queued index entry", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
                     }
                 }
             }
@@ -448,7 +475,8 @@ extension SchedulerRuntime {
             reloaded.status = .queued
             writes.append((service.entryInsert, QueueEntry(job: reloaded, shard: shard, dueAt: due, tries: tries).values(enqueuedAt: now)))
         }
-        try await cql.writeAll(writes)
+        // Logged when re-queued, for the reason complete(_:claim:end:) gives.
+        try await cql.writeAll(writes, logged: due != nil)
     }
 
     /// Writes the queue entry of a queued job again when it is missing or behind the poller.

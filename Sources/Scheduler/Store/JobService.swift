@@ -7,7 +7,8 @@ import Metrics
 ///
 /// Creation writes in a fixed order (idempotency key by LWT, then the job row with its status-index
 /// entry in one logged batch, then the queue entry), and ``SchedulerRuntime``'s repair sweep
-/// re-enqueues activated jobs whose queue entry is missing, so no job is ever queued-but-lost.
+/// re-enqueues activated jobs whose queue entry is missing, so no job is ever queued-but-lost. Activation by
+/// ``run(_:)`` writes its `queued` index entry before its CAS for the same reason.
 public final class JobService: Sendable {
     /// The configuration shared with runtimes and the lock client.
     public let configuration: SchedulerConfiguration
@@ -190,6 +191,12 @@ public final class JobService: Sendable {
 
     /// Activates the job: `now` runs immediately, a time then, `@every`/cron at the next fire; a finished
     /// one-shot job runs again now. Queued, running and cancelled jobs throw ``JobServiceError/conflict(_:)``.
+    ///
+    /// Three steps: the `queued` status-index entry as an intent, the CAS of the job row to `queued`, then
+    /// the queue entry and the old index entry's delete. The intent comes first so that whatever stops the
+    /// last step (a crash, a timed-out batch answered as 5xx, whose retry then sees 409 `queued`) leaves an
+    /// entry through which the repair sweep finds the queued job and writes its queue entry. An intent whose
+    /// CAS lost (a cancel or another activation in between) is deleted by the sweep after ``runIntentGrace``.
     public func run(_ id: UUID) async throws -> JobView {
         for _ in 0..<8 {
             guard let job = try await get(id) else { throw JobServiceError.notFound(id) }
@@ -197,27 +204,71 @@ public final class JobService: Sendable {
             case .queued, .running, .cancelled: throw JobServiceError.conflict(job.status)
             case .created, .succeeded, .failed, .timedOut: break
             }
-            let schedule: Schedule
-            do { schedule = try job.parsedSchedule() } catch { throw JobServiceError.corruptJob(id, "\(error)") }
-            let now = WallClock.now()
-            let due = job.status == .created || schedule.isRecurring ? (schedule.firstFire(activatedAt: now) ?? now) : now
-            let shard = JobHash.shard(id, shards: configuration.shards)
-            let update = "UPDATE \(cql.table("jobs")) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
-            let values: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(0), due, Int32(shard), due.bucket, now, id, job.status.rawValue, job.attempt]
-            if try await casJob(id, update, values, expect: { $0.status == .queued && $0.attempt == job.attempt && $0.nextDueAt == due }) {
-                let entry = QueueEntry(job: job, shard: shard, dueAt: due, tries: 0)
-                // The job row says queued before the entry exists: the repair sweep covers a crash in between.
-                try await cql.writeAll([(entryInsert, entry.values(enqueuedAt: now))] + indexMove(id, from: job.status, to: .queued, at: now, due: due))
+            let activation = try activation(job)
+            let intentSent = ContinuousClock.now
+            try await writeRunIntent(activation)
+            // A CAS landing after a sweep judged the intent stale could leave a queued job without an index
+            // entry should this run then stop; sent within half the grace, it lands well before that.
+            guard ContinuousClock.now - intentSent < runIntentGrace / 2 else { continue }
+            if try await casRun(activation) {
+                try await enqueueRun(activation)
                 var view = job
                 view.status = .queued
                 view.tries = 0
-                view.nextDueAt = due
-                view.updatedAt = now
+                view.nextDueAt = activation.due
+                view.updatedAt = activation.at
                 return view
             }
         }
         guard let job = try await get(id) else { throw JobServiceError.notFound(id) }
         throw JobServiceError.conflict(job.status)
+    }
+
+    /// How old a `queued` status-index entry of a job that is neither queued nor running must be before the
+    /// repair sweep deletes it: two sweep intervals, and at least four request timeouts, so the sweep never
+    /// races an in-flight ``run(_:)`` between its intent and its CAS.
+    var runIntentGrace: Duration {
+        max(configuration.repairInterval * 2, (configuration.requestTimeout ?? session.configuration.requestTimeout) * 4)
+    }
+
+    /// The activation ``run(_:)`` makes of `job` as read now.
+    func activation(_ job: JobView) throws -> RunActivation {
+        let schedule: Schedule
+        do { schedule = try job.parsedSchedule() } catch { throw JobServiceError.corruptJob(job.jobID, "\(error)") }
+        let now = WallClock.now()
+        let due = job.status == .created || schedule.isRecurring ? (schedule.firstFire(activatedAt: now) ?? now) : now
+        return RunActivation(job: job, due: due, shard: JobHash.shard(job.jobID, shards: configuration.shards), at: now)
+    }
+
+    /// The intent of an activation: the `queued` status-index entry with the run's due time.
+    func runIntent(_ activation: RunActivation) -> (String, [any CQLEncodable]) {
+        indexEntry(activation.job.jobID, status: .queued, at: activation.at, due: activation.due)
+    }
+
+    /// Writes the activation's intent (before its CAS).
+    func writeRunIntent(_ activation: RunActivation) async throws {
+        let intent = runIntent(activation)
+        try await cql.run(intent.0, intent.1)
+    }
+
+    /// The CAS of the job row from the status it was read in to `queued`; whether it applied.
+    func casRun(_ activation: RunActivation) async throws -> Bool {
+        let job = activation.job
+        let update = "UPDATE \(cql.table("jobs")) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
+        let values: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(0), activation.due, Int32(activation.shard), activation.due.bucket,
+                                          activation.at, job.jobID, job.status.rawValue, job.attempt]
+        return try await casJob(job.jobID, update, values) {
+            $0.status == .queued && $0.attempt == job.attempt && $0.nextDueAt == activation.due
+        }
+    }
+
+    /// The writes after the CAS: the queue entry, the old index entry's delete and the `queued` one again.
+    /// One unlogged batch: whichever part is lost, the intent still leads the sweep to the job. Writing the
+    /// `queued` entry again (newer than the intent) keeps it should a sweep have judged the intent stale.
+    func enqueueRun(_ activation: RunActivation) async throws {
+        let entry = QueueEntry(job: activation.job, shard: activation.shard, dueAt: activation.due, tries: 0)
+        try await cql.writeAll([(entryInsert, entry.values(enqueuedAt: activation.at))]
+            + indexMove(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due))
     }
 
     // MARK: - Shared statements
@@ -258,6 +309,14 @@ public final class JobService: Sendable {
             return applied
         }
     }
+}
+
+/// One activation by ``JobService/run(_:)``: the job as read, its run's due time and queue shard, and when.
+struct RunActivation: Sendable {
+    var job: JobView
+    var due: Date
+    var shard: Int
+    var at: Date
 }
 
 /// A queue entry of `jobs_sharded`: the due run and the job definition it needs, so a claim needs no extra read.
