@@ -5,10 +5,6 @@ import Testing
 
 @Suite("CQLConnection against the embedded node's protocol server")
 struct ConnectionTests {
-    static func query(_ text: String) -> RequestMessage {
-        .query(Query(query: text, parameters: QueryParameters(consistency: .one)))
-    }
-
     @Test("handshake negotiates the preferred compression the node offers, and requests round-trip", arguments: [
         ([FrameCompression.lz4, .snappy], FrameCompression?.some(.lz4)),
         ([.snappy, .lz4], .some(.snappy)),
@@ -23,7 +19,7 @@ struct ConnectionTests {
         #expect(connection.compression == expected)
         // Long enough for the compressors to actually compress.
         let text = "SELECT " + String(repeating: "abcdefgh", count: 200)
-        #expect(try echoed(try await connection.send(Self.query(text))) == text)
+        #expect(try echoed(try await connection.send(echoQuery(text))) == text)
     }
 
     @Test("PasswordAuthenticator: right credentials log in, wrong or missing ones fail clearly")
@@ -33,7 +29,7 @@ struct ConnectionTests {
         defer { Task { await server.stop() } }
         let good = try await CQLConnection.connect(host: "127.0.0.1", port: server.port, configuration: .init(
             credentials: .init(username: "cassandra", password: "s3cret")))
-        #expect(try echoed(try await good.send(Self.query("SELECT 1"))) == "SELECT 1")
+        #expect(try echoed(try await good.send(echoQuery("SELECT 1"))) == "SELECT 1")
         good.close()
 
         await #expect {
@@ -63,7 +59,7 @@ struct ConnectionTests {
             for index in 0..<2000 {
                 group.addTask {
                     let text = "SELECT \(index)"
-                    return try echoed(try await connection.send(Self.query(text))) == text
+                    return try echoed(try await connection.send(echoQuery(text))) == text
                 }
             }
             var mismatches = 0
@@ -83,7 +79,7 @@ struct ConnectionTests {
                                                          configuration: .init(maxConcurrentRequests: 2))
         defer { connection.close() }
         await #expect {
-            _ = try await connection.send(Self.query("SILENT"), timeout: .milliseconds(20))
+            _ = try await connection.send(echoQuery("SILENT"), timeout: .milliseconds(20))
         } throws: { error in
             if case .requestTimedOut = error as? CQLError { return true }
             return false
@@ -92,7 +88,7 @@ struct ConnectionTests {
         // Only the one other id is usable: each request still gets its own answer.
         for round in 0..<10 {
             let text = "SELECT \(round)"
-            #expect(try echoed(try await connection.send(Self.query(text))) == text)
+            #expect(try echoed(try await connection.send(echoQuery(text))) == text)
         }
         #expect(connection.inFlightCount == 1)
     }
@@ -106,7 +102,7 @@ struct ConnectionTests {
                                                          configuration: .init(maxConcurrentRequests: 2))
         defer { connection.close() }
         await #expect {
-            _ = try await connection.send(Self.query("SLOW 1"), timeout: .milliseconds(20))
+            _ = try await connection.send(echoQuery("SLOW 1"), timeout: .milliseconds(20))
         } throws: { error in
             if case .requestTimedOut = error as? CQLError { return true }
             return false
@@ -114,10 +110,10 @@ struct ConnectionTests {
         // Requests racing the late answer each get their own answer, never the slow one's.
         for round in 0..<40 {
             let text = "SELECT \(round)"
-            #expect(try echoed(try await connection.send(Self.query(text))) == text)
+            #expect(try echoed(try await connection.send(echoQuery(text))) == text)
         }
         #expect(await eventually { connection.inFlightCount == 0 })
-        #expect(try echoed(try await connection.send(Self.query("SELECT after"))) == "SELECT after")
+        #expect(try echoed(try await connection.send(echoQuery("SELECT after"))) == "SELECT after")
     }
 
     @Test("a dropped connection fails every request in flight with a clear error")
@@ -127,10 +123,10 @@ struct ConnectionTests {
         server.faults.add(.init(match: .cqlContains("SLOW"), action: .delay(.seconds(5))))
         server.faults.add(.init(match: .cqlContains("DROP"), action: .dropConnection))
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port)
-        let slow = Task { try await connection.send(Self.query("SLOW")) }
+        let slow = Task { try await connection.send(echoQuery("SLOW")) }
         #expect(await eventually { connection.inFlightCount == 1 })
         await #expect {
-            _ = try await connection.send(Self.query("DROP"))
+            _ = try await connection.send(echoQuery("DROP"))
         } throws: { error in
             if case .connectionClosed = error as? CQLError { return true }
             return false
@@ -143,7 +139,7 @@ struct ConnectionTests {
         }
         #expect(connection.isClosed)
         await #expect {
-            _ = try await connection.send(Self.query("SELECT 1"))
+            _ = try await connection.send(echoQuery("SELECT 1"))
         } throws: { error in
             (error as? CQLError)?.requestWasNotSent == true
         }
@@ -156,12 +152,12 @@ struct ConnectionTests {
         server.faults.add(.init(match: .cqlContains("SILENT"), action: .timeout))
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port)
         defer { connection.close() }
-        let silent = Task { try await connection.send(Self.query("SILENT")) }
+        let silent = Task { try await connection.send(echoQuery("SILENT")) }
         #expect(await eventually { connection.inFlightCount == 1 })
         silent.cancel()
         await #expect(throws: CancellationError.self) { _ = try await silent.value }
         #expect(connection.inFlightCount == 1)
-        #expect(try echoed(try await connection.send(Self.query("SELECT 1"))) == "SELECT 1")
+        #expect(try echoed(try await connection.send(echoQuery("SELECT 1"))) == "SELECT 1")
     }
 
     @Test("REGISTER delivers the node's events")
@@ -214,7 +210,7 @@ struct ConnectionTests {
         // One OPTIONS belongs to the handshake; the rest are heartbeats.
         #expect(await eventually { options() >= 3 })
         #expect(!connection.isClosed)
-        #expect(try echoed(try await connection.send(Self.query("SELECT 1"))) == "SELECT 1")
+        #expect(try echoed(try await connection.send(echoQuery("SELECT 1"))) == "SELECT 1")
     }
 
     @Test("requests and answers larger than the socket buffers go through whole, in order, concurrently")
@@ -224,17 +220,7 @@ struct ConnectionTests {
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
                                                          configuration: .init(compression: []))
         defer { connection.close() }
-        let matched = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<24 {
-                group.addTask {
-                    let text = "SELECT \(index) " + String(repeating: String(UnicodeScalar(UInt8(65 + index))), count: 1 << 20)
-                    return try echoed(try await connection.send(Self.query(text), timeout: .seconds(60))) == text
-                }
-            }
-            var matched = 0
-            for try await ok in group where ok { matched += 1 }
-            return matched
-        }
+        let matched = try await echoLargeQueries(connection, count: 24)
         #expect(matched == 24)
     }
 
@@ -247,7 +233,7 @@ struct ConnectionTests {
                                                          configuration: .init(maxOrphanedRequests: 3))
         for attempt in 0..<3 {
             await #expect(throws: CQLError.self) {
-                _ = try await connection.send(Self.query("LOST \(attempt)"), timeout: .milliseconds(20))
+                _ = try await connection.send(echoQuery("LOST \(attempt)"), timeout: .milliseconds(20))
             }
         }
         #expect(connection.isClosed)

@@ -6,10 +6,6 @@ import Testing
 /// Connections whose I/O runs on a ``CQLIOExecutor``, with tasks preferring it (and tasks that do not).
 @Suite("CQLIOExecutor: tasks on the connection's I/O thread")
 struct IOExecutorTests {
-    static func query(_ text: String) -> RequestMessage {
-        .query(Query(query: text, parameters: QueryParameters(consistency: .one)))
-    }
-
     static func connect(_ server: TestServer, _ executor: CQLIOExecutor) async throws -> CQLConnection {
         try await CQLConnection.connect(host: "127.0.0.1", port: server.port, configuration: .init(ioExecutor: executor))
     }
@@ -36,7 +32,7 @@ struct IOExecutorTests {
                 for index in 0..<500 {
                     group.addTask {
                         let text = "SELECT \(index)"
-                        let answer = try echoed(try await connection.send(Self.query(text)))
+                        let answer = try echoed(try await connection.send(echoQuery(text)))
                         return Outcome(matched: answer == text, onExecutor: executor.isCurrentThread, preferred: true)
                     }
                 }
@@ -49,7 +45,7 @@ struct IOExecutorTests {
         #expect(outcomes.filter { !$0.matched }.count == 0)
         #expect(outcomes.filter { !$0.onExecutor }.count == 0)
         let single = Task(executorPreference: executor) {
-            let answer = try echoed(try await connection.send(Self.query("SELECT one")))
+            let answer = try echoed(try await connection.send(echoQuery("SELECT one")))
             return (answer, executor.isCurrentThread)
         }
         let (answer, onExecutor) = try await single.value
@@ -71,7 +67,7 @@ struct IOExecutorTests {
                 let preferred = index % 2 == 0
                 let work: @Sendable () async throws -> Outcome = {
                     let text = "SELECT \(index)"
-                    let answer = try echoed(try await connection.send(Self.query(text)))
+                    let answer = try echoed(try await connection.send(echoQuery(text)))
                     return Outcome(matched: answer == text, onExecutor: executor.isCurrentThread, preferred: preferred)
                 }
                 if preferred {
@@ -102,7 +98,7 @@ struct IOExecutorTests {
         defer { connection.close() }
         let timedOut = Task(executorPreference: executor) { () -> (Bool, Bool) in
             do {
-                _ = try await connection.send(Self.query("SILENT 1"), timeout: .milliseconds(20))
+                _ = try await connection.send(echoQuery("SILENT 1"), timeout: .milliseconds(20))
                 return (false, executor.isCurrentThread)
             } catch CQLError.requestTimedOut {
                 return (true, executor.isCurrentThread)
@@ -112,13 +108,13 @@ struct IOExecutorTests {
         #expect(didTimeOut)
         #expect(resumedOnExecutor)
 
-        let silent = Task(executorPreference: executor) { try await connection.send(Self.query("SILENT 2")) }
+        let silent = Task(executorPreference: executor) { try await connection.send(echoQuery("SILENT 2")) }
         #expect(await eventually { connection.inFlightCount == 2 })
         silent.cancel()
         await #expect(throws: CancellationError.self) { _ = try await silent.value }
         // Both ids stay reserved for answers that never come; the others still work from the executor.
         #expect(connection.inFlightCount == 2)
-        let after = Task(executorPreference: executor) { try echoed(try await connection.send(Self.query("SELECT after"))) }
+        let after = Task(executorPreference: executor) { try echoed(try await connection.send(echoQuery("SELECT after"))) }
         #expect(try await after.value == "SELECT after")
     }
 
@@ -131,19 +127,7 @@ struct IOExecutorTests {
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: server.port,
                                                          configuration: .init(compression: [], ioExecutor: executor))
         defer { connection.close() }
-        let matched = try await withTaskExecutorPreference(executor) {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<16 {
-                    group.addTask {
-                        let text = "SELECT \(index) " + String(repeating: String(UnicodeScalar(UInt8(65 + index))), count: 1 << 20)
-                        return try echoed(try await connection.send(Self.query(text), timeout: .seconds(60))) == text
-                    }
-                }
-                var matched = 0
-                for try await ok in group where ok { matched += 1 }
-                return matched
-            }
-        }
+        let matched = try await withTaskExecutorPreference(executor) { try await echoLargeQueries(connection, count: 16) }
         #expect(matched == 16)
     }
 
@@ -198,7 +182,7 @@ struct IOExecutorTests {
         let executor = CQLIOExecutor()
         let connection = try await Self.connect(server, executor)
         defer { connection.close() }
-        let slow = Task(executorPreference: executor) { try await connection.send(Self.query("SLOW")) }
+        let slow = Task(executorPreference: executor) { try await connection.send(echoQuery("SLOW")) }
         #expect(await eventually { connection.inFlightCount == 1 })
         executor.shutdown()
         await #expect {
@@ -224,7 +208,7 @@ struct IOExecutorTests {
         let answers = try await withTaskExecutorPreference(executor) {
             try await withThrowingTaskGroup(of: String?.self) { group in
                 for index in 0..<50 {
-                    group.addTask { try echoed(try await connection.send(Self.query("SELECT \(index)"))) }
+                    group.addTask { try echoed(try await connection.send(echoQuery("SELECT \(index)"))) }
                 }
                 var answers: Set<String> = []
                 for try await answer in group { if let answer { answers.insert(answer) } }

@@ -44,30 +44,19 @@ enum PackedVarint {
 
     static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
 
-    static func appendInt32(_ value: Int32, to bytes: inout [UInt8]) {
-        let bits = UInt32(bitPattern: value)
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+    /// Appends `value` in little-endian order.
+    static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    static func readInt32(_ bytes: [UInt8], _ offset: inout Int) -> Int32? {
-        guard offset >= 0, bytes.count - offset >= 4 else { return nil }
-        var bits: UInt32 = 0
-        for index in 0..<4 { bits |= UInt32(bytes[offset + index]) << UInt32(8 * index) }
-        offset += 4
-        return Int32(bitPattern: bits)
-    }
-
-    static func appendInt64(_ value: Int64, to bytes: inout [UInt8]) {
-        let bits = UInt64(bitPattern: value)
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-    }
-
-    static func readInt64(_ bytes: [UInt8], _ offset: inout Int) -> Int64? {
-        guard offset >= 0, bytes.count - offset >= 8 else { return nil }
-        var bits: UInt64 = 0
-        for index in 0..<8 { bits |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
-        offset += 8
-        return Int64(bitPattern: bits)
+    /// The little-endian `T` at `offset` (advanced past it), or `nil` when the buffer ends first.
+    static func readLittleEndian<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: inout Int, as type: T.Type = T.self) -> T? {
+        let size = MemoryLayout<T>.size
+        guard offset >= 0, bytes.count - offset >= size else { return nil }
+        var bits: T = 0
+        for index in 0..<size { bits |= T(truncatingIfNeeded: bytes[offset + index]) << (8 * index) }
+        offset += size
+        return bits
     }
 }
 
@@ -148,7 +137,7 @@ enum PackedRow {
         bytes.append(header)
         if header & 0x04 != 0 { PackedVarint.append(PackedVarint.zigzag(cell.timestamp &- base), to: &bytes) }
         if let ttl = cell.ttl { PackedVarint.append(UInt64(UInt32(bitPattern: ttl)), to: &bytes) }
-        if header & 0x08 != 0 { PackedVarint.appendInt32(cell.localDeletionTime, to: &bytes) }
+        if header & 0x08 != 0 { PackedVarint.appendLittleEndian(cell.localDeletionTime, to: &bytes) }
         if let value = cell.value {
             PackedVarint.append(UInt64(value.count), to: &bytes)
             bytes.append(contentsOf: value)
@@ -166,11 +155,11 @@ enum PackedRow {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(total)
         bytes.append((marker == nil ? 0 : markerFlag) | (deletion == nil ? 0 : deletionFlag))
-        PackedVarint.appendInt64(base, to: &bytes)
+        PackedVarint.appendLittleEndian(base, to: &bytes)
         if let marker { append(marker, base: base, to: &bytes) }
         if let deletion {
             PackedVarint.append(PackedVarint.zigzag(deletion.timestamp &- base), to: &bytes)
-            PackedVarint.appendInt32(deletion.localDeletionTime, to: &bytes)
+            PackedVarint.appendLittleEndian(deletion.localDeletionTime, to: &bytes)
         }
         for (id, cell) in cells {
             PackedVarint.append(UInt64(id), to: &bytes)
@@ -196,7 +185,7 @@ enum PackedRow {
         }
         var localDeletionTime = Int32.max
         if header & 0x08 != 0 {
-            guard let time = PackedVarint.readInt32(bytes, &offset) else { return nil }
+            guard let time = PackedVarint.readLittleEndian(bytes, &offset, as: Int32.self) else { return nil }
             localDeletionTime = time
         }
         let isTombstone = header & 0x01 != 0
@@ -222,7 +211,7 @@ struct PackedRowReader {
         self.bytes = bytes
         guard let flags = bytes.first else { return }
         offset = 1
-        guard let base = PackedVarint.readInt64(bytes, &offset) else {
+        guard let base = PackedVarint.readLittleEndian(bytes, &offset, as: Int64.self) else {
             offset = bytes.count
             return
         }
@@ -232,7 +221,7 @@ struct PackedRowReader {
             if marker == nil { offset = bytes.count }
         }
         if flags & PackedRow.deletionFlag != 0 {
-            guard let delta = PackedVarint.read(bytes, &offset), let time = PackedVarint.readInt32(bytes, &offset) else {
+            guard let delta = PackedVarint.read(bytes, &offset), let time = PackedVarint.readLittleEndian(bytes, &offset, as: Int32.self) else {
                 offset = bytes.count
                 return
             }

@@ -151,3 +151,24 @@ func echoed(_ envelope: Envelope<ResponseMessage>) throws -> String? {
     guard case let .result(.rows(rows)) = envelope.message else { return nil }
     return try rows.first?.decode(String.self, named: "echo")
 }
+
+/// A QUERY request at consistency ONE, for ``ScriptedHandler`` to echo.
+func echoQuery(_ text: String) -> RequestMessage {
+    .query(Query(query: text, parameters: QueryParameters(consistency: .one)))
+}
+
+/// Sends `count` concurrent 1 MiB queries (larger than the socket buffers) and counts the answers that echo
+/// their own text: partial writes and reads must keep every frame whole and every answer with its request.
+func echoLargeQueries(_ connection: CQLConnection, count: Int) async throws -> Int {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        for index in 0..<count {
+            group.addTask {
+                let text = "SELECT \(index) " + String(repeating: String(UnicodeScalar(UInt8(65 + index % 26))), count: 1 << 20)
+                return try echoed(try await connection.send(echoQuery(text), timeout: .seconds(60))) == text
+            }
+        }
+        var matched = 0
+        for try await ok in group where ok { matched += 1 }
+        return matched
+    }
+}
