@@ -145,7 +145,7 @@ def main():
     check("counter increments", session.execute("SELECT n FROM hits WHERE page = 'home'").one().n == 3)
 
     # TTL expiry.
-    session.execute("INSERT INTO locks (name, owner) VALUES ('ttl', 'x') USING TTL 1")
+    session.execute("INSERT INTO locks (name, owner) VALUES ('ttl', 'x') USING TTL 2")
     check("TTL row visible before expiry", session.execute("SELECT owner FROM locks WHERE name = 'ttl'").one() is not None)
     time.sleep(2.2)
     check("TTL row gone after expiry", session.execute("SELECT owner FROM locks WHERE name = 'ttl'").one() is None)
