@@ -141,6 +141,9 @@ public final class CQLConnection: Sendable {
     public let configuration: Configuration
     /// EVENTs the node pushes after ``register(_:)``; finishes when the connection closes.
     public let events: AsyncStream<Event>
+    /// The statements (keyspace and text) a session prepared through this connection, so preparing
+    /// on every node skips a node whose warm-up already did it.
+    let preparedStatements = Locked<Set<String>>([])
 
     private let transport: any CQLTransport
     private let state: Locked<State>

@@ -369,6 +369,9 @@ public final class CQLSession: Sendable {
         }
     }
 
+    /// How a connection remembers a statement prepared through it.
+    static func preparedMark(_ cql: String, keyspace: String?) -> String { "\(keyspace ?? "")\u{0}\(cql)" }
+
     @discardableResult
     private func reprepare(_ prepared: PreparedStatement, on connection: CQLConnection) async throws -> PreparedStatement {
         try await prepare(prepared.query, keyspace: prepared.keyspace, on: connection)
@@ -379,6 +382,7 @@ public final class CQLSession: Sendable {
         switch envelope.message {
         case let .result(.prepared(prepared)):
             let statement = PreparedStatement(query: cql, keyspace: keyspace, prepared: prepared)
+            connection.preparedStatements.withLock { _ = $0.insert(Self.preparedMark(cql, keyspace: keyspace)) }
             state.withLock { state in
                 let key = PreparedKey(keyspace: keyspace, query: cql)
                 if let previous = state.prepared[key],

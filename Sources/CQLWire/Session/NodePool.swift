@@ -6,7 +6,7 @@ import Logging
 final class NodePool: Sendable {
     private struct State: Sendable {
         var connections: [CQLConnection] = []
-        var opening: Task<(CQLConnection, Bool), any Error>?
+        var opening: Task<CQLConnection, any Error>?
         var failures = 0
         var nextAttempt: UInt64 = 0
         var reconnectScheduled = false
@@ -66,34 +66,28 @@ final class NodePool: Sendable {
 
     /// An open connection, the less loaded of two picked in turn, opening one if there is none.
     func connection() async throws -> CQLConnection {
-        try await connectionNoting().connection
-    }
-
-    /// A connection, and whether this call opened it on a pool that had none (so `warmUp` ran on it,
-    /// after everything the caller did before the call).
-    func connectionNoting() async throws -> (connection: CQLConnection, openedWarm: Bool) {
-        enum Choice { case use(CQLConnection, full: Bool), wait(Task<(CQLConnection, Bool), any Error>, own: Bool), refuse(String) }
+        enum Choice { case use(CQLConnection, full: Bool), wait(Task<CQLConnection, any Error>), refuse(String) }
         let choice: Choice = state.withLock { state in
             if let chosen = Self.pick(&state) { return .use(chosen, full: state.connections.count >= target) }
             state.connections.removeAll { $0.isClosed }
             if let chosen = Self.pick(&state) { return .use(chosen, full: state.connections.count >= target) }
             if state.closed { return .refuse("the session is closed") }
-            if let opening = state.opening { return .wait(opening, own: false) }
+            if let opening = state.opening { return .wait(opening) }
             if DispatchTime.now().uptimeNanoseconds < state.nextAttempt {
                 return .refuse("reconnecting after: \(state.lastError ?? "failure")")
             }
             let task = Task { try await self.open() }
             state.opening = task
-            return .wait(task, own: true)
+            return .wait(task)
         }
         switch choice {
         case let .use(connection, full):
             if !full { fillInBackground() }
-            return (connection, false)
-        case let .wait(task, own):
-            let (connection, warmed) = try await task.value
+            return connection
+        case let .wait(task):
+            let connection = try await task.value
             fillInBackground()
-            return (connection, own && warmed)
+            return connection
         case let .refuse(reason):
             throw CQLError.connectionFailed(endpoint: endpoint.description, reason: reason)
         }
@@ -115,14 +109,13 @@ final class NodePool: Sendable {
         return firstLoad.inFlight <= secondLoad.inFlight ? first : second
     }
 
-    /// Opens one connection and adds it to the pool, and says whether `warmUp` ran on it.
-    private func open() async throws -> (CQLConnection, Bool) {
+    /// Opens one connection and adds it to the pool; records the failure and schedules a retry otherwise.
+    private func open() async throws -> CQLConnection {
         do {
             let connection = try await CQLConnection.connect(host: endpoint.host, port: endpoint.port,
                                                              configuration: makeConfiguration())
             // Opens are one at a time (`opening`), so no other connection can join while this one warms up.
-            let warm = state.withLock { $0.connections.allSatisfy(\.isClosed) }
-            if warm { await warmUp(connection) }
+            if state.withLock({ $0.connections.allSatisfy(\.isClosed) }) { await warmUp(connection) }
             let keep = state.withLock { state -> Bool in
                 state.opening = nil
                 state.failures = 0
@@ -137,7 +130,7 @@ final class NodePool: Sendable {
             }
             connection.onClose { [weak self] error in self?.connectionClosed(error) }
             logger.debug("connection opened", metadata: ["cql.endpoint": "\(endpoint)"])
-            return (connection, warm)
+            return connection
         } catch {
             let delay = state.withLock { state -> Duration in
                 state.opening = nil
@@ -191,7 +184,7 @@ final class NodePool: Sendable {
 
     private func fill() async {
         while true {
-            let next = state.withLock { state -> Task<(CQLConnection, Bool), any Error>? in
+            let next = state.withLock { state -> Task<CQLConnection, any Error>? in
                 guard !state.closed, state.connections.count < target, state.opening == nil else {
                     state.reconnectScheduled = false
                     return nil

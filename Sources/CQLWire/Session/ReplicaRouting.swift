@@ -82,15 +82,14 @@ extension CQLSession {
     func prepareOnOtherNodes(_ prepared: PreparedStatement, except coordinator: String) async {
         let others = nodesSnapshot().filter { $0.endpoint.description != coordinator && $0.isUp }
         guard !others.isEmpty else { return }
-        // A node whose first connection this opens has it re-prepared by the warm-up already (the
-        // statement was cached before), unless the warm-up leaves it to UNPREPARED (another keyspace).
-        let warmUpCovers = configuration.reprepareOnUp && prepared.keyspace == keyspace
         await withTaskGroup(of: Void.self) { group in
             for node in others {
                 group.addTask {
                     do {
-                        let (connection, openedWarm) = try await node.connectionNoting()
-                        if openedWarm && warmUpCovers { return }
+                        let connection = try await node.connection()
+                        // The node's first connection may just have had it re-prepared by the warm-up.
+                        let mark = Self.preparedMark(prepared.query, keyspace: prepared.keyspace)
+                        if node.openConnections.contains(where: { $0.preparedStatements.withLock { $0.contains(mark) } }) { return }
                         _ = try await self.prepare(prepared.query, keyspace: prepared.keyspace, on: connection)
                     } catch {
                         self.logger.debug("preparing on another node failed", metadata: [
