@@ -409,15 +409,16 @@ extension SchedulerRuntime {
                     // time that was already reached, so only entries of jobs still waiting are skipped here.
                     let indexedDue = status == .queued ? try row.optional("next_due_at", as: Date.self) : nil
                     if let indexedDue, indexedDue > repairHorizon() { continue }
+                    let written = try row.optional("written", as: Int64.self)
                     guard let job = try await service.get(id) else { continue }
                     if job.status == .running, let expires = job.leaseExpiresAt, expires < WallClock.now() {
                         try await reclaim(job, shard: shard)
                     } else if job.status == .queued {
                         try await repairQueued(job, shard: shard)
-                        if status == .queued, indexedDue == nil, let due = job.nextDueAt, due > repairHorizon() {
-                            try await backfillIndexedDue(id, due: due)
+                        if status == .queued, indexedDue == nil, let written, let due = job.nextDueAt, due > repairHorizon() {
+                            try await backfillIndexedDue(id, due: due, written: written)
                         }
-                    } else if status == .queued, job.status != .running, let written = try row.optional("written", as: Int64.self),
+                    } else if status == .queued, job.status != .running, let written,
                               WallClock.now().millis - written / 1000 > grace.milliseconds {
                         try await cql.run("DELETE FROM \(cql.table("jobs_by_status")) USING TIMESTAMP ? WHERE status = ? AND slot = ? AND job_id = ?",
                                           [written, JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id])
@@ -436,18 +437,14 @@ extension SchedulerRuntime {
     }
 
     /// Gives a `queued` index entry written before schema migration 2 its job's due time, so later sweeps
-    /// skip the job without reading its row (two requests, once per such entry). Written at the entry's own
-    /// write time: a delete of the entry since (a cancel moving the job on) still shadows the cell, so no
-    /// stale entry comes back.
-    private func backfillIndexedDue(_ id: UUID, due: Date) async throws {
+    /// skip the job without reading its row (one request, once per such entry). Written at the entry's own
+    /// write time `written` (read with the sweep's index page): a delete of the entry since (a cancel moving
+    /// the job on) still shadows the cell, so no stale entry comes back.
+    private func backfillIndexedDue(_ id: UUID, due: Date, written: Int64) async throws {
         let cql = service.cql
-        let key: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id]
-        let written = try await cql.run(
-            "SELECT writetime(updated_at) AS written FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ? AND job_id = ?", key)
-        guard let timestamp = try written.first?.optional("written", as: Int64.self) else { return }
         try await cql.run(
             "UPDATE \(cql.table("jobs_by_status")) USING TIMESTAMP ? SET next_due_at = ? WHERE status = ? AND slot = ? AND job_id = ?",
-            [timestamp, due] + key)
+            [written, due, JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id])
     }
 
     /// Re-queues (or finishes) a run whose worker stopped renewing its run lease.
