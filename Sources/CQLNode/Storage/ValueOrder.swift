@@ -11,7 +11,7 @@ public enum ValueOrder {
         if a.isEmpty || b.isEmpty { return (a.isEmpty ? 0 : 1) - (b.isEmpty ? 0 : 1) }
         switch type {
         case .int, .bigint, .smallint, .tinyint, .timestamp, .counter, .time:
-            return compareSigned(a, b)
+            return compareSigned(a[...], b[...])
         case .float, .double:
             return compareFloating(a, b)
         case .varint:
@@ -43,11 +43,7 @@ public enum ValueOrder {
         case .ascii, .varchar, .blob, .inet, .date, .boolean, .duration, .custom:
             return compareBytes(a, b)
         case .int, .bigint, .smallint, .tinyint, .timestamp, .counter, .time:
-            guard a.count == b.count else { return compareVarint(a, b) }
-            let x = a[a.startIndex]
-            let y = b[b.startIndex]
-            if (x ^ y) & 0x80 != 0 { return x & 0x80 != 0 ? -1 : 1 }
-            return compareBytes(a, b)
+            return compareSigned(a, b)
         case .uuid:
             return compareUUID(a, b)
         case .timeuuid:
@@ -73,10 +69,13 @@ public enum ValueOrder {
         return a.count - b.count
     }
 
-    private static func compareSigned(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        guard a.count == b.count else { return compareVarint(a[...], b[...]) }
-        if (a[0] ^ b[0]) & 0x80 != 0 { return a[0] & 0x80 != 0 ? -1 : 1 }
-        return compareBytes(a[...], b[...])
+    /// Two's-complement integers of any width (a width mismatch compares as varints); both non-empty.
+    private static func compareSigned(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
+        guard a.count == b.count else { return compareVarint(a, b) }
+        let x = a[a.startIndex]
+        let y = b[b.startIndex]
+        if (x ^ y) & 0x80 != 0 { return x & 0x80 != 0 ? -1 : 1 }
+        return compareBytes(a, b)
     }
 
     private static func sortableBits(_ bytes: [UInt8]) -> UInt64 {
