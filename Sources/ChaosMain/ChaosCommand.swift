@@ -84,7 +84,7 @@ struct ChaosCommand: AsyncParsableCommand {
             let nodePort = await cluster.nodePort
             let session = try await CQLSession.connect(.init(contactPoints: [CQLEndpoint(host: "127.0.0.1", port: Int(nodePort))],
                                                              requestTimeout: .seconds(5), discoverNodes: false))
-            try await JobService.applySchema(session: session, keyspace: "scheduler")
+            try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
             for index in 0..<3 { try await cluster.startWorker(index) }
             print("chaos: node on \(nodePort), proxy on \(await cluster.proxy?.port ?? 0), effects on \(effects.port)")
 

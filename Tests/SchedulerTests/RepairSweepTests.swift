@@ -170,13 +170,13 @@ struct RepairSweepTests {
             _ = try await session.execute(CQLStatement(statement, values: []))
         }
         do {
-            try await JobService.verifySchema(session: session, keyspace: "scheduler")
+            try await SchedulerSchema.verifySchema(session: session, keyspace: "scheduler")
             Issue.record("verifySchema passed on a version 1 keyspace")
         } catch let error as JobServiceError {
             #expect(error.description.contains("scripts/init_schema.sh"))
         }
-        try await JobService.applySchema(session: session, keyspace: "scheduler")
-        try await JobService.verifySchema(session: session, keyspace: "scheduler")
+        try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
+        try await SchedulerSchema.verifySchema(session: session, keyspace: "scheduler")
         session.close()
         try await node.shutdown()
     }

@@ -32,14 +32,14 @@ struct SchedulerSchemaTests {
         let session = try await CQLSession.connect(CQLSession.Configuration(
             contactPoints: [CQLEndpoint(host: node.host, port: node.port)], discoverNodes: false))
         do {
-            try await JobService.verifySchema(session: session, keyspace: "jobs_elsewhere")
+            try await SchedulerSchema.verifySchema(session: session, keyspace: "jobs_elsewhere")
             Issue.record("verifySchema passed without a schema")
         } catch let error as JobServiceError {
             #expect(error.description.contains("scripts/init_schema.sh"))
         }
-        try await JobService.applySchema(session: session, keyspace: "jobs_elsewhere")
-        try await JobService.applySchema(session: session, keyspace: "jobs_elsewhere")
-        try await JobService.verifySchema(session: session, keyspace: "jobs_elsewhere")
+        try await SchedulerSchema.applySchema(session: session, keyspace: "jobs_elsewhere")
+        try await SchedulerSchema.applySchema(session: session, keyspace: "jobs_elsewhere")
+        try await SchedulerSchema.verifySchema(session: session, keyspace: "jobs_elsewhere")
         session.close()
         try await node.shutdown()
     }

@@ -31,7 +31,7 @@ struct SchedulerTestBed: Sendable {
             contactPoints: [CQLEndpoint(host: node.host, port: node.port)], requestTimeout: .seconds(5),
             consistency: .localQuorum, serialConsistency: .localSerial, connectionsPerNode: 2, discoverNodes: false,
             reconnection: ReconnectionPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)), metricsFactory: metrics))
-        try await JobService.applySchema(session: session, keyspace: "scheduler")
+        try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
         let service = JobService(session: session, keyspace: "scheduler", configuration: configuration, handlers: handlers,
                                  logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics)
         return SchedulerTestBed(node: node, session: session, metrics: metrics, service: service, faults: faults,

@@ -23,7 +23,7 @@ enum SharedDatabase {
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration())
         let session = try await CQLSession.connect(CQLSession.Configuration(
             contactPoints: [CQLEndpoint(host: node.host, port: node.port)], connectionsPerNode: 1))
-        try await JobService.applySchema(session: session, keyspace: keyspace)
+        try await SchedulerSchema.applySchema(session: session, keyspace: keyspace)
         return Handle(node: node, session: session)
     }
 

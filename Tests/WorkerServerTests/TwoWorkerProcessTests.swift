@@ -102,7 +102,7 @@ struct TwoWorkerProcessTests {
         let session = try await CQLSession.connect(CQLSession.Configuration(
             contactPoints: [CQLEndpoint(host: "127.0.0.1", port: port)], discoverNodes: false))
         defer { session.close() }
-        try await JobService.applySchema(session: session, keyspace: "scheduler")
+        try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
 
         let a = try startWorker(firstWorker, port: port, grace: "10s", directory: directory)
         defer { a.kill() }

@@ -56,7 +56,7 @@ public enum SchedulerSchema {
     }
 }
 
-extension JobService {
+extension SchedulerSchema {
     /// Applies infra/schema.cql (embedded in the library) to `keyspace`; every statement is idempotent.
     /// For the embedded node: clusters apply it once with scripts/init_schema.sh and workers only verify it.
     public static func applySchema(session: CQLSession, keyspace: String) async throws {

@@ -98,10 +98,10 @@ public enum WorkerService {
                               logger: Logger, announce: @escaping @Sendable (String) -> Void) async throws {
         let keyspace = configuration.keyspace
         if embedded {
-            try await JobService.applySchema(session: session, keyspace: keyspace)
+            try await SchedulerSchema.applySchema(session: session, keyspace: keyspace)
         } else {
             do {
-                try await JobService.verifySchema(session: session, keyspace: keyspace)
+                try await SchedulerSchema.verifySchema(session: session, keyspace: keyspace)
             } catch let error as JobServiceError {
                 throw WorkerStartupError.schemaMissing(keyspace: keyspace, detail: error.description)
             }
@@ -150,7 +150,7 @@ enum Readiness {
     static func check(session: CQLSession, keyspace: String) -> WorkerAPI.ReadinessCheck {
         {
             do {
-                try await JobService.verifySchema(session: session, keyspace: keyspace)
+                try await SchedulerSchema.verifySchema(session: session, keyspace: keyspace)
                 return nil
             } catch {
                 return "not ready: \(error)"
