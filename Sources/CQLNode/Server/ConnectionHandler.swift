@@ -155,7 +155,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .timeout: return .silence
             case .dropConnection: return .drop
             case let .delay(duration): try? await Task.sleep(for: duration)
-            case .unavailable, .writeTimeoutCAS:
+            case .unavailable, .writeTimeoutCAS, .answer:
                 if let error = FaultInjection.error(for: fault.action, request: request.request) {
                     return .respond(request.encode(.error(error)))
                 }
@@ -167,7 +167,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .timeout: return .silence
             case .dropConnection: return .drop
             case let .delay(duration): try? await Task.sleep(for: duration)
-            case .unavailable, .writeTimeoutCAS:
+            case .unavailable, .writeTimeoutCAS, .answer:
                 if let error = FaultInjection.error(for: fault.action, request: request.request) {
                     return .respond(request.encode(.error(error)))
                 }

@@ -31,6 +31,9 @@ public final class FaultInjection: Sendable {
         case writeTimeoutCAS
         /// Close the connection without answering.
         case dropConnection
+        /// Answer with this ERROR, whatever the request (a write timeout of a chosen write type, a
+        /// read timeout with or without data, Overloaded, ...).
+        case answer(ServerError)
     }
 
     /// When the fault strikes relative to running the statement.
@@ -160,6 +163,8 @@ public final class FaultInjection: Sendable {
             let serial = request.serialConsistency
             return ServerError(.writeTimeout(consistency: serial, received: 0, blockFor: 1, writeType: "CAS"),
                                message: "CAS operation timed out: received 0 of 1 required responses after 0 contention retries")
+        case let .answer(error):
+            return error
         case .timeout, .delay, .dropConnection:
             return nil
         }
