@@ -66,6 +66,8 @@ extension CQLSession {
         /// Whether a node that is new or back (restarted, reachable again) gets the session's prepared
         /// statements re-prepared on its first connection before requests are sent to it.
         public var reprepareOnUp = true
+        /// The data centre the client runs in: LOCAL_* consistencies are met there, and its nodes are preferred.
+        public var localDatacenter: String?
 
         /// A configuration for `contactPoints` with the DataStax drivers' defaults.
         public init(contactPoints: [CQLEndpoint], keyspace: String? = nil, credentials: CQLConnection.Credentials? = nil,

@@ -67,9 +67,8 @@ public enum WorkerService {
 
         let session: CQLSession
         do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
-                contactPoints: contactPoints, credentials: configuration.credentials,
-                logger: logger.child(label: "cqlwire"), metricsFactory: metrics))
+            session = try await CQLSession.connect(configuration.sessionConfiguration(
+                contactPoints: contactPoints, logger: logger.child(label: "cqlwire"), metrics: metrics))
         } catch {
             try? await node?.shutdown()
             throw error
@@ -108,7 +107,8 @@ public enum WorkerService {
         }
 
         let handlers = HandlerRegistry.builtIns(shell: configuration.enableShellJobs ? ShellHandler() : nil)
-        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards,
+        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards, consistency: configuration.consistency,
+                                                            serialConsistency: configuration.serialConsistency,
                                                             maximumConcurrentRuns: configuration.maxConcurrentRuns)
         let jobs = JobService(session: session, keyspace: keyspace, configuration: schedulerConfiguration,
                               handlers: handlers, logger: logger.child(label: "scheduler"), metrics: metrics)
@@ -116,9 +116,14 @@ public enum WorkerService {
                                        pollInterval: configuration.pollInterval, address: configuration.httpHost,
                                        logger: logger.child(label: "scheduler"))
 
+        let readiness = ReadinessMonitor(
+            target: ReadinessMonitor.Target(session: session, keyspace: keyspace, consistency: configuration.consistency,
+                                            serialConsistency: configuration.serialConsistency,
+                                            localDatacenter: configuration.localDatacenter),
+            logger: logger.child(label: "readiness"))
         let api = WorkerAPI(
             jobs: jobs, registry: registry, metricsFactory: metrics, apiToken: configuration.apiToken,
-            readiness: Readiness.check(session: session, keyspace: keyspace), logger: logger.child(label: "http"))
+            readiness: { await readiness.answer() }, logger: logger.child(label: "http"))
         let host = configuration.httpHost
         let app = Application(
             router: api.makeRouter(),
@@ -133,6 +138,7 @@ public enum WorkerService {
         // (status reads during a rolling restart), then the server stops.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
+                .init(service: readiness),
                 .init(service: app),
                 .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace)),
             ],
@@ -145,17 +151,16 @@ public enum WorkerService {
     }
 }
 
-/// The `GET /readyz` check: CQL answers and the schema is there.
-enum Readiness {
-    static func check(session: CQLSession, keyspace: String) -> WorkerAPI.ReadinessCheck {
-        {
-            do {
-                try await SchedulerSchema.verifySchema(session: session, keyspace: keyspace)
-                return nil
-            } catch {
-                return "not ready: \(error)"
-            }
-        }
+extension WorkerConfiguration {
+    /// The CQL session settings of this configuration for `contactPoints` (the cluster's, or the embedded node's).
+    func sessionConfiguration(contactPoints: [CQLEndpoint], logger: Logger,
+                              metrics: (any MetricsFactory)? = nil) -> CQLSession.Configuration {
+        var session = CQLSession.Configuration(contactPoints: contactPoints, credentials: credentials, logger: logger,
+                                               metricsFactory: metrics)
+        session.consistency = consistency
+        session.serialConsistency = serialConsistency
+        session.localDatacenter = localDatacenter
+        return session
     }
 }
 
