@@ -220,6 +220,17 @@ struct DatabaseFaultClassificationTests {
         #expect(DatabaseFault(error)?.cause == cause, "\(error)")
     }
 
+    @Test("A request no node could serve names each distinct reason once, and Unavailable as its cause")
+    func noHostAvailable() throws {
+        let refused = "cannot connect to 10.0.0.2:9042: connect failed: Connection refused (errno 111)"
+        let unavailable = "Unavailable [0x1000]: Cannot achieve consistency level LOCAL_QUORUM"
+        let fault = try #require(DatabaseFault(CQLError.noHostAvailable(errors: [
+            "10.0.0.1:9042: \(unavailable)", "10.0.0.2:9042: \(refused)", "10.0.0.1:9042: \(unavailable)", "10.0.0.2:9042: \(refused)",
+        ])))
+        #expect(fault.cause == "unavailable")
+        #expect(fault.detail == "no node could serve the request: \(unavailable); \(refused)")
+    }
+
     @Test("Bugs and refusals are no database fault", arguments: [
         ServerError(.syntaxError, message: "no viable alternative") as any Error,
         ServerError(.invalid, message: "Invalid STRING constant"),

@@ -67,7 +67,17 @@ struct DatabaseFault: Sendable, Equatable {
         switch error {
         case .requestTimedOut: return DatabaseFault(cause: "client_timeout", detail: detail, retryAfterSeconds: 1)
         case .lwtOutcomeUnknown: return DatabaseFault(cause: "outcome_unknown", detail: detail, retryAfterSeconds: 1)
-        case .connectionFailed, .connectionClosed, .noHostAvailable, .malformedResponse, .unexpectedResponse:
+        case let .noHostAvailable(errors):
+            // Every node tried, often twice: name the distinct reasons once, the first few only.
+            var seen = Set<String>()
+            let distinct = errors.map(Self.withoutEndpoint).filter { seen.insert($0).inserted }
+            let shown = distinct.prefix(2).map { $0.count > 160 ? String($0.prefix(160)) + "…" : $0 }
+            let more = distinct.count > 2 ? "; and \(distinct.count - 2) more" : ""
+            let unavailable = distinct.contains { $0.hasPrefix("Unavailable") }
+            return DatabaseFault(cause: unavailable ? "unavailable" : "connection",
+                                 detail: "no node could serve the request: " + shown.joined(separator: "; ") + more,
+                                 retryAfterSeconds: 2)
+        case .connectionFailed, .connectionClosed, .malformedResponse, .unexpectedResponse:
             return DatabaseFault(cause: "connection", detail: detail, retryAfterSeconds: 2)
         case .tooManyRequests: return DatabaseFault(cause: "overloaded", detail: detail, retryAfterSeconds: 1)
         case .protocolVersionRefused, .authenticationRequired, .authenticationFailed:
@@ -75,6 +85,12 @@ struct DatabaseFault: Sendable, Equatable {
         case .sessionClosed: return DatabaseFault(cause: "shutting_down", detail: detail, retryAfterSeconds: 5)
         case .invalidStatement: return nil
         }
+    }
+
+    /// `cannot connect to ...` out of `10.0.0.2:9042: cannot connect to ...` (the session's per-node reasons).
+    private static func withoutEndpoint(_ reason: String) -> String {
+        guard let separator = reason.range(of: ": "), !reason[..<separator.lowerBound].contains(" ") else { return reason }
+        return String(reason[separator.upperBound...])
     }
 
     /// The 503 answer. `retrySafe` says whether repeating the request cannot apply it twice; when it

@@ -98,7 +98,12 @@ public struct SchemaCommand: ParsableCommand {
                 let dryRun = self.dryRun
                 try await SchedulerSchema.apply(session: session, keyspace: configuration.keyspace, replication: replication,
                                                 dryRun: dryRun) { statement in
-                    if dryRun { WorkerService.printLine(statement + ";") } else { Self.printError("== \(statement)") }
+                    if dryRun {
+                        WorkerService.printLine(statement + ";")
+                    } else {
+                        // One line per statement in the log: whitespace runs (a table's layout) collapsed.
+                        Self.printError("== " + statement.split(whereSeparator: \.isWhitespace).joined(separator: " "))
+                    }
                 }
                 if !dryRun {
                     try await SchedulerSchema.verifySchema(session: session, keyspace: configuration.keyspace)
