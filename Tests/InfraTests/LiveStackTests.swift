@@ -125,13 +125,8 @@ struct LiveStackTests {
 
     @Test("init_schema.sh applies the schema to a standalone cqlnode, twice (idempotent)")
     func initSchemaOnStandaloneNode() async throws {
-        let scratch = try ScratchDirectory()
-        let node = try LaunchedProcess(try Repo.product("cqlnode"), ["--in-memory", "--port", "0"], scratch: scratch)
-        do {
-            let address = try await node.waitFor("cqlnode listening line") { lineValue($0, after: "cqlnode listening on ") }
-            let parts = address.split(separator: ":").map(String.init)
-            try #require(parts.count == 2)
-            let environment = ["CASSANDRA_HOST": parts[0], "CASSANDRA_PORT": parts[1], "WORKER": try Repo.product("worker")]
+        try await withStandaloneNode { host, port in
+            let environment = ["CASSANDRA_HOST": host, "CASSANDRA_PORT": port, "WORKER": try Repo.product("worker")]
             for round in 1...2 {
                 let outcome = try await Command.run(try Repo.onPath("bash"),
                                                     [Repo.file("scripts/init_schema.sh").path, "--timeout", "60"],
@@ -140,7 +135,7 @@ struct LiveStackTests {
                 #expect(outcome.stdout.contains("schema applied to keyspace scheduler"), "round \(round): \(outcome.transcript)")
             }
             let probe = try await Command.run(try Repo.product("cqlprobe"), [
-                parts[0], parts[1], "-e",
+                host, port, "-e",
                 "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler'; SELECT name FROM scheduler.locks;",
             ])
             #expect(probe.status == 0, "\(probe.transcript)")
@@ -150,17 +145,11 @@ struct LiveStackTests {
             #expect(migrations >= 2)
             #expect(probe.stdout.contains("(\(migrations) rows)"), "\(probe.transcript)")
             // Another keyspace, from the positional host/port form.
-            let renamed = try await Command.run(try Repo.onPath("bash"), [
-                Repo.file("scripts/init_schema.sh").path, "--keyspace", "infra_check", parts[0], parts[1],
-            ], environment: ["WORKER": try Repo.product("worker")])
+            let renamed = try await initSchema(["--keyspace", "infra_check", host, port])
             #expect(renamed.status == 0, "\(renamed.transcript)")
-            let tables = try await Command.run(try Repo.product("cqlprobe"), [parts[0], parts[1], "-e", "SELECT job_id FROM infra_check.jobs;"])
+            let tables = try await Command.run(try Repo.product("cqlprobe"), [host, port, "-e", "SELECT job_id FROM infra_check.jobs;"])
             #expect(tables.status == 0, "\(tables.transcript)")
-        } catch {
-            await node.stop()
-            throw error
         }
-        await node.stop()
     }
 
     /// Runs `body` with the host and port of a fresh standalone cqlnode, stopped afterwards (also when `body` throws).
