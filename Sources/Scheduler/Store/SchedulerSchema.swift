@@ -258,7 +258,7 @@ extension SchedulerSchema {
         return try await session.execute(statement)
     }
 
-    /// Waits until every node the session has connected reports the same `schema_version` in
+    /// Waits until every node the session reaches reports the same `schema_version` in
     /// `system.local`, polling every 200 ms for at most `timeout`; a timeout is only a wait that ended.
     ///
     /// Stands in for the session's own `waitForSchemaAgreement()` (issue 12, client part), which also
@@ -267,7 +267,9 @@ extension SchedulerSchema {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while clock.now < end {
-            let nodes = session.nodeStates.filter(\.isUp)
+            // Every known node, connected or not yet (the pools fill in the background after connecting);
+            // one that cannot be reached is left out of the comparison.
+            let nodes = session.nodeStates
             guard nodes.count > 1 else { return }
             var versions = Set<String>()
             for node in nodes {
