@@ -140,7 +140,8 @@ public enum WorkerService {
             services: [
                 .init(service: readiness),
                 .init(service: app),
-                .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace)),
+                .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace,
+                                                logger: logger.child(label: "scheduler"))),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
@@ -167,16 +168,23 @@ extension WorkerConfiguration {
 /// Runs the scheduler runtime inside the service group; on graceful shutdown it drains the
 /// runtime (stop claiming, finish or hand back runs, release leases) before returning, so the
 /// session is closed only after the last lease release.
+///
+/// A database fault while the runtime starts (its first heartbeat, say with a quorum of replicas
+/// down) does not stop the worker: the start is tried again with backoff until it succeeds or the
+/// worker is shut down, while the HTTP API keeps answering (503 and `/readyz` say why).
 struct SchedulerService: Service {
     let runtime: SchedulerRuntime
     let gracePeriod: Duration
+    let logger: Logger
+    /// The first wait before starting the runtime again after a database fault; doubled per failure up to 16 times it.
+    var startRetryDelay: Duration = .seconds(1)
 
     private enum Event { case runtimeEnded, shutdownRequested }
 
     func run() async throws {
         try await withThrowingTaskGroup(of: Event.self) { group in
             group.addTask {
-                try await runtime.run()
+                try await runRuntime()
                 return .runtimeEnded
             }
             group.addTask {
@@ -190,6 +198,25 @@ struct SchedulerService: Service {
                 while let event = try await group.next(), event != .runtimeEnded {}
             case .runtimeEnded?, nil:
                 group.cancelAll()
+            }
+        }
+    }
+
+    /// Runs the runtime, starting it again after a database fault until a graceful shutdown.
+    private func runRuntime() async throws {
+        var delay = startRetryDelay
+        while true {
+            do {
+                try await runtime.run()
+                return
+            } catch {
+                guard let fault = DatabaseFault(error), !Task.isShuttingDownGracefully else { throw error }
+                logger.warning("the scheduler cannot start yet; trying again", metadata: [
+                    "cause": "\(fault.cause)", "error": "\(fault.detail)", "retry_in": "\(delay)"])
+                let wait = delay
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                delay = min(delay * 2, startRetryDelay * 16)
             }
         }
     }
