@@ -210,7 +210,9 @@ struct SchedulerService: Service {
                 try await runtime.run()
                 return
             } catch {
-                guard let fault = DatabaseFault(error), !Task.isShuttingDownGracefully else { throw error }
+                guard let fault = DatabaseFault(error) else { throw error }
+                // Stopping anyway: the start that failed has nothing to hand back.
+                if Task.isShuttingDownGracefully { return }
                 logger.warning("the scheduler cannot start yet; trying again", metadata: [
                     "cause": "\(fault.cause)", "error": "\(fault.detail)", "retry_in": "\(delay)"])
                 let wait = delay
