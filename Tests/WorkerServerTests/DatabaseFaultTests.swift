@@ -10,52 +10,27 @@ import Testing
 @testable import WorkerServer
 
 /// An API on its own embedded node whose requests a test makes fail as a cluster's would.
-struct FaultyDatabaseFixture {
+struct FaultyDatabaseFixture: Sendable {
     static let keyspace = "scheduler_faults"
 
-    let node: EmbeddedNode
     let faults: FaultInjection
-    let session: CQLSession
     let api: WorkerAPI
 
-    static func start() async throws -> FaultyDatabaseFixture {
-        let faults = FaultInjection()
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(faultInjection: faults))
-        let session: CQLSession
-        do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
-                contactPoints: [CQLEndpoint(host: node.host, port: node.port)], connectionsPerNode: 1))
-            try await SchedulerSchema.applySchema(session: session, keyspace: keyspace)
-        } catch {
-            try? await node.shutdown()
-            throw error
+    /// Runs `body` with a fixture on a fresh node and a client of its router (no sockets).
+    static func test(_ body: @Sendable @escaping (FaultyDatabaseFixture, any TestClientProtocol) async throws -> Void) async throws {
+        try await FaultyNode.with(schemaIn: keyspace) { _, faults, session in
+            let registry = PrometheusCollectorRegistry()
+            let metrics = PrometheusMetricsFactory(registry: registry)
+            let logger = Logger(label: "fault-test", factory: { _ in SwiftLogNoOpLogHandler() })
+            // A short statement timeout, so that an unanswered request fails fast.
+            let jobs = JobService(session: session, keyspace: keyspace,
+                                  configuration: SchedulerConfiguration(shards: 4, requestTimeout: .milliseconds(300)),
+                                  handlers: HandlerRegistry.builtIns(), logger: logger, metrics: metrics)
+            let fixture = FaultyDatabaseFixture(
+                faults: faults, api: WorkerAPI(jobs: jobs, registry: registry, metricsFactory: metrics, readiness: { nil }, logger: logger))
+            let app = Application(router: fixture.api.makeRouter())
+            try await app.test(.router) { client in try await body(fixture, client) }
         }
-        let registry = PrometheusCollectorRegistry()
-        let metrics = PrometheusMetricsFactory(registry: registry)
-        let logger = Logger(label: "fault-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        // A short statement timeout, so that an unanswered request fails fast.
-        let jobs = JobService(session: session, keyspace: keyspace,
-                              configuration: SchedulerConfiguration(shards: 4, requestTimeout: .milliseconds(300)),
-                              handlers: HandlerRegistry.builtIns(), logger: logger, metrics: metrics)
-        let api = WorkerAPI(jobs: jobs, registry: registry, metricsFactory: metrics, readiness: { nil }, logger: logger)
-        return FaultyDatabaseFixture(node: node, faults: faults, session: session, api: api)
-    }
-
-    /// Runs `body` with a client of the router, then stops the session and the node (also when it throws).
-    func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: api.makeRouter())
-        do {
-            try await app.test(.router, body)
-        } catch {
-            await stop()
-            throw error
-        }
-        await stop()
-    }
-
-    private func stop() async {
-        session.close()
-        try? await node.shutdown()
     }
 
     /// Lets the next `count` EXECUTEs through (the reads before the write under test), then applies `action` to every later one.
@@ -98,8 +73,7 @@ struct DatabaseFaultTests {
 
     @Test("POST /jobs without an idempotency key whose logged batch times out: 503, not safe to retry, says to send a key")
     func createWithoutKey() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             fixture.faults.add(FaultInjection.Rule(match: .opcode(.batch), action: ClusterError.writeTimeout("BATCH_LOG")))
             let response = try await client.send(.post, "/jobs", body: Self.createBody)
             expectDatabaseFault(response, retrySafe: false, cause: "write_timeout")
@@ -109,8 +83,7 @@ struct DatabaseFaultTests {
 
     @Test("POST /jobs with an idempotency key whose claim finds too few replicas: 503, safe to retry; the retry creates the job once")
     func createWithKey() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let body = #"{"schedule":"@every 1h","payload":"{}","max_duration_seconds":60,"idempotency_key":"k-1"}"#
             let rule = fixture.faults.add(FaultInjection.Rule(match: .opcode(.execute), action: .unavailable))
             let response = try await client.send(.post, "/jobs", body: body)
@@ -126,8 +99,7 @@ struct DatabaseFaultTests {
 
     @Test("GET /jobs/{id} on a read timeout: 503, safe to retry")
     func getReadTimeout() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(with: ClusterError.readTimeout)
             expectDatabaseFault(try await client.send(.get, "/jobs/\(id)"), retrySafe: true, cause: "read_timeout")
@@ -136,8 +108,7 @@ struct DatabaseFaultTests {
 
     @Test("POST /jobs/{id}/run whose write times out after the read: 503, safe to retry")
     func runWriteTimeout() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(after: 1, with: ClusterError.writeTimeout("SIMPLE"))
             expectDatabaseFault(try await client.send(.post, "/jobs/\(id)/run"), retrySafe: true, cause: "write_timeout")
@@ -146,8 +117,7 @@ struct DatabaseFaultTests {
 
     @Test("DELETE /jobs/{id} whose CAS and its SERIAL read go unanswered: 503 client timeout, safe to retry")
     func cancelTimeout() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(after: 1, with: .timeout)
             expectDatabaseFault(try await client.send(.delete, "/jobs/\(id)"), retrySafe: true, cause: "client_timeout")
@@ -156,8 +126,7 @@ struct DatabaseFaultTests {
 
     @Test("GET /jobs with too few replicas alive: 503, safe to retry")
     func listUnavailable() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             fixture.failExecutes(with: .unavailable)
             expectDatabaseFault(try await client.send(.get, "/jobs?limit=5"), retrySafe: true, cause: "unavailable")
         }
@@ -165,8 +134,7 @@ struct DatabaseFaultTests {
 
     @Test("GET /jobs/{id}/history when the node never answers: 503 client timeout, safe to retry")
     func historyTimeout() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(with: .timeout)
             expectDatabaseFault(try await client.send(.get, "/jobs/\(id)/history"), retrySafe: true, cause: "client_timeout")
@@ -175,8 +143,7 @@ struct DatabaseFaultTests {
 
     @Test("An overloaded coordinator and a lost connection are faults too")
     func overloadedAndDropped() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let id = try await client.createJob(Self.createBody)
             let rule = fixture.faults.add(FaultInjection.Rule(match: .opcode(.execute), action: ClusterError.overloaded))
             expectDatabaseFault(try await client.send(.get, "/jobs/\(id)"), retrySafe: true, cause: "overloaded")
@@ -190,8 +157,7 @@ struct DatabaseFaultTests {
 
     @Test("A statement the server cannot parse is our bug: 500 that reveals nothing")
     func syntaxErrorStays500() async throws {
-        let fixture = try await FaultyDatabaseFixture.start()
-        try await fixture.test { client in
+        try await FaultyDatabaseFixture.test { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(with: .answer(ServerError(.syntaxError, message: "line 1:0 no viable alternative")))
             let response = try await client.send(.get, "/jobs/\(id)")

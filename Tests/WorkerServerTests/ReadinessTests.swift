@@ -112,29 +112,9 @@ struct ReadinessMonitorTests {
         return ReadinessMonitor(target: target, logger: logger, now: { clock.now })
     }
 
-    /// A node with the schema and a session to it; both stopped after `body`, also when it throws.
-    static func withNode(_ body: (EmbeddedNode, FaultInjection, CQLSession) async throws -> Void) async throws {
-        let faults = FaultInjection()
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(faultInjection: faults))
-        var session: CQLSession?
-        do {
-            let connected = try await CQLSession.connect(CQLSession.Configuration(
-                contactPoints: [CQLEndpoint(host: node.host, port: node.port)], connectionsPerNode: 1))
-            session = connected
-            try await SchedulerSchema.applySchema(session: connected, keyspace: "readiness")
-            try await body(node, faults, connected)
-        } catch {
-            session?.close()
-            try? await node.shutdown()
-            throw error
-        }
-        session?.close()
-        try? await node.shutdown()
-    }
-
     @Test("Ready on a reachable node with the schema; a short reason, each host once, when the node stops")
     func nodeStops() async throws {
-        try await Self.withNode { node, _, session in
+        try await FaultyNode.with(schemaIn: "readiness") { node, _, session in
             let monitor = Self.monitor(session, keyspace: "readiness")
             #expect(await monitor.answer()?.hasPrefix("starting") == true)
             await monitor.probe()
@@ -158,7 +138,7 @@ struct ReadinessMonitorTests {
 
     @Test("A probe running past its deadline answers 503 at once; its timeout then becomes the reason")
     func hungNode() async throws {
-        try await Self.withNode { _, faults, session in
+        try await FaultyNode.with(schemaIn: "readiness") { _, faults, session in
             let clock = ManualInstant()
             let monitor = Self.monitor(session, keyspace: "readiness", clock: clock)
             await monitor.probe()
@@ -184,7 +164,7 @@ struct ReadinessMonitorTests {
 
     @Test("An outcome older than two intervals is stale: the probing stopped")
     func stale() async throws {
-        try await Self.withNode { _, _, session in
+        try await FaultyNode.with(schemaIn: "readiness") { _, _, session in
             let clock = ManualInstant()
             let monitor = Self.monitor(session, keyspace: "readiness", clock: clock)
             await monitor.probe()
@@ -197,7 +177,7 @@ struct ReadinessMonitorTests {
 
     @Test("The schema missing is one short reason naming init_schema.sh")
     func schemaMissing() async throws {
-        try await Self.withNode { _, _, session in
+        try await FaultyNode.with(schemaIn: "readiness") { _, _, session in
             let monitor = Self.monitor(session, keyspace: "nothing_here")
             await monitor.probe()
             #expect(await monitor.answer() == "scheduler schema missing or outdated in keyspace nothing_here: run scripts/init_schema.sh")

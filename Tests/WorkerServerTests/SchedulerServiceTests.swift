@@ -17,29 +17,17 @@ struct SchedulerServiceTests {
     /// A service group running only a scheduler service on a fresh node whose requests `faults` may fail.
     static func withScheduler(startRetryDelay: Duration,
                               _ body: (ServiceGroup, FaultInjection, CQLSession) async throws -> Void) async throws {
-        let faults = FaultInjection()
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(faultInjection: faults))
-        var session: CQLSession?
-        do {
-            let connected = try await CQLSession.connect(CQLSession.Configuration(
-                contactPoints: [CQLEndpoint(host: node.host, port: node.port)], connectionsPerNode: 1))
-            session = connected
-            try await SchedulerSchema.applySchema(session: connected, keyspace: keyspace)
-            let jobs = JobService(session: connected, keyspace: keyspace, configuration: SchedulerConfiguration(shards: 2),
-                                  handlers: HandlerRegistry.builtIns(), logger: logger, metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
+        try await FaultyNode.with(schemaIn: keyspace) { _, faults, session in
+            let jobs = JobService(session: session, keyspace: keyspace, configuration: SchedulerConfiguration(shards: 2),
+                                  handlers: HandlerRegistry.builtIns(), logger: logger,
+                                  metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
             let runtime = SchedulerRuntime(service: jobs, workerID: "start-test", shards: 2, pollInterval: .milliseconds(50), logger: logger)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [.init(service: SchedulerService(runtime: runtime, gracePeriod: .zero, logger: logger,
                                                            startRetryDelay: startRetryDelay))],
                 logger: logger))
-            try await body(group, faults, connected)
-        } catch {
-            session?.close()
-            try? await node.shutdown()
-            throw error
+            try await body(group, faults, session)
         }
-        session?.close()
-        try await node.shutdown()
     }
 
     @Test("A database fault at the runtime's start is tried again until the worker registers")

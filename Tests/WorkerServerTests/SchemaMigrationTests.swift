@@ -43,7 +43,7 @@ struct SchemaMigrationTests {
 
     @Test("A fresh keyspace gets every statement once, no ADD IF NOT EXISTS; a second apply only the keyspace statement")
     func applyTwice() async throws {
-        try await withNode { _, session in
+        try await FaultyNode.with { _, _, session in
             let first = try await SchedulerSchema.apply(session: session, keyspace: "fresh")
             #expect(first.count == 1 + SchedulerSchema.migrations(keyspace: "fresh").flatMap(\.statements).count)
             #expect(first.contains("ALTER TABLE fresh.jobs_by_status ADD next_due_at timestamp"))
@@ -56,7 +56,7 @@ struct SchemaMigrationTests {
 
     @Test("A refused statement is named with infra/schema.cql, its migration and the statement")
     func refusedStatement() async throws {
-        try await withNode { faults, session in
+        try await FaultyNode.with { _, faults, session in
             faults.add(FaultInjection.Rule(match: .cqlContains("ALTER TABLE"),
                                            action: .answer(ServerError(.invalid, message: "Invalid column name next_due_at"))))
             do {
@@ -67,28 +67,5 @@ struct SchemaMigrationTests {
                     + "ALTER TABLE refused.jobs_by_status ADD next_due_at timestamp failed: \(ServerError(.invalid, message: "Invalid column name next_due_at"))")
             }
         }
-    }
-
-    /// An embedded node with fault injection and a session; both stopped after `body`, also when it throws.
-    private func withNode(_ body: (FaultInjection, CQLSession) async throws -> Void) async throws {
-        let faults = FaultInjection()
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(faultInjection: faults))
-        let session: CQLSession
-        do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
-                contactPoints: [CQLEndpoint(host: node.host, port: node.port)], connectionsPerNode: 1))
-        } catch {
-            try? await node.shutdown()
-            throw error
-        }
-        do {
-            try await body(faults, session)
-        } catch {
-            session.close()
-            try? await node.shutdown()
-            throw error
-        }
-        session.close()
-        try await node.shutdown()
     }
 }
