@@ -48,7 +48,7 @@ struct APIFixture {
         let readiness = ReadinessMonitor(
             target: ReadinessMonitor.Target(session: database.session, keyspace: readinessKeyspace, consistency: .localQuorum,
                                             serialConsistency: .localSerial, localDatacenter: nil),
-            logger: logger)
+            deadline: .seconds(10), logger: logger)
         await readiness.probe()
         api = WorkerAPI(jobs: jobs, registry: registry, metricsFactory: metrics, apiToken: apiToken,
                         readiness: { await readiness.answer() }, logger: logger)

@@ -16,15 +16,16 @@ struct FaultyDatabaseFixture: Sendable {
     let faults: FaultInjection
     let api: WorkerAPI
 
-    /// Runs `body` with a fixture on a fresh node and a client of its router (no sockets).
-    static func test(_ body: @Sendable @escaping (FaultyDatabaseFixture, any TestClientProtocol) async throws -> Void) async throws {
+    /// Runs `body` with a fixture on a fresh node and a client of its router (no sockets). `requestTimeout`
+    /// bounds each statement: short where a test makes the node stay silent, long enough otherwise for a loaded machine.
+    static func test(requestTimeout: Duration = .seconds(10),
+                     _ body: @Sendable @escaping (FaultyDatabaseFixture, any TestClientProtocol) async throws -> Void) async throws {
         try await FaultyNode.with(schemaIn: keyspace) { _, faults, session in
             let registry = PrometheusCollectorRegistry()
             let metrics = PrometheusMetricsFactory(registry: registry)
             let logger = Logger(label: "fault-test", factory: { _ in SwiftLogNoOpLogHandler() })
-            // A short statement timeout, so that an unanswered request fails fast.
             let jobs = JobService(session: session, keyspace: keyspace,
-                                  configuration: SchedulerConfiguration(shards: 4, requestTimeout: .milliseconds(300)),
+                                  configuration: SchedulerConfiguration(shards: 4, requestTimeout: requestTimeout),
                                   handlers: HandlerRegistry.builtIns(), logger: logger, metrics: metrics)
             let fixture = FaultyDatabaseFixture(
                 faults: faults, api: WorkerAPI(jobs: jobs, registry: registry, metricsFactory: metrics, readiness: { nil }, logger: logger))
@@ -117,7 +118,7 @@ struct DatabaseFaultTests {
 
     @Test("DELETE /jobs/{id} whose CAS and its SERIAL read go unanswered: 503 client timeout, safe to retry")
     func cancelTimeout() async throws {
-        try await FaultyDatabaseFixture.test { fixture, client in
+        try await FaultyDatabaseFixture.test(requestTimeout: .seconds(1)) { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(after: 1, with: .timeout)
             expectDatabaseFault(try await client.send(.delete, "/jobs/\(id)"), retrySafe: true, cause: "client_timeout")
@@ -134,7 +135,7 @@ struct DatabaseFaultTests {
 
     @Test("GET /jobs/{id}/history when the node never answers: 503 client timeout, safe to retry")
     func historyTimeout() async throws {
-        try await FaultyDatabaseFixture.test { fixture, client in
+        try await FaultyDatabaseFixture.test(requestTimeout: .seconds(1)) { fixture, client in
             let id = try await client.createJob(Self.createBody)
             fixture.failExecutes(with: .timeout)
             expectDatabaseFault(try await client.send(.get, "/jobs/\(id)/history"), retrySafe: true, cause: "client_timeout")
