@@ -1,4 +1,5 @@
 import ArgumentParser
+import CQLToolOptions
 import CQLWire
 import Foundation
 
@@ -61,6 +62,9 @@ struct CQLProbeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-history"), help: "Do not read or write ~/.cqlprobe_history.")
     var noHistory = false
 
+    @OptionGroup(title: "TLS")
+    var tls: TLSOptions
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("the port must be between 1 and 65535") }
         guard Consistency(name: consistency) != nil else { throw ValidationError("unknown consistency level \(consistency)") }
@@ -74,11 +78,13 @@ struct CQLProbeCommand: AsyncParsableCommand {
         let credentials = username.flatMap { user in password.map { CQLConnection.Credentials(username: user, password: $0) } }
         let session: CQLSession
         do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
+            var configuration = CQLSession.Configuration(
                 contactPoints: [CQLEndpoint(host: host, port: port)], keyspace: keyspace, credentials: credentials,
                 compression: [], connectTimeout: .seconds(connectTimeout), requestTimeout: .seconds(requestTimeout),
                 consistency: level, pageSize: 100, connectionsPerNode: 1, discoverNodes: false,
-                loadBalancing: .roundRobin, retryPolicy: RetryPolicy(maxRetries: 0)))
+                loadBalancing: .roundRobin, retryPolicy: RetryPolicy(maxRetries: 0))
+            configuration.tls = try tls.configuration()
+            session = try await CQLSession.connect(configuration)
         } catch {
             terminal.error("Connection error: Unable to connect to \(CQLEndpoint(host: host, port: port)): "
                            + ResultFormatting.errorText(error))

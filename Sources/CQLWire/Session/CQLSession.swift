@@ -60,6 +60,10 @@ public final class CQLSession: Sendable {
     /// Throws ``CQLError/noHostAvailable(errors:)`` when no contact point answers.
     public static func connect(_ configuration: Configuration) async throws -> CQLSession {
         guard !configuration.contactPoints.isEmpty else { throw CQLError.invalidStatement("no contact points configured") }
+        if let tls = configuration.tls {
+            guard !configuration.usesIOExecutor else { throw CQLError.invalidConfiguration(CQLConnection.tlsWithExecutor) }
+            try tls.validate()
+        }
         let session = CQLSession(configuration: configuration)
         session.state.withLock { state in
             state.nodes = configuration.contactPoints.map(session.makePool)
@@ -77,7 +81,7 @@ public final class CQLSession: Sendable {
                 throw error
             } catch let error as CQLError {
                 switch error {
-                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused:
+                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused, .tlsHandshakeFailed:
                     session.close()
                     throw error
                 default:
@@ -118,7 +122,7 @@ public final class CQLSession: Sendable {
         CQLConnection.Configuration(connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout,
                                     compression: configuration.compression, credentials: configuration.credentials,
                                     heartbeatInterval: configuration.heartbeatInterval, keyspace: keyspace, logger: logger,
-                                    ioExecutor: ioExecutor)
+                                    ioExecutor: ioExecutor, tls: configuration.tls)
     }
 
     // MARK: - Statements

@@ -10,6 +10,7 @@ extension CQLSession {
             compression: self.configuration.compression, credentials: self.configuration.credentials,
             heartbeatInterval: self.configuration.heartbeatInterval, logger: logger)
         configuration.maxConcurrentRequests = 64
+        configuration.tls = self.configuration.tls
         let connection = try await CQLConnection.connect(host: node.endpoint.host, port: node.endpoint.port,
                                                          configuration: configuration)
         let stale = state.withLock { state -> Bool in

@@ -66,6 +66,9 @@ extension CQLSession {
         /// Whether a node that is new or back (restarted, reachable again) gets the session's prepared
         /// statements re-prepared on its first connection before requests are sent to it.
         public var reprepareOnUp = true
+        /// TLS to every node (Cassandra's `client_encryption_options`); nil (the default) for plain
+        /// TCP. Cannot be combined with ``usesIOExecutor``.
+        public var tls: CQLTLSConfiguration?
 
         /// A configuration for `contactPoints` with the DataStax drivers' defaults.
         public init(contactPoints: [CQLEndpoint], keyspace: String? = nil, credentials: CQLConnection.Credentials? = nil,

@@ -49,6 +49,8 @@ public struct WorkerConfiguration: Sendable, Hashable {
     public var logLevel: Logger.Level
     /// How many runs the worker executes at the same time.
     public var maxConcurrentRuns = 16
+    /// TLS to the cluster's nodes; nil for plain TCP (and always for the embedded node).
+    public var tls: CQLTLSConfiguration?
 
     /// The default data directory of the embedded node, relative to the working directory.
     public static let defaultDataDirectory = "./.scheduler-data"

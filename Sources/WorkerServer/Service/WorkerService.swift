@@ -67,9 +67,11 @@ public enum WorkerService {
 
         let session: CQLSession
         do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
+            var sessionConfiguration = CQLSession.Configuration(
                 contactPoints: contactPoints, credentials: configuration.credentials,
-                logger: logger.child(label: "cqlwire"), metricsFactory: metrics))
+                logger: logger.child(label: "cqlwire"), metricsFactory: metrics)
+            sessionConfiguration.tls = configuration.tls
+            session = try await CQLSession.connect(sessionConfiguration)
         } catch {
             try? await node?.shutdown()
             throw error
