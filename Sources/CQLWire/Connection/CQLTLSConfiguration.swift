@@ -34,7 +34,8 @@ public struct CQLTLSConfiguration: Sendable, Hashable {
     /// The PEM private key of ``certificateChainFile``.
     public var privateKeyFile: String?
     /// The name the node's certificate must carry, and the SNI name sent; nil uses the host of
-    /// the endpoint connected to (an IP address is then checked against the IP SANs).
+    /// the endpoint connected to. A certificate whose IP SAN is the address connected to is
+    /// accepted whatever the name (it names that node too).
     public var serverHostname: String?
     /// How much of the node's certificate is checked; ``Verification/full`` by default.
     public var verification: Verification
