@@ -1,3 +1,4 @@
+import CQLWire
 import NIOSSL
 
 /// TLS on the node's native-protocol port, as Cassandra's `client_encryption_options` with
@@ -18,43 +19,23 @@ public struct CQLServerTLSConfiguration: Sendable, Hashable {
         self.clientCAFile = clientCAFile
     }
 
-    /// Why the node's TLS configuration cannot be used.
-    public struct LoadError: Error, Sendable, CustomStringConvertible {
-        /// What failed, naming the file.
-        public let description: String
-    }
-
-    /// The NIOSSL context every connection's handshake uses; reads the files.
-    func makeContext() throws -> NIOSSLContext {
-        func load(_ path: String, _ role: String) throws -> [NIOSSLCertificate] {
-            let certificates: [NIOSSLCertificate]
-            do {
-                certificates = try NIOSSLCertificate.fromPEMFile(path)
-            } catch {
-                throw LoadError(description: "cannot load the \(role) \(path): \(error)")
-            }
-            guard !certificates.isEmpty else { throw LoadError(description: "the \(role) \(path) holds no PEM certificate") }
-            return certificates
-        }
-        let chain = try load(certificateChainFile, "certificate")
-        let key: NIOSSLPrivateKey
-        do {
-            key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
-        } catch {
-            throw LoadError(description: "cannot load the private key \(privateKeyFile): \(error)")
-        }
+    /// The NIOSSL context every connection's handshake uses; reads the files, and throws
+    /// ``CQLError/invalidConfiguration(_:)`` naming one that cannot be used.
+    func makeContext() throws(CQLError) -> NIOSSLContext {
+        let chain = try CQLTLSConfiguration.loadCertificates(certificateChainFile, role: "certificate")
+        let key = try CQLTLSConfiguration.loadPrivateKey(privateKeyFile)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                            privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         if let clientCAFile {
-            tls.trustRoots = .certificates(try load(clientCAFile, "client CA file"))
+            tls.trustRoots = .certificates(try CQLTLSConfiguration.loadCertificates(clientCAFile, role: "client CA file"))
             // Clients are not known by name: their certificate's chain is what is checked.
             tls.certificateVerification = .noHostnameVerification
         }
         do {
             return try NIOSSLContext(configuration: tls)
         } catch {
-            throw LoadError(description: "TLS configuration refused: \(error)")
+            throw .invalidConfiguration("TLS configuration refused: \(error)")
         }
     }
 }

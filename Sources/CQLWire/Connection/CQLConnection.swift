@@ -191,7 +191,7 @@ public final class CQLConnection: Sendable {
         if tls != nil, configuration.ioExecutor != nil { throw CQLError.invalidConfiguration(Self.tlsWithExecutor) }
         let transport: any CQLTransport
         do {
-            transport = try await runOnDedicatedThread(name: "cqlwire-connect \(endpoint)") { () throws(CQLTransportError) -> any CQLTransport in
+            transport = try await runOnDedicatedThread(name: "cqlwire-connect \(endpoint)") { () throws -> any CQLTransport in
                 if let tls { return try TLSTransport.connect(host: host, port: port, timeout: timeout, configuration: tls) }
                 return try SocketTransport.connect(host: host, port: port, timeout: timeout)
             }

@@ -91,11 +91,7 @@ public struct CQLTLSConfiguration: Sendable, Hashable {
             break
         case let (chain?, key?):
             tls.certificateChain = try Self.loadCertificates(chain, role: "client certificate").map { .certificate($0) }
-            do {
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-            } catch {
-                throw .invalidConfiguration("cannot load the private key \(key): \(error)")
-            }
+            tls.privateKey = .privateKey(try Self.loadPrivateKey(key))
         default:
             throw .invalidConfiguration("a client certificate needs both its chain file and its private key file")
         }
@@ -106,7 +102,8 @@ public struct CQLTLSConfiguration: Sendable, Hashable {
         }
     }
 
-    private static func loadCertificates(_ path: String, role: String) throws(CQLError) -> [NIOSSLCertificate] {
+    /// The PEM certificates of `path` (at least one); `role` names the file in the error.
+    package static func loadCertificates(_ path: String, role: String) throws(CQLError) -> [NIOSSLCertificate] {
         let certificates: [NIOSSLCertificate]
         do {
             certificates = try NIOSSLCertificate.fromPEMFile(path)
@@ -115,6 +112,15 @@ public struct CQLTLSConfiguration: Sendable, Hashable {
         }
         guard !certificates.isEmpty else { throw .invalidConfiguration("the \(role) \(path) holds no PEM certificate") }
         return certificates
+    }
+
+    /// The PEM private key of `path`.
+    package static func loadPrivateKey(_ path: String) throws(CQLError) -> NIOSSLPrivateKey {
+        do {
+            return try NIOSSLPrivateKey(file: path, format: .pem)
+        } catch {
+            throw .invalidConfiguration("cannot load the private key \(path): \(error)")
+        }
     }
 }
 

@@ -30,17 +30,12 @@ public final class TLSTransport: CQLTransport {
     static let maxBufferedPlaintext = 4 * 1024 * 1024
 
     /// Connects to `host:port` and runs the TLS handshake, both within `timeout`; blocks the
-    /// calling thread (never call it from an event loop or the cooperative pool).
+    /// calling thread (never call it from an event loop or the cooperative pool). Throws
+    /// ``CQLError/invalidConfiguration(_:)`` for unusable certificate files, else a ``CQLTransportError``.
     public static func connect(host: String, port: Int, timeout: Duration,
-                               configuration: CQLTLSConfiguration) throws(CQLTransportError) -> TLSTransport {
-        let context: NIOSSLContext
-        do {
-            context = try configuration.makeContext()
-        } catch {
-            throw .tls(host: host, port: port, failure: .other(error.description))
-        }
-        return try connect(host: host, port: port, timeout: timeout, context: context,
-                           serverHostname: configuration.serverHostname)
+                               configuration: CQLTLSConfiguration) throws -> TLSTransport {
+        try connect(host: host, port: port, timeout: timeout, context: configuration.makeContext(),
+                    serverHostname: configuration.serverHostname)
     }
 
     /// As ``connect(host:port:timeout:configuration:)`` with a context already made.
@@ -204,10 +199,9 @@ private final class TLSStream: @unchecked Sendable {
         }
     }
 
-    /// The stream ended (the channel closed), with the error that ended it, if any.
-    func end(error: (any Error)?) {
+    /// The stream ended: the channel closed.
+    func end() {
         locked {
-            if self.error == nil { self.error = error }
             ended = true
             if handshake == nil { handshake = .failure(error ?? CQLTLSFailure.closedDuringHandshake) }
             condition.broadcast()
@@ -335,7 +329,7 @@ private final class TLSStreamHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
-        stream.end(error: nil)
+        stream.end()
         context.fireChannelInactive()
     }
 }
