@@ -77,6 +77,13 @@ struct TLSTests {
             }
             #expect(keys.sorted() == Array(0..<120), "paging over TLS returned \(keys.count) rows")
 
+            // A 6 MiB value: the write outgrows the channel's write buffer (the writer thread waits
+            // for it to drain) and the answer can outgrow the read buffer (reading pauses).
+            let huge = String(repeating: "0123456789abcdef", count: 6 * 65536)
+            _ = try await session.execute(try insert.bind(Int32(2000), huge))
+            let hugeRow = try #require(try await session.execute(try select.bind(Int32(2000))).first)
+            #expect(try hugeRow.decode(String.self, at: 0) == huge)
+
             let lwt = "INSERT INTO tls.kv (k, v) VALUES (1000, 'first') IF NOT EXISTS"
             #expect(try await session.execute(lwt).wasApplied)
             #expect(try await session.execute(lwt).wasApplied == false)

@@ -1,3 +1,4 @@
+import Foundation
 import NIOSSL
 
 /// TLS to the nodes (Cassandra's `client_encryption_options`): the server's certificate is
@@ -104,6 +105,9 @@ public struct CQLTLSConfiguration: Sendable, Hashable {
 
     /// The PEM certificates of `path` (at least one); `role` names the file in the error.
     package static func loadCertificates(_ path: String, role: String) throws(CQLError) -> [NIOSSLCertificate] {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw .invalidConfiguration("the \(role) \(path) does not exist or cannot be read")
+        }
         let certificates: [NIOSSLCertificate]
         do {
             certificates = try NIOSSLCertificate.fromPEMFile(path)
@@ -116,6 +120,9 @@ public struct CQLTLSConfiguration: Sendable, Hashable {
 
     /// The PEM private key of `path`.
     package static func loadPrivateKey(_ path: String) throws(CQLError) -> NIOSSLPrivateKey {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw .invalidConfiguration("the private key \(path) does not exist or cannot be read")
+        }
         do {
             return try NIOSSLPrivateKey(file: path, format: .pem)
         } catch {
