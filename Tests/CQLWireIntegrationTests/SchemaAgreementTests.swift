@@ -18,14 +18,15 @@ struct SchemaAgreementTests {
     static let create = "CREATE TABLE ks.kv (k int PRIMARY KEY, v int)"
 
     static func session(_ cluster: ScriptedCluster, clock: TestClock<Duration>, maxWait: Duration,
-                        logs: LogRecorder = LogRecorder()) async throws -> CQLSession {
+                        logs: LogRecorder = LogRecorder(), discoverNodes: Bool = true) async throws -> CQLSession {
         var configuration = CQLSession.Configuration(
-            contactPoints: [cluster.endpoint(0)], requestTimeout: .seconds(5), consistency: .one, loadBalancing: .roundRobin,
-            reconnection: ReconnectionPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)),
+            contactPoints: [cluster.endpoint(0)], requestTimeout: .seconds(5), consistency: .one, discoverNodes: discoverNodes,
+            loadBalancing: .roundRobin, reconnection: ReconnectionPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)),
             logger: Logger(label: "test", factory: { _ in logs }), maxSchemaAgreementWait: maxWait)
         configuration.clock = clock
         let session = try await CQLSession.connect(configuration)
-        #expect(await eventually { session.nodes.count == 3 })
+        let expected = discoverNodes ? 3 : 1
+        #expect(await eventually { session.nodes.count == expected })
         return session
     }
 
@@ -94,6 +95,22 @@ struct SchemaAgreementTests {
         await clock.advance(by: .seconds(2))
         #expect(try await session.checkSchemaAgreement())
         try await Self.insertEverywhere(session)
+    }
+
+    @Test("a session that does not discover nodes (a shell on one node) still waits for every peer")
+    func withoutDiscovery() async throws {
+        let cluster = try await ScriptedCluster.start(Self.specs, keyspaces: Self.keyspaces)
+        defer { Task { await cluster.stop() } }
+        let clock = TestClock()
+        let session = try await Self.session(cluster, clock: clock, maxWait: .seconds(10), discoverNodes: false)
+        defer { session.close() }
+        let lag = FaultInjection.SchemaLag(schemaVersion: cluster.schemaVersion, unknownTables: ["kv"])
+        cluster.servers[1].faults.lagSchema(lag, for: .seconds(1), clock: clock)
+        let (result, waited) = try await Self.advancing(clock, by: .milliseconds(200)) {
+            try await session.execute(Self.create)
+        }
+        #expect(result.schemaInAgreement)
+        #expect(waited >= .seconds(1))
     }
 
     @Test("agreement not reached within the bound: the DDL still succeeds, flagged, with a warning logged")

@@ -91,7 +91,7 @@ extension CQLSession {
     ///
     /// As the DataStax drivers: the queried node's own version counts when present; a peer row
     /// counts only when it has a version and an address, and names a node the session knows and
-    /// does not consider down.
+    /// does not consider down (any peer, when the session does not discover nodes).
     private func schemaMismatches(on target: (connection: CQLConnection, node: NodePool?),
                                   timeout: Duration) async throws -> [String: [String]]? {
         let connection = target.connection
@@ -105,7 +105,13 @@ extension CQLSession {
         }
         let nodes = nodesSnapshot()
         for (endpoint, version) in peers {
-            guard let node = nodes.first(where: { $0.endpoint == endpoint }), node.isUp else { continue }
+            if let node = nodes.first(where: { $0.endpoint == endpoint }) {
+                guard node.isUp else { continue }
+            } else if configuration.discoverNodes {
+                // Not discovered yet: the DataStax drivers skip a peer their metadata lacks.
+                continue
+            }
+            // Without discovery (a shell on one node) the session cannot know a peer is down: every peer counts.
             versions[version.uuidString, default: []].append(endpoint.description)
         }
         return versions.count <= 1 ? nil : versions
