@@ -7,11 +7,17 @@ import Testing
 /// cqlprobe's TRACING output: the trace's rows read from `system_traces`, as cqlsh prints them.
 @Suite("cqlprobe tracing report")
 struct TraceReportTests {
+    /// A fresh node and a session on it at ONE (system_traces has replication factor 2).
+    static func start() async throws -> (EmbeddedNode, CQLSession) {
+        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(host: "127.0.0.1", port: 0))
+        let session = try await CQLSession.connect(CQLSession.Configuration(
+            contactPoints: [CQLEndpoint(host: node.host, port: node.port)], consistency: .one))
+        return (node, session)
+    }
+
     @Test("a finished trace gives the request, each event with its thread, and Request complete, with cqlsh's times")
     func finishedTrace() async throws {
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(host: "127.0.0.1", port: 0))
-        let session = try await CQLSession.connect(CQLSession.Configuration(contactPoints: [CQLEndpoint(host: node.host, port: node.port)],
-                                                                                     consistency: .one))
+        let (node, session) = try await Self.start()
         defer {
             session.close()
             Task { try? await node.shutdown() }
@@ -44,9 +50,7 @@ struct TraceReportTests {
 
     @Test("an unfinished trace is polled with growing waits for about two seconds, then printed as it is")
     func unfinishedTrace() async throws {
-        let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(host: "127.0.0.1", port: 0))
-        let session = try await CQLSession.connect(CQLSession.Configuration(contactPoints: [CQLEndpoint(host: node.host, port: node.port)],
-                                                                                     consistency: .one))
+        let (node, session) = try await Self.start()
         defer {
             session.close()
             Task { try? await node.shutdown() }
