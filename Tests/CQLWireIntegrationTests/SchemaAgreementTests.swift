@@ -64,7 +64,8 @@ struct SchemaAgreementTests {
         #expect(try await session.checkSchemaAgreement())
 
         let lag = FaultInjection.SchemaLag(schemaVersion: cluster.schemaVersion, unknownTables: ["kv"])
-        cluster.servers[2].faults.lagSchema(lag, for: .seconds(2), clock: clock)
+        // Two lagging nodes: whichever coordinates the DDL (and so has it), another one lags.
+        for node in 1...2 { cluster.servers[node].faults.lagSchema(lag, for: .seconds(2), clock: clock) }
         let (result, waited) = try await Self.advancing(clock, by: .milliseconds(200)) {
             try await session.execute(Self.create)
         }
@@ -83,7 +84,8 @@ struct SchemaAgreementTests {
         let session = try await Self.session(cluster, clock: clock, maxWait: .zero)
         defer { session.close() }
         let lag = FaultInjection.SchemaLag(schemaVersion: cluster.schemaVersion, unknownTables: ["kv"])
-        cluster.servers[2].faults.lagSchema(lag, for: .seconds(2), clock: clock)
+        // Two lagging nodes: whichever coordinates the DDL (and so has it), another one lags.
+        for node in 1...2 { cluster.servers[node].faults.lagSchema(lag, for: .seconds(2), clock: clock) }
         let result = try await session.execute(Self.create)
         #expect(result.schemaInAgreement)
         #expect(!(try await session.checkSchemaAgreement()))
@@ -95,6 +97,30 @@ struct SchemaAgreementTests {
         await clock.advance(by: .seconds(2))
         #expect(try await session.checkSchemaAgreement())
         try await Self.insertEverywhere(session)
+    }
+
+    @Test("the wait checks on the node that ran the DDL: a control node that has not heard of it would see agreement on the old schema")
+    func checksOnCoordinator() async throws {
+        let cluster = try await ScriptedCluster.start(Self.specs, keyspaces: Self.keyspaces)
+        defer { Task { await cluster.stop() } }
+        let clock = TestClock()
+        let session = try await Self.session(cluster, clock: clock, maxWait: .seconds(10))
+        defer { session.close() }
+        #expect(session.controlConnectionEndpoint == cluster.endpoint(0).description)
+        // Round robin: a few DDL statements reach another coordinator than the control connection's node.
+        for attempt in 0..<6 {
+            let lag = FaultInjection.SchemaLag(schemaVersion: cluster.schemaVersion, unknownTables: ["kv"])
+            cluster.servers[0].faults.lagSchema(lag, for: .seconds(2), clock: clock)
+            let (result, waited) = try await Self.advancing(clock, by: .milliseconds(200)) {
+                try await session.execute(Self.create)
+            }
+            cluster.servers[0].faults.endSchemaLag()
+            guard result.coordinator != cluster.endpoint(0).description else { continue }
+            #expect(result.schemaInAgreement)
+            #expect(waited >= .seconds(2), "attempt \(attempt): returned after \(waited), before the control node caught up")
+            return
+        }
+        Issue.record("no DDL went to another node than the control connection's")
     }
 
     @Test("a session that does not discover nodes (a shell on one node) still waits for every peer")
@@ -122,7 +148,7 @@ struct SchemaAgreementTests {
         let session = try await Self.session(cluster, clock: clock, maxWait: .seconds(10), logs: logs)
         defer { session.close() }
         let lag = FaultInjection.SchemaLag(schemaVersion: cluster.schemaVersion, unknownTables: ["kv"])
-        cluster.servers[1].faults.lagSchema(lag, for: .seconds(60), clock: clock)
+        for node in 1...2 { cluster.servers[node].faults.lagSchema(lag, for: .seconds(60), clock: clock) }
         let (result, waited) = try await Self.advancing(clock, by: .seconds(1)) {
             try await session.execute(Self.create)
         }
@@ -134,7 +160,7 @@ struct SchemaAgreementTests {
 
         // On demand: false while the node lags, true once it caught up.
         #expect(!(try await session.checkSchemaAgreement()))
-        cluster.servers[1].faults.endSchemaLag()
+        for node in 1...2 { cluster.servers[node].faults.endSchemaLag() }
         #expect(try await session.checkSchemaAgreement())
         #expect(try await session.waitForSchemaAgreement())
     }

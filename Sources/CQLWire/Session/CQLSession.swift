@@ -154,7 +154,7 @@ public final class CQLSession: Sendable {
         }
         switch result.result {
         case let .setKeyspace(name): await switchKeyspace(to: name)
-        case .schemaChange: result.schemaInAgreement = await agreementAfterSchemaChange()
+        case .schemaChange: result.schemaInAgreement = await agreementAfterSchemaChange(coordinator: result.coordinator)
         default: break
         }
         return result
@@ -204,7 +204,9 @@ public final class CQLSession: Sendable {
                 return try self.expectResult(envelope, from: connection)
             }
         }
-        if case .schemaChange = result.result { result.schemaInAgreement = await agreementAfterSchemaChange() }
+        if case .schemaChange = result.result {
+            result.schemaInAgreement = await agreementAfterSchemaChange(coordinator: result.coordinator)
+        }
         return result
     }
 

@@ -5,8 +5,11 @@ import Logging
 /// (gossip); a statement sent meanwhile to a node that has not yet learnt it fails with
 /// `unconfigured table` or `Keyspace ... does not exist`. As the DataStax drivers do, the
 /// session waits after every schema-changing statement until `schema_version` in `system.local`
-/// and in the peers table of its control connection's node agree for every node it considers up,
-/// polling every 200 ms, for at most ``Configuration/maxSchemaAgreementWait``.
+/// and in the peers table agree for every node it considers up, polling every 200 ms, for at most
+/// ``Configuration/maxSchemaAgreementWait``. After a statement the check runs on the node that
+/// coordinated it (as the Python driver does): that node certainly has the new version, while
+/// another node (the control connection's) may not have heard of the change yet and would see
+/// everyone agree on the old schema.
 extension CQLSession {
     /// Time between two agreement checks (the DataStax drivers' 200 ms).
     static let schemaAgreementInterval: Duration = .milliseconds(200)
@@ -28,25 +31,28 @@ extension CQLSession {
         return try await waitForSchemaAgreement(clock: configuration.clock, limit: limit)
     }
 
-    /// The wait after a statement answered a schema change: never throws (the change is applied
-    /// whatever happens here), false when agreement was not reached.
-    func agreementAfterSchemaChange() async -> Bool {
+    /// The wait after a statement that `coordinator` (`host:port`) answered with a schema change:
+    /// never throws (the change is applied whatever happens here), false when agreement was not reached.
+    func agreementAfterSchemaChange(coordinator: String) async -> Bool {
+        let limit = configuration.maxSchemaAgreementWait
+        guard limit > .zero else { return true }
         do {
-            return try await waitForSchemaAgreement()
+            return try await waitForSchemaAgreement(clock: configuration.clock, limit: limit, coordinator: coordinator)
         } catch {
             logger.warning("schema agreement not checked after a schema change", metadata: ["cql.error": "\(error)"])
             return false
         }
     }
 
-    private func waitForSchemaAgreement<C: Clock>(clock: C, limit: Duration) async throws -> Bool where C.Duration == Duration {
+    private func waitForSchemaAgreement<C: Clock>(clock: C, limit: Duration,
+                                                  coordinator: String? = nil) async throws -> Bool where C.Duration == Duration {
         let start = clock.now
         var elapsed = Duration.zero
         var mismatches: [String: [String]] = [:]
         logger.debug("waiting for schema agreement")
         while elapsed < limit {
             do {
-                let connection = try await agreementConnection()
+                let connection = try await agreementConnection(preferring: coordinator)
                 guard let found = try await schemaMismatches(on: connection,
                                                              timeout: min(configuration.requestTimeout, limit - elapsed)) else {
                     logger.debug("schemas match")
@@ -66,15 +72,20 @@ extension CQLSession {
             elapsed = start.duration(to: clock.now)
         }
         logger.warning("nodes report a schema disagreement", metadata: [
-            "cql.endpoint": "\(controlConnectionEndpoint ?? "-")", "cql.schema_versions": "\(mismatches)",
+            "cql.endpoint": "\(coordinator ?? controlConnectionEndpoint ?? "-")", "cql.schema_versions": "\(mismatches)",
             "cql.waited": "\(limit)"])
         return false
     }
 
-    /// The control connection, or while it reopens, a pooled connection of a node that is up.
-    private func agreementConnection() async throws -> (connection: CQLConnection, node: NodePool?) {
+    /// A pooled connection to `coordinator` when it is one of the session's nodes and reachable;
+    /// otherwise the control connection, or while it reopens, a pooled connection of a node that is up.
+    private func agreementConnection(preferring coordinator: String? = nil) async throws -> (connection: CQLConnection, node: NodePool?) {
         let (control, controlNode, closed) = state.withLock { ($0.control, $0.controlNode, $0.closed) }
         if closed { throw CQLError.sessionClosed }
+        if let coordinator, let node = nodesSnapshot().first(where: { $0.endpoint.description == coordinator }), node.isUp,
+           let connection = try? await node.connection() {
+            return (connection, node)
+        }
         if let control, !control.isClosed { return (control, controlNode) }
         var errors: [String] = []
         for node in nodesSnapshot() where node.isUp {

@@ -12,7 +12,9 @@ import Foundation
 /// - EXECUTE of an id this node prepared answers void; of any other id, UNPREPARED.
 /// - `CREATE TABLE ks.name ...` answers a schema change and gives the cluster a new schema version,
 ///   which every node reports in `system.local` and `system.peers_v2` (`schema_version`) unless its
-///   fault injection makes it lag (``FaultInjection/lagSchema(_:for:clock:)``).
+///   fault injection makes it lag (``FaultInjection/lagSchema(_:for:clock:)``); a lagging node
+///   reports its own old version for every peer too (it has heard of the change from nobody). The
+///   node that runs the CREATE stops lagging: a coordinator has the change it applied.
 /// - Other QUERYs and BATCHes answer void.
 final class ScriptedCluster: @unchecked Sendable {
     // @unchecked: `keyspaces`, `outside` and `version` are only touched while holding `lock`.
@@ -159,16 +161,20 @@ final class ScriptedCluster: @unchecked Sendable {
                 }
                 if text.contains("system.peers_v2") {
                     guard let loopback = InetAddress("127.0.0.1") else { return QueryResponse(.result(.void)) }
+                    // A lagging node has not heard of the change from anyone: its gossip view is as old as its schema.
+                    let stale = cluster.servers[index].faults.schemaLag?.schemaVersion
                     let peers = cluster.specs.indices.filter { $0 != index && cluster.isMember($0) }.map { peer -> [CQLValue] in
                         [.inet(loopback), .int(Int32(cluster.servers[peer].port)),
                          .set(cluster.specs[peer].tokens.map { .text(String($0)) }), .text(cluster.specs[peer].dataCenter),
-                         .uuid(cluster.schemaVersion(of: peer))]
+                         .uuid(stale ?? cluster.schemaVersion(of: peer))]
                     }
                     return try Self.rows([("native_address", .inet), ("native_port", .int), ("tokens", .set(.varchar)),
                                           ("data_center", .varchar), ("schema_version", .uuid)], peers)
                 }
                 let words = text.split(separator: " ").map { $0.uppercased() }
                 if words.count > 2, words[0] == "CREATE", words[1] == "TABLE" {
+                    // The coordinator of a change has it: it lags no more.
+                    cluster.servers[index].faults.endSchemaLag()
                     cluster.changeSchema()
                     let (keyspace, table) = Self.table(in: "INTO " + text.split(separator: " ")[2])
                     return QueryResponse(.result(.schemaChange(SchemaChange(changeType: .created, target: .table,
