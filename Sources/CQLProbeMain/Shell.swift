@@ -195,6 +195,7 @@ final class Shell {
                                + "the case, check the schema versions of your nodes in system.local and system.peers.")
             }
             if firstWord == "SELECT" || firstWord == "LIST" {
+                let traced = result
                 terminal.line()
                 var total = 0
                 var first = true
@@ -210,7 +211,6 @@ final class Shell {
                         if cells.isEmpty { terminal.line() } else if interactive { terminal.line() }
                         total += cells.count
                     }
-                    await printTracing(result)
                     guard let pagingState = result.pagingState else {
                         if !interactive { terminal.line() }
                         break
@@ -225,6 +225,8 @@ final class Shell {
                     first = false
                 }
                 terminal.line("(\(total) rows)")
+                // As cqlsh: the trace of the statement (its first page) after the row count.
+                await printTracing(traced)
             } else {
                 if result.hasRows, !result.rows.metadata.columns.isEmpty {
                     // A conditional statement's [applied] row, printed as cqlsh prints CAS results.
