@@ -125,9 +125,12 @@ struct CQLBenchCommand: AsyncParsableCommand {
         }
         defer { session.close() }
         let requests = RequestCounter()
-        _ = try await session.execute(
-            "CREATE KEYSPACE IF NOT EXISTS \(keyspace) WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
-        _ = try await session.execute("CREATE TABLE IF NOT EXISTS \(keyspace).kv (key bigint PRIMARY KEY, value blob)")
+        // Each CREATE returns once every node knows it (the session waits for schema agreement).
+        for ddl in ["CREATE KEYSPACE IF NOT EXISTS \(keyspace) WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+                    "CREATE TABLE IF NOT EXISTS \(keyspace).kv (key bigint PRIMARY KEY, value blob)"]
+            where !(try await session.execute(ddl)).schemaInAgreement {
+            FileHandle.standardError.write(Data("cqlbench: warning: the nodes do not agree on the schema yet\n".utf8))
+        }
         requests.add(2)
         let statements = try await Statements(
             insert: session.prepare("INSERT INTO \(keyspace).kv (key, value) VALUES (?, ?)"),

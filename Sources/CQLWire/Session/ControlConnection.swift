@@ -16,6 +16,7 @@ extension CQLSession {
         let stale = state.withLock { state -> Bool in
             guard !state.closed else { return true }
             state.control = connection
+            state.controlNode = node
             return false
         }
         guard !stale else {
@@ -156,8 +157,10 @@ extension CQLSession {
         state.withLock { $0.replication = replication }
     }
 
-    private func query(_ cql: String, on connection: CQLConnection) async throws -> QueryResult {
-        let envelope = try await connection.send(.query(Query(query: cql, parameters: QueryParameters(consistency: .one))))
+    /// Runs a system-table query at ONE on `connection` (the control connection, outside any pool's plan).
+    func query(_ cql: String, on connection: CQLConnection, timeout: Duration? = nil) async throws -> QueryResult {
+        let envelope = try await connection.send(.query(Query(query: cql, parameters: QueryParameters(consistency: .one))),
+                                                 timeout: timeout)
         switch envelope.message {
         case let .result(result): return QueryResult(envelope: envelope, result: result, coordinator: connection.endpoint)
         case let .error(error): throw error
