@@ -12,7 +12,7 @@
 #   env: BUILD_PATH (scratch path, default .build), WORKER_ARGS (extra worker flags, e.g. "--poll-interval 100ms")
 #
 # For each worker count: start cqlnode on a free port, apply infra/schema.cql (init_schema.sh with the
-# release cqlprobe), start the workers (--cassandra, --http-port 0), wait until they hold all shards,
+# release worker), start the workers (--cassandra, --http-port 0), wait until they hold all shards,
 # then POST N noop jobs with "run": true all due at one time LEAD seconds ahead (creation goes through
 # the workers' REST API and is kept out of the window). The window runs from that due time until
 # the workers' scheduler_runs_total has grown by N. Read before and after from every worker's
@@ -97,7 +97,7 @@ for count in $WORKER_COUNTS; do
     PIDS+=("$NODE_PID")
     PORT="$(wait_line "$run/node.log" "$CQLNODE_PORT" cqlnode)"
     log "cqlnode on 127.0.0.1:$PORT (pid $NODE_PID)"
-    CQLPROBE="$BIN/cqlprobe" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$run/schema.log" 2>&1 \
+    WORKER="$BIN/worker" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$run/schema.log" 2>&1 \
         || { cat "$run/schema.log" >&2; exit 1; }
 
     URLS=()

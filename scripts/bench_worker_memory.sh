@@ -70,7 +70,7 @@ if [[ "$STANDALONE" == true ]]; then
     "$BIN/cqlnode" --host 127.0.0.1 --port 0 --data-dir "$WORK/data" >"$WORK/node.log" 2>&1 &
     NODE_PID=$!
     PORT="$(wait_line "$WORK/node.log" "$CQLNODE_PORT" cqlnode "$NODE_PID")"
-    CQLPROBE="$BIN/cqlprobe" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$WORK/schema.log" 2>&1 || { cat "$WORK/schema.log" >&2; exit 1; }
+    WORKER="$BIN/worker" scripts/init_schema.sh 127.0.0.1 "$PORT" >"$WORK/schema.log" 2>&1 || { cat "$WORK/schema.log" >&2; exit 1; }
     "$BIN/worker" --cassandra "127.0.0.1:$PORT" --http-port 0 --worker-id bench-memory --log-level warning >"$WORK/worker.log" 2>&1 &
 else
     "$BIN/worker" --data-dir "$WORK/data" --embedded-port 0 --http-port 0 --worker-id bench-memory --log-level warning \

@@ -125,13 +125,8 @@ struct LiveStackTests {
 
     @Test("init_schema.sh applies the schema to a standalone cqlnode, twice (idempotent)")
     func initSchemaOnStandaloneNode() async throws {
-        let scratch = try ScratchDirectory()
-        let node = try LaunchedProcess(try Repo.product("cqlnode"), ["--in-memory", "--port", "0"], scratch: scratch)
-        do {
-            let address = try await node.waitFor("cqlnode listening line") { lineValue($0, after: "cqlnode listening on ") }
-            let parts = address.split(separator: ":").map(String.init)
-            try #require(parts.count == 2)
-            let environment = ["CASSANDRA_HOST": parts[0], "CASSANDRA_PORT": parts[1], "CQLPROBE": try Repo.product("cqlprobe")]
+        try await withStandaloneNode { host, port in
+            let environment = ["CASSANDRA_HOST": host, "CASSANDRA_PORT": port, "WORKER": try Repo.product("worker")]
             for round in 1...2 {
                 let outcome = try await Command.run(try Repo.onPath("bash"),
                                                     [Repo.file("scripts/init_schema.sh").path, "--timeout", "60"],
@@ -140,7 +135,7 @@ struct LiveStackTests {
                 #expect(outcome.stdout.contains("schema applied to keyspace scheduler"), "round \(round): \(outcome.transcript)")
             }
             let probe = try await Command.run(try Repo.product("cqlprobe"), [
-                parts[0], parts[1], "-e",
+                host, port, "-e",
                 "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler'; SELECT name FROM scheduler.locks;",
             ])
             #expect(probe.status == 0, "\(probe.transcript)")
@@ -150,12 +145,22 @@ struct LiveStackTests {
             #expect(migrations >= 2)
             #expect(probe.stdout.contains("(\(migrations) rows)"), "\(probe.transcript)")
             // Another keyspace, from the positional host/port form.
-            let renamed = try await Command.run(try Repo.onPath("bash"), [
-                Repo.file("scripts/init_schema.sh").path, "--keyspace", "infra_check", parts[0], parts[1],
-            ], environment: ["CQLPROBE": try Repo.product("cqlprobe")])
+            let renamed = try await initSchema(["--keyspace", "infra_check", host, port])
             #expect(renamed.status == 0, "\(renamed.transcript)")
-            let tables = try await Command.run(try Repo.product("cqlprobe"), [parts[0], parts[1], "-e", "SELECT job_id FROM infra_check.jobs;"])
+            let tables = try await Command.run(try Repo.product("cqlprobe"), [host, port, "-e", "SELECT job_id FROM infra_check.jobs;"])
             #expect(tables.status == 0, "\(tables.transcript)")
+        }
+    }
+
+    /// Runs `body` with the host and port of a fresh standalone cqlnode, stopped afterwards (also when `body` throws).
+    func withStandaloneNode(_ body: (String, String) async throws -> Void) async throws {
+        let scratch = try ScratchDirectory()
+        let node = try LaunchedProcess(try Repo.product("cqlnode"), ["--in-memory", "--port", "0"], scratch: scratch)
+        do {
+            let address = try await node.waitFor("cqlnode listening line") { lineValue($0, after: "cqlnode listening on ") }
+            let parts = address.split(separator: ":").map(String.init)
+            try #require(parts.count == 2)
+            try await body(parts[0], parts[1])
         } catch {
             await node.stop()
             throw error
@@ -163,12 +168,84 @@ struct LiveStackTests {
         await node.stop()
     }
 
+    func initSchema(_ arguments: [String]) async throws -> Command.Outcome {
+        try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/init_schema.sh").path] + arguments,
+                              environment: ["WORKER": try Repo.product("worker")])
+    }
+
+    @Test("init_schema.sh --cluster --dc creates the keyspace with those data centres, twice; an unknown data centre names the statement")
+    func initSchemaWithDataCentres() async throws {
+        try await withStandaloneNode { host, port in
+            for round in 1...2 {
+                let outcome = try await initSchema(["--cluster", "--dc", "datacenter1:1", "--keyspace", "dc_check", host, port])
+                #expect(outcome.status == 0, "round \(round): \(outcome.transcript)")
+                #expect(outcome.stdout.contains("schema applied to keyspace dc_check (NetworkTopologyStrategy datacenter1:1)"),
+                        "round \(round): \(outcome.transcript)")
+                // The second run finds every migration recorded: only the keyspace statement is sent.
+                #expect(outcome.stderr.contains("CREATE TABLE") == (round == 1), "round \(round): \(outcome.transcript)")
+            }
+            let replication = try await Command.run(try Repo.product("cqlprobe"), [
+                host, port, "-e", "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'dc_check';",
+            ])
+            #expect(replication.stdout.contains("NetworkTopologyStrategy") && replication.stdout.contains("datacenter1"),
+                    "\(replication.transcript)")
+
+            let unknown = try await initSchema(["--dc", "dc1:1", "--keyspace", "dc_unknown", host, port])
+            #expect(unknown.status == 1, "\(unknown.transcript)")
+            #expect(unknown.stderr.contains("infra/schema.cql keyspace statement: CREATE KEYSPACE IF NOT EXISTS dc_unknown"),
+                    "\(unknown.transcript)")
+            #expect(!unknown.stderr.contains("/tmp"), "the error names a temporary file: \(unknown.transcript)")
+        }
+    }
+
+    @Test("A keyspace at migration 1 (as on Cassandra 3.11) is upgraded with a plain ADD, never ADD IF NOT EXISTS")
+    func initSchemaUpgradesVersionOne() async throws {
+        try await withStandaloneNode { host, port in
+            // The keyspace as migration 1 left it: the file up to migration 2.
+            let scratch = try ScratchDirectory()
+            let text = try Repo.text("infra/schema.cql")
+            let cut = try #require(text.range(of: "-- migration 2:"))
+            let file = scratch.path("migration1.cql")
+            try String(text[..<cut.lowerBound]).write(toFile: file, atomically: true, encoding: .utf8)
+            let seeded = try await Command.run(try Repo.product("cqlprobe"), [host, port, "-f", file])
+            #expect(seeded.status == 0, "\(seeded.transcript)")
+
+            let plan = try await initSchema(["--dry-run", host, port])
+            #expect(plan.status == 0, "\(plan.transcript)")
+            let planned = plan.stdout.split(separator: "\n").map(String.init)
+            #expect(planned.first?.hasPrefix("CREATE KEYSPACE IF NOT EXISTS scheduler") == true, "\(plan.transcript)")
+            #expect(planned.contains("ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp;"), "\(plan.transcript)")
+            #expect(!plan.stdout.contains("IF NOT EXISTS next_due_at"), "\(plan.transcript)")
+            #expect(!plan.stdout.contains("CREATE TABLE"), "migration 1 is recorded and must not run again: \(plan.transcript)")
+
+            let applied = try await initSchema([host, port])
+            #expect(applied.status == 0, "\(applied.transcript)")
+            #expect(applied.stderr.contains("== ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp"), "\(applied.transcript)")
+            let versions = try await Command.run(try Repo.product("cqlprobe"), [
+                host, port, "-e", "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler';",
+            ])
+            #expect(versions.stdout.contains("(2 rows)"), "\(versions.transcript)")
+
+            // A run that added the column but stopped before recording migration 2: the ADD is skipped.
+            let forget = try await Command.run(try Repo.product("cqlprobe"), [
+                host, port, "-e", "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 2;",
+            ])
+            #expect(forget.status == 0, "\(forget.transcript)")
+            let rest = try await initSchema(["--dry-run", host, port])
+            #expect(rest.status == 0, "\(rest.transcript)")
+            #expect(!rest.stdout.contains("ALTER TABLE"), "\(rest.transcript)")
+            #expect(rest.stdout.contains("INSERT INTO scheduler.schema_version"), "\(rest.transcript)")
+            let again = try await initSchema([host, port])
+            #expect(again.status == 0, "\(again.transcript)")
+        }
+    }
+
     @Test("init_schema.sh gives up with a clear error when nothing answers CQL")
     func initSchemaWithoutNode() async throws {
         let port = try freeLoopbackPort()
         let outcome = try await Command.run(try Repo.onPath("bash"), [
             Repo.file("scripts/init_schema.sh").path, "--timeout", "2", "127.0.0.1", "\(port)",
-        ], environment: ["CQLPROBE": try Repo.product("cqlprobe")])
+        ], environment: ["WORKER": try Repo.product("worker")])
         #expect(outcome.status == 1, "\(outcome.transcript)")
         #expect(outcome.stderr.contains("no CQL answer from 127.0.0.1:\(port)"), "\(outcome.transcript)")
     }

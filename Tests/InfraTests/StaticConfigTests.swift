@@ -232,6 +232,8 @@ struct StaticConfigTests {
         let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file(script).path, "--help"], timeout: .seconds(30))
         #expect(outcome.status == 0, "\(outcome.transcript)")
         #expect(outcome.stdout.contains("usage:"))
+        // The help is the usage text, not lines of the script's own source.
+        #expect(!outcome.stdout.contains("pipefail") && !outcome.stdout.contains("$(dirname"), "\(outcome.stdout)")
     }
 
     @Test("start.sh and stop.sh explain a missing docker instead of failing obscurely", arguments: [
@@ -256,10 +258,12 @@ struct StaticConfigTests {
         (["--print", "--replication", "embedded"], "'class': 'SimpleStrategy', 'replication_factor': 1", "NetworkTopologyStrategy"),
         (["--print", "--cluster"], "'class': 'NetworkTopologyStrategy', 'datacenter1': 3", "SimpleStrategy"),
         (["--print", "--replication", "cluster"], "'class': 'NetworkTopologyStrategy', 'datacenter1': 3", "SimpleStrategy"),
+        (["--print", "--dc", "eu_west:3", "--dc", "us-east:2"], "'class': 'NetworkTopologyStrategy', 'eu_west': 3, 'us-east': 2",
+         "datacenter1"),
     ])
     func schemaVariants(arguments: [String], expected: String, absent: String) async throws {
         let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/init_schema.sh").path] + arguments
-            + ["--keyspace", "jobs_eu"], timeout: .seconds(30))
+            + ["--keyspace", "jobs_eu"], environment: ["WORKER": try Repo.product("worker")], timeout: .seconds(30))
         #expect(outcome.status == 0, "\(outcome.transcript)")
         let statements = outcome.stdout.split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: "\n")
         #expect(statements.contains("CREATE KEYSPACE IF NOT EXISTS jobs_eu WITH replication = {\(expected)}"))
@@ -270,6 +274,7 @@ struct StaticConfigTests {
 
     @Test("init_schema.sh refuses bad usage with exit status 2", arguments: [
         ["--replication", "triple"], ["--keyspace", "bad-name"], ["127.0.0.1", "notaport"], ["--frobnicate"],
+        ["--dc", "dc1"], ["--dc", "dc1:three"], ["--dc"],
     ])
     func schemaBadUsage(arguments: [String]) async throws {
         let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/init_schema.sh").path] + arguments,

@@ -44,8 +44,14 @@ struct APIFixture {
         jobs = JobService(session: database.session, keyspace: SharedDatabase.keyspace,
                           configuration: SchedulerConfiguration(shards: 4), handlers: HandlerRegistry.builtIns(),
                           logger: logger, metrics: metrics)
+        // One probe now; the answers of the (short) tests come from it.
+        let readiness = ReadinessMonitor(
+            target: ReadinessMonitor.Target(session: database.session, keyspace: readinessKeyspace, consistency: .localQuorum,
+                                            serialConsistency: .localSerial, localDatacenter: nil),
+            logger: logger)
+        await readiness.probe()
         api = WorkerAPI(jobs: jobs, registry: registry, metricsFactory: metrics, apiToken: apiToken,
-                        readiness: Readiness.check(session: database.session, keyspace: readinessKeyspace), logger: logger)
+                        readiness: { await readiness.answer() }, logger: logger)
     }
 
     /// Runs `body` with a client of the router (no sockets).

@@ -1,5 +1,6 @@
 import Foundation
 import CQLWire
+import Logging
 import Testing
 @testable import WorkerServer
 
@@ -18,6 +19,9 @@ struct ConfigurationTests {
         #expect(configuration.maxConcurrentRuns == 16)
         #expect(configuration.apiToken == nil)
         #expect(!configuration.enableShellJobs)
+        #expect(configuration.consistency == .localQuorum)
+        #expect(configuration.serialConsistency == .localSerial)
+        #expect(configuration.localDatacenter == nil)
         #expect(configuration.workerID.hasSuffix("-\(ProcessInfo.processInfo.processIdentifier)"))
     }
 
@@ -79,7 +83,32 @@ struct ConfigurationTests {
         BadCase(arguments: ["--username", "u"], environment: [:], setting: "--username/--password"),
         BadCase(arguments: [], environment: ["SCHEDULER_ENABLE_SHELL_JOBS": "maybe"], setting: "SCHEDULER_ENABLE_SHELL_JOBS"),
         BadCase(arguments: ["--log-level", "loud"], environment: [:], setting: "--log-level"),
+        BadCase(arguments: ["--consistency", "LOCAL_SERIAL"], environment: [:], setting: "--consistency"),
+        BadCase(arguments: ["--consistency", "MOST"], environment: [:], setting: "--consistency"),
+        BadCase(arguments: [], environment: ["SCHEDULER_CONSISTENCY": "ANY"], setting: "SCHEDULER_CONSISTENCY"),
+        BadCase(arguments: ["--serial-consistency", "LOCAL_QUORUM"], environment: [:], setting: "--serial-consistency"),
+        BadCase(arguments: [], environment: ["SCHEDULER_SERIAL_CONSISTENCY": "QUORUM"], setting: "SCHEDULER_SERIAL_CONSISTENCY"),
+        BadCase(arguments: ["--local-dc", " "], environment: [:], setting: "--local-dc"),
     ]
+
+    @Test("Consistency levels and the local data centre come from flags or SCHEDULER_* variables and reach the session")
+    func consistency() throws {
+        let environment = ["SCHEDULER_CONSISTENCY": "quorum", "SCHEDULER_SERIAL_CONSISTENCY": "SERIAL", "SCHEDULER_LOCAL_DC": "eu-west"]
+        let fromEnvironment = try WorkerOptions.parse([]).resolve(environment: environment)
+        #expect(fromEnvironment.consistency == .quorum)
+        #expect(fromEnvironment.serialConsistency == .serial)
+        #expect(fromEnvironment.localDatacenter == "eu-west")
+        let flagged = try WorkerOptions.parse(["--consistency", "EACH_QUORUM", "--serial-consistency", "local_serial", "--local-dc", "dc2"])
+            .resolve(environment: environment)
+        #expect(flagged.consistency == .eachQuorum)
+        #expect(flagged.serialConsistency == .localSerial)
+        #expect(flagged.localDatacenter == "dc2")
+        let session = flagged.sessionConfiguration(contactPoints: [CQLEndpoint(host: "h1")],
+                                                   logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(session.consistency == .eachQuorum)
+        #expect(session.serialConsistency == .localSerial)
+        #expect(session.localDatacenter == "dc2")
+    }
 
     @Test("Unusable values are refused naming the flag or variable", arguments: bad)
     func refused(_ testCase: BadCase) throws {

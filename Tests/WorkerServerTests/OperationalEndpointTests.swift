@@ -155,6 +155,47 @@ struct OpenAPIDocumentTests {
         return (resolved as? [String: Any])?["name"] as? String
     }
 
+    @Test("Every job operation documents its 503 database fault with Retry-After and retry_safe")
+    func databaseFaults() throws {
+        let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        let paths = try #require(parsed["paths"] as? [String: Any])
+        for route in APIRoute.all where route.path.hasPrefix("/jobs") {
+            let operation = (paths[route.path] as? [String: Any])?[route.method.rawValue.lowercased()] as? [String: Any]
+            let unavailable = (operation?["responses"] as? [String: Any])?["503"] as? [String: Any]
+            #expect(unavailable?["$ref"] as? String == "#/components/responses/Unavailable", "\(route) lacks the 503 answer")
+        }
+        let components = try #require(parsed["components"] as? [String: Any])
+        let response = try #require((components["responses"] as? [String: Any])?["Unavailable"] as? [String: Any])
+        #expect((response["headers"] as? [String: Any])?["Retry-After"] != nil)
+        let fault = try #require((components["schemas"] as? [String: Any])?["DatabaseFault"] as? [String: Any])
+        #expect((fault["required"] as? [String])?.contains("retry_safe") == true)
+    }
+
+    @Test("No mapping of the document repeats a key (YAML parsers keep only one of them)")
+    func noDuplicateKeys() {
+        // Keys seen per open mapping, by indentation; a list item ("- ") opens a new mapping.
+        var open: [(indent: Int, keys: Set<String>)] = []
+        for (number, line) in OpenAPIDocument.yaml.split(separator: "\n").enumerated() {
+            var text = Substring(line)
+            var indent = text.prefix { $0 == " " }.count
+            text = text.dropFirst(indent)
+            guard !text.isEmpty, !text.hasPrefix("#") else { continue }
+            var listItem = false
+            if text.hasPrefix("- ") {
+                listItem = true
+                text = text.dropFirst(2)
+                indent += 2
+            }
+            while let last = open.last, last.indent > indent || (listItem && last.indent == indent) { open.removeLast() }
+            guard let colon = text.firstIndex(of: ":"), !text.hasPrefix("'"), !text.hasPrefix("\"") || text[..<colon].hasSuffix("\""),
+                  text[..<colon].allSatisfy({ !$0.isWhitespace }) else { continue }
+            let key = String(text[..<colon])
+            if open.last?.indent != indent { open.append((indent, [])) }
+            let inserted = open[open.count - 1].keys.insert(key).inserted
+            #expect(inserted, "line \(number + 1): key \(key) repeated in its mapping")
+        }
+    }
+
     @Test("Public routes are the ones the document exempts from the bearer token")
     func publicRoutes() throws {
         let parsed = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])

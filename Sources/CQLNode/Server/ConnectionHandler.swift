@@ -155,7 +155,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .timeout: return .silence
             case .dropConnection: return .drop
             case let .delay(duration): try? await Task.sleep(for: duration)
-            case .unavailable, .writeTimeoutCAS, .writeTimeout, .readTimeout:
+            case .unavailable, .writeTimeoutCAS, .writeTimeout, .readTimeout, .answer:
                 if let error = FaultInjection.error(for: fault.action, request: request.request) {
                     return .respond(request.encode(.error(error)))
                 }
@@ -172,7 +172,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .timeout: return .silence
             case .dropConnection: return .drop
             case let .delay(duration): try? await Task.sleep(for: duration)
-            case .unavailable, .writeTimeoutCAS, .writeTimeout, .readTimeout:
+            case .unavailable, .writeTimeoutCAS, .writeTimeout, .readTimeout, .answer:
                 if let error = FaultInjection.error(for: fault.action, request: request.request) {
                     return .respond(request.encode(.error(error)))
                 }

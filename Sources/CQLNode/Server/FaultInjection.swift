@@ -38,6 +38,9 @@ public final class FaultInjection: Sendable {
         case readTimeout(received: Int32, blockFor: Int32, dataPresent: Bool)
         /// Close the connection without answering.
         case dropConnection
+        /// Answer with this ERROR, whatever the request (a write timeout of a chosen write type, a
+        /// read timeout with or without data, Overloaded, ...).
+        case answer(ServerError)
     }
 
     /// The kind of write a WriteTimeout reports (Cassandra's `WriteType`).
@@ -281,6 +284,8 @@ public final class FaultInjection: Sendable {
             return ServerError(.readTimeout(consistency: request.consistency, received: received, blockFor: blockFor,
                                             dataPresent: dataPresent),
                                message: "Operation timed out - received only \(received) responses.")
+        case let .answer(error):
+            return error
         case .timeout, .delay, .dropConnection:
             return nil
         }

@@ -7,17 +7,21 @@ extension SchedulerSchema {
 --
 -- How it is applied
 --   * Embedded node: the worker applies this file at start-up.
---   * Cluster: scripts/init_schema.sh applies it once; workers only verify it (concurrent DDL
---     from many workers collides on Cassandra).
---   Every statement is idempotent (IF NOT EXISTS), so applying the file again is harmless.
+--   * Cluster: scripts/init_schema.sh applies it once (through `worker schema apply`, the same
+--     code the embedded node uses); workers only verify it (concurrent DDL from many workers
+--     collides on Cassandra).
+--   Applying it again is harmless: the keyspace and tables are IF NOT EXISTS, migrations already
+--   recorded in schema_version are skipped, and an ALTER TABLE ... ADD whose column exists (read
+--   from system_schema.columns) is not sent. So every statement runs on Cassandra 3.11, 4.0, 4.1
+--   and 5.0 (ADD IF NOT EXISTS needs 4.1). After each schema change the tool waits until the
+--   nodes agree on the schema before the next statement.
 --
 -- Replication (one file, two variants)
 --   The line ending in "-- replication:embedded" is the embedded node's keyspace
 --   (SimpleStrategy, RF 1). The line starting with "-- replication:cluster " is the cluster
---   variant (NetworkTopologyStrategy, RF 3 in datacenter1, Cassandra's default data centre name).
---   Cluster tooling produces the cluster schema with:
---     sed -e '/-- replication:embedded$/d' -e 's/^-- replication:cluster //' infra/schema.cql
---   Keep each keyspace statement on ONE line so that transformation stays a line edit.
+--   variant (NetworkTopologyStrategy, RF 3 in datacenter1, Cassandra's default data centre name);
+--   `init_schema.sh --cluster --dc NAME:RF ...` replaces its replication map with the data
+--   centres given. Keep each keyspace statement on ONE line.
 --
 -- Keyspace name
 --   Tables are qualified with "scheduler."; a deployment using another keyspace
@@ -25,8 +29,10 @@ extension SchedulerSchema {
 --
 -- Migrations
 --   The schema evolves by numbered migrations. Each "-- migration N: ..." section below is
---   applied in order, then recorded by its INSERT into schema_version. A new migration is a new
---   section at the end (ALTER TABLE ... ADD, new tables), never an edit of an earlier one.
+--   applied in order, then recorded by its INSERT into schema_version (its last statement). A new
+--   migration is a new section at the end (ALTER TABLE ... ADD, new tables), never an edit of an
+--   earlier one. Write column additions as plain "ALTER TABLE ks.t ADD column type" (no IF NOT
+--   EXISTS): the tool skips them when the column exists.
 --
 -- Consistency: writes and reads at LOCAL_QUORUM, LWTs at LOCAL_SERIAL (configurable). Every
 -- write to locks and lock_seq is an LWT: Paxos guarantees do not hold when plain writes mix
@@ -178,8 +184,8 @@ INSERT INTO scheduler.schema_version (scope, version, description, applied_at) V
 -- The queued run's due time (the job row's next_due_at), written with each `queued` index entry,
 -- so the repair sweep skips jobs due far ahead without reading their job rows. Null on other
 -- statuses and on entries written before this migration (the sweep then reads the job row).
--- ADD IF NOT EXISTS (Cassandra 4.1 and later) keeps the statement idempotent.
-ALTER TABLE scheduler.jobs_by_status ADD IF NOT EXISTS next_due_at timestamp;
+-- Skipped when the column exists (see "How it is applied"): ADD IF NOT EXISTS needs Cassandra 4.1.
+ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp;
 
 INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 2, 'due time in the status index', toTimestamp(now()));
 """#

@@ -51,6 +51,13 @@ public struct WorkerConfiguration: Sendable, Hashable {
     public var maxConcurrentRuns = 16
     /// TLS to the cluster's nodes; nil for plain TCP (and always for the embedded node).
     public var tls: CQLTLSConfiguration?
+    /// Consistency of the scheduler's reads and writes.
+    public var consistency: Consistency = .localQuorum
+    /// Serial consistency of its lightweight transactions: LOCAL_SERIAL locks are exclusive within
+    /// one data centre only; SERIAL when workers in several data centres share the keyspace.
+    public var serialConsistency: Consistency = .localSerial
+    /// The data centre this worker runs in (LOCAL_* levels are met there); nil when the keyspace has one.
+    public var localDatacenter: String?
 
     /// The default data directory of the embedded node, relative to the working directory.
     public static let defaultDataDirectory = "./.scheduler-data"

@@ -101,6 +101,21 @@ public struct WorkerOptions: ParsableArguments, Sendable {
     @Flag(name: .customLong("tls"), help: "TLS with the system's trust roots (env SCHEDULER_TLS=1).")
     public var tls = false
 
+    /// `--consistency` / `SCHEDULER_CONSISTENCY`.
+    @Option(name: .customLong("consistency"),
+            help: "Consistency of reads and writes: LOCAL_QUORUM, QUORUM, EACH_QUORUM, ALL, LOCAL_ONE, ONE, TWO or THREE (default LOCAL_QUORUM; env SCHEDULER_CONSISTENCY).")
+    public var consistency: String?
+
+    /// `--serial-consistency` / `SCHEDULER_SERIAL_CONSISTENCY`.
+    @Option(name: .customLong("serial-consistency"),
+            help: "Serial consistency of locks and claims: LOCAL_SERIAL (exclusive within one data centre) or SERIAL (across data centres) (default LOCAL_SERIAL; env SCHEDULER_SERIAL_CONSISTENCY).")
+    public var serialConsistency: String?
+
+    /// `--local-dc` / `SCHEDULER_LOCAL_DC`.
+    @Option(name: .customLong("local-dc"),
+            help: "The data centre this worker runs in, where LOCAL_* consistencies are met (env SCHEDULER_LOCAL_DC).")
+    public var localDC: String?
+
     /// Options with nothing given.
     public init() {}
 
@@ -212,6 +227,26 @@ public struct WorkerOptions: ParsableArguments, Sendable {
                     problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
             }
             configuration.logLevel = level
+        }
+        if let (text, setting) = value(consistency, "SCHEDULER_CONSISTENCY") {
+            let allowed: [Consistency] = [.localQuorum, .quorum, .eachQuorum, .all, .localOne, .one, .two, .three]
+            guard let level = Consistency(name: text), allowed.contains(level) else {
+                throw ConfigurationError(setting: setting,
+                                         problem: "must be one of \(allowed.map(\.description).joined(separator: ", ")), got \"\(text)\"")
+            }
+            configuration.consistency = level
+        }
+        if let (text, setting) = value(serialConsistency, "SCHEDULER_SERIAL_CONSISTENCY") {
+            guard let level = Consistency(name: text), level.isSerial else {
+                throw ConfigurationError(setting: setting, problem: "must be LOCAL_SERIAL or SERIAL, got \"\(text)\"")
+            }
+            configuration.serialConsistency = level
+        }
+        if let (text, setting) = value(localDC, "SCHEDULER_LOCAL_DC") {
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty, text.utf8.count <= 256 else {
+                throw ConfigurationError(setting: setting, problem: "must be a data centre name such as datacenter1, got \"\(text)\"")
+            }
+            configuration.localDatacenter = text
         }
         return configuration
     }

@@ -42,7 +42,8 @@ enum JobServiceErrorMapping {
         case .invalidPageToken:
             return APIError(.badRequest, "page: must be the next_page value of a previous answer", field: "page")
         case .schemaMissing:
-            return APIError(.serviceUnavailable, error.description)
+            // A database fault: the error middleware answers it with Retry-After.
+            return nil
         case .corruptJob:
             return APIError(.internalServerError, error.description, field: "id")
         }

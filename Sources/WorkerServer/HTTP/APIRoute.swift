@@ -9,12 +9,17 @@ public struct APIRoute: Hashable, Sendable, CustomStringConvertible {
     public let path: String
     /// Whether the endpoint answers without the API token (probes and scrapes).
     public let isPublic: Bool
+    /// Whether repeating a request whose answer was lost (a database fault) can never apply it
+    /// twice: reads, and changes whose replay is answered as such (a cancelled job, 409 `queued`).
+    /// `POST /jobs` is safe only with an idempotency key, which its handler knows.
+    public let isRetrySafe: Bool
 
     /// An endpoint.
-    public init(_ method: HTTPRequest.Method, _ path: String, isPublic: Bool = false) {
+    public init(_ method: HTTPRequest.Method, _ path: String, isPublic: Bool = false, isRetrySafe: Bool = true) {
         self.method = method
         self.path = path
         self.isPublic = isPublic
+        self.isRetrySafe = isRetrySafe
     }
 
     /// `GET /jobs/{id}`.
@@ -45,7 +50,7 @@ public struct APIRoute: Hashable, Sendable, CustomStringConvertible {
 extension APIRoute {
     /// Every endpoint the worker serves.
     public static let all: [APIRoute] = [
-        APIRoute(.post, "/jobs"),
+        APIRoute(.post, "/jobs", isRetrySafe: false),
         APIRoute(.get, "/jobs"),
         APIRoute(.get, "/jobs/{id}"),
         APIRoute(.delete, "/jobs/{id}"),
@@ -60,6 +65,12 @@ extension APIRoute {
     /// The methods served on a request path (empty when no template matches).
     static func allowedMethods(for requestPath: String) -> [HTTPRequest.Method] {
         all.filter { $0.matches(path: requestPath) }.map(\.method)
+    }
+
+    /// Whether repeating a request to this method and path after a database fault is safe
+    /// (false for an unknown endpoint, which never reaches the database anyway).
+    static func isRetrySafe(method: HTTPRequest.Method, path requestPath: String) -> Bool {
+        all.first { $0.method == method && $0.matches(path: requestPath) }?.isRetrySafe ?? false
     }
 
     /// Whether a request path is served without the API token.

@@ -5,8 +5,9 @@ import Logging
 import Metrics
 
 /// Turns every failure into a JSON error: routing misses into 404 or 405 (with `Allow`),
-/// Hummingbird's own errors (413 on a too large body) into the same shape, database trouble into
-/// 503, and anything unforeseen into a logged 500 that reveals nothing.
+/// Hummingbird's own errors (413 on a too large body) into the same shape, database faults into
+/// 503 with `Retry-After` and `retry_safe` (see ``DatabaseFault``), and anything unforeseen (a
+/// bug) into a logged 500 that reveals nothing.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -46,9 +47,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return APIError(responseError.status, responseError.status.reasonPhrase)
         }
-        if let cql = error as? CQLError {
-            logger.warning("database request failed", metadata: ["error": "\(cql)", "path": "\(request.uri.path)"])
-            return APIError(.serviceUnavailable, "database unavailable: \(cql)")
+        if let fault = DatabaseFault(error) {
+            logger.warning("database request failed", metadata: ["error": "\(fault.detail)", "cause": "\(fault.cause)",
+                                                                "path": "\(request.uri.path)"])
+            return fault.apiError(retrySafe: APIRoute.isRetrySafe(method: request.method, path: request.uri.path))
         }
         logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
         return APIError(.internalServerError, "internal error")

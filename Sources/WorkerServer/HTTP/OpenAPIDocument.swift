@@ -12,6 +12,13 @@ info:
     queue. Errors are JSON objects with an `error` message and, where one request part is at
     fault, the `field` naming it. When the worker runs with an API token, every endpoint but
     /healthz and /metrics requires `Authorization: Bearer <token>`.
+
+    Database faults (replica timeouts, too few replicas alive, an overloaded node, a lost
+    connection, an operation whose outcome is unknown) answer 503 with a `Retry-After` header
+    and a body saying whether repeating the request is safe (`retry_safe`). Reads, cancel and
+    run are always safe to repeat (a repeated run answers 409 `queued` when the first one took
+    effect). A `POST /jobs` is safe to repeat only with an `idempotency_key`: clients should
+    always send one, since without it a retry after a 503 may create the job twice.
 security:
   - bearer: []
 paths:
@@ -229,7 +236,10 @@ paths:
   /readyz:
     get:
       operationId: ready
-      summary: Readiness; CQL reachable and the schema present. Owning no shard is fine.
+      summary: >
+        Readiness, answered at once from a background probe (every 2 s, 1 s deadline): the
+        configured consistency and serial consistency can be met with the Cassandra nodes the
+        worker is connected to, and the schema is present. Owning no shard is fine.
       responses:
         "200":
           description: Ready.
@@ -240,7 +250,7 @@ paths:
         "401":
           $ref: '#/components/responses/Unauthorized'
         "503":
-          description: Not ready, with the reason.
+          description: Not ready, with one short reason (a probe past its deadline, too few replicas up, the schema missing).
           content:
             application/json:
               schema:
@@ -303,11 +313,20 @@ components:
           schema:
             $ref: '#/components/schemas/Error'
     Unavailable:
-      description: The database cannot be reached.
+      description: >
+        A database fault (or the schema missing); try again after `Retry-After` seconds if
+        `retry_safe` is true. When it is false (a POST /jobs without an idempotency_key), the job
+        may or may not have been created.
+      headers:
+        Retry-After:
+          description: Seconds to wait before trying again.
+          schema:
+            type: integer
+            minimum: 1
       content:
         application/json:
           schema:
-            $ref: '#/components/schemas/Error'
+            $ref: '#/components/schemas/DatabaseFault'
   schemas:
     JobStatus:
       type: string
@@ -343,6 +362,10 @@ components:
         idempotency_key:
           type: string
           maxLength: 256
+          description: >
+            Send one with every creation: a repeat with the same key and request answers 200 with
+            the first job instead of creating another, which makes retries after a 503 or a lost
+            answer safe.
         run:
           type: boolean
           default: false
@@ -426,7 +449,6 @@ components:
           type: string
           nullable: true
           description: Pass as `page` for the next page; null on the last page.
-          nullable: true
     Run:
       type: object
       required: [attempt, status]
@@ -468,6 +490,24 @@ components:
       properties:
         status:
           type: string
+    DatabaseFault:
+      type: object
+      required: [error, retry_safe, cause, retry_after_seconds]
+      properties:
+        error:
+          type: string
+        retry_safe:
+          type: boolean
+          description: Whether repeating the request cannot apply it twice.
+        cause:
+          type: string
+          description: >
+            unavailable, write_timeout, read_timeout, write_failure, read_failure, overloaded,
+            bootstrapping, server_error, unprepared, client_timeout, outcome_unknown, connection,
+            not_authorized, shutting_down or schema_missing.
+        retry_after_seconds:
+          type: integer
+          description: The Retry-After header's value.
     Error:
       type: object
       required: [error]

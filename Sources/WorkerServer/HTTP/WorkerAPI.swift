@@ -92,7 +92,15 @@ public struct WorkerAPI: Sendable {
         } catch {
             throw APIError(error)
         }
-        let creation = try await jobs.create(validated)
+        let creation: JobCreation
+        do {
+            creation = try await jobs.create(validated)
+        } catch {
+            // Whether the job was created is unknown: only an idempotency key makes a retry safe.
+            guard let fault = DatabaseFault(error) else { throw error }
+            logger.warning("database request failed", metadata: ["error": "\(fault.detail)", "cause": "\(fault.cause)", "path": "/jobs"])
+            throw fault.apiError(retrySafe: validated.idempotencyKey != nil)
+        }
         return JSONResponse.make(
             status: creation.replayed ? .ok : .created,
             body: creation.apiJSON,

@@ -13,7 +13,7 @@ public struct WorkerCommand: AsyncParsableCommand {
             127.0.0.1:9042) and applies the schema. With --cassandra it uses that cluster, whose schema must have been \
             applied once with scripts/init_schema.sh. Every option can also be given as a SCHEDULER_* environment \
             variable; a flag wins. The worker prints one line per listener, `embedded CQL node on HOST:PORT` and \
-            `worker listening on http://HOST:PORT`, and stops gracefully on SIGTERM or SIGINT (exit status 0).
+            `worker listening on http://HOST:PORT`, and stops gracefully on SIGTERM or SIGINT (exit status 0).             `worker schema apply` applies the schema to a cluster (scripts/init_schema.sh runs it).
             """)
 
     /// The options.

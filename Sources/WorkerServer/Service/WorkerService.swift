@@ -67,11 +67,8 @@ public enum WorkerService {
 
         let session: CQLSession
         do {
-            var sessionConfiguration = CQLSession.Configuration(
-                contactPoints: contactPoints, credentials: configuration.credentials,
-                logger: logger.child(label: "cqlwire"), metricsFactory: metrics)
-            sessionConfiguration.tls = configuration.tls
-            session = try await CQLSession.connect(sessionConfiguration)
+            session = try await CQLSession.connect(configuration.sessionConfiguration(
+                contactPoints: contactPoints, logger: logger.child(label: "cqlwire"), metrics: metrics))
         } catch {
             try? await node?.shutdown()
             throw error
@@ -110,7 +107,8 @@ public enum WorkerService {
         }
 
         let handlers = HandlerRegistry.builtIns(shell: configuration.enableShellJobs ? ShellHandler() : nil)
-        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards,
+        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards, consistency: configuration.consistency,
+                                                            serialConsistency: configuration.serialConsistency,
                                                             maximumConcurrentRuns: configuration.maxConcurrentRuns)
         let jobs = JobService(session: session, keyspace: keyspace, configuration: schedulerConfiguration,
                               handlers: handlers, logger: logger.child(label: "scheduler"), metrics: metrics)
@@ -118,9 +116,14 @@ public enum WorkerService {
                                        pollInterval: configuration.pollInterval, address: configuration.httpHost,
                                        logger: logger.child(label: "scheduler"))
 
+        let readiness = ReadinessMonitor(
+            target: ReadinessMonitor.Target(session: session, keyspace: keyspace, consistency: configuration.consistency,
+                                            serialConsistency: configuration.serialConsistency,
+                                            localDatacenter: configuration.localDatacenter),
+            logger: logger.child(label: "readiness"))
         let api = WorkerAPI(
             jobs: jobs, registry: registry, metricsFactory: metrics, apiToken: configuration.apiToken,
-            readiness: Readiness.check(session: session, keyspace: keyspace), logger: logger.child(label: "http"))
+            readiness: { await readiness.answer() }, logger: logger.child(label: "http"))
         let host = configuration.httpHost
         let app = Application(
             router: api.makeRouter(),
@@ -135,8 +138,10 @@ public enum WorkerService {
         // (status reads during a rolling restart), then the server stops.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
+                .init(service: readiness),
                 .init(service: app),
-                .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace)),
+                .init(service: SchedulerService(runtime: runtime, gracePeriod: configuration.shutdownGrace,
+                                                logger: logger.child(label: "scheduler"))),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
@@ -147,33 +152,40 @@ public enum WorkerService {
     }
 }
 
-/// The `GET /readyz` check: CQL answers and the schema is there.
-enum Readiness {
-    static func check(session: CQLSession, keyspace: String) -> WorkerAPI.ReadinessCheck {
-        {
-            do {
-                try await SchedulerSchema.verifySchema(session: session, keyspace: keyspace)
-                return nil
-            } catch {
-                return "not ready: \(error)"
-            }
-        }
+extension WorkerConfiguration {
+    /// The CQL session settings of this configuration for `contactPoints` (the cluster's, or the embedded node's).
+    func sessionConfiguration(contactPoints: [CQLEndpoint], logger: Logger,
+                              metrics: (any MetricsFactory)? = nil) -> CQLSession.Configuration {
+        var session = CQLSession.Configuration(contactPoints: contactPoints, credentials: credentials, logger: logger,
+                                               metricsFactory: metrics)
+        session.consistency = consistency
+        session.serialConsistency = serialConsistency
+        session.localDatacenter = localDatacenter
+        session.tls = tls
+        return session
     }
 }
 
 /// Runs the scheduler runtime inside the service group; on graceful shutdown it drains the
 /// runtime (stop claiming, finish or hand back runs, release leases) before returning, so the
 /// session is closed only after the last lease release.
+///
+/// A database fault while the runtime starts (its first heartbeat, say with a quorum of replicas
+/// down) does not stop the worker: the start is tried again with backoff until it succeeds or the
+/// worker is shut down, while the HTTP API keeps answering (503 and `/readyz` say why).
 struct SchedulerService: Service {
     let runtime: SchedulerRuntime
     let gracePeriod: Duration
+    let logger: Logger
+    /// The first wait before starting the runtime again after a database fault; doubled per failure up to 16 times it.
+    var startRetryDelay: Duration = .seconds(1)
 
     private enum Event { case runtimeEnded, shutdownRequested }
 
     func run() async throws {
         try await withThrowingTaskGroup(of: Event.self) { group in
             group.addTask {
-                try await runtime.run()
+                try await runRuntime()
                 return .runtimeEnded
             }
             group.addTask {
@@ -187,6 +199,27 @@ struct SchedulerService: Service {
                 while let event = try await group.next(), event != .runtimeEnded {}
             case .runtimeEnded?, nil:
                 group.cancelAll()
+            }
+        }
+    }
+
+    /// Runs the runtime, starting it again after a database fault until a graceful shutdown.
+    private func runRuntime() async throws {
+        var delay = startRetryDelay
+        while true {
+            do {
+                try await runtime.run()
+                return
+            } catch {
+                guard let fault = DatabaseFault(error) else { throw error }
+                // Stopping anyway: the start that failed has nothing to hand back.
+                if Task.isShuttingDownGracefully { return }
+                logger.warning("the scheduler cannot start yet; trying again", metadata: [
+                    "cause": "\(fault.cause)", "error": "\(fault.detail)", "retry_in": "\(delay)"])
+                let wait = delay
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                delay = min(delay * 2, startRetryDelay * 16)
             }
         }
     }
