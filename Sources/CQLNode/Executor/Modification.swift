@@ -74,9 +74,10 @@ struct ModificationBuilder {
     // MARK: INSERT
 
     func insert(_ insert: Insert) throws(ServerError) -> ResolvedModification {
-        guard case let .columns(names, terms) = insert.values else {
-            throw .invalidRequest("INSERT JSON is not supported by this node")
+        if case let .json(document, defaultUnset) = insert.values {
+            return try insertJSON(insert, document: document, defaultUnset: defaultUnset)
         }
+        guard case let .columns(names, terms) = insert.values else { throw .invalidRequest("Unsupported INSERT") }
         guard names.count == terms.count else { throw .invalidRequest("Unmatched column names/values") }
         var seen = Set<String>()
         var assigned: [(ColumnSchema, Term)] = []
@@ -115,6 +116,57 @@ struct ModificationBuilder {
             table: table,
             mutations: [Mutation(tableID: table.id, partitionKey: key, operations: operations, nowInSeconds: now)],
             condition: condition, isCounter: table.isCounterTable, hasCustomTimestamp: insert.parameters.timestamp != nil)
+    }
+
+    /// `INSERT JSON`: the document's members become the inserted columns (Cassandra's `Json.parseJson`). Their
+    /// values are bound like extra markers after the statement's own, so the column path checks them as usual;
+    /// columns the document leaves out are null (`DEFAULT NULL`, the default) or untouched (`DEFAULT UNSET`).
+    private func insertJSON(_ insert: Insert, document: Term, defaultUnset: Bool) throws(ServerError) -> ResolvedModification {
+        guard case let .bytes(bytes) = try evaluator.evaluate(document, for: Receiver(name: "[json]", type: .varchar)) else {
+            throw .invalidRequest("Got null for INSERT JSON values")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let tree = try JSONTree.parse(text, failure: "Could not decode JSON string as a map: \(text)")
+        guard case let .object(members) = tree else {
+            throw .invalidRequest("Could not decode JSON string as a map: \(text)")
+        }
+        var given: [String: JSONTree] = [:]
+        for (key, value) in members {
+            let name = JSONValue.unquoted(key)
+            guard table.column(named: name) != nil else {
+                throw .invalidRequest("JSON values map contains unrecognized column: \(name)")
+            }
+            given[name] = value
+        }
+        var names: [Identifier] = []
+        var terms: [Term] = []
+        var values = evaluator.values
+        for column in table.columns {
+            let value: WireValue
+            if let member = given[column.name] {
+                if case .null = member {
+                    value = .null
+                } else {
+                    do {
+                        value = .bytes(try JSONValue.value(member, type: column.type, evaluator: evaluator))
+                    } catch {
+                        throw .invalidRequest("Error decoding JSON value for \(column.name): \(error.message)")
+                    }
+                }
+            } else if column.kind.isPrimaryKey || defaultUnset {
+                continue
+            } else {
+                value = .null
+            }
+            names.append(column.name)
+            terms.append(.bindMarker(BindMarker(index: values.count)))
+            values.append(value)
+        }
+        var resolved = insert
+        resolved.values = .columns(names, terms)
+        let builder = ModificationBuilder(table: table, evaluator: TermEvaluator(values: values, clock: evaluator.clock),
+                                          timestamp: timestamp, ttl: ttl, now: now)
+        return try builder.insert(resolved)
     }
 
     private func keyValue(_ term: Term, _ column: ColumnSchema, part: String) throws(ServerError) -> [UInt8] {

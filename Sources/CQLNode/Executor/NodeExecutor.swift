@@ -84,7 +84,7 @@ public final class NodeExecutor: QueryHandler {
         if case let .select(select) = parsed.statement {
             let table = try table(select.table, keyspace: keyspace)
             let columns = try SelectPlanner.outputColumns(select, table: table)
-            resultMetadata = RowsMetadata(columns: columns.map { $0.spec(table) })
+            resultMetadata = RowsMetadata(columns: SelectPlanner.resultSpecs(select, columns, table: table))
         }
         let id = MD5.digest(Array(((keyspace ?? "") + text).utf8))
         let statement = PreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
