@@ -1,4 +1,4 @@
-import CQLNode
+@testable import CQLNode
 import CQLWire
 import Foundation
 
@@ -63,7 +63,7 @@ struct CorpusRunner {
                 for row in rows {
                     var cells: [String?] = []
                     for index in 0..<row.count {
-                        cells.append(try row.bytes(at: index).map { ValueBytes.hex(Array(row.buffer[$0])) })
+                        cells.append(try row.bytes(at: index).map { JSONValue.hexDigits(Array(row.buffer[$0])) })
                     }
                     page.append(cells)
                 }
@@ -199,13 +199,22 @@ enum CorpusFiles {
 
     /// `refusals.txt`: `cql<TAB>reason` per line (`#` comments); the statements the node refuses on purpose.
     static func refusals() throws -> [String: String] {
-        let text = try String(contentsOf: directory.appendingPathComponent("refusals.txt"), encoding: .utf8)
         var refusals: [String: String] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: "\t", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            refusals[String(parts[0])] = String(parts[1])
-        }
+        for fields in try table("refusals.txt", fields: 2) { refusals[fields[0]] = fields[1] }
         return refusals
+    }
+
+    /// `follows-4x.txt`: `cql<TAB>kind<TAB>reason`; statements where 3.11 and 4.x differ and the node follows 4.x.
+    static func versionDifferences() throws -> [String: (kind: String, reason: String)] {
+        var differences: [String: (kind: String, reason: String)] = [:]
+        for fields in try table("follows-4x.txt", fields: 3) { differences[fields[0]] = (fields[1], fields[2]) }
+        return differences
+    }
+
+    private static func table(_ name: String, fields: Int) throws -> [[String]] {
+        let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { $0.split(separator: "\t", maxSplits: fields - 1).map(String.init) }
+            .filter { $0.count == fields }
     }
 }

@@ -90,7 +90,8 @@ enum JSONValue {
         return date.description + " " + String(format: "%02lld:%02lld:%02lld.%03lldZ", hours, minutes, seconds, fraction)
     }
 
-    private static func hexDigits(_ bytes: [UInt8]) -> String {
+    /// Lowercase hex digits of the bytes, without a prefix.
+    static func hexDigits(_ bytes: [UInt8]) -> String {
         bytes.map { String(format: "%02x", $0) }.joined()
     }
 

@@ -18,8 +18,8 @@ struct NativeFunction: Sendable {
 
 /// What the resolver knows of an argument before running the function.
 enum FunctionArgument {
-    /// A column, a nested function call, or anything else with a known type.
-    case typed(DataType)
+    /// A column, a nested function call, or anything else with a known type; `label` is how messages name it.
+    case typed(DataType, label: String)
     /// A constant: it fits any type it converts to, but never exactly (`Constants.Literal.testAssignment`).
     case literal(Literal)
     /// A bind marker or `null`: any type.
@@ -42,15 +42,14 @@ enum NativeFunctions {
     /// The names the selection and term code handle themselves.
     static let aggregateNames: Set<String> = ["count", "min", "max", "sum", "avg"]
 
-    /// Picks the overload of `name` that `arguments` call, or throws Cassandra's message.
-    static func resolve(_ name: FunctionName, _ arguments: [FunctionArgument]) throws(ServerError) -> NativeFunction {
+    /// Picks the overload of `name` that `arguments` call, or throws Cassandra's message (an unknown name reads
+    /// differently in a selection and in a term, as in Cassandra).
+    static func resolve(_ name: FunctionName, _ arguments: [FunctionArgument], inSelection: Bool = false) throws(ServerError) -> NativeFunction {
         let lowered = name.name.lowercased()
-        if let keyspace = name.keyspace, keyspace.lowercased() != "system" {
-            throw .invalidRequest("Unknown function \(name.description) called")
-        }
-        guard let candidates = overloads[lowered] else {
-            throw .invalidRequest("Unknown function \(name.description) called")
-        }
+        let written = (name.keyspace.map { $0 + "." } ?? "") + lowered
+        let unknown = ServerError.invalidRequest(inSelection ? "Unknown function '\(written)'" : "Unknown function \(written) called")
+        if let keyspace = name.keyspace, keyspace.lowercased() != "system" { throw unknown }
+        guard let candidates = overloads[lowered] else { throw unknown }
         if candidates.count == 1, let function = candidates.first {
             guard arguments.count == function.argumentTypes.count else {
                 throw .invalidRequest("Invalid number of arguments in call to function system.\(lowered): "
@@ -72,11 +71,11 @@ enum NativeFunctions {
             if result == .weak { compatible.append(function) }
         }
         guard let only = compatible.first else {
-            throw .invalidRequest("Invalid call to function system.\(lowered), none of its type signatures match "
+            throw .invalidRequest("Invalid call to function \(written), none of its type signatures match "
                 + "(known type signatures: \(candidates.map(\.signature).joined(separator: ", ")))")
         }
         guard compatible.count == 1 else {
-            throw .invalidRequest("Ambiguous call to function system.\(lowered) (can be matched by following signatures: "
+            throw .invalidRequest("Ambiguous call to function \(written) (can be matched by following signatures: "
                 + "\(compatible.map(\.signature).joined(separator: ", "))): use type casts to disambiguate")
         }
         return only
@@ -88,11 +87,20 @@ enum NativeFunctions {
         switch argument {
         case .any:
             return .weak
-        case let .typed(actual):
+        case let .typed(actual, _):
             if actual == type { return .exact }
-            return TermEvaluator.isAssignable(actual, to: type) ? .weak : .none
+            return isValueCompatible(actual, with: type) ? .weak : .none
         case let .literal(literal):
             return literalFits(literal, type) ? .weak : .none
+        }
+    }
+
+    /// `AbstractType.isValueCompatibleWith`: a blob takes any value's bytes; a few types read each other's.
+    private static func isValueCompatible(_ actual: DataType, with type: DataType) -> Bool {
+        switch (actual, type) {
+        case (_, .blob), (.ascii, .varchar), (.timeuuid, .uuid), (.timestamp, .bigint), (.bigint, .timestamp),
+             (.int, .varint), (.bigint, .varint), (.counter, .bigint), (.bigint, .counter): true
+        default: false
         }
     }
 
@@ -114,7 +122,7 @@ enum NativeFunctions {
         switch argument {
         case let .literal(.string(text)): "'\(text)'"
         case let .literal(literal): literal.rawText
-        case let .typed(type): type.description
+        case let .typed(_, label): label
         case .any: "?"
         }
     }
@@ -130,8 +138,8 @@ enum NativeFunctions {
     private static func first(_ arguments: [[UInt8]?]) -> [UInt8]? { arguments.first ?? nil }
 
     private static let timeFunctions: [NativeFunction] = {
-        func millis(ofTimeUUID arguments: [[UInt8]?]) -> Int64? { first(arguments).flatMap(NodeClock.unixMillis(ofTimeUUID:)) }
-        func millis(ofDate arguments: [[UInt8]?]) -> Int64? { first(arguments).flatMap(ValueValidation.millis(fromDate:)) }
+        @Sendable func millis(ofTimeUUID arguments: [[UInt8]?]) -> Int64? { first(arguments).flatMap(NodeClock.unixMillis(ofTimeUUID:)) }
+        @Sendable func millis(ofDate arguments: [[UInt8]?]) -> Int64? { first(arguments).flatMap(ValueValidation.millis(fromDate:)) }
         func boundary(_ maximum: Bool) -> @Sendable ([[UInt8]?], NodeClock) -> [UInt8]? {
             { arguments, _ in
                 guard let bytes = first(arguments), let millis = ValueValidation.signedInteger(bytes) else { return nil }
@@ -151,13 +159,14 @@ enum NativeFunctions {
             scalar("maxtimeuuid", [.timestamp], .timeuuid, boundary(true)),
             scalar("dateof", [.timeuuid], .timestamp) { arguments, _ in millis(ofTimeUUID: arguments).map(ValueValidation.int64Bytes) },
             scalar("unixtimestampof", [.timeuuid], .bigint) { arguments, _ in millis(ofTimeUUID: arguments).map(ValueValidation.int64Bytes) },
-            scalar("todate", [.timeuuid], .date) { arguments, _ in millis(ofTimeUUID: arguments).map { ValueValidation.dateBytes(millis: $0) } },
-            scalar("totimestamp", [.timeuuid], .timestamp) { arguments, _ in millis(ofTimeUUID: arguments).map(ValueValidation.int64Bytes) },
-            scalar("tounixtimestamp", [.timeuuid], .bigint) { arguments, _ in millis(ofTimeUUID: arguments).map(ValueValidation.int64Bytes) },
-            scalar("tounixtimestamp", [.timestamp], .bigint) { arguments, _ in millis(ofDate: arguments).map(ValueValidation.int64Bytes) },
+            // Overloads in the order Cassandra 3.11 lists them in its messages.
             scalar("todate", [.timestamp], .date) { arguments, _ in millis(ofDate: arguments).map { ValueValidation.dateBytes(millis: $0) } },
+            scalar("todate", [.timeuuid], .date) { arguments, _ in millis(ofTimeUUID: arguments).map { ValueValidation.dateBytes(millis: $0) } },
             scalar("totimestamp", [.date], .timestamp) { arguments, _ in millis(ofDate: arguments).map(ValueValidation.int64Bytes) },
+            scalar("totimestamp", [.timeuuid], .timestamp) { arguments, _ in millis(ofTimeUUID: arguments).map(ValueValidation.int64Bytes) },
             scalar("tounixtimestamp", [.date], .bigint) { arguments, _ in millis(ofDate: arguments).map(ValueValidation.int64Bytes) },
+            scalar("tounixtimestamp", [.timestamp], .bigint) { arguments, _ in millis(ofDate: arguments).map(ValueValidation.int64Bytes) },
+            scalar("tounixtimestamp", [.timeuuid], .bigint) { arguments, _ in millis(ofTimeUUID: arguments).map(ValueValidation.int64Bytes) },
         ]
     }()
 
@@ -179,7 +188,7 @@ enum NativeFunctions {
                 do {
                     return try ValueValidation.normalize(bytes, as: type, receiver: fromBlob)
                 } catch {
-                    throw .invalidRequest("In call to function system.\(fromBlob), value 0x\(ValueBytes.hex(bytes).dropFirst(2)) "
+                    throw .invalidRequest("In call to function system.\(fromBlob), value 0x\(JSONValue.hexDigits(bytes)) "
                         + "is not a valid binary representation for type \(type)")
                 }
             })

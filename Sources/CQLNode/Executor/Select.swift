@@ -131,7 +131,10 @@ enum SelectPlanner {
                     throw .invalidRequest("Invalid number of arguments in call to function system.\(function): 1 required but \(inner.count) provided")
                 }
                 if function == "sum" || function == "avg", !Aggregates.isNumeric(argument.type) {
-                    throw .invalidRequest("Invalid call to function \(function), none of its type signatures match (attempted to call system.\(function)(\(argument.type)))")
+                    // The signatures in the order Cassandra 3.11 lists them.
+                    let signatures = ["tinyint", "smallint", "float", "int", "double", "varint", "decimal", "counter", "bigint"]
+                        .map { "system.\(function) : (\($0)) -> \($0)" }.joined(separator: ", ")
+                    throw .invalidRequest("Invalid call to function \(function), none of its type signatures match (known type signatures: \(signatures))")
                 }
                 return OutputColumn(name: "system.\(function)(\(argument.name))", type: argument.type,
                                     expression: .aggregate(function, argument.expression, argument.type))
@@ -166,10 +169,10 @@ enum SelectPlanner {
                     described.append(.any); typed.append(nil)
                 default:
                     let inner = try column(argument, table: table)
-                    described.append(.typed(inner.type)); typed.append(inner)
+                    described.append(.typed(inner.type, label: inner.name)); typed.append(inner)
                 }
             }
-            let resolved = try NativeFunctions.resolve(name, described)
+            let resolved = try NativeFunctions.resolve(name, described, inSelection: true)
             var expressions: [SelectionExpression] = []
             var labels: [String] = []
             for (index, argument) in arguments.enumerated() {

@@ -184,7 +184,8 @@ struct TermEvaluator {
         case let .functionCall(name, arguments):
             var inner: [FunctionArgument] = []
             for argument in arguments { inner.append(try describe(argument)) }
-            return .typed(try NativeFunctions.resolve(name, inner).returnType)
+            let function = try NativeFunctions.resolve(name, inner)
+            return .typed(function.returnType, label: "system.\(function.name)(...)")
         default: return .any
         }
     }
