@@ -125,11 +125,11 @@ enum JSONValue {
         case let (.int, .string(text)), let (.bigint, .string(text)), let (.smallint, .string(text)), let (.tinyint, .string(text)),
              let (.varint, .string(text)), let (.counter, .string(text)), let (.float, .string(text)), let (.double, .string(text)),
              let (.decimal, .string(text)):
-            return try literal(numberLiteral(text))
+            return try literal(numberLiteral(text, type: type))
         case let (.int, .number(text)), let (.bigint, .number(text)), let (.smallint, .number(text)), let (.tinyint, .number(text)),
              let (.varint, .number(text)), let (.counter, .number(text)), let (.float, .number(text)), let (.double, .number(text)),
              let (.decimal, .number(text)):
-            return try literal(numberLiteral(text))
+            return try literal(numberLiteral(text, type: type))
         case (.int, _), (.bigint, _), (.smallint, _), (.tinyint, _), (.varint, _), (.counter, _), (.float, _), (.double, _), (.decimal, _):
             throw mismatch("a number")
         case let (.boolean, .boolean(flag)):
@@ -211,8 +211,12 @@ enum JSONValue {
         }
     }
 
-    private static func numberLiteral(_ text: String) -> Literal {
-        text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" || $0.isLetter }) ? .float(text) : .integer(text)
+    /// A JSON number or numeric string as the constant Cassandra's `fromString` of the type would read.
+    private static func numberLiteral(_ text: String, type: DataType) -> Literal {
+        switch type {
+        case .float, .double, .decimal: .float(text)
+        default: .integer(text)
+        }
     }
 
     /// A UDT field or column name as a JSON key writes it: `"\"Name\""` for a case-sensitive one.

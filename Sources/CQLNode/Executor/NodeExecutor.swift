@@ -199,12 +199,12 @@ public final class NodeExecutor: QueryHandler {
         switch values {
         case .none:
             guard markers.isEmpty else {
-                throw .invalidRequest("Invalid amount of bind variables: expected \(markers.count), got 0")
+                throw .invalidRequest("Invalid amount of bind variables")
             }
             return []
         case let .positional(list):
             guard list.count == markers.count else {
-                throw .invalidRequest("Invalid amount of bind variables: expected \(markers.count), got \(list.count)")
+                throw .invalidRequest("Invalid amount of bind variables")
             }
             return list
         case let .named(pairs):

@@ -192,10 +192,23 @@ struct RestrictionAnalyzer {
         var multiEquals: [(start: Int, values: [[[UInt8]]])] = []
         var multiRange: (start: Int, columns: [ColumnSchema], [(ComparisonOperator, [[UInt8]])])?
 
+        // Primary key columns already restricted, and how (Cassandra refuses a second relation next to = or IN).
+        var keyRelations: [String: String] = [:]
+        func restrict(_ column: ColumnSchema, _ kind: String) throws(ServerError) {
+            guard column.kind.isPrimaryKey else { return }
+            if let previous = keyRelations[column.name], previous != "range" || kind != "range" {
+                let strongest = previous == "range" ? kind : previous
+                throw .invalidRequest("\(column.name) cannot be restricted by more than one relation if it includes "
+                    + (strongest == "in" ? "a IN" : "an Equal"))
+            }
+            keyRelations[column.name] = kind
+        }
+
         for relation in relations {
             switch relation {
             case let .compare(name, op, term):
                 let column = try column(name)
+                if op != .notEqual { try restrict(column, op == .equal ? "equal" : "range") }
                 switch column.kind {
                 case let .partitionKey(position) where op == .equal:
                     result.partitionValues[position] = [try nonNull(term, column)]
@@ -209,6 +222,7 @@ struct RestrictionAnalyzer {
                 }
             case let .in(name, values):
                 let column = try column(name)
+                try restrict(column, "in")
                 let list = try inValues(values, column)
                 switch column.kind {
                 case let .partitionKey(position): result.partitionValues[position] = list
@@ -337,8 +351,20 @@ struct RestrictionAnalyzer {
         result.clusteringPrefixes = prefixes
         result.prefixLength = position
         if let range = multiRange, range.start == position {
-            result.sliceColumn = range.columns.first
-            for (op, values) in range.2 { Self.bound(op, values, into: &result) }
+            let descending = range.columns.map { column -> Bool in
+                if case .clustering(_, .descending) = column.kind { return true }
+                return false
+            }
+            if Set(descending).count > 1 {
+                // Columns of mixed clustering order: the tuple range (natural value order) is not one contiguous
+                // slice of the partition (Cassandra splits it into several), so the rows are tested one by one.
+                for (op, values) in range.2 {
+                    result.filters.append(RowFilter(column: range.columns[0], test: .multiColumn(range.columns, op, values)))
+                }
+            } else {
+                result.sliceColumn = range.columns.first
+                for (op, values) in range.2 { Self.bound(op, values, into: &result) }
+            }
             multiRange = nil
         } else if position < clusteringColumns.count, let ranges = clusteringRanges.removeValue(forKey: position) {
             result.sliceColumn = clusteringColumns[position]

@@ -72,7 +72,7 @@ struct TermEvaluator {
             }
             guard items.count <= types.count else {
                 throw .invalidRequest("Invalid tuple literal for \(receiver.name): too many elements. "
-                    + "Type \(receiver.type) expects \(types.count) but got \(items.count)")
+                    + "Type frozen<\(receiver.type)> expects \(types.count) but got \(items.count)")
             }
             var writer = ByteWriter(capacity: 32)
             for (index, item) in items.enumerated() {
@@ -212,7 +212,8 @@ struct TermEvaluator {
         case let (.string(text), .varchar):
             return Array(text.utf8)
         case let (.string(text), .ascii):
-            guard text.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidRequest("Invalid ASCII character in string literal") }
+            guard text.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidRequest(
+                "Invalid ASCII character in string literal: java.nio.charset.UnmappableCharacterException: Input length = 1") }
             return Array(text.utf8)
         case let (.string(text), .inet):
             guard let address = InetAddress(text) else { throw .invalidRequest("Unable to make inet address from '\(text)'") }
@@ -271,11 +272,11 @@ struct TermEvaluator {
             return ValueValidation.uuidBytes(uuid)
         case let (.uuid(uuid), .timeuuid):
             let bytes = ValueValidation.uuidBytes(uuid)
-            guard bytes[6] >> 4 == 1 else { throw .invalidRequest("Unsupported UUID for timeuuid; please use a time-based UUID (version 1)") }
+            guard bytes[6] >> 4 == 1 else { throw .invalidRequest("TimeUUID supports only version 1 UUIDs") }
             return bytes
         case let (.hex(digits), .blob):
             guard let bytes = ValueValidation.hexBytes(digits) else {
-                throw .invalidRequest("cannot parse '0x\(digits)' as hex bytes")
+                throw .invalidRequest("cannot parse '\(digits)' as hex bytes")
             }
             return bytes
         case let (.duration(text), .duration), let (.string(text), .duration), let (.integer(text), .duration):

@@ -245,7 +245,11 @@ enum CASResult {
         let conditioned = outcome.rows.flatMap { check, _ -> [ColumnSchema] in
             if case let .columns(conditions) = check.kind { conditions.map(\.column) } else { [] }
         }
-        if conditioned.isEmpty {
+        // An IF EXISTS / IF NOT EXISTS among the conditions makes Cassandra read, and return, whole rows.
+        let hasRowCondition = outcome.rows.contains { check, _ in
+            if case .columns = check.kind { false } else { true }
+        }
+        if conditioned.isEmpty || hasRowCondition {
             columns = table.selectOrderColumns
         } else {
             columns = isBatch ? table.partitionKeyColumns + table.clusteringColumns : []
