@@ -116,6 +116,23 @@ struct RestrictionAnalyzer {
         }
     }
 
+    /// The token a `token(...)` relation compares with: a bigint, or `token(values)` of a partition key.
+    private func tokenValue(_ term: Term, _ partitionColumns: [ColumnSchema]) throws(ServerError) -> Int64 {
+        if case let .functionCall(name, arguments) = term, name.name.lowercased() == "token", name.keyspace == nil {
+            guard arguments.count == partitionColumns.count else {
+                throw .invalidRequest("Invalid number of arguments in call to function token: \(partitionColumns.count) required but \(arguments.count) provided")
+            }
+            var components: [[UInt8]] = []
+            for (argument, column) in zip(arguments, partitionColumns) { components.append(try nonNull(argument, column)) }
+            return Murmur3Token.token(of: Murmur3Token.partitionKeyBytes(components))
+        }
+        guard case let .bytes(bytes) = try evaluator.evaluate(term, for: Receiver(name: "partition key token", type: .bigint)),
+              bytes.count == 8, let token = ValueValidation.signedInteger(bytes) else {
+            throw .invalidRequest("Invalid null value for partition key token")
+        }
+        return token
+    }
+
     private func nonNull(_ term: Term, _ column: ColumnSchema) throws(ServerError) -> [UInt8] {
         guard let bytes = try value(term, column) else { throw .invalidRequest("Invalid null value in condition for column \(column.name)") }
         return bytes
@@ -269,14 +286,13 @@ struct RestrictionAnalyzer {
                     throw .invalidRequest("The token function arguments must be in the partition key order: "
                         + partitionColumns.map(\.name).joined(separator: ", "))
                 }
-                guard case let .bytes(bytes) = try evaluator.evaluate(term, for: Receiver(name: "partition key token", type: .bigint)),
-                      bytes.count == 8, let token = ValueValidation.signedInteger(bytes) else {
-                    throw .invalidRequest("Invalid null value for partition key token")
-                }
+                let token = try tokenValue(term, partitionColumns)
                 result.hasToken = true
                 switch op {
                 case .greater: result.tokens.lower = max(result.tokens.lower ?? .min, token); result.tokens.lowerInclusive = false
                 case .greaterOrEqual: result.tokens.lower = max(result.tokens.lower ?? .min, token); result.tokens.lowerInclusive = true
+                // The minimum token as an upper bound stands for the end of the ring (Cassandra reads it as no bound).
+                case .less where token == .min, .lessOrEqual where token == .min: break
                 case .less: result.tokens.upper = min(result.tokens.upper ?? .max, token); result.tokens.upperInclusive = false
                 case .lessOrEqual: result.tokens.upper = min(result.tokens.upper ?? .max, token); result.tokens.upperInclusive = true
                 case .equal:

@@ -259,6 +259,12 @@ extension SelectPlanner {
         case let .literal(.string(text)): "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
         case let .literal(literal): literal.rawText
         case let .bindMarker(marker): marker.name.map { ":" + $0 } ?? "?"
+        case .null: "null"
+        case let .negation(inner): "-" + text(of: inner)
+        case let .list(items): "[" + items.map { text(of: $0) }.joined(separator: ", ") + "]"
+        case let .set(items): "{" + items.map { text(of: $0) }.joined(separator: ", ") + "}"
+        case let .tuple(items): "(" + items.map { text(of: $0) }.joined(separator: ", ") + ")"
+        case let .map(entries): "{" + entries.map { text(of: $0.key) + ": " + text(of: $0.value) }.joined(separator: ", ") + "}"
         default: "?"
         }
     }
@@ -302,7 +308,7 @@ struct SelectExecutor {
         }
         let limit = try positive(select.limit, name: "[limit]", message: "LIMIT must be strictly positive")
         let perPartitionLimit = try positive(select.perPartitionLimit, name: "[per_partition_limit]",
-                                             message: "PER PARTITION LIMIT must be strictly positive")
+                                             message: "LIMIT must be strictly positive")  // Cassandra words both limits alike
         let reversed = try orderReversed(restrictions)
         if select.isDistinct { try checkDistinct(outputs) }
 
@@ -482,6 +488,11 @@ struct SelectExecutor {
                         : try state.scan(table: table.id, tokens: tokens, query: query)
                 }
                 collected.append(contentsOf: result.rows.filter(filter.passes))
+                if distinct, result.resume == nil, let want, collected.count >= want, let last = collected.last {
+                    // A full page of a range read ends with a paging state even when no partition follows, as in
+                    // Cassandra (its pager cannot tell); the next page is then empty.
+                    return (collected, ReadPosition(partitionKey: last.partitionKey, clustering: nil))
+                }
                 guard let stop = result.resume else { return (collected, nil) }
                 if let want, collected.count >= want { return (collected, stop) }
                 position = stop
