@@ -21,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
     ],
     targets: [
         .target(
@@ -35,6 +38,10 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -46,6 +53,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "BigInt", package: "BigInt"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -74,14 +83,20 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        .target(
+            name: "TLSTestSupport",
+            path: "Tests/TLSTestSupport",
+            swiftSettings: strictConcurrency
+        ),
         .testTarget(
             name: "CQLWireIntegrationTests",
             dependencies: [
-                "CQLWire", "CQLNode",
+                "CQLWire", "CQLNode", "TLSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -135,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "WorkerServerTests",
             dependencies: [
-                "WorkerServer", "Scheduler", "CQLWire", "CQLNode",
+                "WorkerServer", "Scheduler", "CQLWire", "CQLNode", "TLSTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -143,15 +158,20 @@ let package = Package(
             ],
             swiftSettings: strictConcurrency
         ),
+        .target(
+            name: "CQLToolOptions",
+            dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictConcurrency
+        ),
         .executableTarget(
             name: "cqlprobe",
-            dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CQLWire", "CQLToolOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CQLProbeMain",
             swiftSettings: strictConcurrency
         ),
         .executableTarget(
             name: "cqlbench",
-            dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CQLWire", "CQLToolOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CQLBenchMain",
             swiftSettings: strictConcurrency
         ),

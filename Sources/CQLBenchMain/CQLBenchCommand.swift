@@ -1,4 +1,5 @@
 import ArgumentParser
+import CQLToolOptions
 import CQLWire
 import Foundation
 import Synchronization
@@ -34,8 +35,8 @@ struct CQLBenchCommand: AsyncParsableCommand {
             errors and client CPU microseconds per request (getrusage of this process divided by requests). \
             Workloads: insert (random keys below --rows), select (reads those keys; the rows are written first), \
             lwt (INSERT ... IF NOT EXISTS on fresh keys), mixed (--read-ratio selects, --lwt-ratio LWTs, the rest \
-            inserts). --executor io (the default) runs the request tasks on the session's I/O executor, the \
-            thread that reads the socket; --executor pool runs them on Swift's cooperative pool with a reader \
+            inserts). --executor io (the default without TLS) runs the request tasks on the session's I/O executor, the \
+            thread that reads the socket; --executor pool (the only choice with TLS) runs them on Swift's cooperative pool with a reader \
             thread per connection. scripts/bench/cqlbench_python.py runs the same workloads on the DataStax Python driver.
             """
     )
@@ -79,11 +80,19 @@ struct CQLBenchCommand: AsyncParsableCommand {
     @Option(help: "Consistency level of every request.")
     var consistency = "ONE"
 
-    @Option(help: "io: request tasks run on the session's I/O executor; pool: on the cooperative pool.")
-    var executor = ExecutorChoice.io
+    @Option(help: "io: request tasks run on the session's I/O executor (the default without TLS); pool: on the cooperative pool (the default and only choice with TLS).")
+    var executor: ExecutorChoice?
+
+    @OptionGroup(title: "TLS")
+    var tls: TLSOptions
 
     @Flag(help: "Print one JSON line instead of the table.")
     var json = false
+
+    /// `--executor`, else io without TLS and pool with it.
+    func chosenExecutor() throws -> ExecutorChoice {
+        try executor ?? (tls.configuration() == nil ? .io : .pool)
+    }
 
     func validate() throws {
         guard concurrency > 0, concurrency <= 32_768 else { throw ValidationError("--concurrency must be 1...32768") }
@@ -93,6 +102,9 @@ struct CQLBenchCommand: AsyncParsableCommand {
             throw ValidationError("--read-ratio and --lwt-ratio must add up to at most 1")
         }
         guard Consistency(name: consistency) != nil else { throw ValidationError("unknown consistency \(consistency)") }
+        if executor == .io, try tls.configuration() != nil {
+            throw ValidationError("--executor io cannot read TLS connections (NIO's event loop does); use --executor pool")
+        }
         guard keyspace.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !keyspace.isEmpty else {
             throw ValidationError("--keyspace must be a plain identifier")
         }
@@ -102,18 +114,23 @@ struct CQLBenchCommand: AsyncParsableCommand {
         let level = Consistency(name: consistency) ?? .one
         let session: CQLSession
         do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
+            var configuration = CQLSession.Configuration(
                 contactPoints: [CQLEndpoint(host: host, port: port)], compression: [], consistency: level,
-                connectionsPerNode: connections, usesIOExecutor: executor == .io))
+                connectionsPerNode: connections, usesIOExecutor: try chosenExecutor() == .io)
+            configuration.tls = try tls.configuration()
+            session = try await CQLSession.connect(configuration)
         } catch {
             FileHandle.standardError.write(Data("cqlbench: cannot connect to \(host):\(port): \(error)\n".utf8))
             throw ExitCode(2)
         }
         defer { session.close() }
         let requests = RequestCounter()
-        _ = try await session.execute(
-            "CREATE KEYSPACE IF NOT EXISTS \(keyspace) WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
-        _ = try await session.execute("CREATE TABLE IF NOT EXISTS \(keyspace).kv (key bigint PRIMARY KEY, value blob)")
+        // Each CREATE returns once every node knows it (the session waits for schema agreement).
+        for ddl in ["CREATE KEYSPACE IF NOT EXISTS \(keyspace) WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+                    "CREATE TABLE IF NOT EXISTS \(keyspace).kv (key bigint PRIMARY KEY, value blob)"]
+            where !(try await session.execute(ddl)).schemaInAgreement {
+            FileHandle.standardError.write(Data("cqlbench: warning: the nodes do not agree on the schema yet\n".utf8))
+        }
         requests.add(2)
         let statements = try await Statements(
             insert: session.prepare("INSERT INTO \(keyspace).kv (key, value) VALUES (?, ?)"),
@@ -180,8 +197,9 @@ struct CQLBenchCommand: AsyncParsableCommand {
         let measured = Double(min(clock.now - measureFrom, .seconds(duration + 60)).nanoseconds) / 1e9
         let measuredRequests = results.histogram.count + results.errors
         let cpu = cpuEnd - (cpuAtStart.withLock { $0 } ?? cpuEnd)
+        let client = "cqlwire (\(try chosenExecutor().rawValue)\(tls.isEnabled ? ", tls" : ""))"
         let report = Report(
-            client: "cqlwire (\(executor.rawValue))", workload: workload.rawValue, concurrency: concurrency, durationSeconds: measured,
+            client: client, workload: workload.rawValue, concurrency: concurrency, durationSeconds: measured,
             ops: results.histogram.count, opsPerSecond: measured > 0 ? Double(results.histogram.count) / measured : 0,
             p50Microseconds: Double(results.histogram.percentile(0.50)) / 1000,
             p99Microseconds: Double(results.histogram.percentile(0.99)) / 1000,

@@ -27,6 +27,8 @@ public final class EmbeddedNode: Sendable {
         public var logger: Logger
         /// Testing aid: a file that gets one JSON line per applied LWT in commit order (``LWTAuditLog``); nil for none.
         public var lwtAuditLogPath: String?
+        /// Serve TLS only (and require client certificates when it names a client CA); nil for plain TCP.
+        public var tls: CQLServerTLSConfiguration?
 
         /// A configuration; by default loopback, a free port, in memory, no authentication, no faults.
         public init(host: String = "127.0.0.1", port: Int = 0, dataDirectory: String? = nil,
@@ -73,10 +75,10 @@ public final class EmbeddedNode: Sendable {
         }
         let executor = NodeExecutor(storage: storage, lwtAudit: audit)
         let authenticator = configuration.credentials.map { PasswordAuthenticator(username: $0.username, password: $0.password) }
-        let server = CQLServer(
-            configuration: CQLServer.Configuration(host: configuration.host, port: configuration.port,
-                                                   authenticator: authenticator, faultInjection: configuration.faultInjection),
-            handler: executor)
+        var serverConfiguration = CQLServer.Configuration(host: configuration.host, port: configuration.port,
+                                                          authenticator: authenticator, faultInjection: configuration.faultInjection)
+        serverConfiguration.tls = configuration.tls
+        let server = CQLServer(configuration: serverConfiguration, handler: executor)
         let address: SocketAddress
         do {
             address = try await server.start()

@@ -12,7 +12,8 @@ struct CQLNodeCommand: AsyncParsableCommand {
         abstract: "A single-node CQL server speaking the Cassandra native protocol v4 (presents itself as Cassandra 4.1).",
         discussion: """
             Prints one line `cqlnode listening on HOST:PORT` once it accepts connections, and stops cleanly on \
-            SIGTERM or SIGINT (exit status 0).
+            SIGTERM or SIGINT (exit status 0). With --tls-cert and --tls-key the port serves TLS only (Cassandra's \
+            client_encryption_options); --tls-client-ca also requires client certificates.
             """
     )
 
@@ -35,7 +36,19 @@ struct CQLNodeCommand: AsyncParsableCommand {
             help: "Testing aid: append one JSON line per applied conditional write (LWT) to FILE, in commit order.")
     var lwtAuditLog: String?
 
+    @Option(name: .customLong("tls-cert"), help: "Serve TLS only, with this PEM certificate chain (needs --tls-key).")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-client-ca"),
+            help: "Require client certificates signed by a CA of this PEM file (mutual TLS; needs --tls-cert).")
+    var tlsClientCA: String?
+
     func validate() throws {
+        if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsClientCA != nil, tlsCertificate == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
         if let auth, !auth.contains(":") { throw ValidationError("--auth takes USER:PASS") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     }
@@ -50,6 +63,10 @@ struct CQLNodeCommand: AsyncParsableCommand {
         var configuration = EmbeddedNode.Configuration(
             host: host, port: port, dataDirectory: inMemory ? nil : dataDirectory, credentials: credentials, logger: logger)
         configuration.lwtAuditLogPath = lwtAuditLog
+        if let tlsCertificate, let tlsKey {
+            configuration.tls = CQLServerTLSConfiguration(certificateChainFile: tlsCertificate, privateKeyFile: tlsKey,
+                                                          clientCAFile: tlsClientCA)
+        }
         let node = try await EmbeddedNode.start(configuration)
         // Written unbuffered: tests and scripts wait for this line on a pipe.
         FileHandle.standardOutput.write(Data("cqlnode listening on \(node.host):\(node.port)\n".utf8))

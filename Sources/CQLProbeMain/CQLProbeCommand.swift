@@ -1,4 +1,5 @@
 import ArgumentParser
+import CQLToolOptions
 import CQLWire
 import Foundation
 
@@ -17,7 +18,7 @@ struct CQLProbeCommand: AsyncParsableCommand {
         discussion: """
             Statements end with ';' (outside strings and comments); BEGIN BATCH ... APPLY BATCH stays whole. \
             Shell commands: CONSISTENCY [LEVEL], SERIAL CONSISTENCY [LEVEL], TRACING ON|OFF, PAGING ON|OFF|N, \
-            DESCRIBE/DESC (run on the node), USE, HISTORY [N], HELP, EXIT/QUIT. Results print as cqlsh prints them.
+            DESCRIBE/DESC (run on the node; built from system_schema before Cassandra 4.0), USE, HISTORY [N], HELP, EXIT/QUIT. Results print as cqlsh prints them.
 
             The prompt reads plain lines from standard input: there is no arrow-key editing or completion \
             (no readline dependency). Statements typed at the prompt are kept in memory (HISTORY) and appended \
@@ -61,6 +62,13 @@ struct CQLProbeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-history"), help: "Do not read or write ~/.cqlprobe_history.")
     var noHistory = false
 
+    @OptionGroup(title: "TLS")
+    var tls: TLSOptions
+
+    @Flag(name: .customLong("client-describe"),
+          help: ArgumentHelp("Build DESCRIBE from system_schema even on Cassandra 4.0 and later.", visibility: .hidden))
+    var clientDescribe = false
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("the port must be between 1 and 65535") }
         guard Consistency(name: consistency) != nil else { throw ValidationError("unknown consistency level \(consistency)") }
@@ -74,14 +82,20 @@ struct CQLProbeCommand: AsyncParsableCommand {
         let credentials = username.flatMap { user in password.map { CQLConnection.Credentials(username: user, password: $0) } }
         let session: CQLSession
         do {
-            session = try await CQLSession.connect(CQLSession.Configuration(
+            var configuration = CQLSession.Configuration(
                 contactPoints: [CQLEndpoint(host: host, port: port)], keyspace: keyspace, credentials: credentials,
                 compression: [], connectTimeout: .seconds(connectTimeout), requestTimeout: .seconds(requestTimeout),
                 consistency: level, pageSize: 100, connectionsPerNode: 1, discoverNodes: false,
-                loadBalancing: .roundRobin, retryPolicy: RetryPolicy(maxRetries: 0)))
+                loadBalancing: .roundRobin, retryPolicy: DefaultRetryPolicy(maxRetries: 0))
+            configuration.tls = try tls.configuration()
+            session = try await CQLSession.connect(configuration)
         } catch {
-            terminal.error("Connection error: Unable to connect to \(CQLEndpoint(host: host, port: port)): "
-                           + ResultFormatting.errorText(error))
+            let endpoint = CQLEndpoint(host: host, port: port)
+            if let reason = Self.unreachableReason(error, endpoint: endpoint) {
+                terminal.error("cqlprobe: cannot connect to \(endpoint): \(reason)")
+            } else {
+                terminal.error("Connection error: Unable to connect to \(endpoint): " + ResultFormatting.errorText(error))
+            }
             throw ExitCode(2)
         }
         defer { session.close() }
@@ -94,6 +108,7 @@ struct CQLProbeCommand: AsyncParsableCommand {
         let shell = Shell(session: session, terminal: terminal,
                           sourceName: file ?? "<stdin>", showLineNumbers: !interactive, interactive: interactive,
                           consistency: level, historyFile: historyFile)
+        if clientDescribe { shell.clientDescribe = true }
 
         if let execute {
             await shell.run(StatementSplitter.split(execute))
@@ -108,6 +123,27 @@ struct CQLProbeCommand: AsyncParsableCommand {
         }
         terminal.flush()
         if shell.failed && !interactive { throw ExitCode(2) }
+    }
+
+    /// Why `endpoint` could not be reached (refused, timed out, unknown host), once, without the
+    /// endpoint the session's errors repeat; nil for other failures (authentication, protocol).
+    static func unreachableReason(_ error: any Error, endpoint: CQLEndpoint) -> String? {
+        guard let error = error as? CQLError else { return nil }
+        switch error {
+        case let .connectionFailed(_, reason), let .connectionClosed(_, reason):
+            return reason
+        case let .requestTimedOut(_, timeout):
+            return "timed out after \(timeout)"
+        case let .noHostAvailable(errors):
+            guard var reason = errors.first else { return "no host available" }
+            // Each layer names the endpoint again ("HOST:PORT: cannot connect to HOST:PORT: refused").
+            while let prefix = ["\(endpoint): ", "cannot connect to \(endpoint): "].first(where: { reason.hasPrefix($0) }) {
+                reason.removeFirst(prefix.count)
+            }
+            return reason
+        default:
+            return nil
+        }
     }
 
     /// The read-eval-print loop over standard input.

@@ -189,7 +189,13 @@ final class Shell {
         do {
             var request = statement(input.text)
             var result = try await session.execute(request)
+            if !result.schemaInAgreement {
+                // cqlsh's words, after the DataStax driver's agreement wait ran out.
+                terminal.error("Warning: schema version mismatch detected, which might be caused by DOWN nodes; if this is not "
+                               + "the case, check the schema versions of your nodes in system.local and system.peers.")
+            }
             if firstWord == "SELECT" || firstWord == "LIST" {
+                let traced = result
                 terminal.line()
                 var total = 0
                 var first = true
@@ -205,7 +211,6 @@ final class Shell {
                         if cells.isEmpty { terminal.line() } else if interactive { terminal.line() }
                         total += cells.count
                     }
-                    printTracing(result)
                     guard let pagingState = result.pagingState else {
                         if !interactive { terminal.line() }
                         break
@@ -220,6 +225,8 @@ final class Shell {
                     first = false
                 }
                 terminal.line("(\(total) rows)")
+                // As cqlsh: the trace of the statement (its first page) after the row count.
+                await printTracing(traced)
             } else {
                 if result.hasRows, !result.rows.metadata.columns.isEmpty {
                     // A conditional statement's [applied] row, printed as cqlsh prints CAS results.
@@ -231,7 +238,7 @@ final class Shell {
                     }
                     if interactive || cells.isEmpty { terminal.line() }
                 }
-                printTracing(result)
+                await printTracing(result)
             }
             printWarnings(result.warnings)
         } catch {
@@ -239,10 +246,26 @@ final class Shell {
         }
     }
 
-    private func printTracing(_ result: QueryResult) {
+    /// The trace of a traced statement, as cqlsh prints it: its session id and its events.
+    private func printTracing(_ result: QueryResult) async {
         guard let id = result.tracingID else { return }
+        let report: TraceReport?
+        do {
+            report = try await TraceReport.load(session, id: id)
+        } catch {
+            terminal.error("Unable to fetch query trace: \(ResultFormatting.errorText(error))")
+            return
+        }
+        guard let report else {
+            terminal.error("Session \(id.uuidString.lowercased()) wasn't found.")
+            return
+        }
         terminal.line()
         terminal.line("Tracing session: \(id.uuidString.lowercased())")
+        terminal.line()
+        for line in ResultFormatting.table(names: TraceReport.columns, rows: report.rows, withHeader: true) {
+            terminal.line(line)
+        }
         terminal.line()
     }
 
@@ -256,17 +279,46 @@ final class Shell {
         }
     }
 
-    /// DESCRIBE runs on the node (Cassandra 4 and later); the rows print as cqlsh prints them.
+    /// Whether DESCRIBE is built here from `system_schema` (a server before Cassandra 4.0 has no
+    /// server-side DESCRIBE), decided from `release_version` at the first DESCRIBE; true when forced.
+    var clientDescribe: Bool?
+
+    private func usesClientDescribe() async -> Bool {
+        if let clientDescribe { return clientDescribe }
+        var request = CQLStatement("SELECT release_version FROM system.local WHERE key = 'local'", values: [])
+        request.consistency = .one
+        let version = ((try? await session.execute(request).first?.decode(String?.self, named: "release_version")) ?? nil) ?? ""
+        let major = Int(version.prefix { $0.isNumber }) ?? 4
+        clientDescribe = major < 4
+        return major < 4
+    }
+
+    /// The rows of a DESCRIBE: from the node (Cassandra 4 and later), or built here from `system_schema`.
+    private func describeRows(_ input: InputStatement) async throws -> [[String: CQLValue]] {
+        if await usesClientDescribe() {
+            let schema = try await ClientDescribe.load(session)
+            let words = input.text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
+            return try schema.rows(for: words, sessionKeyspace: session.keyspace)
+        }
+        var request = statement(input.text)
+        request.consistency = .localOne
+        request.pageSize = nil
+        var rows: [[String: CQLValue]] = []
+        for try await row in session.rows(request) {
+            var values: [String: CQLValue] = [:]
+            for (column, value) in zip(row.columns, try row.values()) { values[column.name] = value }
+            rows.append(values)
+        }
+        return rows
+    }
+
+    /// DESCRIBE, from the node or built here; the rows print as cqlsh prints them.
     private func describe(_ input: InputStatement, words: [String]) async {
         do {
-            var request = statement(input.text)
-            request.consistency = .localOne
-            request.pageSize = nil
-            var rows: [RowView] = []
-            for try await row in session.rows(request) { rows.append(row) }
+            let rows = try await describeRows(input)
             let what = words.count >= 2 ? words[1].lowercased() : ""
-            func text(_ row: RowView, _ column: String) -> String {
-                guard let value = try? row.value(named: column), !value.isNull else { return "" }
+            func text(_ row: [String: CQLValue], _ column: String) -> String {
+                guard let value = row[column], !value.isNull else { return "" }
                 if case let .text(text) = value { return text }
                 if case let .ascii(text) = value { return text }
                 return value.cqlLiteral
@@ -306,9 +358,9 @@ final class Shell {
                     terminal.line()
                     terminal.line("Cluster: \(text(row, "cluster"))")
                     terminal.line("Partitioner: \(text(row, "partitioner"))")
-                    terminal.line("Snitch: \(text(row, "snitch"))")
+                    if row["snitch"] != nil { terminal.line("Snitch: \(text(row, "snitch"))") }
                     terminal.line()
-                    if row.index(of: "range_ownership") != nil, case let .map(entries)? = try? row.value(named: "range_ownership") {
+                    if case let .map(entries)? = row["range_ownership"] {
                         terminal.line("Range ownership:")
                         for entry in entries {
                             let token = entry.key.cqlLiteral
@@ -333,6 +385,8 @@ final class Shell {
         } catch let error as ServerError {
             // cqlsh shows only the server's message for DESCRIBE.
             printError(error.message, line: input.line)
+        } catch let error as ClientDescribe.Failure {
+            printError(error.message, line: input.line)
         } catch {
             printError(ResultFormatting.errorText(error), line: input.line)
         }
@@ -344,9 +398,10 @@ final class Shell {
         ===========================
         CONSISTENCY [LEVEL]           show or set the consistency level (default ONE)
         SERIAL CONSISTENCY [LEVEL]    show or set the serial consistency (SERIAL or LOCAL_SERIAL)
-        TRACING [ON|OFF]              trace requests; the tracing session id is printed
+        TRACING [ON|OFF]              trace requests; the trace's events are printed after each
         PAGING [ON|OFF|N]             page size of SELECT results (default 100)
-        DESCRIBE | DESC ...           runs on the node (KEYSPACES, TABLES, KEYSPACE x, TABLE t, CLUSTER, ...)
+        DESCRIBE | DESC ...           KEYSPACES, KEYSPACE x, TABLES, TABLE t, TYPES, TYPE t, SCHEMA, CLUSTER
+                                      (on the node; built from system_schema before Cassandra 4.0)
         USE keyspace                  switch keyspace
         HISTORY [N]                   the last N statements typed here (also in ~/.cqlprobe_history)
         EXIT | QUIT                   leave

@@ -12,7 +12,7 @@ struct ExecutorErrorTests {
         ("SELECT * FROM pg WHERE v = 'x'", "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING"),
         ("INSERT INTO kv (k, v) VALUES (1, 'x')", "Invalid STRING constant (x) for \"v\" of type int"),
         ("INSERT INTO locks (name, owner) VALUES ('a', 5)", "Invalid INTEGER constant (5) for \"owner\" of type text"),
-        ("INSERT INTO pg (p, v) VALUES (1, 'x')", "Missing mandatory PRIMARY KEY part c"),
+        ("INSERT INTO pg (p, v) VALUES (1, 'x')", "Some clustering keys are missing: c"),
         ("INSERT INTO kv (k, x) VALUES (1, 2)", "Undefined column name x"),
         ("SELECT x FROM kv", "Undefined column name x"),
         ("UPDATE pg SET v = 'a' WHERE p = 1", "Some clustering keys are missing: c"),
@@ -56,7 +56,7 @@ struct ExecutorErrorTests {
     @Test("the number of bound values must match the markers")
     func valueCount() async throws {
         let node = try ExecutorHarness()
-        #expect(await node.error("INSERT INTO kv (k, v) VALUES (?, ?)", [V.int(1)])?.message == "Invalid amount of bind variables: expected 2, got 1")
+        #expect(await node.error("INSERT INTO kv (k, v) VALUES (?, ?)", [V.int(1)])?.message == "Invalid amount of bind variables")
     }
 
     @Test("consistency levels beyond the replication factor answer Unavailable with required and alive", arguments: [

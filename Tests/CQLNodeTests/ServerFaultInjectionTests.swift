@@ -1,5 +1,6 @@
 @testable import CQLNode
 import CQLWire
+import Foundation
 import Testing
 
 /// Fault rules: which requests they match, how often they fire, and the errors they make.
@@ -67,6 +68,75 @@ struct ServerFaultInjectionTests {
         let defaultSerial = FaultInjection.error(for: .writeTimeoutCAS, request: Self.execute)
         #expect(defaultSerial?.kind == .writeTimeout(consistency: .serial, received: 0, blockFor: 1, writeType: "CAS"))
         #expect(FaultInjection.error(for: .timeout, request: Self.insert) == nil)
+    }
+
+    @Test("WriteTimeout of each write type: the batch log at ONE, CAS at the serial consistency, the others at the request's",
+          arguments: FaultInjection.WriteType.allCases)
+    func writeTimeouts(writeType: FaultInjection.WriteType) {
+        let error = FaultInjection.error(for: .writeTimeout(writeType, received: 1, blockFor: 2), request: Self.insert)
+        let consistency: Consistency = switch writeType {
+        case .batchLog: .one
+        case .cas: .localSerial
+        default: .two
+        }
+        #expect(error?.kind == .writeTimeout(consistency: consistency, received: 1, blockFor: 2, writeType: writeType.rawValue))
+        #expect(error?.message == (writeType == .cas
+            ? "CAS operation timed out: received 1 of 2 required responses after 0 contention retries"
+            : "Operation timed out - received only 1 responses."))
+    }
+
+    @Test("ReadTimeout with and without the data retrieved, at the request's consistency", arguments: [false, true])
+    func readTimeouts(dataPresent: Bool) {
+        let error = FaultInjection.error(for: .readTimeout(received: 2, blockFor: 2, dataPresent: dataPresent), request: Self.batch)
+        #expect(error == ServerError(.readTimeout(consistency: .quorum, received: 2, blockFor: 2, dataPresent: dataPresent),
+                                     message: "Operation timed out - received only 2 responses."))
+    }
+
+    @Test("A lagging schema: unknown tables are refused as Cassandra does, CREATE goes through, and it ends with its time")
+    func schemaLagTables() async {
+        let lag = FaultInjection.SchemaLag(schemaVersion: UUID(), unknownTables: ["KV"])
+        let texts = ["SELECT v FROM ks.kv WHERE k = 1", "INSERT INTO kv (k) VALUES (1)", "UPDATE \"kv\" SET v = 1 WHERE k = 1",
+                     "ALTER TABLE ks.kv ADD w int", "SELECT v FROM ks.kvx", "CREATE TABLE ks.kv (k int PRIMARY KEY)"]
+        let found = texts.map { lag.unknownTable(in: .query(Query(query: $0, parameters: QueryParameters(consistency: .one)))) }
+        #expect(found == ["kv", "kv", "kv", "kv", nil, nil])
+
+        let faults = FaultInjection()
+        faults.lagSchema(lag, for: .seconds(3600))
+        #expect(faults.schemaLag?.schemaVersion == lag.schemaVersion)
+        faults.endSchemaLag()
+        #expect(faults.schemaLag == nil)
+        faults.lagSchema(lag, for: .zero)
+        #expect(faults.schemaLag == nil)
+    }
+
+    @Test("A lagging node reports the older schema_version in system.local and refuses the new table, on the real executor")
+    func schemaLagOnNode() async throws {
+        let faults = FaultInjection()
+        let node = try await EmbeddedNode.start(.init(faultInjection: faults))
+        defer { Task { try? await node.shutdown() } }
+        let connection = try await CQLConnection.connect(host: node.host, port: node.port)
+        defer { connection.close() }
+        func send(_ cql: String) async throws -> ResponseMessage {
+            try await connection.send(.query(Query(query: cql, parameters: QueryParameters(consistency: .one)))).message
+        }
+        func schemaVersion() async throws -> UUID? {
+            guard case let .result(.rows(rows)) = try await send("SELECT schema_version FROM system.local WHERE key='local'") else {
+                return nil
+            }
+            return try rows.first?.decode(UUID?.self, named: "schema_version")
+        }
+        _ = try await send("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+        let before = try #require(try await schemaVersion())
+        _ = try await send("CREATE TABLE ks.kv (k int PRIMARY KEY, v int)")
+        let after = try #require(try await schemaVersion())
+        #expect(after != before)
+
+        faults.lagSchema(FaultInjection.SchemaLag(schemaVersion: before, unknownTables: ["kv"]), for: .seconds(3600))
+        #expect(try await schemaVersion() == before)
+        #expect(try await send("INSERT INTO ks.kv (k, v) VALUES (1, 1)") == .error(ServerError(.invalid, message: "unconfigured table kv")))
+        faults.endSchemaLag()
+        #expect(try await schemaVersion() == after)
+        #expect(try await send("INSERT INTO ks.kv (k, v) VALUES (1, 1)") == .result(.void))
     }
 
     @Test("A delayed request is answered, and an after-execution error replaces an applied statement's answer")

@@ -89,6 +89,38 @@ struct ClusterRoutingTests {
         }
     }
 
+    @Test("with a local data center, LOCAL_ONE requests stay in it (failing when it is down); ONE ones go elsewhere only then")
+    func localDataCenter() async throws {
+        let cluster = try await ScriptedCluster.start(Self.specs, keyspaces: Self.keyspaces)
+        defer { Task { await cluster.stop() } }
+        var configuration = CQLSession.Configuration(
+            contactPoints: [cluster.endpoint(0)], consistency: .localOne, connectionsPerNode: 1,
+            reconnection: ReconnectionPolicy(baseDelay: .seconds(30), maxDelay: .seconds(30)))
+        configuration.localDatacenter = "dc2"
+        let session = try await CQLSession.connect(configuration)
+        defer { session.close() }
+        #expect(await eventually { session.nodes.count == 4 })
+        let insert = try await session.prepare("INSERT INTO nts.t (k, v) VALUES (?, ?)")
+        Self.clearRequests(cluster)
+        for key in Int32(0)..<40 {
+            _ = try await session.execute(try insert.bind(key, key))
+            var anyLevel = try insert.bind(key, key)
+            anyLevel.consistency = .one
+            _ = try await session.execute(anyLevel)
+        }
+        // Every partition has one replica in dc2 (nodes 2 and 3): dc1 coordinates nothing.
+        #expect(cluster.handlers[0].executedKeys.isEmpty && cluster.handlers[1].executedKeys.isEmpty)
+        #expect(Set(cluster.handlers[2].executedKeys + cluster.handlers[3].executedKeys) == Set(0..<40))
+
+        await cluster.servers[2].stop()
+        await cluster.servers[3].stop()
+        await #expect(throws: CQLError.self) { _ = try await session.execute(try insert.bind(Int32(1), Int32(1))) }
+        var anyLevel = try insert.bind(Int32(1), Int32(1))
+        anyLevel.consistency = .one
+        let result = try await session.execute(anyLevel)
+        #expect([cluster.endpoint(0), cluster.endpoint(1)].map(\.description).contains(result.coordinator))
+    }
+
     @Test("a conditional statement (LWT) always goes to its partition's owner first")
     func lwtRouting() async throws {
         let cluster = try await ScriptedCluster.start(Self.specs, keyspaces: Self.keyspaces)

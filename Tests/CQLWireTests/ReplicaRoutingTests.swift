@@ -145,6 +145,44 @@ struct ReplicaRoutingTests {
         #expect(roundRobinLeaders.count == 4)
     }
 
+    @Test("with a local data center: its replicas first, its other nodes next, then the remote ones unless the consistency is LOCAL_*")
+    func localDataCenterFirst() throws {
+        let (nodes, map, key) = try Self.cluster(replication: ["ks": .simple(replicationFactor: 3)])
+        // Replicas of the key in ring order: 2, 3, 0; node 1 holds none. dc1: 0 and 1; dc2: 2 and 3.
+        for (index, dataCenter) in ["dc1", "dc1", "dc2", "dc2"].enumerated() { nodes[index].dataCenter = dataCenter }
+        func indices(_ plan: [NodePool]) -> [Int?] { plan.map { node in nodes.firstIndex { $0 === node } } }
+        for start in 0..<8 {
+            for conditional in [false, true] {
+                let plan = CQLSession.plan(nodes: nodes, map: map, start: start, tokenAware: true, conditional: conditional,
+                                           localDataCenter: "dc1", remoteAllowed: true) {
+                    CQLSession.Routing(key: key, keyspace: "ks")
+                }
+                #expect(indices(Array(plan.prefix(2))) == [0, 1], "start \(start)")
+                #expect(Set(indices(Array(plan.suffix(2)))) == [2, 3], "start \(start)")
+                let local = CQLSession.plan(nodes: nodes, map: map, start: start, tokenAware: true, conditional: conditional,
+                                            localDataCenter: "dc1", remoteAllowed: false) {
+                    CQLSession.Routing(key: key, keyspace: "ks")
+                }
+                #expect(indices(local) == [0, 1], "start \(start): a LOCAL_* request left the data center")
+            }
+            // Round robin: the local nodes take turns leading, the remote ones always follow.
+            let roundRobin = CQLSession.plan(nodes: nodes, map: map, start: start, tokenAware: false, conditional: false,
+                                             localDataCenter: "dc2", remoteAllowed: true) { nil }
+            #expect(Set(indices(Array(roundRobin.prefix(2)))) == [2, 3])
+            #expect(Set(indices(Array(roundRobin.suffix(2)))) == [0, 1])
+        }
+        // A node whose data center is not known yet counts as local (contact points before the topology is read).
+        nodes[3].dataCenter = nil
+        let plan = CQLSession.plan(nodes: nodes, map: map, start: 0, tokenAware: true, conditional: true,
+                                   localDataCenter: "dc1", remoteAllowed: false) { CQLSession.Routing(key: key, keyspace: "ks") }
+        #expect(indices(plan) == [3, 0, 1])
+    }
+
+    @Test("the consistency levels that keep a request in its data center", arguments: Consistency.allCases)
+    func localConsistency(consistency: Consistency) {
+        #expect(consistency.isDataCenterLocal == [.localOne, .localQuorum, .localSerial].contains(consistency))
+    }
+
     @Test("a replica no longer among the session's nodes is left out of the plan")
     func removedReplica() throws {
         let (nodes, map, key) = try Self.cluster(replication: ["ks": .simple(replicationFactor: 3)])

@@ -3,7 +3,7 @@ import Logging
 import Testing
 @testable import Scheduler
 
-@Suite("Job handlers")
+@Suite("Job handlers", .tags(.fast))
 struct HandlerTests {
     static let jobID = UUID(uuidString: "6BE2A8D0-2D0E-4C65-9E5A-1A0B2C3D4E5F") ?? UUID()
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Scheduler
 
-@Suite("Job request validation")
+@Suite("Job request validation", .tags(.fast))
 struct JobRequestValidationTests {
     static let kinds: Set<String> = ["noop", "sleep", "echo", "http"]
     static let now = Date(timeIntervalSince1970: 1_780_000_000)

@@ -36,7 +36,7 @@ struct JobServiceTests {
     func scheduleForms() async throws {
         let bed = try await SchedulerTestBed.start()
         let service = bed.service
-        let before = WallClock.now()
+        let before = Date(milliseconds: Date().millis)
         let at = Date(milliseconds: before.millis + 3_600_000)
         let forms: [(String, String?, (Date) -> Bool)] = [
             ("now", nil, { $0 >= before && $0.timeIntervalSince(before) < 60 }),
@@ -121,17 +121,28 @@ struct JobServiceTests {
 
     @Test("max_duration_seconds is enforced: the sleeping run is cancelled and recorded as timed out")
     func maxDuration() async throws {
-        let bed = try await SchedulerTestBed.start()
+        let clock = TestSchedulerClock(start: Date())
+        let bed = try await SchedulerTestBed.start(clock: clock)
         let service = bed.service
-        try await Self.running([Self.runtime(service, "timer")]) {
+        let runtime = Self.runtime(service, "timer")
+        try await runtime.ownership.balance()
+        do {
             let created = try await service.create(try SchedulerTestBed.job("now", kind: "sleep", payload: .object(["seconds": .number("60")]),
                                                                            maxDuration: 1, maxAttempts: 1))
+            try await runtime.poller.pollOnce()
+            _ = try await Self.settled(service, created.jobID, .running)
+            // The run's timer sleeps on the test clock: nothing times out until the clock passes the deadline.
+            #expect(try await SchedulerTestBed.eventually { clock.sleeperCount >= 2 })
+            clock.advance(by: .milliseconds(999))
+            #expect(try await service.get(created.jobID)?.status == .running)
+            clock.advance(by: .milliseconds(1))
             let job = try await Self.settled(service, created.jobID, .timedOut)
             #expect(job.status == .timedOut)
             #expect(job.lastOutcome == .timedOut)
             _ = try await SchedulerTestBed.eventually { try await service.history(created.jobID, limit: 5).first?.status == .timedOut }
             #expect(try await service.history(created.jobID, limit: 5).map(\.status) == [.timedOut])
         }
+        await runtime.shutdown(gracePeriod: .zero)
         #expect(bed.counter("scheduler_runs_total", [("outcome", "timed_out")]) == 1)
         await bed.stop()
     }
@@ -164,25 +175,34 @@ struct JobServiceTests {
 
     @Test("a run abandoned by its worker is reclaimed by another; the stale completion is rejected")
     func reclaim() async throws {
-        var configuration = SchedulerTestBed.fastConfiguration
-        configuration.runLease = .seconds(1)
-        let bed = try await SchedulerTestBed.start(configuration)
+        let clock = TestSchedulerClock(start: Date())
+        let bed = try await SchedulerTestBed.start(clock: clock)
         let service = bed.service
         let created = try await service.create(try SchedulerTestBed.job("now", maxAttempts: 3))
         let job = try #require(try await service.get(created.jobID))
         let shard = try #require(job.queueShard)
         let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
                                              [Int32(shard), try #require(job.queueBucket)])
-        let entry = try QueueEntry(row: try #require(rows.first))
+        let entry = try #require(try rows.decode(QueueEntry.self).first)
         // Worker A claims the run, then stalls past its run lease.
         let abandoner = Self.runtime(service, "abandoner")
-        let claim = try #require(try await abandoner.claim(entry))
+        let claim = try #require(try await abandoner.runs.claim(entry))
         #expect(try await service.get(created.jobID)?.status == .running)
-        let reclaimed = try await Self.running([Self.runtime(service, "rescuer")]) {
-            try await Self.settled(service, created.jobID, .succeeded)
-        }
+        let rescuer = Self.runtime(service, "rescuer")
+        try await rescuer.ownership.balance()
+        // Within the run lease the sweep leaves the run alone; past it, the run is reclaimed and run again.
+        clock.advance(by: bed.configuration.runLease - .seconds(1))
+        try await rescuer.ownership.balance()
+        try await rescuer.repair.sweep()
+        #expect(try await service.get(created.jobID)?.attempt == 1)
+        clock.advance(by: .seconds(2))
+        try await rescuer.ownership.balance()
+        try await rescuer.repair.sweep()
+        try await rescuer.poller.pollOnce()
+        let reclaimed = try await Self.settled(service, created.jobID, .succeeded)
         #expect(reclaimed.attempt == 2)
-        try await abandoner.complete(entry, claim: claim, end: .handler(output: "late", error: nil))
+        #expect(try await SchedulerTestBed.eventually { rescuer.runs.inFlightCount == 0 })
+        try await abandoner.runs.complete(entry, claim: claim, end: .handler(output: "late", error: nil), leaseExpiresAt: claim.leaseExpiresAt)
         #expect(bed.counter("scheduler_stale_completions_total") == 1)
         let after = try #require(try await service.get(created.jobID))
         #expect(after.attempt == 2)
@@ -191,6 +211,7 @@ struct JobServiceTests {
         #expect(history.map(\.attempt) == [2, 1])
         #expect(history.last?.status == .failed)
         #expect(history.first?.workerID == "rescuer")
+        await rescuer.shutdown(gracePeriod: .zero)
         await bed.stop()
     }
 
@@ -203,14 +224,14 @@ struct JobServiceTests {
         var ids: [UUID] = []
         for _ in 0..<20 { ids.append(try await service.create(try SchedulerTestBed.job("now")).jobID) }
         let runtime = Self.runtime(service, "budget")
-        try await runtime.balance()
+        try await runtime.ownership.balance()
         #expect(runtime.ownedShards == [0])
         // Warm the prepared-statement cache so only executions are counted.
         for id in ids.prefix(1) { _ = try await service.get(id) }
         let lwts = bed.lwts
         let requests = bed.requests
-        try await runtime.pollOnce()
-        #expect(try await SchedulerTestBed.eventually { runtime.state.withLock { $0.inFlight.isEmpty } })
+        try await runtime.poller.pollOnce()
+        #expect(try await SchedulerTestBed.eventually { runtime.runs.inFlightCount == 0 })
         let runLWTs = bed.lwts - lwts
         let runRequests = bed.requests - requests
         for id in ids { #expect(try await service.get(id)?.status == .succeeded) }
@@ -227,9 +248,11 @@ struct JobServiceTests {
         configuration.repairInterval = .seconds(5)
         let bed = try await SchedulerTestBed.start(configuration)
         var serviceList = [bed.service]
+        var sessions: [CQLSession] = []
         for _ in 0..<2 {
             let session = try await CQLSession.connect(CQLSession.Configuration(
                 contactPoints: [CQLEndpoint(host: bed.node.host, port: bed.node.port)], discoverNodes: false, metricsFactory: bed.metrics))
+            sessions.append(session)
             serviceList.append(JobService(session: session, keyspace: "scheduler", configuration: configuration, handlers: .builtIns(),
                                        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: bed.metrics))
         }
@@ -262,7 +285,7 @@ struct JobServiceTests {
             let job = try #require(try await bed.service.get(id))
             #expect(job.status == .succeeded && job.attempt == 1)
         }
-        for service in services.dropFirst() { service.session.close() }
+        for session in sessions { session.close() }
         await bed.stop()
     }
 

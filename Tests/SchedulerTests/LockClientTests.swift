@@ -73,19 +73,22 @@ struct LockClientTests {
 
     @Test("an expired lease is taken over with a higher token; the stale holder's renew and release fail")
     func expiryAndTakeover() async throws {
-        let bed = try await SchedulerTestBed.start()
+        let clock = TestSchedulerClock(start: Date())
+        let bed = try await SchedulerTestBed.start(clock: clock)
         let locks = bed.service.locks
-        // Long enough that b's first try lands inside a's lease even on a loaded machine.
         let first = try #require(try await locks.acquire("expiring", owner: "a", ttl: .seconds(3)))
         #expect(try await locks.acquire("expiring", owner: "b", ttl: .seconds(30)) == nil)
-        // The holder stops at its own deadline, a margin before the row's expire_at; b may take over after that.
-        while !first.isExpired || Date() <= first.expiresAt { try await Task.sleep(for: .milliseconds(100)) }
+        // The holder stops at its own deadline, a margin before the row's expire_at; b may take over only after that.
+        clock.advance(by: .seconds(3) - bed.configuration.leaseSafetyMargin)
+        #expect(locks.isExpired(first))
+        #expect(try await locks.acquire("expiring", owner: "b", ttl: .seconds(30)) == nil)
+        clock.advance(by: bed.configuration.leaseSafetyMargin + .milliseconds(1))
         await #expect(throws: LockError.lost(name: "expiring")) { _ = try await locks.renew(first) }
         let second = try #require(try await locks.acquire("expiring", owner: "b", ttl: .seconds(30)))
         #expect(second.fencingToken > first.fencingToken)
         // The stale holder pretends its deadline has not passed: the row itself refuses it.
         let stale = Lease(name: first.name, owner: first.owner, fencingToken: first.fencingToken, generation: first.generation,
-                          epoch: first.epoch, expiresAt: first.expiresAt, deadline: .now + .seconds(60), ttl: first.ttl)
+                          epoch: first.epoch, expiresAt: first.expiresAt, deadline: clock.instant + .seconds(60), ttl: first.ttl)
         await #expect(throws: LockError.lost(name: "expiring")) { _ = try await locks.renew(stale) }
         await #expect(throws: LockError.lost(name: "expiring")) { try await locks.release(stale) }
         let renewed = try await locks.renew(second)
@@ -129,7 +132,7 @@ struct LockClientTests {
         let locks = bed.service.locks
         let created = try #require(try await locks.acquire("flaky", owner: "setup", ttl: .seconds(30)))
         try await locks.release(created)
-        let takeover = try await bed.session.prepare(locks.takeoverCQL)
+        let takeover = try await bed.session.prepare(LockStore(cql: try bed.service.cql).takeoverStatement)
         _ = bed.faults.add(.init(match: .preparedID(takeover.id), action: .timeout,
                                  timing: fault == .appliedThenLost ? .afterExecution : .beforeExecution, count: 1))
         let lease = try await locks.acquire("flaky", owner: "a", ttl: .seconds(30))
@@ -152,7 +155,7 @@ struct LockClientTests {
         let bed = try await SchedulerTestBed.start()
         let locks = bed.service.locks
         let lease = try #require(try await locks.acquire("flaky-release", owner: "a", ttl: .seconds(30)))
-        let release = try await bed.session.prepare(locks.releaseCQL)
+        let release = try await bed.session.prepare(LockStore(cql: try bed.service.cql).releaseStatement)
         let rule = bed.faults.add(.init(match: .preparedID(release.id), action: .timeout,
                                         timing: fault == .appliedThenLost ? .afterExecution : .beforeExecution, count: 1))
         try await locks.release(lease)

@@ -22,7 +22,7 @@ func fires(_ schedule: Schedule, after start: String, count: Int) throws -> [Str
     return result
 }
 
-@Suite("Next fire times")
+@Suite("Next fire times", .tags(.fast))
 struct NextFireTests {
     struct Case: Sendable, CustomStringConvertible {
         let schedule: String

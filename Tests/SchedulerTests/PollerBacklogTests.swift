@@ -18,7 +18,7 @@ struct PollerBacklogTests {
         for _ in 0..<40 { ids.append(try await service.create(try SchedulerTestBed.job("now")).jobID) }
         // One full pass at start-up, the next an hour later: only the backlog path can run the other 36.
         let runtime = SchedulerRuntime(service: service, workerID: "backlog", shards: configuration.shards, pollInterval: .seconds(3600))
-        try await runtime.balance()
+        try await runtime.ownership.balance()
         #expect(runtime.ownedShards == [0, 1])
         let task = Task { try await runtime.run() }
         let drained = try await SchedulerTestBed.eventually(60) {
@@ -51,13 +51,12 @@ struct PollerBacklogTests {
         // A worker that crashed between the job row and its queue entry: the entries are gone.
         for id in [soon, later] {
             let job = try #require(try await service.get(id))
-            try await service.cql.run(service.entryDelete, [try #require(job.queueShard), try #require(job.queueBucket),
-                                                            try #require(job.nextDueAt), id])
+            try await service.store.write([.dequeue(QueueEntry.Key(shard: Int32(try #require(job.queueShard)), bucket: try #require(job.queueBucket), dueAt: try #require(job.nextDueAt), jobID: id))], logged: false)
             #expect(try await entryExists(id) == false)
         }
         let runtime = SchedulerRuntime(service: service, workerID: "repairer", shards: 1, pollInterval: .seconds(3600))
-        try await runtime.balance()
-        try await runtime.repairSweep()
+        try await runtime.ownership.balance()
+        try await runtime.repair.sweep()
         #expect(try await entryExists(soon))
         #expect(try await entryExists(later) == false)
         #expect(try await service.get(later)?.status == .queued)

@@ -21,8 +21,7 @@ struct RepairSweepTests {
     /// Deletes the job's queue entry, as a crash between the job row and the entry leaves it.
     static func dropEntry(_ service: JobService, _ id: UUID) async throws {
         let job = try #require(try await service.get(id))
-        try await service.cql.run(service.entryDelete, [try #require(job.queueShard), try #require(job.queueBucket),
-                                                        try #require(job.nextDueAt), id])
+        try await service.store.write([.dequeue(QueueEntry.Key(shard: Int32(try #require(job.queueShard)), bucket: try #require(job.queueBucket), dueAt: try #require(job.nextDueAt), jobID: id))], logged: false)
     }
 
     /// The write time of the job's `queued` index entry.
@@ -64,15 +63,15 @@ struct RepairSweepTests {
         let entries = try await service.cql.run(
             "SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?",
             [try #require(job.queueShard), try #require(job.queueBucket), try #require(job.nextDueAt), abandoned])
-        let entry = try QueueEntry(row: try #require(entries.first))
-        #expect(try await dead.claim(entry) != nil)
+        let entry = try #require(try entries.decode(QueueEntry.self).first)
+        #expect(try await dead.runs.claim(entry) != nil)
         try await service.cql.run("UPDATE scheduler.jobs SET lease_expires_at = ? WHERE job_id = ?",
-                                  [Date(milliseconds: WallClock.now().millis - 1000), abandoned])
+                                  [Date(milliseconds: Date().millis - 1000), abandoned])
         #expect(try await service.get(abandoned)?.status == .running)
 
         let runtime = SchedulerRuntime(service: service, workerID: "repairer", shards: 1, pollInterval: .seconds(3600))
-        try await runtime.balance()
-        try await runtime.repairSweep()
+        try await runtime.ownership.balance()
+        try await runtime.repair.sweep()
         #expect(try await Self.entryExists(service, missing))
         #expect(try await Self.entryExists(service, legacy))
         let reclaimed = try #require(try await service.get(abandoned))
@@ -108,14 +107,14 @@ struct RepairSweepTests {
         for _ in 0..<farAhead { later.append(try await service.create(try SchedulerTestBed.job("2099-01-01T00:00:00Z")).jobID) }
         let soon = try await service.create(try SchedulerTestBed.job("now")).jobID
         let runtime = SchedulerRuntime(service: service, workerID: "sweeper", shards: 1, pollInterval: .seconds(3600))
-        try await runtime.balance()
-        try await runtime.repairSweep()  // prepares its statements, so the counts below hold requests only
+        try await runtime.ownership.balance()
+        try await runtime.repair.sweep()  // prepares its statements, so the counts below hold requests only
 
         // Per status (running, queued) one page per slot; the job due soon costs its row and its entry.
         let pages = Int64(2 * JobHash.slots)
         #expect(runtime.ownedShards == [0])
         var before = bed.requests
-        try await runtime.repairSweep()
+        try await runtime.repair.sweep()
         #expect(bed.requests - before == pages + 2)
         #expect(try await Self.entryExists(service, soon))
 
@@ -125,10 +124,10 @@ struct RepairSweepTests {
         for id in later { try await Self.makeLegacyIndexEntry(service, id) }
         #expect(runtime.ownedShards == [0])
         before = bed.requests
-        try await runtime.repairSweep()
+        try await runtime.repair.sweep()
         #expect(bed.requests - before == pages + 2 + 2 * Int64(farAhead))
         before = bed.requests
-        try await runtime.repairSweep()
+        try await runtime.repair.sweep()
         #expect(bed.requests - before == pages + 2)
         for id in later.prefix(3) { #expect(try await service.get(id)?.status == .queued) }
         let indexed = try await service.cql.run(
@@ -150,7 +149,7 @@ struct RepairSweepTests {
         let key: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id]
         let timestamp = try await Self.queuedIndexWriteTime(service, id)
         // The entry is deleted (a cancel) between the sweep's index page (its write time) and its update.
-        try await service.cql.run(service.indexDelete, key)
+        try await service.store.write([.unindex(.queued, id)], logged: false)
         try await service.cql.run(
             "UPDATE scheduler.jobs_by_status USING TIMESTAMP ? SET next_due_at = ? WHERE status = ? AND slot = ? AND job_id = ?",
             [timestamp, Date()] + key)

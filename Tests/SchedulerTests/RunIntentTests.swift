@@ -40,7 +40,7 @@ struct RunIntentTests {
     /// A runtime holding the only shard, for sweeps called by hand.
     static func sweeper(_ service: JobService, _ name: String = "sweeper") async throws -> SchedulerRuntime {
         let runtime = SchedulerRuntime(service: service, workerID: name, shards: 1, pollInterval: .seconds(3600))
-        try await runtime.balance()
+        try await runtime.ownership.balance()
         #expect(runtime.ownedShards == [0])
         return runtime
     }
@@ -60,14 +60,14 @@ struct RunIntentTests {
             #expect(!(try await RepairSweepTests.entryExists(service, id)), "round \(round): the entry was written after all")
             #expect(try await Self.queuedIndexEntry(service, id), "round \(round): no intent entry")
 
-            try await runtime.repairSweep()
+            try await runtime.repair.sweep()
             #expect(try await RepairSweepTests.entryExists(service, id), "round \(round): the sweep did not re-enqueue the job")
-            try await runtime.pollOnce()
+            try await runtime.poller.pollOnce()
             let ran = try await SchedulerTestBed.eventually(30) { try await service.get(id)?.status == .succeeded }
             #expect(ran, "round \(round): the job did not run")
             // Further sweeps find nothing to redo: one history record per activation.
-            try await runtime.repairSweep()
-            try await runtime.pollOnce()
+            try await runtime.repair.sweep()
+            try await runtime.poller.pollOnce()
             let history = try await service.history(id, limit: 10)
             #expect(history.count == round, "round \(round): \(history.map(\.attempt))")
             #expect(bed.counter("scheduler_runs_total", [("outcome", "succeeded")]) == Int64(round))
@@ -88,14 +88,15 @@ struct RunIntentTests {
 
         // `stale`: a run wrote its intent long ago and lost its CAS. `fresh`: a run's intent just written, its CAS in flight.
         let staleActivation = try service.activation(try #require(try await service.get(stale)))
-        let intent = service.runIntent(staleActivation)
-        let longAgo = (WallClock.now().millis - grace.milliseconds - 60_000) * 1000
-        try await service.cql.run(intent.0 + " USING TIMESTAMP ?", intent.1 + [longAgo])
+        let longAgo = (Date().millis - grace.milliseconds - 60_000) * 1000
+        try await service.cql.run(
+            "INSERT INTO scheduler.jobs_by_status (status, slot, job_id, updated_at, next_due_at) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?",
+            [JobStatus.queued.rawValue, Int32(JobHash.slot(stale)), stale, staleActivation.at, staleActivation.due, longAgo])
         let freshActivation = try service.activation(try #require(try await service.get(fresh)))
-        try await service.cql.run(service.runIntent(freshActivation).0, service.runIntent(freshActivation).1)
+        try await service.writeRunIntent(freshActivation)
 
         let runtime = try await Self.sweeper(service)
-        try await runtime.repairSweep()
+        try await runtime.repair.sweep()
         #expect(!(try await Self.queuedIndexEntry(service, stale)), "the stale intent survived the sweep")
         #expect(try await Self.queuedIndexEntry(service, fresh), "an intent younger than the grace was removed")
         for id in [stale, fresh] { #expect(try await service.get(id)?.status == .created) }
@@ -103,7 +104,7 @@ struct RunIntentTests {
         #expect(!(try await Self.entryExists(service, freshActivation)))
 
         // Past the grace (here: a sweep told the grace is over) the fresh one goes too.
-        try await runtime.repairSweep(intentGrace: .zero)
+        try await runtime.repair.sweep(intentGrace: .zero)
         #expect(!(try await Self.queuedIndexEntry(service, fresh)))
 
         // The deletes were at the intents' own write times: a later run's entries stand, and it runs.
@@ -111,9 +112,9 @@ struct RunIntentTests {
             #expect(try await service.run(id).status == .queued)
             #expect(try await Self.queuedIndexEntry(service, id))
         }
-        try await runtime.repairSweep(intentGrace: .zero)
+        try await runtime.repair.sweep(intentGrace: .zero)
         for id in [stale, fresh] { #expect(try await Self.queuedIndexEntry(service, id)) }
-        try await runtime.pollOnce()
+        try await runtime.poller.pollOnce()
         let ran = try await SchedulerTestBed.eventually(30) {
             let first = try await service.get(stale)?.status
             let second = try await service.get(fresh)?.status
@@ -136,11 +137,11 @@ struct RunIntentTests {
         await #expect(throws: JobServiceError.conflict(.cancelled)) { _ = try await service.run(id) }
 
         let runtime = try await Self.sweeper(service)
-        try await runtime.repairSweep()
+        try await runtime.repair.sweep()
         #expect(try await Self.queuedIndexEntry(service, id), "removed within the grace")
-        try await runtime.repairSweep(intentGrace: .zero)
+        try await runtime.repair.sweep(intentGrace: .zero)
         #expect(!(try await Self.queuedIndexEntry(service, id)))
-        try await runtime.pollOnce()
+        try await runtime.poller.pollOnce()
         #expect(!(try await Self.entryExists(service, activation)))
         let job = try #require(try await service.get(id))
         #expect(job.status == .cancelled)
@@ -159,26 +160,26 @@ struct RunIntentTests {
         let entries = try await service.cql.run(
             "SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?",
             [try #require(job.queueShard), try #require(job.queueBucket), try #require(job.nextDueAt), id])
-        let entry = try QueueEntry(row: try #require(entries.first))
+        let entry = try #require(try entries.decode(QueueEntry.self).first)
         // A worker wins the claim's CAS and dies before its batch (entry delete, history, index move).
         let dead = SchedulerRuntime(service: service, workerID: "dead", shards: 1, pollInterval: .seconds(3600))
-        #expect(try await dead.casClaim(entry) != nil)
+        #expect(try await dead.runs.casClaim(entry) != nil)
         #expect(try await service.get(id)?.status == .running)
 
         let runtime = try await Self.sweeper(service, "repairer")
         // Even past any grace, the queued entry of a running job stays: it is the only one leading to the run.
-        try await runtime.repairSweep(intentGrace: .zero)
+        try await runtime.repair.sweep(intentGrace: .zero)
         #expect(try await Self.queuedIndexEntry(service, id))
         #expect(try await service.get(id)?.status == .running)
 
         try await service.cql.run("UPDATE scheduler.jobs SET lease_expires_at = ? WHERE job_id = ?",
-                                  [Date(milliseconds: WallClock.now().millis - 1000), id])
-        try await runtime.repairSweep(intentGrace: .zero)
+                                  [Date(milliseconds: Date().millis - 1000), id])
+        try await runtime.repair.sweep(intentGrace: .zero)
         let reclaimed = try #require(try await service.get(id))
         #expect(reclaimed.status == .queued)
         #expect(reclaimed.lastError?.contains("run lease expired") == true)
         #expect(try await RepairSweepTests.entryExists(service, id))
-        try await runtime.pollOnce()
+        try await runtime.poller.pollOnce()
         let ran = try await SchedulerTestBed.eventually(30) { try await service.get(id)?.status == .succeeded }
         #expect(ran)
         await runtime.shutdown(gracePeriod: .seconds(5))

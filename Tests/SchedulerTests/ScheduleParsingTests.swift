@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Scheduler
 
-@Suite("Schedule parsing")
+@Suite("Schedule parsing", .tags(.fast))
 struct ScheduleParsingTests {
     static let validCron: [(String, String)] = [
         ("* * * * *", "* * * * *"),

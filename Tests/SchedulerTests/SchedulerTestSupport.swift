@@ -23,7 +23,8 @@ struct SchedulerTestBed: Sendable {
         maximumConcurrentRuns: 32, pollLookback: .seconds(120), requestTimeout: .seconds(2))
 
     static func start(_ configuration: SchedulerConfiguration = fastConfiguration,
-                      handlers: HandlerRegistry = .builtIns()) async throws -> SchedulerTestBed {
+                      handlers: HandlerRegistry = .builtIns(),
+                      clock: any SchedulerClock = SystemSchedulerClock()) async throws -> SchedulerTestBed {
         let faults = FaultInjection()
         let node = try await EmbeddedNode.start(.init(faultInjection: faults))
         let metrics = TestMetrics()
@@ -32,7 +33,7 @@ struct SchedulerTestBed: Sendable {
             consistency: .localQuorum, serialConsistency: .localSerial, connectionsPerNode: 2, discoverNodes: false,
             reconnection: ReconnectionPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)), metricsFactory: metrics))
         try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
-        let service = JobService(session: session, keyspace: "scheduler", configuration: configuration, handlers: handlers,
+        let service = JobService(session: session, keyspace: "scheduler", configuration: configuration, handlers: handlers, clock: clock,
                                  logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics)
         return SchedulerTestBed(node: node, session: session, metrics: metrics, service: service, faults: faults,
                                 configuration: configuration)
@@ -70,6 +71,16 @@ struct SchedulerTestBed: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         return try await condition()
+    }
+}
+
+extension JobService {
+    /// The Cassandra store's CQL, for tests that write rows by hand on the embedded node.
+    var cql: SchedulerCQL {
+        get throws {
+            guard let store = store as? JobStore else { throw CQLError.invalidStatement("the job service has no Cassandra store") }
+            return store.cql
+        }
     }
 }
 

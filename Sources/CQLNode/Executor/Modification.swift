@@ -74,9 +74,10 @@ struct ModificationBuilder {
     // MARK: INSERT
 
     func insert(_ insert: Insert) throws(ServerError) -> ResolvedModification {
-        guard case let .columns(names, terms) = insert.values else {
-            throw .invalidRequest("INSERT JSON is not supported by this node")
+        if case let .json(document, defaultUnset) = insert.values {
+            return try insertJSON(insert, document: document, defaultUnset: defaultUnset)
         }
+        guard case let .columns(names, terms) = insert.values else { throw .invalidRequest("Unsupported INSERT") }
         guard names.count == terms.count else { throw .invalidRequest("Unmatched column names/values") }
         var seen = Set<String>()
         var assigned: [(ColumnSchema, Term)] = []
@@ -84,21 +85,30 @@ struct ModificationBuilder {
             guard seen.insert(name).inserted else { throw .invalidRequest("Multiple definitions found for column \(name)") }
             assigned.append((try column(name), term))
         }
+        func term(_ key: ColumnSchema) -> Term? { assigned.first { $0.0.name == key.name }?.1 }
+        let missingPartition = table.partitionKeyColumns.filter { term($0) == nil }.map(\.name)
+        if !missingPartition.isEmpty {
+            throw .invalidRequest("Some partition key parts are missing: \(missingPartition.joined(separator: ", "))")
+        }
         var partition: [[UInt8]] = []
         for key in table.partitionKeyColumns {
-            guard let term = assigned.first(where: { $0.0.name == key.name })?.1 else {
-                throw .invalidRequest("Missing mandatory PRIMARY KEY part \(key.name)")
-            }
+            guard let term = term(key) else { continue }
             partition.append(try keyValue(term, key, part: "partition key"))
+        }
+        // An INSERT that sets only static columns may leave the clustering out: it writes the partition's static row.
+        let values = assigned.filter { !$0.0.kind.isPrimaryKey }
+        let staticOnly = !values.isEmpty && values.allSatisfy { $0.0.kind == .static }
+        let missingClustering = table.clusteringColumns.filter { term($0) == nil }.map(\.name)
+        if !missingClustering.isEmpty, !staticOnly || missingClustering.count < table.clusteringColumns.count {
+            throw .invalidRequest("Some clustering keys are missing: \(missingClustering.joined(separator: ", "))")
         }
         var clustering: [[UInt8]] = []
         for key in table.clusteringColumns {
-            guard let term = assigned.first(where: { $0.0.name == key.name })?.1 else {
-                throw .invalidRequest("Missing mandatory PRIMARY KEY part \(key.name)")
-            }
+            guard let term = term(key) else { continue }
             clustering.append(try keyValue(term, key, part: "clustering key"))
         }
-        var operations: [MutationOperation] = [.insertRowMarker(clustering: clustering, timestamp: timestamp, ttl: ttl)]
+        let writesStaticRow = !missingClustering.isEmpty
+        var operations: [MutationOperation] = writesStaticRow ? [] : [.insertRowMarker(clustering: clustering, timestamp: timestamp, ttl: ttl)]
         for (column, term) in assigned where !column.kind.isPrimaryKey {
             switch try evaluator.evaluate(term, for: receiver(column)) {
             case let .bytes(bytes):
@@ -115,6 +125,60 @@ struct ModificationBuilder {
             table: table,
             mutations: [Mutation(tableID: table.id, partitionKey: key, operations: operations, nowInSeconds: now)],
             condition: condition, isCounter: table.isCounterTable, hasCustomTimestamp: insert.parameters.timestamp != nil)
+    }
+
+    /// `INSERT JSON`: the document's members become the inserted columns (Cassandra's `Json.parseJson`). Their
+    /// values are bound like extra markers after the statement's own, so the column path checks them as usual;
+    /// columns the document leaves out are null (`DEFAULT NULL`, the default) or untouched (`DEFAULT UNSET`).
+    private func insertJSON(_ insert: Insert, document: Term, defaultUnset: Bool) throws(ServerError) -> ResolvedModification {
+        guard case let .bytes(bytes) = try evaluator.evaluate(document, for: Receiver(name: "[json]", type: .varchar)) else {
+            throw .invalidRequest("Got null for INSERT JSON values")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let tree = try JSONTree.parse(text, failure: "Could not decode JSON string as a map: \(text)")
+        guard case let .object(members) = tree else {
+            throw .invalidRequest("Could not decode JSON string as a map: \(text)")
+        }
+        var given: [String: JSONTree] = [:]
+        for (key, value) in members {
+            let name = JSONValue.unquoted(key)
+            guard table.column(named: name) != nil else {
+                throw .invalidRequest("JSON values map contains unrecognized column: \(name)")
+            }
+            given[name] = value
+        }
+        var names: [Identifier] = []
+        var terms: [Term] = []
+        var values = evaluator.values
+        for column in table.columns {
+            let value: WireValue
+            if let member = given[column.name] {
+                if case .null = member {
+                    value = .null
+                } else {
+                    do {
+                        value = .bytes(try JSONValue.value(member, type: column.type, evaluator: evaluator))
+                    } catch {
+                        throw .invalidRequest("Error decoding JSON value for \(column.name): \(error.message)")
+                    }
+                }
+            } else if column.kind.isPrimaryKey {
+                // Cassandra binds a missing key to null and reports it as such.
+                throw .invalidRequest("Invalid null value in condition for column \(column.name)")
+            } else if defaultUnset {
+                continue
+            } else {
+                value = .null
+            }
+            names.append(column.name)
+            terms.append(.bindMarker(BindMarker(index: values.count)))
+            values.append(value)
+        }
+        var resolved = insert
+        resolved.values = .columns(names, terms)
+        let builder = ModificationBuilder(table: table, evaluator: TermEvaluator(values: values, clock: evaluator.clock),
+                                          timestamp: timestamp, ttl: ttl, now: now)
+        return try builder.insert(resolved)
     }
 
     private func keyValue(_ term: Term, _ column: ColumnSchema, part: String) throws(ServerError) -> [UInt8] {
@@ -139,8 +203,13 @@ struct ModificationBuilder {
         }
         if restrictions.hasToken { throw .invalidRequest("The token function cannot be used in WHERE clauses for \(statement) statements") }
         guard restrictions.hasAllPartitionKeys else {
-            let missing = table.partitionKeyColumns.enumerated()
-                .filter { restrictions.partitionValues[safe: $0.offset].flatMap { $0 } == nil }.map(\.element.name)
+            let restricted = Set(relations.compactMap { relation -> String? in
+                switch relation {
+                case let .compare(name, .equal, _), let .in(name, _): name
+                default: nil
+                }
+            })
+            let missing = table.partitionKeyColumns.map(\.name).filter { !restricted.contains($0) }
             throw .invalidRequest("Some partition key parts are missing: \(missing.joined(separator: ", "))")
         }
         if !restrictions.filters.isEmpty {
@@ -287,7 +356,9 @@ struct ModificationBuilder {
     private func elements(_ term: Term, _ column: ColumnSchema, as type: DataType? = nil) throws(ServerError) -> [[UInt8]]? {
         let type = type ?? column.type
         switch try evaluator.evaluate(term, for: Receiver(name: column.name, type: type)) {
-        case let .bytes(bytes): return try ValueValidation.split(bytes, type: type, receiver: column.name)
+        case let .bytes(bytes):
+            let isMap: Bool = if case .map = type { true } else { false }
+            return try ValueValidation.split(bytes, type: type, receiver: column.name, pairs: isMap)
         case .null, .unset: return nil
         }
     }
@@ -309,8 +380,13 @@ struct ModificationBuilder {
             }
         case let .add(_, term), let .subtract(_, term):
             let isAdd: Bool = if case .add = assignment { true } else { false }
+            if column.type.isCollection, !column.isMultiCell {
+                throw .invalidRequest("Invalid operation (\(name) = \(name) \(isAdd ? "+" : "-") \(SelectPlanner.text(of: term))) "
+                    + "for frozen collection column \(name)")
+            }
             switch column.type {
             case .counter:
+                if ttl != nil { throw .invalidRequest("Cannot provide custom TTL for counter updates") }
                 guard let delta = try evaluator.integer(term, Receiver(name: name, type: .bigint)) else { return [] }
                 return [.counterAdd(clustering: clustering, column: name, delta: isAdd ? delta : 0 &- delta, timestamp: timestamp)]
             case .list:
@@ -335,7 +411,7 @@ struct ModificationBuilder {
                 guard let keys = try elements(term, column, as: .set(keyType)) else { return [] }
                 return [.collection(clustering: clustering, column: name, .mapRemove(keys), timestamp: timestamp, ttl: ttl)]
             default:
-                throw .invalidRequest("Invalid operation (\(name) = \(name) \(isAdd ? "+" : "-") ?) for non counter column \(name)")
+                throw .invalidRequest("Invalid operation (\(name) = \(name) \(isAdd ? "+" : "-") \(SelectPlanner.text(of: term))) for non counter column \(name)")
             }
         case let .prepend(_, term):
             guard case .list = column.type else {

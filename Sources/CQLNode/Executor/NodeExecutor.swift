@@ -84,7 +84,7 @@ public final class NodeExecutor: QueryHandler {
         if case let .select(select) = parsed.statement {
             let table = try table(select.table, keyspace: keyspace)
             let columns = try SelectPlanner.outputColumns(select, table: table)
-            resultMetadata = RowsMetadata(columns: columns.map { $0.spec(table) })
+            resultMetadata = RowsMetadata(columns: SelectPlanner.resultSpecs(select, columns, table: table))
         }
         let id = MD5.digest(Array(((keyspace ?? "") + text).utf8))
         let statement = PreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
@@ -199,12 +199,12 @@ public final class NodeExecutor: QueryHandler {
         switch values {
         case .none:
             guard markers.isEmpty else {
-                throw .invalidRequest("Invalid amount of bind variables: expected \(markers.count), got 0")
+                throw .invalidRequest("Invalid amount of bind variables")
             }
             return []
         case let .positional(list):
             guard list.count == markers.count else {
-                throw .invalidRequest("Invalid amount of bind variables: expected \(markers.count), got \(list.count)")
+                throw .invalidRequest("Invalid amount of bind variables")
             }
             return list
         case let .named(pairs):

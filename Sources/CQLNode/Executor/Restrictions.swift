@@ -116,6 +116,23 @@ struct RestrictionAnalyzer {
         }
     }
 
+    /// The token a `token(...)` relation compares with: a bigint, or `token(values)` of a partition key.
+    private func tokenValue(_ term: Term, _ partitionColumns: [ColumnSchema]) throws(ServerError) -> Int64 {
+        if case let .functionCall(name, arguments) = term, name.name.lowercased() == "token", name.keyspace == nil {
+            guard arguments.count == partitionColumns.count else {
+                throw .invalidRequest("Invalid number of arguments in call to function token: \(partitionColumns.count) required but \(arguments.count) provided")
+            }
+            var components: [[UInt8]] = []
+            for (argument, column) in zip(arguments, partitionColumns) { components.append(try nonNull(argument, column)) }
+            return Murmur3Token.token(of: Murmur3Token.partitionKeyBytes(components))
+        }
+        guard case let .bytes(bytes) = try evaluator.evaluate(term, for: Receiver(name: "partition key token", type: .bigint)),
+              bytes.count == 8, let token = ValueValidation.signedInteger(bytes) else {
+            throw .invalidRequest("Invalid null value for partition key token")
+        }
+        return token
+    }
+
     private func nonNull(_ term: Term, _ column: ColumnSchema) throws(ServerError) -> [UInt8] {
         guard let bytes = try value(term, column) else { throw .invalidRequest("Invalid null value in condition for column \(column.name)") }
         return bytes
@@ -192,10 +209,23 @@ struct RestrictionAnalyzer {
         var multiEquals: [(start: Int, values: [[[UInt8]]])] = []
         var multiRange: (start: Int, columns: [ColumnSchema], [(ComparisonOperator, [[UInt8]])])?
 
+        // Primary key columns already restricted, and how (Cassandra refuses a second relation next to = or IN).
+        var keyRelations: [String: String] = [:]
+        func restrict(_ column: ColumnSchema, _ kind: String) throws(ServerError) {
+            guard column.kind.isPrimaryKey else { return }
+            if let previous = keyRelations[column.name], previous != "range" || kind != "range" {
+                let strongest = previous == "range" ? kind : previous
+                throw .invalidRequest("\(column.name) cannot be restricted by more than one relation if it includes "
+                    + (strongest == "in" ? "a IN" : "an Equal"))
+            }
+            keyRelations[column.name] = kind
+        }
+
         for relation in relations {
             switch relation {
             case let .compare(name, op, term):
                 let column = try column(name)
+                if op != .notEqual { try restrict(column, op == .equal ? "equal" : "range") }
                 switch column.kind {
                 case let .partitionKey(position) where op == .equal:
                     result.partitionValues[position] = [try nonNull(term, column)]
@@ -209,6 +239,7 @@ struct RestrictionAnalyzer {
                 }
             case let .in(name, values):
                 let column = try column(name)
+                try restrict(column, "in")
                 let list = try inValues(values, column)
                 switch column.kind {
                 case let .partitionKey(position): result.partitionValues[position] = list
@@ -255,14 +286,13 @@ struct RestrictionAnalyzer {
                     throw .invalidRequest("The token function arguments must be in the partition key order: "
                         + partitionColumns.map(\.name).joined(separator: ", "))
                 }
-                guard case let .bytes(bytes) = try evaluator.evaluate(term, for: Receiver(name: "partition key token", type: .bigint)),
-                      bytes.count == 8, let token = ValueValidation.signedInteger(bytes) else {
-                    throw .invalidRequest("Invalid null value for partition key token")
-                }
+                let token = try tokenValue(term, partitionColumns)
                 result.hasToken = true
                 switch op {
                 case .greater: result.tokens.lower = max(result.tokens.lower ?? .min, token); result.tokens.lowerInclusive = false
                 case .greaterOrEqual: result.tokens.lower = max(result.tokens.lower ?? .min, token); result.tokens.lowerInclusive = true
+                // The minimum token as an upper bound stands for the end of the ring (Cassandra reads it as no bound).
+                case .less where token == .min, .lessOrEqual where token == .min: break
                 case .less: result.tokens.upper = min(result.tokens.upper ?? .max, token); result.tokens.upperInclusive = false
                 case .lessOrEqual: result.tokens.upper = min(result.tokens.upper ?? .max, token); result.tokens.upperInclusive = true
                 case .equal:
@@ -337,8 +367,20 @@ struct RestrictionAnalyzer {
         result.clusteringPrefixes = prefixes
         result.prefixLength = position
         if let range = multiRange, range.start == position {
-            result.sliceColumn = range.columns.first
-            for (op, values) in range.2 { Self.bound(op, values, into: &result) }
+            let descending = range.columns.map { column -> Bool in
+                if case .clustering(_, .descending) = column.kind { return true }
+                return false
+            }
+            if Set(descending).count > 1 {
+                // Columns of mixed clustering order: the tuple range (natural value order) is not one contiguous
+                // slice of the partition (Cassandra splits it into several), so the rows are tested one by one.
+                for (op, values) in range.2 {
+                    result.filters.append(RowFilter(column: range.columns[0], test: .multiColumn(range.columns, op, values)))
+                }
+            } else {
+                result.sliceColumn = range.columns.first
+                for (op, values) in range.2 { Self.bound(op, values, into: &result) }
+            }
             multiRange = nil
         } else if position < clusteringColumns.count, let ranges = clusteringRanges.removeValue(forKey: position) {
             result.sliceColumn = clusteringColumns[position]

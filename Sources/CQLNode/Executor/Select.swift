@@ -8,7 +8,12 @@ indirect enum SelectionExpression: Sendable {
     case ttl(ColumnSchema)
     case token
     case constant([UInt8]?)
-    case function(String, [SelectionExpression])
+    /// A constant or bind marker passed to a function, typed by the function's argument.
+    case term(Term, DataType)
+    /// A native scalar function over its arguments.
+    case function(NativeFunction, [SelectionExpression])
+    /// `toJson(x)`: the JSON text of a value of the type.
+    case toJSON(SelectionExpression, DataType)
     /// `count(*)` / `count(1)`.
     case countRows
     /// `count(c)`: rows where `c` is not null.
@@ -20,10 +25,12 @@ indirect enum SelectionExpression: Sendable {
     /// `min(c)`, `max(c)`, `sum(c)`, `avg(c)` over values of `type`.
     case aggregate(String, SelectionExpression, DataType)
 
-    /// Whether this is an aggregate (one result row for all rows).
+    /// Whether this is or contains an aggregate (one result row for all rows, or per group).
     var isAggregate: Bool {
         switch self {
         case .countRows, .countValues, .aggregate: true
+        case let .function(_, arguments): arguments.contains { $0.isAggregate }
+        case let .toJSON(inner, _): inner.isAggregate
         default: false
         }
     }
@@ -40,11 +47,26 @@ struct OutputColumn: Sendable {
     }
 }
 
+extension SelectPlanner {
+    /// The result columns as the client sees them: the outputs, or the one `[json]` column of `SELECT JSON`.
+    static func resultSpecs(_ select: Select, _ outputs: [OutputColumn], table: TableSchema) -> [ColumnSpec] {
+        guard select.isJSON else { return outputs.map { $0.spec(table) } }
+        return [ColumnSpec(keyspace: table.keyspace, table: table.name, name: "[json]", type: .varchar)]
+    }
+
+    /// One result row of `SELECT JSON`: an object of the output columns in selection order.
+    static func jsonRow(_ outputs: [OutputColumn], _ cells: [[UInt8]?]) -> [[UInt8]?] {
+        let members = zip(outputs, cells).map { output, cell in
+            let name = output.name == output.name.lowercased() ? output.name : "\"\(output.name)\""
+            return JSONValue.quoted(name) + ": " + JSONValue.text(cell, type: output.type)
+        }
+        return [Array(("{" + members.joined(separator: ", ") + "}").utf8)]
+    }
+}
+
 /// Works out a SELECT's result columns.
 enum SelectPlanner {
     static func outputColumns(_ select: Select, table: TableSchema) throws(ServerError) -> [OutputColumn] {
-        if select.isJSON { throw .invalidRequest("SELECT JSON is not supported by this node") }
-        if !select.groupBy.isEmpty { throw .invalidRequest("GROUP BY is not supported by this node") }
         if select.selectsAll {
             return table.selectOrderColumns.map { OutputColumn(name: $0.name, type: $0.type, expression: .column($0)) }
         }
@@ -102,37 +124,66 @@ enum SelectPlanner {
                 let inner = try column(argument, table: table)
                 return OutputColumn(name: "system.count(\(inner.name))", type: .bigint, expression: .countValues(inner.expression))
             }
-            var inner: [OutputColumn] = []
-            for argument in arguments { inner.append(try column(argument, table: table)) }
             if ["min", "max", "sum", "avg"].contains(function) {
+                var inner: [OutputColumn] = []
+                for argument in arguments { inner.append(try column(argument, table: table)) }
                 guard inner.count == 1, let argument = inner.first else {
                     throw .invalidRequest("Invalid number of arguments in call to function system.\(function): 1 required but \(inner.count) provided")
                 }
                 if function == "sum" || function == "avg", !Aggregates.isNumeric(argument.type) {
-                    throw .invalidRequest("Invalid call to function \(function), none of its type signatures match (attempted to call system.\(function)(\(argument.type)))")
+                    // The signatures in the order Cassandra 3.11 lists them.
+                    let signatures = ["tinyint", "smallint", "float", "int", "double", "varint", "decimal", "counter", "bigint"]
+                        .map { "system.\(function) : (\($0)) -> \($0)" }.joined(separator: ", ")
+                    throw .invalidRequest("Invalid call to function \(function), none of its type signatures match (known type signatures: \(signatures))")
                 }
                 return OutputColumn(name: "system.\(function)(\(argument.name))", type: argument.type,
                                     expression: .aggregate(function, argument.expression, argument.type))
             }
-            let label = "system.\(function)(" + inner.map(\.name).joined(separator: ", ") + ")"
-            let type: DataType
-            switch function {
-            case "token":
+            if function == "token" {
+                var inner: [OutputColumn] = []
+                for argument in arguments { inner.append(try column(argument, table: table)) }
                 let names = inner.map(\.name)
                 guard names == table.partitionKeyColumns.map(\.name) else {
                     throw .invalidRequest("Type error: cannot call token() on \(names.joined(separator: ", ")): arguments must be the partition key columns")
                 }
-                return OutputColumn(name: label, type: .bigint, expression: .token)
-            case "now", "currenttimeuuid", "mintimeuuid", "maxtimeuuid": type = .timeuuid
-            case "uuid": type = .uuid
-            case "totimestamp", "dateof", "currenttimestamp": type = .timestamp
-            case "tounixtimestamp", "unixtimestampof": type = .bigint
-            case "todate", "currentdate": type = .date
-            case "currenttime": type = .time
-            default:
-                throw .invalidRequest("Unknown function '\(name.description)'")
+                return OutputColumn(name: "system.token(" + names.joined(separator: ", ") + ")", type: .bigint, expression: .token)
             }
-            return OutputColumn(name: label, type: type, expression: .function(function, inner.map(\.expression)))
+            if function == "tojson" {
+                guard arguments.count == 1, let argument = arguments.first else {
+                    throw .invalidRequest("toJson() only accepts one argument (got \(arguments.count))")
+                }
+                let inner = try column(argument, table: table)
+                return OutputColumn(name: "system.tojson(\(inner.name))", type: .varchar, expression: .toJSON(inner.expression, inner.type))
+            }
+            if function == "fromjson" {
+                throw .invalidRequest("fromJson() cannot be used in the selection clause of a SELECT statement")
+            }
+            // Constants and bind markers take their type from the resolved overload; everything else has its own.
+            var described: [FunctionArgument] = []
+            var typed: [OutputColumn?] = []
+            for argument in arguments {
+                switch argument {
+                case let .term(.literal(literal)):
+                    described.append(.literal(literal)); typed.append(nil)
+                case .term(.bindMarker), .term(.null):
+                    described.append(.any); typed.append(nil)
+                default:
+                    let inner = try column(argument, table: table)
+                    described.append(.typed(inner.type, label: inner.name)); typed.append(inner)
+                }
+            }
+            let resolved = try NativeFunctions.resolve(name, described, inSelection: true)
+            var expressions: [SelectionExpression] = []
+            var labels: [String] = []
+            for (index, argument) in arguments.enumerated() {
+                if let inner = typed[index] {
+                    expressions.append(inner.expression); labels.append(inner.name)
+                } else if case let .term(term) = argument {
+                    expressions.append(.term(term, resolved.argumentTypes[index])); labels.append(Self.text(of: term))
+                }
+            }
+            return OutputColumn(name: "system.\(function)(" + labels.joined(separator: ", ") + ")", type: resolved.returnType,
+                                expression: .function(resolved, expressions))
         case let .typeHint(_, inner):
             return try column(inner, table: table)
         case let .element(inner, key):
@@ -159,12 +210,61 @@ enum SelectPlanner {
 }
 
 extension SelectPlanner {
+    /// GROUP BY: how many clustering columns a group spans (the whole partition key always belongs to it),
+    /// nil without GROUP BY; checked with Cassandra's messages (`getAggregationSpecification`).
+    static func groupClusteringPrefix(_ select: Select, table: TableSchema, restrictions: Restrictions) throws(ServerError) -> Int? {
+        guard !select.groupBy.isEmpty else { return nil }
+        let primaryKey = table.partitionKeyColumns + table.clusteringColumns
+        var position = 0
+        var clusteringPrefix = 0
+        let order = "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
+        for name in select.groupBy {
+            guard let column = table.column(named: name) else { throw .invalidRequest("Undefined column name \(name)") }
+            guard column.kind.isPrimaryKey else {
+                throw .invalidRequest("Group by is currently only supported on the columns of the PRIMARY KEY, got \(name)")
+            }
+            while true {
+                guard position < primaryKey.count else { throw .invalidRequest(order) }
+                let candidate = primaryKey[position]
+                position += 1
+                if case .clustering = candidate.kind { clusteringPrefix += 1 }
+                if candidate.name == column.name { break }
+                guard isRestrictedByEquality(candidate, restrictions: restrictions, table: table) else { throw .invalidRequest(order) }
+            }
+        }
+        if position < primaryKey.count, primaryKey[position].kind.isPartitionKey {
+            throw .invalidRequest("Group by is not supported on only a part of the partition key")
+        }
+        if clusteringPrefix > 0, select.isDistinct {
+            throw .invalidRequest("Grouping on clustering columns is not allowed for SELECT DISTINCT queries")
+        }
+        return clusteringPrefix
+    }
+
+    private static func isRestrictedByEquality(_ column: ColumnSchema, restrictions: Restrictions, table: TableSchema) -> Bool {
+        switch column.kind {
+        case let .partitionKey(position):
+            guard position < restrictions.partitionValues.count else { return false }
+            return restrictions.partitionValues[position]?.count == 1
+        case let .clustering(position, _):
+            return position < restrictions.prefixLength && restrictions.clusteringPrefixes.count == 1
+        default:
+            return false
+        }
+    }
+
     /// A term as a result column's name shows it (`'k'`, `?`).
     static func text(of term: Term) -> String {
         switch term {
         case let .literal(.string(text)): "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
         case let .literal(literal): literal.rawText
         case let .bindMarker(marker): marker.name.map { ":" + $0 } ?? "?"
+        case .null: "null"
+        case let .negation(inner): "-" + text(of: inner)
+        case let .list(items): "[" + items.map { text(of: $0) }.joined(separator: ", ") + "]"
+        case let .set(items): "{" + items.map { text(of: $0) }.joined(separator: ", ") + "}"
+        case let .tuple(items): "(" + items.map { text(of: $0) }.joined(separator: ", ") + ")"
+        case let .map(entries): "{" + entries.map { text(of: $0.key) + ": " + text(of: $0.value) }.joined(separator: ", ") + "}"
         default: "?"
         }
     }
@@ -208,7 +308,7 @@ struct SelectExecutor {
         }
         let limit = try positive(select.limit, name: "[limit]", message: "LIMIT must be strictly positive")
         let perPartitionLimit = try positive(select.perPartitionLimit, name: "[per_partition_limit]",
-                                             message: "PER PARTITION LIMIT must be strictly positive")
+                                             message: "LIMIT must be strictly positive")  // Cassandra words both limits alike
         let reversed = try orderReversed(restrictions)
         if select.isDistinct { try checkDistinct(outputs) }
 
@@ -236,7 +336,10 @@ struct SelectExecutor {
         }
         let filter = RowFilterEvaluator(table: table, restrictions: restrictions)
 
-        let specs = outputs.map { $0.spec(table) }
+        let specs = SelectPlanner.resultSpecs(select, outputs, table: table)
+        if let groupPrefix = try SelectPlanner.groupClusteringPrefix(select, table: table, restrictions: restrictions) {
+            return try grouped(outputs, specs, source: source, query: query, filter: filter, prefix: groupPrefix, limit: limit)
+        }
         if isAggregate || inMemoryOrder {
             var rows = try read(source, query: query, filter: filter, want: nil, resume: nil).rows
             if inMemoryOrder {
@@ -247,10 +350,10 @@ struct SelectExecutor {
                 }
             }
             if isAggregate {
-                return try result(specs, [aggregate(outputs, rows)], pagingState: nil)
+                return try result(specs, [shaped(outputs, try aggregate(outputs, rows))], pagingState: nil)
             }
             if let limit { rows = Array(rows.prefix(limit)) }
-            return try result(specs, rows.map { row in outputs.map { evaluate($0.expression, row) } }, pagingState: nil)
+            return try result(specs, try rows.map { row throws(ServerError) in try cells(outputs, row) }, pagingState: nil)
         }
 
         var remaining = limit
@@ -268,7 +371,7 @@ struct SelectExecutor {
         if let next, left.map({ $0 > 0 }) ?? true, options.pageSize != nil {
             pagingState = PagingState(position: next, remaining: left).encoded()
         }
-        return try result(specs, rows.map { row in outputs.map { evaluate($0.expression, row) } }, pagingState: pagingState)
+        return try result(specs, try rows.map { row throws(ServerError) in try cells(outputs, row) }, pagingState: pagingState)
     }
 
     private func result(_ specs: [ColumnSpec], _ cells: [[[UInt8]?]], pagingState: [UInt8]?) throws(ServerError) -> Rows {
@@ -385,6 +488,11 @@ struct SelectExecutor {
                         : try state.scan(table: table.id, tokens: tokens, query: query)
                 }
                 collected.append(contentsOf: result.rows.filter(filter.passes))
+                if distinct, result.resume == nil, let want, collected.count >= want, let last = collected.last {
+                    // A full page of a range read ends with a paging state even when no partition follows, as in
+                    // Cassandra (its pager cannot tell); the next page is then empty.
+                    return (collected, ReadPosition(partitionKey: last.partitionKey, clustering: nil))
+                }
                 guard let stop = result.resume else { return (collected, nil) }
                 if let want, collected.count >= want { return (collected, stop) }
                 position = stop
@@ -392,23 +500,92 @@ struct SelectExecutor {
         }
     }
 
-    private func aggregate(_ outputs: [OutputColumn], _ rows: [StoredRow]) -> [[UInt8]?] {
-        outputs.map { output in
-            switch output.expression {
-            case .countRows:
-                return ValueValidation.int64Bytes(Int64(rows.count))
-            case let .countValues(inner):
-                return ValueValidation.int64Bytes(Int64(rows.filter { evaluate(inner, $0) != nil }.count))
-            case let .aggregate(function, inner, type):
-                return Aggregates.compute(function, values: rows.compactMap { evaluate(inner, $0) }, type: type)
-            default:
-                return rows.first.flatMap { evaluate(output.expression, $0) }
-            }
+    /// One result row: the outputs' cells, or the `[json]` cell of `SELECT JSON`.
+    private func cells(_ outputs: [OutputColumn], _ row: StoredRow) throws(ServerError) -> [[UInt8]?] {
+        var cells: [[UInt8]?] = []
+        for output in outputs { cells.append(try evaluate(output.expression, row)) }
+        return shaped(outputs, cells)
+    }
+
+    private func shaped(_ outputs: [OutputColumn], _ cells: [[UInt8]?]) -> [[UInt8]?] {
+        select.isJSON ? SelectPlanner.jsonRow(outputs, cells) : cells
+    }
+
+    private func aggregate(_ outputs: [OutputColumn], _ rows: [StoredRow]) throws(ServerError) -> [[UInt8]?] {
+        var cells: [[UInt8]?] = []
+        for output in outputs { cells.append(try aggregate(output.expression, rows)) }
+        return cells
+    }
+
+    /// One cell over a group of rows: aggregates over all of them, functions over the aggregates' results,
+    /// plain columns from the first row (as Cassandra's `SimpleSelector` keeps its first input).
+    private func aggregate(_ expression: SelectionExpression, _ rows: [StoredRow]) throws(ServerError) -> [UInt8]? {
+        switch expression {
+        case .countRows:
+            return ValueValidation.int64Bytes(Int64(rows.count))
+        case let .countValues(inner):
+            var count: Int64 = 0
+            for row in rows where try evaluate(inner, row) != nil { count += 1 }
+            return ValueValidation.int64Bytes(count)
+        case let .aggregate(function, inner, type):
+            var values: [[UInt8]] = []
+            for row in rows { if let value = try evaluate(inner, row) { values.append(value) } }
+            return Aggregates.compute(function, values: values, type: type)
+        case let .function(function, arguments) where expression.isAggregate:
+            var values: [[UInt8]?] = []
+            for argument in arguments { values.append(try aggregate(argument, rows)) }
+            return try function.body(values, evaluator.clock)
+        case let .toJSON(inner, type) where expression.isAggregate:
+            return Array(JSONValue.text(try aggregate(inner, rows), type: type).utf8)
+        default:
+            guard let first = rows.first else { return nil }
+            return try evaluate(expression, first)
         }
     }
 
+    /// GROUP BY: rows grouped by partition key and the first `prefix` clustering values, one result row per
+    /// group; LIMIT, PER PARTITION LIMIT and the page size count groups, as in Cassandra.
+    private func grouped(_ outputs: [OutputColumn], _ specs: [ColumnSpec], source: Source, query: ReadQuery,
+                         filter: RowFilterEvaluator, prefix: Int, limit: Int?) throws(ServerError) -> Rows {
+        var query = query
+        let perPartitionLimit = query.perPartitionLimit
+        query.perPartitionLimit = nil
+        var remaining = limit
+        var resume: ReadPosition?
+        if let bytes = options.pagingState {
+            let state = try PagingState(decoding: bytes)
+            resume = state.position
+            remaining = state.remaining ?? limit
+        }
+        let rows = try read(source, query: query, filter: filter, want: nil, resume: resume).rows
+        var groups: [[StoredRow]] = []
+        var groupsInPartition = 0
+        for row in rows {
+            if let last = groups.last?.last, last.partitionKey == row.partitionKey,
+               Array(last.clustering.prefix(prefix)) == Array(row.clustering.prefix(prefix)), !last.isStaticOnly {
+                groups[groups.count - 1].append(row)
+                continue
+            }
+            if groups.last?.last?.partitionKey != row.partitionKey { groupsInPartition = 0 }
+            groupsInPartition += 1
+            if let perPartitionLimit, groupsInPartition > perPartitionLimit { continue }
+            groups.append([row])
+        }
+        let want = min(options.pageSize ?? .max, remaining ?? .max)
+        let page = Array(groups.prefix(max(want, 0)))
+        let left = remaining.map { $0 - page.count }
+        var pagingState: [UInt8]?
+        if groups.count > page.count, left.map({ $0 > 0 }) ?? true, options.pageSize != nil, let last = page.last?.last {
+            let position = ReadPosition(partitionKey: last.partitionKey, clustering: last.isStaticOnly ? nil : last.clustering)
+            pagingState = PagingState(position: position, remaining: left).encoded()
+        }
+        var cells: [[[UInt8]?]] = []
+        for group in page { cells.append(shaped(outputs, try aggregate(outputs, group))) }
+        return try result(specs, cells, pagingState: pagingState)
+    }
+
     /// A result cell for one stored row.
-    func evaluate(_ expression: SelectionExpression, _ row: StoredRow) -> [UInt8]? {
+    func evaluate(_ expression: SelectionExpression, _ row: StoredRow) throws(ServerError) -> [UInt8]? {
         switch expression {
         case let .column(column):
             return RowValues.value(of: column, in: row, table: table)
@@ -422,23 +599,17 @@ struct SelectExecutor {
             return ValueValidation.int64Bytes(row.token)
         case let .constant(bytes):
             return bytes
-        case let .function(name, arguments):
-            let values = arguments.map { evaluate($0, row) }
-            switch name {
-            case "totimestamp", "dateof", "tounixtimestamp", "unixtimestampof", "todate":
-                guard let bytes = values.first ?? nil else { return nil }
-                let millis = bytes.count == 16 ? NodeClock.unixMillis(ofTimeUUID: bytes) : ValueValidation.millis(fromDate: bytes)
-                guard let millis else { return nil }
-                switch name {
-                case "totimestamp", "dateof": return ValueValidation.int64Bytes(millis)
-                case "todate": return ValueValidation.dateBytes(millis: millis)
-                default: return ValueValidation.int64Bytes(millis)
-                }
-            default:
-                return (try? evaluator.call(FunctionName(name: name), []))?.1 ?? nil
-            }
+        case let .term(term, type):
+            guard case let .bytes(bytes) = try evaluator.evaluate(term, for: Receiver(name: "arg", type: type)) else { return nil }
+            return bytes
+        case let .function(function, arguments):
+            var values: [[UInt8]?] = []
+            for argument in arguments { values.append(try evaluate(argument, row)) }
+            return try function.body(values, evaluator.clock)
+        case let .toJSON(inner, type):
+            return Array(JSONValue.text(try evaluate(inner, row), type: type).utf8)
         case let .element(inner, key, container):
-            guard let bytes = evaluate(inner, row) else { return nil }
+            guard let bytes = try evaluate(inner, row) else { return nil }
             switch container {
             case let .map(keyType, _):
                 guard let wanted = try? evaluator.element(key, Receiver(name: "key", type: keyType)),
@@ -453,52 +624,8 @@ struct SelectExecutor {
                 return nil
             }
         case let .field(inner, index):
-            return evaluate(inner, row).flatMap { RowValues.component($0, at: index) }
+            return try evaluate(inner, row).flatMap { RowValues.component($0, at: index) }
         case .countRows, .countValues, .aggregate:
-            return nil
-        }
-    }
-}
-
-/// Cassandra's native aggregates over serialized values: min and max by the type's order, sum and avg in the type.
-enum Aggregates {
-    static func isNumeric(_ type: DataType) -> Bool {
-        switch type {
-        case .int, .bigint, .smallint, .tinyint, .counter, .float, .double, .varint, .decimal: true
-        default: false
-        }
-    }
-
-    static func compute(_ function: String, values: [[UInt8]], type: DataType) -> [UInt8]? {
-        switch function {
-        case "min": return values.min { ValueOrder.compare($0, $1, as: type) < 0 }
-        case "max": return values.max { ValueOrder.compare($0, $1, as: type) < 0 }
-        default: break
-        }
-        let isAverage = function == "avg"
-        switch type {
-        case .float, .double:
-            let numbers = values.compactMap { bytes -> Double? in
-                guard let bits = ValueValidation.signedInteger(bytes) else { return nil }
-                return bytes.count == 4 ? Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))
-                    : Double(bitPattern: UInt64(bitPattern: bits))
-            }
-            var total = numbers.reduce(0, +)
-            if isAverage { total = numbers.isEmpty ? 0 : total / Double(numbers.count) }
-            return type == .float ? ValueValidation.int32Bytes(Int32(bitPattern: Float(total).bitPattern))
-                : ValueValidation.int64Bytes(Int64(bitPattern: total.bitPattern))
-        case .int, .bigint, .smallint, .tinyint, .counter:
-            let numbers = values.compactMap { ValueValidation.signedInteger($0) }
-            var total: Int64 = 0
-            for number in numbers { total = total &+ number }
-            if isAverage { total = numbers.isEmpty ? 0 : total / Int64(numbers.count) }
-            switch type {
-            case .int: return ValueValidation.int32Bytes(Int32(truncatingIfNeeded: total))
-            case .smallint: return [UInt8(truncatingIfNeeded: total >> 8), UInt8(truncatingIfNeeded: total)]
-            case .tinyint: return [UInt8(truncatingIfNeeded: total)]
-            default: return ValueValidation.int64Bytes(total)
-            }
-        default:
             return nil
         }
     }

@@ -37,6 +37,9 @@ struct TermEvaluator {
             if case let .literal(.float(text)) = inner { return .bytes(try literalBytes(.float("-" + text), for: receiver)) }
             throw .invalidRequest("Invalid negation of \(receiver.name)")
         case let .functionCall(name, arguments):
+            if name.name.lowercased() == "fromjson" {
+                return try JSONValue.fromJSON(arguments, for: receiver, evaluator: self)
+            }
             let (type, bytes) = try call(name, arguments)
             guard Self.isAssignable(type, to: receiver.type) else {
                 throw .invalidRequest("Type error: cannot assign result of function system.\(name.name.lowercased()) "
@@ -69,7 +72,7 @@ struct TermEvaluator {
             }
             guard items.count <= types.count else {
                 throw .invalidRequest("Invalid tuple literal for \(receiver.name): too many elements. "
-                    + "Type \(receiver.type) expects \(types.count) but got \(items.count)")
+                    + "Type frozen<\(receiver.type)> expects \(types.count) but got \(items.count)")
             }
             var writer = ByteWriter(capacity: 32)
             for (index, item) in items.enumerated() {
@@ -152,58 +155,38 @@ struct TermEvaluator {
 
     /// Runs a native scalar function on terms: its result type and value.
     func call(_ name: FunctionName, _ arguments: [Term]) throws(ServerError) -> (DataType, [UInt8]?) {
-        let function = name.name.lowercased()
-        func argument(_ type: DataType) throws(ServerError) -> [UInt8]? {
-            guard arguments.count == 1, let first = arguments.first else {
-                throw .invalidRequest("Invalid number of arguments in call to function system.\(function): 1 required but \(arguments.count) provided")
-            }
-            if case let .functionCall(innerName, innerArguments) = first {
-                return try call(innerName, innerArguments).1
-            }
-            if case let .bytes(bytes) = try evaluate(first, for: Receiver(name: "arg0", type: type)) { return bytes }
-            return nil
+        let lowered = name.name.lowercased()
+        if lowered == "tojson" {
+            throw .invalidRequest("toJson() may only be used within the selection clause of SELECT statements")
         }
-        let noArguments: () throws(ServerError) -> Void = { () throws(ServerError) in
-            guard arguments.isEmpty else {
-                throw .invalidRequest("Invalid number of arguments in call to function system.\(function): 0 required but \(arguments.count) provided")
+        if NativeFunctions.aggregateNames.contains(lowered), NativeFunctions.overloads[lowered] == nil {
+            throw .invalidRequest("Aggregation function are not supported in the where clause")
+        }
+        var described: [FunctionArgument] = []
+        for argument in arguments { described.append(try describe(argument)) }
+        let function = try NativeFunctions.resolve(name, described)
+        var values: [[UInt8]?] = []
+        for (index, argument) in arguments.enumerated() {
+            switch try evaluate(argument, for: Receiver(name: "arg\(index)", type: function.argumentTypes[index])) {
+            case let .bytes(bytes): values.append(bytes)
+            case .null, .unset: values.append(nil)
             }
         }
-        switch function {
-        case "now", "currenttimeuuid":
-            try noArguments()
-            return (.timeuuid, ValueValidation.uuidBytes(clock.timeUUID()))
-        case "uuid":
-            try noArguments()
-            return (.uuid, ValueValidation.uuidBytes(UUID()))
-        case "currenttimestamp":
-            try noArguments()
-            return (.timestamp, ValueValidation.int64Bytes(clock.nowMicros / 1000))
-        case "currentdate":
-            try noArguments()
-            return (.date, ValueValidation.dateBytes(millis: clock.nowMicros / 1000))
-        case "currenttime":
-            try noArguments()
-            let nanos = (clock.nowMicros % 86_400_000_000 + 86_400_000_000) % 86_400_000_000 * 1000
-            return (.time, ValueValidation.int64Bytes(nanos))
-        case "totimestamp", "dateof", "tounixtimestamp", "unixtimestampof", "todate":
-            let bytes = try argument(.timeuuid)
-            let millis = bytes.flatMap { bytes in
-                bytes.count == 16 ? NodeClock.unixMillis(ofTimeUUID: bytes) : ValueValidation.millis(fromDate: bytes)
-            }
-            switch function {
-            case "totimestamp", "dateof": return (.timestamp, millis.map(ValueValidation.int64Bytes))
-            case "todate": return (.date, millis.map { ValueValidation.dateBytes(millis: $0) })
-            default: return (.bigint, millis.map(ValueValidation.int64Bytes))
-            }
-        case "mintimeuuid", "maxtimeuuid":
-            guard let bytes = try argument(.timestamp), let millis = ValueValidation.signedInteger(bytes) else { return (.timeuuid, nil) }
-            let ticks = millis &* 10_000 &+ NodeClock.gregorianOffset &+ (function == "maxtimeuuid" ? 9_999 : 0)
-            let uuid = function == "maxtimeuuid"
-                ? NodeClock.timeUUID(ticks: ticks, clockSequence: 0x3FFF, node: [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
-                : NodeClock.timeUUID(ticks: ticks, clockSequence: 0, node: [0x80, 0, 0, 0, 0, 0])
-            return (.timeuuid, ValueValidation.uuidBytes(uuid))
-        default:
-            throw .invalidRequest("Unknown function \(name.description) called")
+        return (function.returnType, try function.body(values, clock))
+    }
+
+    /// What overload resolution knows of a term argument.
+    private func describe(_ term: Term) throws(ServerError) -> FunctionArgument {
+        switch term {
+        case let .literal(literal): return .literal(literal)
+        case let .negation(.literal(.integer(text))): return .literal(.integer("-" + text))
+        case let .negation(.literal(.float(text))): return .literal(.float("-" + text))
+        case let .functionCall(name, arguments):
+            var inner: [FunctionArgument] = []
+            for argument in arguments { inner.append(try describe(argument)) }
+            let function = try NativeFunctions.resolve(name, inner)
+            return .typed(function.returnType, label: "system.\(function.name)(...)")
+        default: return .any
         }
     }
 
@@ -229,7 +212,8 @@ struct TermEvaluator {
         case let (.string(text), .varchar):
             return Array(text.utf8)
         case let (.string(text), .ascii):
-            guard text.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidRequest("Invalid ASCII character in string literal") }
+            guard text.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidRequest(
+                "Invalid ASCII character in string literal: java.nio.charset.UnmappableCharacterException: Input length = 1") }
             return Array(text.utf8)
         case let (.string(text), .inet):
             guard let address = InetAddress(text) else { throw .invalidRequest("Unable to make inet address from '\(text)'") }
@@ -288,11 +272,11 @@ struct TermEvaluator {
             return ValueValidation.uuidBytes(uuid)
         case let (.uuid(uuid), .timeuuid):
             let bytes = ValueValidation.uuidBytes(uuid)
-            guard bytes[6] >> 4 == 1 else { throw .invalidRequest("Unsupported UUID for timeuuid; please use a time-based UUID (version 1)") }
+            guard bytes[6] >> 4 == 1 else { throw .invalidRequest("TimeUUID supports only version 1 UUIDs") }
             return bytes
         case let (.hex(digits), .blob):
             guard let bytes = ValueValidation.hexBytes(digits) else {
-                throw .invalidRequest("cannot parse '0x\(digits)' as hex bytes")
+                throw .invalidRequest("cannot parse '\(digits)' as hex bytes")
             }
             return bytes
         case let (.duration(text), .duration), let (.string(text), .duration), let (.integer(text), .duration):

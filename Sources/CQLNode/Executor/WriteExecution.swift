@@ -245,7 +245,11 @@ enum CASResult {
         let conditioned = outcome.rows.flatMap { check, _ -> [ColumnSchema] in
             if case let .columns(conditions) = check.kind { conditions.map(\.column) } else { [] }
         }
-        if conditioned.isEmpty {
+        // An IF EXISTS / IF NOT EXISTS among the conditions makes Cassandra read, and return, whole rows.
+        let hasRowCondition = outcome.rows.contains { check, _ in
+            if case .columns = check.kind { false } else { true }
+        }
+        if conditioned.isEmpty || hasRowCondition {
             columns = table.selectOrderColumns
         } else {
             columns = isBatch ? table.partitionKeyColumns + table.clusteringColumns : []
@@ -256,8 +260,12 @@ enum CASResult {
         var seen = Set<[[UInt8]]>()
         var cells: [[[UInt8]?]] = []
         let sorted = existing.sorted { ValueOrder.compareClustering($0.1.clustering, $1.1.clustering, columns: table.clusteringColumns) < 0 }
+        // Cassandra reads the static row for a CAS only when a condition is on it; otherwise statics come back null.
+        let readsStatic = outcome.rows.contains { check, _ in check.clustering.isEmpty }
         for (_, row) in sorted where seen.insert(row.clustering).inserted {
-            cells.append([[0]] + columns.map { RowValues.value(of: $0, in: row, table: table) })
+            cells.append([[0]] + columns.map { column in
+                column.kind == .static && !readsStatic ? nil : RowValues.value(of: column, in: row, table: table)
+            })
             if !isBatch { break }
         }
         let specs = [applied] + columns.map { ColumnSpec(keyspace: table.keyspace, table: table.name, name: $0.name, type: $0.type) }

@@ -2,6 +2,7 @@ import CQLWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The embedded node's native-protocol server: listens on TCP, speaks protocol v4 (and v3
 /// framing) the way Cassandra 4.1 does, and hands statements to a ``QueryHandler``.
@@ -30,6 +31,8 @@ public final class CQLServer: Sendable {
         public var faultInjection: FaultInjection?
         /// How many requests of one connection may run at once before the server stops reading from it.
         public var maxConcurrentRequestsPerConnection: Int
+        /// TLS on every connection; nil (the default) serves plain TCP.
+        public var tls: CQLServerTLSConfiguration?
 
         /// A configuration; every parameter has Cassandra's default or a safe one.
         public init(host: String = "127.0.0.1", port: Int = 9042, maxFrameBodyLength: Int = 256 * 1024 * 1024,
@@ -100,6 +103,13 @@ public final class CQLServer: Sendable {
         let faults = configuration.faultInjection
         let registry = self.registry
         let maxConcurrent = configuration.maxConcurrentRequestsPerConnection
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try configuration.tls?.makeContext()
+        } catch {
+            lifecycle.withLockedValue { $0 = .idle }
+            throw error
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -107,6 +117,9 @@ public final class CQLServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
                         configuration: connectionConfiguration, handler: handler, events: events,
                         faults: faults, registry: registry, maxConcurrentRequests: maxConcurrent))

@@ -155,19 +155,24 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .timeout: return .silence
             case .dropConnection: return .drop
             case let .delay(duration): try? await Task.sleep(for: duration)
-            case .unavailable, .writeTimeoutCAS, .answer:
+            case .unavailable, .writeTimeoutCAS, .writeTimeout, .readTimeout, .answer:
                 if let error = FaultInjection.error(for: fault.action, request: request.request) {
                     return .respond(request.encode(.error(error)))
                 }
             }
         }
-        let response = await handler.handle(request.request, context: context)
+        let lag = faults?.schemaLag
+        if let table = lag?.unknownTable(in: request.request) {
+            return .respond(request.encode(.error(ServerError(.invalid, message: "unconfigured table \(table)"))))
+        }
+        var response = await handler.handle(request.request, context: context)
+        if let lag { response = lag.rewriting(response, of: request.request) }
         if let fault, fault.timing == .afterExecution {
             switch fault.action {
             case .timeout: return .silence
             case .dropConnection: return .drop
             case let .delay(duration): try? await Task.sleep(for: duration)
-            case .unavailable, .writeTimeoutCAS, .answer:
+            case .unavailable, .writeTimeoutCAS, .writeTimeout, .readTimeout, .answer:
                 if let error = FaultInjection.error(for: fault.action, request: request.request) {
                     return .respond(request.encode(.error(error)))
                 }

@@ -166,6 +166,8 @@ struct MutationApplier {
         }
         if case let .listSetIndex(index, _) = operation {
             let size = liveCells(of: column, clustering: clustering, in: existing, now: now).count
+            // Cassandra tells a missing (null or emptied) list apart from a short one.
+            guard size > 0 else { throw .invalidRequest("Attempted to set an element on a list which is null") }
             guard index >= 0, index < size else {
                 throw .invalidRequest("List index \(index) out of bound, list has size \(size)")
             }

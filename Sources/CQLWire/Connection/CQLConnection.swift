@@ -44,6 +44,9 @@ public final class CQLConnection: Sendable {
         /// own, so tasks preferring it get their answers without a thread hop; nil (the default) for
         /// the reader thread. Used only when the transport offers a pollable descriptor.
         public var ioExecutor: CQLIOExecutor?
+        /// TLS to the node; nil (the default) for a plain TCP connection. Cannot be combined with
+        /// ``ioExecutor``: NIO's event loop reads a TLS connection.
+        public var tls: CQLTLSConfiguration?
 
         /// A configuration with the defaults of the DataStax drivers.
         public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(12),
@@ -51,7 +54,7 @@ public final class CQLConnection: Sendable {
                     heartbeatInterval: Duration = .seconds(30), heartbeatTimeout: Duration = .seconds(10),
                     maxFrameBodyLength: Int = 256 * 1024 * 1024, maxConcurrentRequests: Int = 32768,
                     maxOrphanedRequests: Int = 1024, keyspace: String? = nil, logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() }),
-                    ioExecutor: CQLIOExecutor? = nil) {
+                    ioExecutor: CQLIOExecutor? = nil, tls: CQLTLSConfiguration? = nil) {
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
             self.compression = compression
@@ -64,6 +67,7 @@ public final class CQLConnection: Sendable {
             self.keyspace = keyspace
             self.logger = logger
             self.ioExecutor = ioExecutor
+            self.tls = tls
         }
     }
 
@@ -176,20 +180,47 @@ public final class CQLConnection: Sendable {
         (events, eventContinuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(1024))
     }
 
-    /// Connects over TCP, then runs the handshake (OPTIONS, STARTUP with compression, authentication, USE).
+    /// Connects over TCP (and TLS when configured), then runs the handshake (OPTIONS, STARTUP with
+    /// compression, authentication, USE).
+    ///
+    /// A failed TLS handshake throws ``CQLError/tlsHandshakeFailed(endpoint:reason:)``.
     public static func connect(host: String, port: Int, configuration: Configuration = Configuration()) async throws -> CQLConnection {
         let endpoint = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let timeout = configuration.connectTimeout
-        let transport: SocketTransport
+        let tls = configuration.tls
+        if tls != nil, configuration.ioExecutor != nil { throw CQLError.invalidConfiguration(Self.tlsWithExecutor) }
+        let transport: any CQLTransport
         do {
-            transport = try await runOnDedicatedThread(name: "cqlwire-connect \(endpoint)") {
-                try SocketTransport.connect(host: host, port: port, timeout: timeout)
+            transport = try await runOnDedicatedThread(name: "cqlwire-connect \(endpoint)") { () throws -> any CQLTransport in
+                if let tls { return try TLSTransport.connect(host: host, port: port, timeout: timeout, configuration: tls) }
+                return try SocketTransport.connect(host: host, port: port, timeout: timeout)
             }
+        } catch let CQLTransportError.tls(_, _, failure) {
+            throw CQLError.tlsHandshakeFailed(endpoint: endpoint, reason: failure)
         } catch let error as CQLTransportError {
             throw CQLError.connectionFailed(endpoint: endpoint, reason: error.description)
         }
-        return try await connect(transport: transport, endpoint: endpoint, configuration: configuration)
+        do {
+            return try await connect(transport: transport, endpoint: endpoint, configuration: configuration)
+        } catch {
+            // TLS 1.3 reports a refused client certificate only after the client finished its
+            // handshake: the first CQL request then fails, which is still a TLS handshake failure.
+            if let failure = (transport as? TLSTransport)?.failure {
+                throw CQLError.tlsHandshakeFailed(endpoint: endpoint, reason: failure)
+            }
+            if tls == nil, case CQLError.connectionFailed(_, let reason) = error {
+                throw CQLError.connectionFailed(endpoint: endpoint, reason: reason + Self.plaintextHint)
+            }
+            throw error
+        }
     }
+
+    /// Why TLS and an I/O executor cannot go together.
+    static let tlsWithExecutor = "TLS connections are read by NIO's event loop, so they cannot use an I/O executor: "
+        + "turn one of them off (cqlbench: --executor pool)"
+
+    /// Added to a failed plaintext handshake: a TLS-only node closes plaintext connections without an answer.
+    static let plaintextHint = " (if the node serves TLS only, connect with TLS: --tls-ca FILE or --tls)"
 
     /// Runs the handshake over an already connected transport (a TLS transport, a test pipe).
     public static func connect(transport: any CQLTransport, endpoint: String,

@@ -3,6 +3,9 @@
 public enum CQLError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The node could not be reached.
     case connectionFailed(endpoint: String, reason: String)
+    /// The TLS handshake with the node failed; `reason` says why (untrusted issuer, host name
+    /// mismatch, expired certificate, a node that requires a client certificate, no TLS there).
+    case tlsHandshakeFailed(endpoint: String, reason: CQLTLSFailure)
     /// The connection closed; requests sent on it may or may not have been applied.
     case connectionClosed(endpoint: String, reason: String)
     /// No answer within the request's timeout; the request may or may not have been applied.
@@ -27,10 +30,13 @@ public enum CQLError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidStatement(String)
     /// The session was shut down.
     case sessionClosed
+    /// The configuration cannot work as given (a missing certificate file, options that exclude each other).
+    case invalidConfiguration(String)
 
     public var description: String {
         switch self {
         case let .connectionFailed(endpoint, reason): "cannot connect to \(endpoint): \(reason)"
+        case let .tlsHandshakeFailed(endpoint, reason): "TLS handshake with \(endpoint) failed: \(reason)"
         case let .connectionClosed(endpoint, reason): "connection to \(endpoint) closed: \(reason)"
         case let .requestTimedOut(endpoint, timeout): "request to \(endpoint) timed out after \(timeout)"
         case let .tooManyRequests(endpoint, inFlight): "too many requests in flight on \(endpoint) (\(inFlight))"
@@ -43,13 +49,14 @@ public enum CQLError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .noHostAvailable(errors): "no host available: \(errors.joined(separator: "; "))"
         case let .invalidStatement(detail): "invalid statement: \(detail)"
         case .sessionClosed: "the session is closed"
+        case let .invalidConfiguration(detail): "invalid configuration: \(detail)"
         }
     }
 
     /// Whether the request certainly never reached the node, so it is safe to send elsewhere.
     public var requestWasNotSent: Bool {
         switch self {
-        case .connectionFailed, .tooManyRequests, .protocolVersionRefused, .authenticationRequired,
+        case .connectionFailed, .tlsHandshakeFailed, .invalidConfiguration, .tooManyRequests, .protocolVersionRefused, .authenticationRequired,
              .authenticationFailed, .noHostAvailable, .invalidStatement, .sessionClosed: true
         case .connectionClosed, .requestTimedOut, .unexpectedResponse, .malformedResponse, .lwtOutcomeUnknown: false
         }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A byte stream to one node: what a ``CQLConnection`` reads frames from and writes frames to.
 ///
-/// Kept small so a TLS transport can be added beside ``SocketTransport``. `read` blocks and is
+/// Kept small: ``SocketTransport`` and ``TLSTransport`` implement it. `read` blocks and is
 /// only ever called from the connection's dedicated reader thread; `write` is called by whoever
 /// drains the write queue, non-blocking from tasks and blocking only from the writer thread.
 public protocol CQLTransport: AnyObject, Sendable {
@@ -41,6 +41,10 @@ public enum CQLTransportError: Error, Sendable, Hashable, CustomStringConvertibl
     case connectTimeout(host: String, port: Int)
     /// A socket call failed with `errno`.
     case io(operation: String, errno: Int32)
+    /// The TLS handshake with the node failed.
+    case tls(host: String, port: Int, failure: CQLTLSFailure)
+    /// The TLS layer ended the stream after the handshake (an alert from the node).
+    case tlsStream(detail: String)
     /// The transport was closed locally.
     case closed
 
@@ -50,6 +54,8 @@ public enum CQLTransportError: Error, Sendable, Hashable, CustomStringConvertibl
         case let .connect(host, port, detail): "cannot connect to \(host):\(port): \(detail)"
         case let .connectTimeout(host, port): "connecting to \(host):\(port) timed out"
         case let .io(operation, code): "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case let .tls(host, port, failure): "TLS handshake with \(host):\(port) failed: \(failure)"
+        case let .tlsStream(detail): "TLS failure: \(detail)"
         case .closed: "the transport is closed"
         }
     }

@@ -22,6 +22,10 @@ public final class CQLSession: Sendable {
         var keyspace: String?
         var prepared: [PreparedKey: PreparedStatement] = [:]
         var control: CQLConnection?
+        /// The node of `control`: its port is that of peers found in `system.peers`.
+        var controlNode: NodePool?
+        /// Whether the control connection's node lacks `system.peers_v2` (Cassandra before 4.0).
+        var peersV2Unsupported = false
         var closed = false
         /// Whether a prepare ever returned an id or result columns other than those cached for its
         /// query, or a schema event made cached result columns doubtful: until then a statement's own
@@ -60,6 +64,10 @@ public final class CQLSession: Sendable {
     /// Throws ``CQLError/noHostAvailable(errors:)`` when no contact point answers.
     public static func connect(_ configuration: Configuration) async throws -> CQLSession {
         guard !configuration.contactPoints.isEmpty else { throw CQLError.invalidStatement("no contact points configured") }
+        if let tls = configuration.tls {
+            guard !configuration.usesIOExecutor else { throw CQLError.invalidConfiguration(CQLConnection.tlsWithExecutor) }
+            try tls.validate()
+        }
         let session = CQLSession(configuration: configuration)
         session.state.withLock { state in
             state.nodes = configuration.contactPoints.map(session.makePool)
@@ -77,7 +85,7 @@ public final class CQLSession: Sendable {
                 throw error
             } catch let error as CQLError {
                 switch error {
-                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused:
+                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused, .tlsHandshakeFailed:
                     session.close()
                     throw error
                 default:
@@ -118,7 +126,7 @@ public final class CQLSession: Sendable {
         CQLConnection.Configuration(connectTimeout: configuration.connectTimeout, requestTimeout: configuration.requestTimeout,
                                     compression: configuration.compression, credentials: configuration.credentials,
                                     heartbeatInterval: configuration.heartbeatInterval, keyspace: keyspace, logger: logger,
-                                    ioExecutor: ioExecutor)
+                                    ioExecutor: ioExecutor, tls: configuration.tls)
     }
 
     // MARK: - Statements
@@ -132,11 +140,12 @@ public final class CQLSession: Sendable {
         }
         let conditional = statement.isLightweightTransaction
         let parameters = self.parameters(for: statement, conditional: conditional)
-        let result = try await perform(kind: kind, cql: statement.cql, conditional: conditional,
-                                       idempotent: statement.isIdempotent, routing: {
+        var result = try await perform(kind: kind, cql: statement.cql, conditional: conditional,
+                                       idempotent: statement.isIdempotent,
+                                       localOnly: Self.isDataCenterLocal(parameters, conditional: conditional), routing: {
             guard case let .prepared(prepared) = statement.body, let key = prepared.routingKey(statement.values) else { return nil }
             return Routing(key: key, keyspace: prepared.routingKeyspace)
-        }, timeout: statement.timeout) { connection in
+        }, timeout: statement.timeout, ignored: QueryResult.init(ignoredBy:)) { connection in
             switch statement.body {
             case let .simple(text):
                 return try self.expectResult(try await connection.send(
@@ -147,7 +156,11 @@ public final class CQLSession: Sendable {
                                                       tracing: statement.tracing, on: connection)
             }
         }
-        if case let .setKeyspace(name) = result.result { await switchKeyspace(to: name) }
+        switch result.result {
+        case let .setKeyspace(name): await switchKeyspace(to: name)
+        case .schemaChange: result.schemaInAgreement = await agreementAfterSchemaChange(coordinator: result.coordinator)
+        default: break
+        }
         return result
     }
 
@@ -170,8 +183,10 @@ public final class CQLSession: Sendable {
         let consistency = batch.consistency ?? configuration.consistency
         let serial = batch.serialConsistency ?? (conditional ? configuration.serialConsistency : nil)
         let timestamp = batch.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil)
-        return try await perform(kind: .batch, cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
-                                 routing: routing, timeout: batch.timeout) { connection in
+        let localOnly = consistency.isDataCenterLocal || (conditional && serial?.isDataCenterLocal == true)
+        var result = try await perform(kind: .batch, cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
+                                       localOnly: localOnly, routing: routing, timeout: batch.timeout,
+                                       ignored: QueryResult.init(ignoredBy:)) { connection in
             var retriedUnprepared = false
             while true {
                 let message = Batch(type: batch.type, statements: batch.statements.map { statement in
@@ -193,6 +208,10 @@ public final class CQLSession: Sendable {
                 return try self.expectResult(envelope, from: connection)
             }
         }
+        if case .schemaChange = result.result {
+            result.schemaInAgreement = await agreementAfterSchemaChange(coordinator: result.coordinator)
+        }
+        return result
     }
 
     /// Runs `statements` as one batch of `type`.
@@ -208,7 +227,7 @@ public final class CQLSession: Sendable {
         if let cached = state.withLock({ $0.prepared[key] }) { return cached }
         let keyspace = key.keyspace
         let (prepared, coordinator) = try await perform(kind: .prepare, cql: cql, conditional: false, idempotent: true,
-                                                        routing: { nil }, timeout: nil) { connection in
+                                                        localOnly: false, routing: { nil }, timeout: nil) { connection in
             (try await self.prepare(cql, keyspace: keyspace, on: connection), connection.endpoint)
         }
         if configuration.prepareOnAllNodes { await prepareOnOtherNodes(prepared, except: coordinator) }
@@ -264,6 +283,12 @@ public final class CQLSession: Sendable {
             pagingState: statement.pagingState,
             serialConsistency: statement.serialConsistency ?? (conditional ? configuration.serialConsistency : nil),
             defaultTimestamp: statement.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil))
+    }
+
+    /// Whether a statement run with `parameters` must stay in the local data center (LOCAL_ONE,
+    /// LOCAL_QUORUM, or LOCAL_SERIAL for a conditional one).
+    private static func isDataCenterLocal(_ parameters: QueryParameters, conditional: Bool) -> Bool {
+        parameters.consistency.isDataCenterLocal || (conditional && parameters.serialConsistency?.isDataCenterLocal == true)
     }
 
     private func currentID(of prepared: PreparedStatement) -> [UInt8] {
@@ -412,19 +437,26 @@ public final class CQLSession: Sendable {
         }
     }
 
-    /// Sends a request along its query plan, retrying as the policy allows, with metrics and logs.
+    /// Sends a request along its query plan, retrying as the configured ``RetryPolicy`` decides, with metrics and logs.
     ///
-    /// `routing` is only computed when token-aware routing has a choice to make.
+    /// `routing` is only computed when token-aware routing has a choice to make. `localOnly`: the
+    /// request's consistency is a LOCAL_* one, so with a local data center only its nodes are tried.
+    /// `ignored` is the answer when the policy ignores a failure (nil: the failure is rethrown).
     private func perform<Result: Sendable>(kind: RequestKind, cql: String, conditional: Bool, idempotent: Bool,
-                                           routing: () -> Routing?, timeout: Duration?,
+                                           localOnly: Bool, routing: () -> Routing?, timeout: Duration?,
+                                           ignored: ((String) -> Result)? = nil,
                                            _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
-        guard let plan = queryPlan(conditional: conditional, routing: routing) else { throw CQLError.sessionClosed }
+        guard let plan = queryPlan(conditional: conditional, localOnly: localOnly, routing: routing) else {
+            throw CQLError.sessionClosed
+        }
         let metrics = self.metrics
+        let policy = configuration.retryPolicy
         let started = metrics.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
         var errors: [String] = []
         var retries = 0
-        var attempt = 0
-        let maxAttempts = plan.count + max(0, configuration.retryPolicy.maxRetries)
+        // The plan's node to try next (wrapping round the plan), and how many nodes were found unreachable.
+        var position = 0
+        var unreachable = 0
         var logger = self.logger
         // Every log line below is debug or trace: the metadata is only worth building when they print.
         if logger.logLevel <= .debug { logger[metadataKey: "cql.kind"] = "\(kind.label)" }
@@ -432,101 +464,140 @@ public final class CQLSession: Sendable {
             guard metrics.isEnabled else { return }
             metrics.requestFinished(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started, failed: failed)
         }
-        while attempt < maxAttempts, !plan.isEmpty {
-            let node = plan[attempt % plan.count]
-            attempt += 1
+        func unknownOutcome(_ reason: String) -> CQLError {
+            finish(failed: true)
+            metrics.lwtUnknown?.increment()
+            logger.debug("LWT outcome unknown", metadata: ["cql.error": "\(reason)", "cql.query": "\(cql)"])
+            return CQLError.lwtOutcomeUnknown(reason: reason)
+        }
+        if plan.isEmpty, let local = configuration.localDatacenter {
+            finish(failed: true)
+            throw CQLError.noHostAvailable(errors: ["no node of the local data center \(local) is known"])
+        }
+        while unreachable < plan.count {
+            let node = plan[position % plan.count]
             let connection: CQLConnection
             do {
                 connection = try await node.connection()
             } catch {
                 errors.append("\(node.endpoint): \(error)")
+                unreachable += 1
+                position += 1
                 continue
             }
             metrics.requestSent(kind, conditional: conditional)
             logger.trace("sending", metadata: ["cql.endpoint": "\(connection.endpoint)", "cql.query": "\(cql)",
-                                               "cql.attempt": "\(attempt)"])
+                                               "cql.retries": "\(retries)"])
+            let decision: RetryDecision
+            let failure: any Error
             do {
                 let result = try await body(connection)
                 finish(failed: false)
                 return result
             } catch let error as ServerError {
-                let decision = decide(error, conditional: conditional, idempotent: idempotent, retries: retries)
-                switch decision {
-                case .retry:
-                    retries += 1
-                    errors.append("\(connection.endpoint): \(error)")
-                    logger.debug("retrying", metadata: ["cql.error": "\(error)", "cql.endpoint": "\(connection.endpoint)"])
+                failure = error
+                errors.append("\(connection.endpoint): \(error)")
+                if conditional, Self.leavesLWTOutcomeUnknown(error) {
+                    throw unknownOutcome("\(connection.endpoint): \(error)")
+                }
+                if case .isBootstrapping = error.kind {
+                    // The coordinator refuses every request while it joins: nothing was applied.
+                    unreachable += 1
+                    position += 1
                     continue
-                case .unknownOutcome:
-                    finish(failed: true)
-                    metrics.lwtUnknown?.increment()
-                    logger.debug("LWT outcome unknown", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
-                    throw CQLError.lwtOutcomeUnknown(reason: "\(connection.endpoint): \(error)")
-                case .fail:
+                }
+                let request = RetryRequest(cql: cql, isIdempotent: idempotent, retryCount: retries)
+                guard let (cause, decided) = Self.decision(of: policy, on: error, request: request) else {
                     finish(failed: true)
                     logger.debug("request failed", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
                     throw error
                 }
+                metrics.retryDecided(decided, after: cause)
+                decision = decided
             } catch let error as CQLError {
+                failure = error
                 errors.append("\(connection.endpoint): \(error)")
-                if error.requestWasNotSent { continue }
-                if conditional {
-                    finish(failed: true)
-                    metrics.lwtUnknown?.increment()
-                    logger.debug("LWT outcome unknown", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
-                    throw CQLError.lwtOutcomeUnknown(reason: "\(error)")
-                }
-                if idempotent, retries < configuration.retryPolicy.maxRetries {
-                    retries += 1
-                    logger.debug("retrying", metadata: ["cql.error": "\(error)", "cql.endpoint": "\(connection.endpoint)"])
+                if error.requestWasNotSent {
+                    unreachable += 1
+                    position += 1
                     continue
                 }
-                finish(failed: true)
-                throw error
+                if conditional { throw unknownOutcome("\(error)") }
+                decision = policy.onRequestError(RetryRequest(cql: cql, isIdempotent: idempotent, retryCount: retries),
+                                                 error: error)
+                metrics.retryDecided(decision, after: .requestError)
             } catch {
                 finish(failed: true)
                 throw error
+            }
+            switch decision {
+            case .retrySameHost, .retryNextHost:
+                if case .retryNextHost = decision { position += 1 }
+                retries += 1
+                logger.debug("retrying", metadata: ["cql.error": "\(failure)", "cql.endpoint": "\(connection.endpoint)",
+                                                    "cql.decision": "\(decision.label)"])
+            case .ignore:
+                if let ignored {
+                    finish(failed: false)
+                    logger.debug("failure ignored", metadata: ["cql.error": "\(failure)", "cql.query": "\(cql)"])
+                    return ignored(connection.endpoint)
+                }
+                fallthrough
+            case .rethrow:
+                finish(failed: true)
+                logger.debug("request failed", metadata: ["cql.error": "\(failure)", "cql.query": "\(cql)"])
+                throw failure
             }
         }
         finish(failed: true)
         throw CQLError.noHostAvailable(errors: errors)
     }
 
-    private enum Decision { case retry, unknownOutcome, fail }
-
-    private func decide(_ error: ServerError, conditional: Bool, idempotent: Bool, retries: Int) -> Decision {
-        let canRetry = retries < configuration.retryPolicy.maxRetries
+    /// Whether `error`, answering a conditional statement, leaves its outcome unknown: a timeout or
+    /// a failure in the Paxos propose or commit phase (WriteTimeout CAS, or SIMPLE for the commit).
+    static func leavesLWTOutcomeUnknown(_ error: ServerError) -> Bool {
         switch error.kind {
-        case let .writeTimeout(_, _, _, writeType):
-            // SIMPLE during an LWT is a timeout in the Paxos commit phase.
-            if conditional && (writeType == "CAS" || writeType == "SIMPLE") { return .unknownOutcome }
-            return idempotent && canRetry ? .retry : .fail
-        case .unavailable, .overloaded, .isBootstrapping:
-            return configuration.retryPolicy.retryUnappliedErrors && canRetry ? .retry : .fail
-        case let .readTimeout(_, received, blockFor, dataPresent):
-            return idempotent && canRetry && received >= blockFor && !dataPresent ? .retry : .fail
-        case .readFailure, .writeFailure:
-            if conditional { return .unknownOutcome }
-            return .fail
+        case let .writeTimeout(_, _, _, writeType): writeType == "CAS" || writeType == "SIMPLE"
+        case .writeFailure, .readFailure: true
+        default: false
+        }
+    }
+
+    /// What `policy` decides about `error`, with the cause it was asked about; nil for errors no
+    /// policy is asked about (the statement itself is wrong, or a replica failed rather than timed out).
+    static func decision(of policy: any RetryPolicy, on error: ServerError,
+                         request: RetryRequest) -> (RetryCause, RetryDecision)? {
+        switch error.kind {
+        case let .readTimeout(consistency, received, blockFor, dataPresent):
+            (.readTimeout, policy.onReadTimeout(request, consistency: consistency, received: received, blockFor: blockFor,
+                                                dataPresent: dataPresent))
+        case let .writeTimeout(consistency, received, blockFor, writeType):
+            (.writeTimeout, policy.onWriteTimeout(request, consistency: consistency, writeType: writeType, received: received,
+                                                  blockFor: blockFor))
+        case let .unavailable(consistency, required, alive):
+            (.unavailable, policy.onUnavailable(request, consistency: consistency, required: required, alive: alive))
+        case .overloaded, .serverError, .truncateError:
+            (.requestError, policy.onRequestError(request, error: error))
         default:
-            return .fail
+            nil
         }
     }
 
     /// The nodes to try, in order: when token-aware, the partition's replicas first (see
     /// ``plan(nodes:map:start:tokenAware:conditional:routing:)``), then the others in turn; reachable ones first.
     /// Nil once the session is closed.
-    private func queryPlan(conditional: Bool, routing: () -> Routing?) -> [NodePool]? {
+    private func queryPlan(conditional: Bool, localOnly: Bool, routing: () -> Routing?) -> [NodePool]? {
         let snapshot = state.withLock { state -> (nodes: [NodePool], map: TokenMap, start: Int)? in
             guard !state.closed else { return nil }
             state.roundRobin &+= 1
             return (state.nodes, state.tokenMap, state.roundRobin)
         }
         guard let (nodes, map, start) = snapshot else { return nil }
+        let local = configuration.localDatacenter
         // One node: nothing to order (and no routing key to compute); the pool's array is shared, not copied.
-        guard nodes.count > 1 else { return nodes }
+        guard nodes.count > 1 || local != nil else { return nodes }
         return Self.plan(nodes: nodes, map: map, start: start, tokenAware: configuration.loadBalancing == .tokenAware,
-                         conditional: conditional, routing: routing)
+                         conditional: conditional, localDataCenter: local, remoteAllowed: !localOnly, routing: routing)
     }
 
     /// The owner of `token`: the node of the first ring token at or above it, wrapping around.

@@ -10,11 +10,13 @@ extension CQLSession {
             compression: self.configuration.compression, credentials: self.configuration.credentials,
             heartbeatInterval: self.configuration.heartbeatInterval, logger: logger)
         configuration.maxConcurrentRequests = 64
+        configuration.tls = self.configuration.tls
         let connection = try await CQLConnection.connect(host: node.endpoint.host, port: node.endpoint.port,
                                                          configuration: configuration)
         let stale = state.withLock { state -> Bool in
             guard !state.closed else { return true }
             state.control = connection
+            state.controlNode = node
             return false
         }
         guard !stale else {
@@ -155,8 +157,10 @@ extension CQLSession {
         state.withLock { $0.replication = replication }
     }
 
-    private func query(_ cql: String, on connection: CQLConnection) async throws -> QueryResult {
-        let envelope = try await connection.send(.query(Query(query: cql, parameters: QueryParameters(consistency: .one))))
+    /// Runs a system-table query at ONE on `connection` (the control connection, outside any pool's plan).
+    func query(_ cql: String, on connection: CQLConnection, timeout: Duration? = nil) async throws -> QueryResult {
+        let envelope = try await connection.send(.query(Query(query: cql, parameters: QueryParameters(consistency: .one))),
+                                                 timeout: timeout)
         switch envelope.message {
         case let .result(result): return QueryResult(envelope: envelope, result: result, coordinator: connection.endpoint)
         case let .error(error): throw error

@@ -10,11 +10,22 @@ public struct QueryResult: Sendable {
     public let tracingID: UUID?
     /// The node that answered (`host:port`).
     public let coordinator: String
+    /// Whether the nodes agreed on the schema when the statement returned: false only after a
+    /// schema change whose agreement wait (``CQLSession/Configuration/maxSchemaAgreementWait``) ran out.
+    public internal(set) var schemaInAgreement = true
 
     init(envelope: Envelope<ResponseMessage>, result: ResultMessage, coordinator: String) {
         self.result = result
         self.warnings = envelope.warnings
         self.tracingID = envelope.tracingID
+        self.coordinator = coordinator
+    }
+
+    /// A void result with nothing attached: what a request the retry policy ignored returns.
+    init(ignoredBy coordinator: String) {
+        self.result = .void
+        self.warnings = []
+        self.tracingID = nil
         self.coordinator = coordinator
     }
 

@@ -18,8 +18,12 @@ extension CQLSession {
     /// every partition's hot spot; a conditional statement (LWT) always starts at the token's owner,
     /// since Paxos rounds on one partition coordinated by different replicas contend with each other.
     /// Without the keyspace's replication, the owner alone comes first.
+    ///
+    /// With a local data center, its nodes (and those whose data center is not known yet) come
+    /// first in that order, then, when `remoteAllowed`, the other data centers' nodes in that order
+    /// (the DataStax drivers' DC-aware policy); without `remoteAllowed` they are left out.
     static func plan(nodes: [NodePool], map: TokenMap, start: Int, tokenAware: Bool, conditional: Bool,
-                     routing: () -> Routing?) -> [NodePool] {
+                     localDataCenter: String? = nil, remoteAllowed: Bool = true, routing: () -> Routing?) -> [NodePool] {
         guard !nodes.isEmpty else { return nodes }
         let offset = Int(UInt(bitPattern: start) % UInt(nodes.count))
         var ordered = (0..<nodes.count).map { nodes[(offset + $0) % nodes.count] }
@@ -39,6 +43,15 @@ extension CQLSession {
                 for node in ordered where !replicas.contains(where: { $0 === node }) { planned.append(node) }
                 ordered = planned
             }
+        }
+        if let localDataCenter {
+            var local: [NodePool] = []
+            var remote: [NodePool] = []
+            for node in ordered {
+                let dataCenter = node.dataCenter
+                if dataCenter == nil || dataCenter == localDataCenter { local.append(node) } else if remoteAllowed { remote.append(node) }
+            }
+            ordered = local + remote
         }
         let up = ordered.filter(\.isUp)
         guard up.count < ordered.count else { return ordered }
@@ -131,6 +144,17 @@ extension CQLSession {
                 await group.next()
                 running -= 1
             }
+        }
+    }
+}
+
+extension Consistency {
+    /// Whether the level counts replicas of the coordinator's data center only (LOCAL_ONE,
+    /// LOCAL_QUORUM, LOCAL_SERIAL): a coordinator in another data center would count the wrong ones.
+    var isDataCenterLocal: Bool {
+        switch self {
+        case .localOne, .localQuorum, .localSerial: true
+        default: false
         }
     }
 }

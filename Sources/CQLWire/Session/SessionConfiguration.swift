@@ -48,8 +48,19 @@ extension CQLSession {
         public var discoverNodes: Bool
         /// How requests pick a node.
         public var loadBalancing: LoadBalancing
-        /// When failed requests are tried again.
-        public var retryPolicy: RetryPolicy
+        /// When failed requests are tried again, and where (``DefaultRetryPolicy``: the DataStax drivers' default).
+        public var retryPolicy: any RetryPolicy
+        /// The data center whose nodes coordinate requests: when set, its nodes come first in every
+        /// query plan (the partition's local replicas first when token-aware), other data centers'
+        /// nodes only after them, and never for a LOCAL_ONE, LOCAL_QUORUM or LOCAL_SERIAL request.
+        /// Nil: every node alike.
+        public var localDatacenter: String?
+        /// How long a schema-changing statement waits for the nodes to agree on the schema before
+        /// returning (``QueryResult/schemaInAgreement`` false after that, with a warning logged);
+        /// zero returns at once. 10 s by default, as the DataStax drivers.
+        public var maxSchemaAgreementWait: Duration
+        /// The clock schema agreement waits on (a test clock in tests).
+        public var clock: any Clock<Duration> = ContinuousClock()
         /// How a node that cannot be reached is retried.
         public var reconnection: ReconnectionPolicy
         /// Where the session logs (request context at debug and trace).
@@ -66,8 +77,9 @@ extension CQLSession {
         /// Whether a node that is new or back (restarted, reachable again) gets the session's prepared
         /// statements re-prepared on its first connection before requests are sent to it.
         public var reprepareOnUp = true
-        /// The data centre the client runs in: LOCAL_* consistencies are met there, and its nodes are preferred.
-        public var localDatacenter: String?
+        /// TLS to every node (Cassandra's `client_encryption_options`); nil (the default) for plain
+        /// TCP. Cannot be combined with ``usesIOExecutor``.
+        public var tls: CQLTLSConfiguration?
 
         /// A configuration for `contactPoints` with the DataStax drivers' defaults.
         public init(contactPoints: [CQLEndpoint], keyspace: String? = nil, credentials: CQLConnection.Credentials? = nil,
@@ -76,9 +88,10 @@ extension CQLSession {
                     consistency: Consistency = .localQuorum, serialConsistency: Consistency = .serial,
                     pageSize: Int32 = 5000, clientTimestamps: Bool = true, connectionsPerNode: Int = 2,
                     discoverNodes: Bool = true, loadBalancing: LoadBalancing = .tokenAware,
-                    retryPolicy: RetryPolicy = RetryPolicy(), reconnection: ReconnectionPolicy = ReconnectionPolicy(),
+                    retryPolicy: any RetryPolicy = DefaultRetryPolicy(), reconnection: ReconnectionPolicy = ReconnectionPolicy(),
                     logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() }),
-                    metricsFactory: (any MetricsFactory)? = nil, usesIOExecutor: Bool = false) {
+                    metricsFactory: (any MetricsFactory)? = nil, usesIOExecutor: Bool = false,
+                    localDatacenter: String? = nil, maxSchemaAgreementWait: Duration = .seconds(10)) {
             self.contactPoints = contactPoints
             self.keyspace = keyspace
             self.credentials = credentials
@@ -98,6 +111,8 @@ extension CQLSession {
             self.logger = logger
             self.metricsFactory = metricsFactory
             self.usesIOExecutor = usesIOExecutor
+            self.localDatacenter = localDatacenter
+            self.maxSchemaAgreementWait = maxSchemaAgreementWait
         }
     }
 
@@ -108,25 +123,6 @@ extension CQLSession {
         /// The replicas of the statement's partition (Murmur3 token of the routing key, the keyspace's
         /// replication) first, taking turns (an LWT always starts at the owner), then the other nodes in turn.
         case tokenAware
-    }
-}
-
-/// When a failed request is tried again (on the next node of its plan).
-///
-/// A request that certainly never reached a node is always sent to the next one. One that may
-/// have been applied (timeout, lost connection, WriteTimeout) is retried only when its statement
-/// is marked idempotent; a conditional statement in that state is never retried: it fails with
-/// ``CQLError/lwtOutcomeUnknown(reason:)``.
-public struct RetryPolicy: Sendable, Hashable {
-    /// Retries after the first attempt.
-    public var maxRetries: Int
-    /// Whether Unavailable, Overloaded and IsBootstrapping (nothing was applied) are retried on the next node.
-    public var retryUnappliedErrors: Bool
-
-    /// A policy; by default two retries.
-    public init(maxRetries: Int = 2, retryUnappliedErrors: Bool = true) {
-        self.maxRetries = maxRetries
-        self.retryUnappliedErrors = retryUnappliedErrors
     }
 }
 

@@ -46,12 +46,15 @@ struct SessionMetrics: Sendable {
     let lwtRequests: Counter?
     /// `cql_lwt_outcome_unknown_total`: conditional requests whose outcome is unknown.
     let lwtUnknown: Counter?
+    /// `cql_retry_decisions_total{error, decision}`, indexed by ``RetryCause`` then decision; empty without a factory.
+    private let retryDecisions: [Counter]
 
     init(factory: (any MetricsFactory)?) {
         guard let factory else {
             perKind = []
             lwtRequests = nil
             lwtUnknown = nil
+            retryDecisions = []
             return
         }
         perKind = RequestKind.allCases.map { kind in
@@ -62,6 +65,17 @@ struct SessionMetrics: Sendable {
         }
         lwtRequests = Counter(label: "cql_lwt_requests_total", dimensions: [], factory: factory)
         lwtUnknown = Counter(label: "cql_lwt_outcome_unknown_total", dimensions: [], factory: factory)
+        retryDecisions = RetryCause.allCases.flatMap { cause in
+            RetryDecision.all.map { decision in
+                Counter(label: "cql_retry_decisions_total", dimensions: [("error", cause.label), ("decision", decision.label)],
+                        factory: factory)
+            }
+        }
+    }
+
+    func retryDecided(_ decision: RetryDecision, after cause: RetryCause) {
+        guard !retryDecisions.isEmpty else { return }
+        retryDecisions[cause.rawValue * RetryDecision.all.count + decision.index].increment()
     }
 
     /// Whether anything is recorded (a factory was given); without one, callers skip reading the clock.

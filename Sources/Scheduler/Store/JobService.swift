@@ -3,38 +3,52 @@ import Foundation
 import Logging
 import Metrics
 
-/// The job store: creation, reading, listing, cancelling and activating jobs on Cassandra.
+/// The jobs API: creation, reading, listing, cancelling and activating jobs, over a ``JobStoring``.
 ///
 /// Creation writes in a fixed order (idempotency key by LWT, then the job row with its status-index
-/// entry in one logged batch, then the queue entry), and ``SchedulerRuntime``'s repair sweep
-/// re-enqueues activated jobs whose queue entry is missing, so no job is ever queued-but-lost. Activation by
+/// entry in one logged batch, then the queue entry), and the runtime's ``RepairSweep`` re-enqueues
+/// activated jobs whose queue entry is missing, so no job is ever queued-but-lost. Activation by
 /// ``run(_:)`` writes its `queued` index entry before its CAS for the same reason.
 public final class JobService: Sendable {
     /// The configuration shared with runtimes and the lock client.
     public let configuration: SchedulerConfiguration
-    /// The keyspace the tables live in.
-    public let keyspace: String
     /// The handlers runs are executed by.
     public let handlers: HandlerRegistry
-    /// The session every statement goes through.
-    public let session: CQLSession
-    let cql: SchedulerCQL
+    /// The clock every rule of time reads.
+    public let clock: any SchedulerClock
+    /// The lock client on the same store, clock and metrics (shard leases).
+    public let locks: LockClient
+    let store: any JobStoring
     let logger: Logger
     let metrics: SchedulerMetrics
-    /// The lock client on the same session and metrics (shard leases).
-    public let locks: LockClient
+    /// The request timeout the scheduler's statements get (bounds ``runIntentGrace``).
+    let requestTimeout: Duration
+    /// Makes the id of a new job (random; the simulation draws them from its seed).
+    let makeJobID: @Sendable () -> UUID
 
     /// A service on `session` using the tables of `keyspace`.
-    public init(session: CQLSession, keyspace: String, configuration: SchedulerConfiguration, handlers: HandlerRegistry,
-                logger: Logger, metrics: any MetricsFactory) {
-        self.session = session
-        self.keyspace = keyspace
+    public convenience init(session: CQLSession, keyspace: String, configuration: SchedulerConfiguration, handlers: HandlerRegistry,
+                            clock: any SchedulerClock = SystemSchedulerClock(), logger: Logger, metrics: any MetricsFactory) {
+        let cql = SchedulerCQL(session: session, keyspace: keyspace, configuration: configuration)
+        self.init(store: JobStore(cql: cql), lockStore: LockStore(cql: cql), configuration: configuration, handlers: handlers,
+                  clock: clock, requestTimeout: configuration.requestTimeout ?? session.configuration.requestTimeout,
+                  logger: logger, metrics: metrics)
+    }
+
+    /// A service on any store (the simulation's in-memory one, or the Cassandra one).
+    init(store: any JobStoring, lockStore: any LockStoring, configuration: SchedulerConfiguration, handlers: HandlerRegistry,
+         clock: any SchedulerClock, requestTimeout: Duration, logger: Logger, metrics: any MetricsFactory,
+         makeJobID: @escaping @Sendable () -> UUID = { UUID() }) {
+        self.store = store
+        self.makeJobID = makeJobID
         self.configuration = configuration
         self.handlers = handlers
+        self.clock = clock
         self.logger = logger
-        self.cql = SchedulerCQL(session: session, keyspace: keyspace, configuration: configuration)
+        self.requestTimeout = requestTimeout
         self.metrics = SchedulerMetrics(factory: metrics)
-        self.locks = LockClient(cql: cql, logger: logger, metrics: self.metrics)
+        self.locks = LockClient(store: lockStore, clock: clock, safetyMargin: configuration.leaseSafetyMargin, logger: logger,
+                                metrics: self.metrics)
     }
 
     // MARK: - Create
@@ -42,52 +56,51 @@ public final class JobService: Sendable {
     /// Stores a job (status `created`, or `queued` when `job.run`); a repeated idempotency key with the
     /// same request returns the original job (`replayed`), with a different request throws ``JobServiceError/idempotencyKeyReused(_:)``.
     public func create(_ job: ValidatedJob) async throws -> JobCreation {
-        var id = UUID()
+        var id = makeJobID()
         var replayed = false
         if let key = job.idempotencyKey {
             let hash = Self.requestHash(job)
-            let insert = "INSERT INTO \(cql.table("idempotency_keys")) (idempotency_key, job_id, request_hash, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS"
-            var existing: (UUID?, String?)?
+            var existing: IdempotencyKeyRow?
             do {
-                let result = try await cql.run(insert, [key, id, hash, WallClock.now()])
-                if !result.wasApplied, let row = result.first {
-                    existing = (try row.optional("job_id", as: UUID.self), try row.optional("request_hash", as: String.self))
-                }
+                existing = try await store.insertIdempotencyKey(IdempotencyKeyRow(idempotencyKey: key, jobID: id, requestHash: hash,
+                                                                                  createdAt: clock.now()))
             } catch let error as CQLError where error.isUnknownOutcome {
-                let read = try await cql.run("SELECT job_id, request_hash FROM \(cql.table("idempotency_keys")) WHERE idempotency_key = ?",
-                                             [key], serialRead: true)
-                let owner = try read.first?.optional("job_id", as: UUID.self)
-                if owner != id, let row = read.first { existing = (owner, try row.optional("request_hash", as: String.self)) }
-                if owner == nil { throw error }
+                let read = try await store.idempotencyKey(key, serial: true)
+                if read?.jobID != id { existing = read }
+                if read?.jobID == nil { throw error }
             }
             if let existing {
-                guard existing.1 == hash, let original = existing.0 else { throw JobServiceError.idempotencyKeyReused(key) }
+                guard existing.requestHash == hash, let original = existing.jobID else { throw JobServiceError.idempotencyKeyReused(key) }
                 id = original
                 replayed = true
                 if try await get(original) != nil { return JobCreation(jobID: original, replayed: true) }
                 // The first request stopped between the key and the job row: finish its creation.
             }
         }
-        let now = WallClock.now()
+        let now = clock.now()
         let status: JobStatus = job.run ? .queued : .created
         let due = job.run ? (job.schedule.firstFire(activatedAt: now) ?? now) : nil
         let shard = JobHash.shard(id, shards: configuration.shards)
-        let insertJob = "INSERT INTO \(cql.table("jobs")) (job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + (replayed ? " IF NOT EXISTS" : "")
-        let jobValues: [any CQLEncodable] = [id, job.kind, job.scheduleText, job.timeZoneIdentifier, job.payload, Int32(clamping: job.maxDurationSeconds),
-                                             Int32(clamping: job.maxAttempts), job.idempotencyKey, status.rawValue, Int64(0), Int32(0), due,
-                                             due.map { _ in Int32(shard) }, due?.bucket, now, now]
+        let row = NewJobRow(jobID: id, kind: job.kind, schedule: job.scheduleText, timezone: job.timeZoneIdentifier, payload: job.payload,
+                            maxDurationSeconds: Int32(clamping: job.maxDurationSeconds), maxAttempts: Int32(clamping: job.maxAttempts),
+                            idempotencyKey: job.idempotencyKey, status: status.rawValue, attempt: 0, tries: 0, nextDueAt: due,
+                            queueShard: due.map { _ in Int32(shard) }, queueBucket: due?.bucket, createdAt: now, updatedAt: now)
+        let index = JobWrite.index(StatusIndexEntry(status: status, jobID: id, updatedAt: now, nextDueAt: due))
         if replayed {
-            guard try await cql.run(insertJob, jobValues).wasApplied else { return JobCreation(jobID: id, replayed: true) }
-            let index = indexEntry(id, status: status, at: now, due: due)
-            try await cql.run(index.0, index.1)
+            // The index entry first, like the intent of run(_:): should this request stop right after the
+            // row's insert, the entry still leads the repair sweep to the queued job (a retry of the request
+            // finds the job and returns it as replayed). Where the job already exists, a `queued` entry of a
+            // job in another status is deleted by the sweep after the intent grace.
+            try await store.write([index], logged: false)
+            guard try await store.insertJobIfNotExists(row) else { return JobCreation(jobID: id, replayed: true) }
         } else {
-            try await cql.writeAll([(insertJob, jobValues), indexEntry(id, status: status, at: now, due: due)], logged: true)
+            try await store.write([.insertJob(row), index], logged: true)
         }
         if let due {
             let entry = QueueEntry(shard: shard, dueAt: due, jobID: id, attempt: 0, kind: job.kind, schedule: job.scheduleText,
                                    timezone: job.timeZoneIdentifier, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
                                    maxAttempts: job.maxAttempts, tries: 0)
-            try await cql.run(entryInsert, entry.values(enqueuedAt: now))
+            try await store.write([.enqueue(entry, enqueuedAt: now)], logged: false)
         }
         if !replayed { metrics.jobsCreated.increment() }
         return JobCreation(jobID: id, replayed: replayed)
@@ -104,16 +117,7 @@ public final class JobService: Sendable {
 
     /// The job, or nil when no job has this id.
     public func get(_ id: UUID) async throws -> JobView? {
-        let result = try await cql.run("SELECT \(JobView.columns) FROM \(cql.table("jobs")) WHERE job_id = ?", [id])
-        guard let row = result.first else { return nil }
-        return try JobView(row: row)
-    }
-
-    /// The job as a SERIAL read sees it (after an LWT whose outcome is unknown).
-    func getSerial(_ id: UUID) async throws -> JobView? {
-        let result = try await cql.run("SELECT \(JobView.columns) FROM \(cql.table("jobs")) WHERE job_id = ?", [id], serialRead: true)
-        guard let row = result.first else { return nil }
-        return try JobView(row: row)
+        try await store.job(id, serial: false)
     }
 
     /// Up to `limit` jobs with `status` (any status when nil); `page` continues a previous listing.
@@ -125,17 +129,13 @@ public final class JobService: Sendable {
         var jobs: [JobView] = []
         while jobs.count < wanted {
             let listed = statuses[position.statusIndex]
-            var statement = try await cql.statement(
-                "SELECT job_id FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ?", [listed.rawValue, Int32(position.slot)])
-            statement.pageSize = Int32(wanted - jobs.count)
-            statement.pagingState = position.pagingState
-            let result = try await session.execute(statement)
-            for row in result.rows {
-                let id = try row.decode(UUID.self, named: "job_id")
+            let page = try await store.statusPage(listed, slot: position.slot, pageSize: wanted - jobs.count,
+                                                  pagingState: position.pagingState)
+            for id in page.jobIDs {
                 // The index trails the job rows: show a job only where its row agrees.
                 if let job = try await get(id), job.status == listed { jobs.append(job) }
             }
-            if let state = result.pagingState {
+            if let state = page.pagingState {
                 position.pagingState = state
             } else {
                 position.pagingState = nil
@@ -152,10 +152,7 @@ public final class JobService: Sendable {
 
     /// The job's runs, newest first.
     public func history(_ id: UUID, limit: Int) async throws -> [RunRecord] {
-        let result = try await cql.run(
-            "SELECT attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output FROM \(cql.table("job_history")) WHERE job_id = ? LIMIT ?",
-            [id, Int32(clamping: max(1, limit))])
-        return try result.rows.map { try RunRecord(row: $0) }
+        try await store.history(id, limit: limit)
     }
 
     // MARK: - Cancel and activate
@@ -173,11 +170,12 @@ public final class JobService: Sendable {
             case .created, .queued, .running:
                 break
             }
-            let now = WallClock.now()
-            let update = "UPDATE \(cql.table("jobs")) SET status = ?, next_due_at = null, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
-            if try await casJob(id, update, [JobStatus.cancelled.rawValue, now, id, job.status.rawValue, job.attempt],
-                                expect: { $0.status == .cancelled && $0.attempt == job.attempt }) {
-                try await cql.writeAll(indexMove(id, from: job.status, to: .cancelled, at: now))
+            let now = clock.now()
+            let applied = try await resolvingUnknownOutcome(id, expect: { $0.status == .cancelled && $0.attempt == job.attempt }) {
+                try await store.cancel(id, readStatus: job.status, readAttempt: job.attempt, now: now)
+            }
+            if applied {
+                try await store.write(JobWrite.move(id, from: job.status, to: .cancelled, at: now), logged: false)
                 var view = job
                 view.status = .cancelled
                 view.nextDueAt = nil
@@ -205,11 +203,11 @@ public final class JobService: Sendable {
             case .created, .succeeded, .failed, .timedOut: break
             }
             let activation = try activation(job)
-            let intentSent = ContinuousClock.now
+            let intentSent = clock.instant
             try await writeRunIntent(activation)
             // A CAS landing after a sweep judged the intent stale could leave a queued job without an index
             // entry should this run then stop; sent within half the grace, it lands well before that.
-            guard ContinuousClock.now - intentSent < runIntentGrace / 2 else { continue }
+            guard clock.instant - intentSent < runIntentGrace / 2 else { continue }
             if try await casRun(activation) {
                 try await enqueueRun(activation)
                 var view = job
@@ -228,38 +226,36 @@ public final class JobService: Sendable {
     /// repair sweep deletes it: two sweep intervals, and at least four request timeouts, so the sweep never
     /// races an in-flight ``run(_:)`` between its intent and its CAS.
     var runIntentGrace: Duration {
-        max(configuration.repairInterval * 2, (configuration.requestTimeout ?? session.configuration.requestTimeout) * 4)
+        max(configuration.repairInterval * 2, requestTimeout * 4)
     }
 
     /// The activation ``run(_:)`` makes of `job` as read now.
     func activation(_ job: JobView) throws -> RunActivation {
         let schedule: Schedule
         do { schedule = try job.parsedSchedule() } catch { throw JobServiceError.corruptJob(job.jobID, "\(error)") }
-        let now = WallClock.now()
+        let now = clock.now()
         let due = job.status == .created || schedule.isRecurring ? (schedule.firstFire(activatedAt: now) ?? now) : now
         return RunActivation(job: job, due: due, shard: JobHash.shard(job.jobID, shards: configuration.shards), at: now)
     }
 
     /// The intent of an activation: the `queued` status-index entry with the run's due time.
-    func runIntent(_ activation: RunActivation) -> (String, [any CQLEncodable]) {
-        indexEntry(activation.job.jobID, status: .queued, at: activation.at, due: activation.due)
+    func runIntent(_ activation: RunActivation) -> JobWrite {
+        .index(StatusIndexEntry(status: .queued, jobID: activation.job.jobID, updatedAt: activation.at, nextDueAt: activation.due))
     }
 
     /// Writes the activation's intent (before its CAS).
     func writeRunIntent(_ activation: RunActivation) async throws {
-        let intent = runIntent(activation)
-        try await cql.run(intent.0, intent.1)
+        try await store.write([runIntent(activation)], logged: false)
     }
 
     /// The CAS of the job row from the status it was read in to `queued`; whether it applied.
     func casRun(_ activation: RunActivation) async throws -> Bool {
         let job = activation.job
-        let update = "UPDATE \(cql.table("jobs")) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
-        let values: [any CQLEncodable] = [JobStatus.queued.rawValue, Int32(0), activation.due, Int32(activation.shard), activation.due.bucket,
-                                          activation.at, job.jobID, job.status.rawValue, job.attempt]
-        return try await casJob(job.jobID, update, values) {
+        let update = ActivationUpdate(jobID: job.jobID, readStatus: job.status, readAttempt: job.attempt, due: activation.due,
+                                      shard: activation.shard, now: activation.at)
+        return try await resolvingUnknownOutcome(job.jobID, expect: {
             $0.status == .queued && $0.attempt == job.attempt && $0.nextDueAt == activation.due
-        }
+        }) { try await store.activate(update) }
     }
 
     /// The writes after the CAS: the queue entry, the old index entry's delete and the `queued` one again.
@@ -267,43 +263,17 @@ public final class JobService: Sendable {
     /// `queued` entry again (newer than the intent) keeps it should a sweep have judged the intent stale.
     func enqueueRun(_ activation: RunActivation) async throws {
         let entry = QueueEntry(job: activation.job, shard: activation.shard, dueAt: activation.due, tries: 0)
-        try await cql.writeAll([(entryInsert, entry.values(enqueuedAt: activation.at))]
-            + indexMove(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due))
-    }
-
-    // MARK: - Shared statements
-
-    var indexInsert: String { "INSERT INTO \(cql.table("jobs_by_status")) (status, slot, job_id, updated_at) VALUES (?, ?, ?, ?)" }
-    /// A `queued` index entry: with the due time, so the repair sweep skips jobs due far ahead without reading their rows.
-    var indexInsertQueued: String {
-        "INSERT INTO \(cql.table("jobs_by_status")) (status, slot, job_id, updated_at, next_due_at) VALUES (?, ?, ?, ?, ?)"
-    }
-    var indexDelete: String { "DELETE FROM \(cql.table("jobs_by_status")) WHERE status = ? AND slot = ? AND job_id = ?" }
-    var entryInsert: String {
-        "INSERT INTO \(cql.table("jobs_sharded")) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    }
-    var entryDelete: String { "DELETE FROM \(cql.table("jobs_sharded")) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?" }
-
-    /// The status-index writes of a status change; `due` is the job row's new `next_due_at` (for `queued`).
-    func indexMove(_ id: UUID, from old: JobStatus, to new: JobStatus, at now: Date, due: Date? = nil) -> [(String, [any CQLEncodable])] {
-        guard old != new else { return [] }
-        return [(indexDelete, [old.rawValue, Int32(JobHash.slot(id)), id]), indexEntry(id, status: new, at: now, due: due)]
-    }
-
-    /// The status-index entry of a job; a `queued` one carries its due time (other statuses write no
-    /// `next_due_at` cell, so no null tombstone either).
-    func indexEntry(_ id: UUID, status: JobStatus, at now: Date, due: Date?) -> (String, [any CQLEncodable]) {
-        let slot = Int32(JobHash.slot(id))
-        if status == .queued, let due { return (indexInsertQueued, [status.rawValue, slot, id, now, due]) }
-        return (indexInsert, [status.rawValue, slot, id, now])
+        try await store.write([.enqueue(entry, enqueuedAt: activation.at)]
+            + JobWrite.move(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due),
+            logged: false)
     }
 
     /// Runs a CAS on a job row; an unknown outcome is resolved by a SERIAL read checked with `expect`.
-    func casJob(_ id: UUID, _ cqlText: String, _ values: [any CQLEncodable], expect: (JobView) -> Bool) async throws -> Bool {
+    func resolvingUnknownOutcome(_ id: UUID, expect: (JobView) -> Bool, _ cas: () async throws -> Bool) async throws -> Bool {
         do {
-            return try await cql.run(cqlText, values).wasApplied
+            return try await cas()
         } catch let error as CQLError where error.isUnknownOutcome {
-            let job = try await getSerial(id)
+            let job = try await store.job(id, serial: true)
             let applied = job.map(expect) ?? false
             logger.debug("job CAS outcome resolved by SERIAL read", metadata: ["job_id": "\(id)", "applied": "\(applied)"])
             return applied
@@ -317,66 +287,6 @@ struct RunActivation: Sendable {
     var due: Date
     var shard: Int
     var at: Date
-}
-
-/// A queue entry of `jobs_sharded`: the due run and the job definition it needs, so a claim needs no extra read.
-struct QueueEntry: Sendable, Hashable {
-    var shard: Int
-    var dueAt: Date
-    var jobID: UUID
-    var attempt: Int64
-    var kind: String
-    var schedule: String
-    var timezone: String
-    var payload: String
-    var maxDurationSeconds: Int
-    var maxAttempts: Int
-    var tries: Int
-    /// The partition's bucket: the due minute, or a later one when the repair sweep moved an overdue entry forward.
-    var bucket: Date
-
-    init(shard: Int, dueAt: Date, jobID: UUID, attempt: Int64, kind: String, schedule: String, timezone: String, payload: String,
-         maxDurationSeconds: Int, maxAttempts: Int, tries: Int, bucket: Date? = nil) {
-        self.bucket = bucket ?? dueAt.bucket
-        self.shard = shard
-        self.dueAt = dueAt
-        self.jobID = jobID
-        self.attempt = attempt
-        self.kind = kind
-        self.schedule = schedule
-        self.timezone = timezone
-        self.payload = payload
-        self.maxDurationSeconds = maxDurationSeconds
-        self.maxAttempts = maxAttempts
-        self.tries = tries
-    }
-
-    init(job: JobView, shard: Int, dueAt: Date, tries: Int) {
-        self.init(shard: shard, dueAt: dueAt, jobID: job.jobID, attempt: job.attempt, kind: job.kind, schedule: job.schedule,
-                  timezone: job.timezone, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
-                  maxAttempts: job.maxAttempts, tries: tries)
-    }
-
-    static let columns = "shard, bucket, due_at, job_id, attempt, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries"
-
-    init(row: RowView) throws {
-        self.init(shard: Int(try row.decode(Int32.self, named: "shard")), dueAt: try row.decode(Date.self, named: "due_at"),
-                  jobID: try row.decode(UUID.self, named: "job_id"), attempt: try row.optional("attempt", as: Int64.self) ?? 0,
-                  kind: try row.optional("kind", as: String.self) ?? "noop", schedule: try row.optional("schedule", as: String.self) ?? "now",
-                  timezone: try row.optional("timezone", as: String.self) ?? "UTC", payload: try row.optional("payload", as: String.self) ?? "{}",
-                  maxDurationSeconds: Int(try row.optional("max_duration_seconds", as: Int32.self) ?? 60),
-                  maxAttempts: Int(try row.optional("max_attempts", as: Int32.self) ?? 1),
-                  tries: Int(try row.optional("tries", as: Int32.self) ?? 0), bucket: try row.decode(Date.self, named: "bucket"))
-    }
-
-    /// Bind values for ``JobService/entryInsert``.
-    func values(enqueuedAt: Date) -> [any CQLEncodable] {
-        [Int32(shard), bucket, dueAt, jobID, attempt, enqueuedAt, kind, schedule, timezone, payload,
-         Int32(clamping: maxDurationSeconds), Int32(clamping: maxAttempts), Int32(clamping: tries)]
-    }
-
-    /// Bind values for ``JobService/entryDelete``.
-    var deleteValues: [any CQLEncodable] { [Int32(shard), bucket, dueAt, jobID] }
 }
 
 /// The opaque listing position: status, slot and the CQL paging state within it.

@@ -62,6 +62,20 @@ public struct JobView: Codable, Sendable, Hashable {
     /// The columns ``init(row:)`` reads.
     static let columns = "job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, last_fire_at, lease_owner, lease_expires_at, started_at, finished_at, last_outcome, last_error, created_at, updated_at"
 
+    /// An empty row of `id` (columns not yet written read as their defaults).
+    init(jobID: UUID) {
+        self.jobID = jobID
+        kind = "noop"
+        status = .created
+        schedule = "now"
+        timezone = "UTC"
+        payload = "{}"
+        maxDurationSeconds = 0
+        maxAttempts = 1
+        attempt = 0
+        tries = 0
+    }
+
     /// Decodes a `jobs` row selected with ``columns``.
     init(row: RowView) throws {
         jobID = try row.decode(UUID.self, named: "job_id")
@@ -115,6 +129,12 @@ public struct RunRecord: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case attempt, status, workerID = "worker_id", scheduledAt = "scheduled_at", startedAt = "started_at"
         case finishedAt = "finished_at", error, output
+    }
+
+    /// A run with only its attempt and status known.
+    init(attempt: Int64, status: JobStatus) {
+        self.attempt = attempt
+        self.status = status
     }
 
     init(row: RowView) throws {

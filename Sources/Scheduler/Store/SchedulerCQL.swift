@@ -13,8 +13,16 @@ struct SchedulerCQL: Sendable {
 
     /// A bound statement with the scheduler's consistency (or its serial consistency for SERIAL reads).
     func statement(_ cql: String, _ values: [any CQLEncodable], serialRead: Bool = false) async throws -> CQLStatement {
-        let prepared = try await session.prepare(cql)
-        var statement = try prepared.bind(values)
+        configured(try await session.prepare(cql).bind(values), serialRead: serialRead)
+    }
+
+    /// A statement whose markers are bound from the properties of `row` by name.
+    func statement<Row: Encodable>(_ cql: String, binding row: Row) async throws -> CQLStatement {
+        configured(try await session.prepare(cql).bind(encodable: row), serialRead: false)
+    }
+
+    private func configured(_ bound: CQLStatement, serialRead: Bool) -> CQLStatement {
+        var statement = bound
         statement.consistency = serialRead ? configuration.serialConsistency : configuration.consistency
         statement.serialConsistency = configuration.serialConsistency
         statement.timeout = configuration.requestTimeout
@@ -27,15 +35,13 @@ struct SchedulerCQL: Sendable {
         try await session.execute(try await statement(cql, values, serialRead: serialRead))
     }
 
-    /// Runs plain writes as one unlogged batch (one request), or alone when there is just one.
-    func writeAll(_ writes: [(String, [any CQLEncodable])], logged: Bool = false) async throws {
-        guard !writes.isEmpty else { return }
-        if writes.count == 1, let only = writes.first {
-            try await run(only.0, only.1)
+    /// Runs statements as one batch (one request), or alone when there is just one.
+    func execute(_ statements: [CQLStatement], logged: Bool) async throws {
+        guard let first = statements.first else { return }
+        if statements.count == 1 {
+            _ = try await session.execute(first)
             return
         }
-        var statements: [CQLStatement] = []
-        for write in writes { statements.append(try await statement(write.0, write.1)) }
         var batch = BatchStatement(logged ? .logged : .unlogged, statements, consistency: configuration.consistency)
         batch.timeout = configuration.requestTimeout
         _ = try await session.execute(batch)

@@ -49,6 +49,8 @@ public struct WorkerConfiguration: Sendable, Hashable {
     public var logLevel: Logger.Level
     /// How many runs the worker executes at the same time.
     public var maxConcurrentRuns = 16
+    /// TLS to the cluster's nodes; nil for plain TCP (and always for the embedded node).
+    public var tls: CQLTLSConfiguration?
     /// Consistency of the scheduler's reads and writes.
     public var consistency: Consistency = .localQuorum
     /// Serial consistency of its lightweight transactions: LOCAL_SERIAL locks are exclusive within

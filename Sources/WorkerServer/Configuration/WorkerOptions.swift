@@ -79,6 +79,28 @@ public struct WorkerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info; env SCHEDULER_LOG_LEVEL).")
     public var logLevel: String?
 
+    /// `--tls-ca` / `SCHEDULER_TLS_CA`.
+    @Option(name: .customLong("tls-ca"),
+            help: "PEM CA bundle that signs the nodes' certificates; turns TLS on (env SCHEDULER_TLS_CA).")
+    public var tlsCA: String?
+
+    /// `--tls-cert` / `SCHEDULER_TLS_CERT`.
+    @Option(name: .customLong("tls-cert"), help: "PEM client certificate for mutual TLS (env SCHEDULER_TLS_CERT).")
+    public var tlsCertificate: String?
+
+    /// `--tls-key` / `SCHEDULER_TLS_KEY`.
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (env SCHEDULER_TLS_KEY).")
+    public var tlsKey: String?
+
+    /// `--tls-server-name` / `SCHEDULER_TLS_SERVER_NAME`.
+    @Option(name: .customLong("tls-server-name"),
+            help: "Name the nodes' certificates must carry (default each contact point's host; env SCHEDULER_TLS_SERVER_NAME).")
+    public var tlsServerName: String?
+
+    /// `--tls` / `SCHEDULER_TLS`.
+    @Flag(name: .customLong("tls"), help: "TLS with the system's trust roots (env SCHEDULER_TLS=1).")
+    public var tls = false
+
     /// `--consistency` / `SCHEDULER_CONSISTENCY`.
     @Option(name: .customLong("consistency"),
             help: "Consistency of reads and writes: LOCAL_QUORUM, QUORUM, EACH_QUORUM, ALL, LOCAL_ONE, ONE, TWO or THREE (default LOCAL_QUORUM; env SCHEDULER_CONSISTENCY).")
@@ -182,6 +204,22 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             }
             configuration.maxConcurrentRuns = count
         }
+        let tlsCA = value(tlsCA, "SCHEDULER_TLS_CA")?.text
+        let tlsCertificate = value(tlsCertificate, "SCHEDULER_TLS_CERT")?.text
+        let tlsKey = value(tlsKey, "SCHEDULER_TLS_KEY")?.text
+        let tlsServerName = value(tlsServerName, "SCHEDULER_TLS_SERVER_NAME")?.text
+        do {
+            configuration.tls = try CQLTLSConfiguration.fromOptions(
+                caFile: tlsCA, certificateFile: tlsCertificate, keyFile: tlsKey, serverName: tlsServerName,
+                enabled: try flag(tls, "SCHEDULER_TLS"))
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(setting: "--tls-*", problem: Self.problem(of: error))
+        }
+        if configuration.tls != nil, case .embedded = configuration.database {
+            throw ConfigurationError(setting: "--tls-*", problem: "TLS is for a cluster (--cassandra); the embedded node is plain TCP")
+        }
         if let (text, setting) = value(logLevel, "SCHEDULER_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
                 throw ConfigurationError(
@@ -211,6 +249,12 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             configuration.localDatacenter = text
         }
         return configuration
+    }
+
+    /// The text of a TLS configuration error without its "invalid configuration" prefix.
+    private static func problem(of error: any Error) -> String {
+        if case let CQLError.invalidConfiguration(detail) = error { return detail }
+        return "\(error)"
     }
 
     /// `SCHEDULER_HTTP_PORT` → `http-port`, so errors name the flag the user typed.

@@ -111,7 +111,8 @@ public enum WorkerService {
                                                             serialConsistency: configuration.serialConsistency,
                                                             maximumConcurrentRuns: configuration.maxConcurrentRuns)
         let jobs = JobService(session: session, keyspace: keyspace, configuration: schedulerConfiguration,
-                              handlers: handlers, logger: logger.child(label: "scheduler"), metrics: metrics)
+                              handlers: handlers, clock: SystemSchedulerClock(), logger: logger.child(label: "scheduler"),
+                              metrics: metrics)
         let runtime = SchedulerRuntime(service: jobs, workerID: configuration.workerID, shards: configuration.shards,
                                        pollInterval: configuration.pollInterval, address: configuration.httpHost,
                                        logger: logger.child(label: "scheduler"))
@@ -161,6 +162,7 @@ extension WorkerConfiguration {
         session.consistency = consistency
         session.serialConsistency = serialConsistency
         session.localDatacenter = localDatacenter
+        session.tls = tls
         return session
     }
 }

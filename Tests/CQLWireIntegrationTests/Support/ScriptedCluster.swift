@@ -10,11 +10,17 @@ import Foundation
 /// - PREPARE answers an id (the text's bytes) with one `int` bind marker per `?`, the first being
 ///   the partition key, in the keyspace named by `keyspace.table` in the text.
 /// - EXECUTE of an id this node prepared answers void; of any other id, UNPREPARED.
+/// - `CREATE TABLE ks.name ...` answers a schema change and gives the cluster a new schema version,
+///   which every node reports in `system.local` and `system.peers_v2` (`schema_version`) unless its
+///   fault injection makes it lag (``FaultInjection/lagSchema(_:for:clock:)``); a lagging node
+///   reports its own old version for every peer too (it has heard of the change from nobody). The
+///   node that runs the CREATE stops lagging: a coordinator has the change it applied.
 /// - Other QUERYs and BATCHes answer void.
 final class ScriptedCluster: @unchecked Sendable {
-    // @unchecked: `keyspaces` is only touched while holding `lock`.
+    // @unchecked: `keyspaces`, `outside` and `version` are only touched while holding `lock`.
     private let lock = NSLock()
     private var keyspaces: [String: [String: String]]
+    private var version = UUID()
     /// Nodes running but not yet members: left out of `system.peers_v2` until ``join(_:)``.
     private var outside: Set<Int>
     let specs: [NodeSpec]
@@ -65,6 +71,17 @@ final class ScriptedCluster: @unchecked Sendable {
     }
 
     fileprivate func isMember(_ index: Int) -> Bool { lock.withLock { !outside.contains(index) } }
+
+    /// The cluster's current schema version (a lagging node reports an older one).
+    var schemaVersion: UUID { lock.withLock { version } }
+
+    /// The schema version node `index` reports.
+    fileprivate func schemaVersion(of index: Int) -> UUID {
+        servers[index].faults.schemaLag?.schemaVersion ?? schemaVersion
+    }
+
+    /// A schema change applied: a new version.
+    fileprivate func changeSchema() { lock.withLock { version = UUID() } }
 
     func stop() async {
         for server in servers { await server.stop() }
@@ -138,17 +155,30 @@ final class ScriptedCluster: @unchecked Sendable {
             do {
                 if text.contains("system.local") {
                     let spec = cluster.specs[index]
-                    return try Self.rows([("tokens", .set(.varchar)), ("data_center", .varchar)],
-                                         [[.set(spec.tokens.map { .text(String($0)) }), .text(spec.dataCenter)]])
+                    return try Self.rows([("tokens", .set(.varchar)), ("data_center", .varchar), ("schema_version", .uuid)],
+                                         [[.set(spec.tokens.map { .text(String($0)) }), .text(spec.dataCenter),
+                                           .uuid(cluster.schemaVersion)]])
                 }
                 if text.contains("system.peers_v2") {
                     guard let loopback = InetAddress("127.0.0.1") else { return QueryResponse(.result(.void)) }
+                    // A lagging node has not heard of the change from anyone: its gossip view is as old as its schema.
+                    let stale = cluster.servers[index].faults.schemaLag?.schemaVersion
                     let peers = cluster.specs.indices.filter { $0 != index && cluster.isMember($0) }.map { peer -> [CQLValue] in
                         [.inet(loopback), .int(Int32(cluster.servers[peer].port)),
-                         .set(cluster.specs[peer].tokens.map { .text(String($0)) }), .text(cluster.specs[peer].dataCenter)]
+                         .set(cluster.specs[peer].tokens.map { .text(String($0)) }), .text(cluster.specs[peer].dataCenter),
+                         .uuid(stale ?? cluster.schemaVersion(of: peer))]
                     }
                     return try Self.rows([("native_address", .inet), ("native_port", .int), ("tokens", .set(.varchar)),
-                                          ("data_center", .varchar)], peers)
+                                          ("data_center", .varchar), ("schema_version", .uuid)], peers)
+                }
+                let words = text.split(separator: " ").map { $0.uppercased() }
+                if words.count > 2, words[0] == "CREATE", words[1] == "TABLE" {
+                    // The coordinator of a change has it: it lags no more.
+                    cluster.servers[index].faults.endSchemaLag()
+                    cluster.changeSchema()
+                    let (keyspace, table) = Self.table(in: "INTO " + text.split(separator: " ")[2])
+                    return QueryResponse(.result(.schemaChange(SchemaChange(changeType: .created, target: .table,
+                                                                            keyspace: keyspace, name: table))))
                 }
                 if text.contains("system_schema.keyspaces") {
                     let rows = cluster.keyspaceRows.map { row -> [CQLValue] in

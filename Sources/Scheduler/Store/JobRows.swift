@@ -1,0 +1,263 @@
+import CQLWire
+import Foundation
+
+/// A new `jobs` row, as ``JobService/create(_:)`` writes it (bound by column name).
+struct NewJobRow: Sendable, Hashable, Encodable {
+    var jobID: UUID
+    var kind: String
+    var schedule: String
+    var timezone: String
+    var payload: String
+    var maxDurationSeconds: Int32
+    var maxAttempts: Int32
+    var idempotencyKey: String?
+    var status: String
+    var attempt: Int64
+    var tries: Int32
+    var nextDueAt: Date?
+    var queueShard: Int32?
+    var queueBucket: Date?
+    var createdAt: Date
+    var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", kind, schedule, timezone, payload, maxDurationSeconds = "max_duration_seconds"
+        case maxAttempts = "max_attempts", idempotencyKey = "idempotency_key", status, attempt, tries
+        case nextDueAt = "next_due_at", queueShard = "queue_shard", queueBucket = "queue_bucket"
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    /// Nulls are bound as nulls (the markers exist either way), as a positional insert did.
+    func encode(to encoder: any Encoder) throws {
+        var row = encoder.container(keyedBy: CodingKeys.self)
+        try row.encode(jobID, forKey: .jobID)
+        try row.encode(kind, forKey: .kind)
+        try row.encode(schedule, forKey: .schedule)
+        try row.encode(timezone, forKey: .timezone)
+        try row.encode(payload, forKey: .payload)
+        try row.encode(maxDurationSeconds, forKey: .maxDurationSeconds)
+        try row.encode(maxAttempts, forKey: .maxAttempts)
+        try row.encode(idempotencyKey, forKey: .idempotencyKey)
+        try row.encode(status, forKey: .status)
+        try row.encode(attempt, forKey: .attempt)
+        try row.encode(tries, forKey: .tries)
+        try row.encode(nextDueAt, forKey: .nextDueAt)
+        try row.encode(queueShard, forKey: .queueShard)
+        try row.encode(queueBucket, forKey: .queueBucket)
+        try row.encode(createdAt, forKey: .createdAt)
+        try row.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// An `idempotency_keys` row: which job a key created, and the hash of the request that created it.
+struct IdempotencyKeyRow: Sendable, Hashable, Codable {
+    var idempotencyKey: String
+    var jobID: UUID?
+    var requestHash: String?
+    var createdAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case idempotencyKey = "idempotency_key", jobID = "job_id", requestHash = "request_hash", createdAt = "created_at"
+    }
+}
+
+/// A queue entry of `jobs_sharded`: the due run and the job definition it needs, so a claim needs no extra read.
+struct QueueEntry: Sendable, Hashable, Decodable {
+    var shard: Int
+    var dueAt: Date
+    var jobID: UUID
+    var attempt: Int64
+    var kind: String
+    var schedule: String
+    var timezone: String
+    var payload: String
+    var maxDurationSeconds: Int
+    var maxAttempts: Int
+    var tries: Int
+    /// The partition's bucket: the due minute, or a later one when the repair sweep moved an overdue entry forward.
+    var bucket: Date
+
+    init(shard: Int, dueAt: Date, jobID: UUID, attempt: Int64, kind: String, schedule: String, timezone: String, payload: String,
+         maxDurationSeconds: Int, maxAttempts: Int, tries: Int, bucket: Date? = nil) {
+        self.bucket = bucket ?? dueAt.bucket
+        self.shard = shard
+        self.dueAt = dueAt
+        self.jobID = jobID
+        self.attempt = attempt
+        self.kind = kind
+        self.schedule = schedule
+        self.timezone = timezone
+        self.payload = payload
+        self.maxDurationSeconds = maxDurationSeconds
+        self.maxAttempts = maxAttempts
+        self.tries = tries
+    }
+
+    init(job: JobView, shard: Int, dueAt: Date, tries: Int, bucket: Date? = nil) {
+        self.init(shard: shard, dueAt: dueAt, jobID: job.jobID, attempt: job.attempt, kind: job.kind, schedule: job.schedule,
+                  timezone: job.timezone, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
+                  maxAttempts: job.maxAttempts, tries: tries, bucket: bucket)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case shard, bucket, dueAt = "due_at", jobID = "job_id", attempt, kind, schedule, timezone, payload
+        case maxDurationSeconds = "max_duration_seconds", maxAttempts = "max_attempts", tries, enqueuedAt = "enqueued_at"
+    }
+
+    /// The columns a row must carry for ``init(from:)``.
+    static let columns = "shard, bucket, due_at, job_id, attempt, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries"
+
+    init(from decoder: any Decoder) throws {
+        let row = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(shard: Int(try row.decode(Int32.self, forKey: .shard)), dueAt: try row.decode(Date.self, forKey: .dueAt),
+                  jobID: try row.decode(UUID.self, forKey: .jobID), attempt: try row.decodeIfPresent(Int64.self, forKey: .attempt) ?? 0,
+                  kind: try row.decodeIfPresent(String.self, forKey: .kind) ?? "noop",
+                  schedule: try row.decodeIfPresent(String.self, forKey: .schedule) ?? "now",
+                  timezone: try row.decodeIfPresent(String.self, forKey: .timezone) ?? "UTC",
+                  payload: try row.decodeIfPresent(String.self, forKey: .payload) ?? "{}",
+                  maxDurationSeconds: Int(try row.decodeIfPresent(Int32.self, forKey: .maxDurationSeconds) ?? 60),
+                  maxAttempts: Int(try row.decodeIfPresent(Int32.self, forKey: .maxAttempts) ?? 1),
+                  tries: Int(try row.decodeIfPresent(Int32.self, forKey: .tries) ?? 0),
+                  bucket: try row.decode(Date.self, forKey: .bucket))
+    }
+
+    /// The entry's primary key, which a delete or an existence check names.
+    var key: Key { Key(shard: Int32(clamping: shard), bucket: bucket, dueAt: dueAt, jobID: jobID) }
+
+    /// The primary key of a `jobs_sharded` row.
+    struct Key: Sendable, Hashable, Encodable {
+        var shard: Int32
+        var bucket: Date
+        var dueAt: Date
+        var jobID: UUID
+
+        enum CodingKeys: String, CodingKey {
+            case shard, bucket, dueAt = "due_at", jobID = "job_id"
+        }
+    }
+
+    /// The entry as inserted, with the time it was enqueued.
+    struct Insert: Sendable, Hashable, Encodable {
+        var entry: QueueEntry
+        var enqueuedAt: Date
+
+        func encode(to encoder: any Encoder) throws {
+            var row = encoder.container(keyedBy: CodingKeys.self)
+            try row.encode(Int32(clamping: entry.shard), forKey: .shard)
+            try row.encode(entry.bucket, forKey: .bucket)
+            try row.encode(entry.dueAt, forKey: .dueAt)
+            try row.encode(entry.jobID, forKey: .jobID)
+            try row.encode(entry.attempt, forKey: .attempt)
+            try row.encode(enqueuedAt, forKey: .enqueuedAt)
+            try row.encode(entry.kind, forKey: .kind)
+            try row.encode(entry.schedule, forKey: .schedule)
+            try row.encode(entry.timezone, forKey: .timezone)
+            try row.encode(entry.payload, forKey: .payload)
+            try row.encode(Int32(clamping: entry.maxDurationSeconds), forKey: .maxDurationSeconds)
+            try row.encode(Int32(clamping: entry.maxAttempts), forKey: .maxAttempts)
+            try row.encode(Int32(clamping: entry.tries), forKey: .tries)
+        }
+    }
+}
+
+/// A `jobs_by_status` entry as written: a `queued` one carries the job's due time (other statuses
+/// write no `next_due_at` cell, so no null tombstone either).
+struct StatusIndexEntry: Sendable, Hashable, Encodable {
+    var status: JobStatus
+    var jobID: UUID
+    var updatedAt: Date
+    var nextDueAt: Date?
+
+    var slot: Int32 { Int32(JobHash.slot(jobID)) }
+
+    enum CodingKeys: String, CodingKey {
+        case status, slot, jobID = "job_id", updatedAt = "updated_at", nextDueAt = "next_due_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var row = encoder.container(keyedBy: CodingKeys.self)
+        try row.encode(status.rawValue, forKey: .status)
+        try row.encode(slot, forKey: .slot)
+        try row.encode(jobID, forKey: .jobID)
+        try row.encode(updatedAt, forKey: .updatedAt)
+        if let nextDueAt { try row.encode(nextDueAt, forKey: .nextDueAt) }
+    }
+}
+
+/// A `jobs_by_status` entry as the repair sweep reads it, with the write time of its `updated_at` cell.
+struct IndexedJob: Sendable, Hashable, Decodable {
+    var jobID: UUID
+    var nextDueAt: Date?
+    /// Microseconds since the epoch (`writetime(updated_at)`).
+    var written: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", nextDueAt = "next_due_at", written
+    }
+}
+
+/// The `job_history` row of a run as its claim writes it.
+struct RunStart: Sendable, Hashable, Encodable {
+    var jobID: UUID
+    var attempt: Int64
+    var scheduledAt: Date
+    var startedAt: Date
+    var status: String = JobStatus.running.rawValue
+    var workerID: String
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", attempt, scheduledAt = "scheduled_at", startedAt = "started_at", status, workerID = "worker_id"
+    }
+}
+
+/// The end of a run in its `job_history` row.
+struct RunFinish: Sendable, Hashable, Encodable {
+    var jobID: UUID
+    var attempt: Int64
+    var finishedAt: Date
+    /// The run's final status (`succeeded`, `failed`, `timed_out`, `cancelled`).
+    var status: String
+    var output: String?
+    var error: String?
+}
+
+/// A `workers` row: a member of the pool and its last heartbeat.
+struct WorkerRow: Sendable, Hashable, Encodable {
+    var pool: String
+    var workerID: String
+    var address: String
+    var startedAt: Date
+    var heartbeatAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case pool, workerID = "worker_id", address, startedAt = "started_at", heartbeatAt = "heartbeat_at"
+    }
+}
+
+/// One plain (non-conditional) write on the job tables; a list of them goes out as one request.
+enum JobWrite: Sendable, Hashable {
+    /// A new job row (creation).
+    case insertJob(NewJobRow)
+    /// A queue entry.
+    case enqueue(QueueEntry, enqueuedAt: Date)
+    /// The delete of a queue entry (claimed, or stale).
+    case dequeue(QueueEntry.Key)
+    /// A status-index entry.
+    case index(StatusIndexEntry)
+    /// The delete of a status-index entry.
+    case unindex(JobStatus, UUID)
+    /// The delete of a status-index entry at its own write time (microseconds), so a newer write of it stands.
+    case unindexWritten(JobStatus, UUID, writtenAt: Int64)
+    /// The due time of a `queued` index entry, written at the entry's own write time (microseconds).
+    case indexDue(UUID, due: Date, writtenAt: Int64)
+    /// The history row of a claimed run.
+    case startRun(RunStart)
+    /// The end of a run in its history row.
+    case finishRun(RunFinish)
+
+    /// The status-index writes of a status change; `due` is the job row's new `next_due_at` (for `queued`).
+    static func move(_ id: UUID, from old: JobStatus, to new: JobStatus, at now: Date, due: Date? = nil) -> [JobWrite] {
+        guard old != new else { return [] }
+        return [.unindex(old, id), .index(StatusIndexEntry(status: new, jobID: id, updatedAt: now, nextDueAt: new == .queued ? due : nil))]
+    }
+}

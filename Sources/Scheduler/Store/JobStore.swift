@@ -1,0 +1,315 @@
+import CQLWire
+import Foundation
+
+/// What a conditional update on a job row answered: whether it applied and, when it did not, the
+/// row's attempt and status as the node returned them with the refusal.
+struct JobCAS: Sendable, Hashable {
+    var applied: Bool
+    var attempt: Int64?
+    var status: JobStatus?
+}
+
+/// The claim of a queued run: the row moves to `running` with the new attempt (the run's fencing
+/// token), conditioned on the attempt, status and due time the queue entry was written with.
+struct ClaimUpdate: Sendable, Hashable {
+    var jobID: UUID
+    var readAttempt: Int64
+    var readDue: Date
+    var attempt: Int64
+    var tries: Int
+    var leaseOwner: String
+    var leaseExpiresAt: Date
+    var now: Date
+}
+
+/// The end of a run on the job row: conditioned on the run's attempt and status `running` (and, for a
+/// reclaim of an abandoned run, on the run lease end that was read).
+struct RunEndUpdate: Sendable, Hashable {
+    var jobID: UUID
+    var attempt: Int64
+    /// The lease end the reclaim saw expire; nil for the run's own completion.
+    var expiredLease: Date?
+    var status: JobStatus
+    var tries: Int
+    var nextDueAt: Date?
+    var queueShard: Int?
+    var finishedAt: Date
+    var outcome: RunOutcome
+    var error: String?
+}
+
+/// An activation on the job row: to `queued` from the status and attempt it was read with.
+struct ActivationUpdate: Sendable, Hashable {
+    var jobID: UUID
+    var readStatus: JobStatus
+    var readAttempt: Int64
+    var due: Date
+    var shard: Int
+    var now: Date
+}
+
+/// One page of a status-index listing.
+struct StatusPage: Sendable {
+    var jobIDs: [UUID]
+    var pagingState: [UInt8]?
+}
+
+/// Every request on `jobs`, `jobs_sharded`, `job_history`, `jobs_by_status`, `idempotency_keys` and
+/// `workers`. One method is one request; conditional updates are LWTs and throw an error with
+/// `isUnknownOutcome` when their outcome is unknown (callers resolve it by ``job(_:serial:)``).
+protocol JobStoring: Sendable {
+    // MARK: Jobs
+    /// The job row, read plainly or at the serial consistency.
+    func job(_ id: UUID, serial: Bool) async throws -> JobView?
+    /// Inserts the job row IF NOT EXISTS (finishing a creation whose idempotency key was stored).
+    func insertJobIfNotExists(_ row: NewJobRow) async throws -> Bool
+    /// CAS: the claim of a queued run.
+    func claim(_ update: ClaimUpdate) async throws -> Bool
+    /// CAS: the run lease of `attempt` held by `owner` moved to `until`.
+    func renewRunLease(_ id: UUID, attempt: Int64, owner: String, until: Date) async throws -> Bool
+    /// CAS: the end of a run (completion or reclaim).
+    func endRun(_ update: RunEndUpdate) async throws -> JobCAS
+    /// CAS: cancel from the status and attempt read.
+    func cancel(_ id: UUID, readStatus: JobStatus, readAttempt: Int64, now: Date) async throws -> Bool
+    /// CAS: activation to `queued`.
+    func activate(_ update: ActivationUpdate) async throws -> Bool
+
+    // MARK: Plain writes
+    /// The writes as one request: alone when one, else a batch (logged or not).
+    func write(_ writes: [JobWrite], logged: Bool) async throws
+
+    // MARK: Queue, history, index
+    /// Up to `limit` entries of `shard`'s `bucket` due by `dueBy`.
+    func dueEntries(shard: Int, bucket: Date, dueBy: Date, limit: Int) async throws -> [QueueEntry]
+    /// Whether the queue entry exists.
+    func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool
+    /// The job's runs, newest first.
+    func history(_ id: UUID, limit: Int) async throws -> [RunRecord]
+    /// A page of the status index (ids only) of `status` in `slot`.
+    func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage
+    /// Every entry of the status index of `status` in `slot`, with its due time and write time, to
+    /// `body` until it answers false.
+    func scanStatusIndex(_ status: JobStatus, slot: Int, _ body: (IndexedJob) async throws -> Bool) async throws
+
+    // MARK: Idempotency keys
+    /// CAS: stores the key IF NOT EXISTS; nil when applied, else the row that holds the key.
+    func insertIdempotencyKey(_ row: IdempotencyKeyRow) async throws -> IdempotencyKeyRow?
+    /// The key's row (serial read after an unknown outcome).
+    func idempotencyKey(_ key: String, serial: Bool) async throws -> IdempotencyKeyRow?
+
+    // MARK: Workers
+    /// The worker's membership row, living `ttlSeconds`.
+    func heartbeat(_ row: WorkerRow, ttlSeconds: Int) async throws
+    /// The ids of the pool's live workers.
+    func workers(pool: String) async throws -> [String]
+    /// Removes the worker's membership row.
+    func removeWorker(pool: String, workerID: String) async throws
+}
+
+/// ``JobStoring`` on Cassandra: every statement on the job tables, in one place.
+struct JobStore: JobStoring {
+    let cql: SchedulerCQL
+    private let selectJob: String
+    private let insertJob: String
+    private let insertJobIfNotExistsCQL: String
+    private let claimCQL: String
+    private let renewCQL: String
+    private let completeCQL: String
+    private let reclaimCQL: String
+    private let cancelCQL: String
+    private let activateCQL: String
+    private let insertEntry: String
+    private let deleteEntry: String
+    private let selectDue: String
+    private let selectEntry: String
+    private let insertIndex: String
+    private let insertQueuedIndex: String
+    private let deleteIndex: String
+    private let deleteIndexWritten: String
+    private let updateIndexDue: String
+    private let selectIndex: String
+    private let scanIndex: String
+    private let insertHistory: String
+    private let finishHistory: String
+    private let selectHistory: String
+    private let insertKey: String
+    private let selectKey: String
+    private let insertWorker: String
+    private let selectWorkers: String
+    private let deleteWorker: String
+
+    init(cql: SchedulerCQL) {
+        self.cql = cql
+        let jobs = cql.table("jobs"), queue = cql.table("jobs_sharded"), index = cql.table("jobs_by_status")
+        let history = cql.table("job_history"), keys = cql.table("idempotency_keys"), workers = cql.table("workers")
+        selectJob = "SELECT \(JobView.columns) FROM \(jobs) WHERE job_id = ?"
+        insertJob = "INSERT INTO \(jobs) (job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        insertJobIfNotExistsCQL = insertJob + " IF NOT EXISTS"
+        claimCQL = "UPDATE \(jobs) SET status = ?, attempt = ?, tries = ?, lease_owner = ?, lease_expires_at = ?, started_at = ?, finished_at = null, last_fire_at = ?, updated_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND next_due_at = ?"
+        renewCQL = "UPDATE \(jobs) SET lease_expires_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND lease_owner = ?"
+        let end = "UPDATE \(jobs) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, lease_owner = null, lease_expires_at = null, finished_at = ?, last_outcome = ?, last_error = ?, updated_at = ? WHERE job_id = ? IF attempt = ? AND status = ?"
+        completeCQL = end
+        reclaimCQL = end + " AND lease_expires_at = ?"
+        cancelCQL = "UPDATE \(jobs) SET status = ?, next_due_at = null, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
+        activateCQL = "UPDATE \(jobs) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
+        insertEntry = "INSERT INTO \(queue) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        deleteEntry = "DELETE FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
+        selectDue = "SELECT \(QueueEntry.columns) FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at <= ? LIMIT ?"
+        selectEntry = "SELECT job_id FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
+        insertIndex = "INSERT INTO \(index) (status, slot, job_id, updated_at) VALUES (?, ?, ?, ?)"
+        insertQueuedIndex = "INSERT INTO \(index) (status, slot, job_id, updated_at, next_due_at) VALUES (?, ?, ?, ?, ?)"
+        deleteIndex = "DELETE FROM \(index) WHERE status = ? AND slot = ? AND job_id = ?"
+        deleteIndexWritten = "DELETE FROM \(index) USING TIMESTAMP ? WHERE status = ? AND slot = ? AND job_id = ?"
+        updateIndexDue = "UPDATE \(index) USING TIMESTAMP ? SET next_due_at = ? WHERE status = ? AND slot = ? AND job_id = ?"
+        selectIndex = "SELECT job_id FROM \(index) WHERE status = ? AND slot = ?"
+        scanIndex = "SELECT job_id, next_due_at, writetime(updated_at) AS written FROM \(index) WHERE status = ? AND slot = ?"
+        insertHistory = "INSERT INTO \(history) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?)"
+        finishHistory = "UPDATE \(history) SET finished_at = ?, status = ?, output = ?, error = ? WHERE job_id = ? AND attempt = ?"
+        selectHistory = "SELECT attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output FROM \(history) WHERE job_id = ? LIMIT ?"
+        insertKey = "INSERT INTO \(keys) (idempotency_key, job_id, request_hash, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS"
+        selectKey = "SELECT idempotency_key, job_id, request_hash FROM \(keys) WHERE idempotency_key = ?"
+        insertWorker = "INSERT INTO \(workers) (pool, worker_id, address, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) USING TTL "
+        selectWorkers = "SELECT worker_id FROM \(workers) WHERE pool = ?"
+        deleteWorker = "DELETE FROM \(workers) WHERE pool = ? AND worker_id = ?"
+    }
+
+    /// The statement texts tests inject faults into (by prepared id).
+    var completionStatement: String { completeCQL }
+    var insertQueueEntryStatement: String { insertEntry }
+    var finishHistoryStatement: String { finishHistory }
+
+    // MARK: Jobs
+
+    func job(_ id: UUID, serial: Bool) async throws -> JobView? {
+        let result = try await cql.run(selectJob, [id], serialRead: serial)
+        return try result.first.map(JobView.init(row:))
+    }
+
+    func insertJobIfNotExists(_ row: NewJobRow) async throws -> Bool {
+        try await cql.session.execute(try await cql.statement(insertJobIfNotExistsCQL, binding: row)).wasApplied
+    }
+
+    func claim(_ update: ClaimUpdate) async throws -> Bool {
+        try await cql.run(claimCQL, [JobStatus.running.rawValue, update.attempt, Int32(clamping: update.tries), update.leaseOwner,
+                                     update.leaseExpiresAt, update.now, update.readDue, update.now, update.jobID, update.readAttempt,
+                                     JobStatus.queued.rawValue, update.readDue]).wasApplied
+    }
+
+    func renewRunLease(_ id: UUID, attempt: Int64, owner: String, until: Date) async throws -> Bool {
+        try await cql.run(renewCQL, [until, id, attempt, JobStatus.running.rawValue, owner]).wasApplied
+    }
+
+    func endRun(_ update: RunEndUpdate) async throws -> JobCAS {
+        var values: [any CQLEncodable] = [update.status.rawValue, Int32(clamping: update.tries), update.nextDueAt,
+                                          update.queueShard.map { Int32(clamping: $0) }, update.nextDueAt?.bucket, update.finishedAt,
+                                          update.outcome.rawValue, update.error, update.finishedAt, update.jobID, update.attempt,
+                                          JobStatus.running.rawValue]
+        if let expired = update.expiredLease { values.append(expired) }
+        let result = try await cql.run(update.expiredLease == nil ? completeCQL : reclaimCQL, values)
+        guard !result.wasApplied, let row = result.lwt?.row else { return JobCAS(applied: result.wasApplied) }
+        return JobCAS(applied: false, attempt: try row.optional("attempt", as: Int64.self),
+                      status: (try row.optional("status", as: String.self)).flatMap(JobStatus.init(rawValue:)))
+    }
+
+    func cancel(_ id: UUID, readStatus: JobStatus, readAttempt: Int64, now: Date) async throws -> Bool {
+        try await cql.run(cancelCQL, [JobStatus.cancelled.rawValue, now, id, readStatus.rawValue, readAttempt]).wasApplied
+    }
+
+    func activate(_ update: ActivationUpdate) async throws -> Bool {
+        try await cql.run(activateCQL, [JobStatus.queued.rawValue, Int32(0), update.due, Int32(clamping: update.shard), update.due.bucket,
+                                        update.now, update.jobID, update.readStatus.rawValue, update.readAttempt]).wasApplied
+    }
+
+    // MARK: Plain writes
+
+    func write(_ writes: [JobWrite], logged: Bool) async throws {
+        var statements: [CQLStatement] = []
+        statements.reserveCapacity(writes.count)
+        for write in writes { statements.append(try await statement(write)) }
+        try await cql.execute(statements, logged: logged)
+    }
+
+    private func statement(_ write: JobWrite) async throws -> CQLStatement {
+        switch write {
+        case let .insertJob(row):
+            return try await cql.statement(insertJob, binding: row)
+        case let .enqueue(entry, enqueuedAt):
+            return try await cql.statement(insertEntry, binding: QueueEntry.Insert(entry: entry, enqueuedAt: enqueuedAt))
+        case let .dequeue(key):
+            return try await cql.statement(deleteEntry, binding: key)
+        case let .index(entry):
+            return try await cql.statement(entry.nextDueAt == nil ? insertIndex : insertQueuedIndex, binding: entry)
+        case let .unindex(status, id):
+            return try await cql.statement(deleteIndex, [status.rawValue, Int32(JobHash.slot(id)), id])
+        case let .unindexWritten(status, id, written):
+            return try await cql.statement(deleteIndexWritten, [written, status.rawValue, Int32(JobHash.slot(id)), id])
+        case let .indexDue(id, due, written):
+            return try await cql.statement(updateIndexDue, [written, due, JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id])
+        case let .startRun(start):
+            return try await cql.statement(insertHistory, binding: start)
+        case let .finishRun(finish):
+            return try await cql.statement(finishHistory, binding: finish)
+        }
+    }
+
+    // MARK: Queue, history, index
+
+    func dueEntries(shard: Int, bucket: Date, dueBy: Date, limit: Int) async throws -> [QueueEntry] {
+        try await cql.run(selectDue, [Int32(clamping: shard), bucket, dueBy, Int32(clamping: limit)]).decode(QueueEntry.self)
+    }
+
+    func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool {
+        try await cql.session.execute(try await cql.statement(selectEntry, binding: key)).first != nil
+    }
+
+    func history(_ id: UUID, limit: Int) async throws -> [RunRecord] {
+        let result = try await cql.run(selectHistory, [id, Int32(clamping: max(1, limit))])
+        return try result.rows.map { try RunRecord(row: $0) }
+    }
+
+    func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage {
+        var statement = try await cql.statement(selectIndex, [status.rawValue, Int32(clamping: slot)])
+        statement.pageSize = Int32(clamping: pageSize)
+        statement.pagingState = pagingState
+        let result = try await cql.session.execute(statement)
+        return StatusPage(jobIDs: try result.rows.map { try $0.decode(UUID.self, named: "job_id") }, pagingState: result.pagingState)
+    }
+
+    func scanStatusIndex(_ status: JobStatus, slot: Int, _ body: (IndexedJob) async throws -> Bool) async throws {
+        var statement = try await cql.statement(scanIndex, [status.rawValue, Int32(clamping: slot)])
+        // Index rows are small (an id and a time); large pages keep far-ahead jobs at a few requests per sweep.
+        statement.pageSize = 5000
+        for try await entry in cql.session.rows(statement, as: IndexedJob.self) {
+            guard try await body(entry) else { return }
+        }
+    }
+
+    // MARK: Idempotency keys
+
+    func insertIdempotencyKey(_ row: IdempotencyKeyRow) async throws -> IdempotencyKeyRow? {
+        let result = try await cql.session.execute(try await cql.statement(insertKey, binding: row))
+        guard !result.wasApplied, let existing = result.first else { return nil }
+        return IdempotencyKeyRow(idempotencyKey: row.idempotencyKey, jobID: try existing.optional("job_id", as: UUID.self),
+                                 requestHash: try existing.optional("request_hash", as: String.self))
+    }
+
+    func idempotencyKey(_ key: String, serial: Bool) async throws -> IdempotencyKeyRow? {
+        try await cql.run(selectKey, [key], serialRead: serial).decode(IdempotencyKeyRow.self).first
+    }
+
+    // MARK: Workers
+
+    func heartbeat(_ row: WorkerRow, ttlSeconds: Int) async throws {
+        // The TTL is a literal: one text per configured TTL, prepared once like the others.
+        try await cql.session.execute(try await cql.statement(insertWorker + String(max(1, ttlSeconds)), binding: row))
+    }
+
+    func workers(pool: String) async throws -> [String] {
+        let result = try await cql.run(selectWorkers, [pool])
+        return try result.rows.compactMap { try $0.optional("worker_id", as: String.self) }
+    }
+
+    func removeWorker(pool: String, workerID: String) async throws {
+        try await cql.run(deleteWorker, [pool, workerID])
+    }
+}
