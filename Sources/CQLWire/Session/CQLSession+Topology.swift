@@ -50,20 +50,4 @@ extension CQLSession {
         case let .unknown(className): return .unknown(className)
         }
     }
-
-    /// Runs a simple statement at ONE on one particular node (a system-table read such as
-    /// `SELECT schema_version FROM system.local`), outside the load-balancing plan.
-    public func execute(_ cql: String, onNode endpoint: CQLEndpoint, timeout: Duration? = nil) async throws -> QueryResult {
-        guard let node = nodesSnapshot().first(where: { $0.endpoint == endpoint }) else {
-            throw CQLError.connectionFailed(endpoint: endpoint.description, reason: "not a node of this session")
-        }
-        let connection = try await node.connection()
-        let envelope = try await connection.send(.query(Query(query: cql, parameters: QueryParameters(consistency: .one))),
-                                                 timeout: timeout)
-        switch envelope.message {
-        case let .result(result): return QueryResult(envelope: envelope, result: result, coordinator: connection.endpoint)
-        case let .error(error): throw error
-        default: throw CQLError.unexpectedResponse(endpoint: connection.endpoint, expected: "RESULT", received: "\(envelope.message.opcode)")
-        }
-    }
 }

@@ -181,21 +181,15 @@ extension SchedulerSchema {
         }
     }
 
-    /// Whether a statement changes the schema (the nodes must then agree before the next one).
-    static func isSchemaChange(_ statement: String) -> Bool {
-        let first = statement.prefix { !$0.isWhitespace }.uppercased()
-        return first == "CREATE" || first == "ALTER" || first == "DROP"
-    }
-
     /// Applies infra/schema.cql to `keyspace` so that it runs on every supported Cassandra (3.11 to 5.0):
     /// creates the keyspace (if missing) with `replication`, then applies each migration newer than the
     /// one recorded in `schema_version`, in order; an `ALTER TABLE ... ADD` whose column exists is
-    /// skipped, any other is sent without `IF NOT EXISTS`. After each schema change it waits (at most
-    /// `agreementTimeout`) until the nodes agree on the schema. With `dryRun` nothing is changed.
+    /// skipped, any other is sent without `IF NOT EXISTS`. After each schema change the session waits
+    /// (at most its `maxSchemaAgreementWait`) until the nodes agree on the schema, so the next statement
+    /// never meets a node that does not know the table yet. With `dryRun` nothing is changed.
     /// Returns the statements sent (or, in a dry run, that would be sent); `log` hears each one.
     @discardableResult
     public static func apply(session: CQLSession, keyspace: String, replication: Replication = .embedded, dryRun: Bool = false,
-                             agreementTimeout: Duration = .seconds(10),
                              log: @Sendable (String) -> Void = { _ in }) async throws -> [String] {
         var sent: [String] = []
         func send(_ statement: String, migration: Migration?) async throws {
@@ -208,7 +202,6 @@ extension SchedulerSchema {
                 throw SchemaMigrationError(migration: migration?.number, summary: migration?.summary ?? "", statement: statement,
                                            reason: "\(error)")
             }
-            if isSchemaChange(statement) { await waitForAgreement(session: session, timeout: agreementTimeout) }
         }
         try await send(keyspaceStatement(keyspace: keyspace, replication: replication), migration: nil)
         let recorded = try await recordedVersion(session: session, keyspace: keyspace)
@@ -226,7 +219,7 @@ extension SchedulerSchema {
         return sent
     }
 
-    /// Applies the schema with the embedded node's replication (see ``apply(session:keyspace:replication:dryRun:agreementTimeout:log:)``).
+    /// Applies the schema with the embedded node's replication (see ``apply(session:keyspace:replication:dryRun:log:)``).
     /// For the embedded node: clusters apply it once with scripts/init_schema.sh and workers only verify it.
     public static func applySchema(session: CQLSession, keyspace: String) async throws {
         try await apply(session: session, keyspace: keyspace)
@@ -256,31 +249,6 @@ extension SchedulerSchema {
         statement.consistency = .localOne
         statement.timeout = timeout
         return try await session.execute(statement)
-    }
-
-    /// Waits until every node the session reaches reports the same `schema_version` in
-    /// `system.local`, polling every 200 ms for at most `timeout`; a timeout is only a wait that ended.
-    ///
-    /// Stands in for the session's own `waitForSchemaAgreement()` (issue 12, client part), which also
-    /// waits after every schema change by itself: once that is merged this function goes and `apply` calls it.
-    static func waitForAgreement(session: CQLSession, timeout: Duration) async {
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        while clock.now < end {
-            // Every known node, connected or not yet (the pools fill in the background after connecting);
-            // one that cannot be reached is left out of the comparison.
-            let nodes = session.nodeStates
-            guard nodes.count > 1 else { return }
-            var versions = Set<String>()
-            for node in nodes {
-                guard let result = try? await session.execute("SELECT schema_version FROM system.local", onNode: node.endpoint,
-                                                              timeout: .seconds(2)),
-                      let version = try? result.first?.optional("schema_version", as: UUID.self) else { continue }
-                versions.insert(version.uuidString)
-            }
-            if versions.count <= 1 { return }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
     }
 
     /// Checks that `keyspace` has every table (and added column) and the latest migration; throws

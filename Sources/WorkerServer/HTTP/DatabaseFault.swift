@@ -82,8 +82,10 @@ struct DatabaseFault: Sendable, Equatable {
         case .tooManyRequests: return DatabaseFault(cause: "overloaded", detail: detail, retryAfterSeconds: 1)
         case .protocolVersionRefused, .authenticationRequired, .authenticationFailed:
             return DatabaseFault(cause: "not_authorized", detail: detail, retryAfterSeconds: 30)
+        case .tlsHandshakeFailed: return DatabaseFault(cause: "tls", detail: detail, retryAfterSeconds: 30)
         case .sessionClosed: return DatabaseFault(cause: "shutting_down", detail: detail, retryAfterSeconds: 5)
-        case .invalidStatement: return nil
+        // The client's own settings or statements are wrong: a bug or a misconfiguration, not the database.
+        case .invalidStatement, .invalidConfiguration: return nil
         }
     }
 

@@ -504,7 +504,7 @@ components:
           description: >
             unavailable, write_timeout, read_timeout, write_failure, read_failure, overloaded,
             bootstrapping, server_error, unprepared, client_timeout, outcome_unknown, connection,
-            not_authorized, shutting_down or schema_missing.
+            not_authorized, tls, shutting_down or schema_missing.
         retry_after_seconds:
           type: integer
           description: The Retry-After header's value.
