@@ -147,7 +147,8 @@ struct CQLProbeTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cqlprobe-\(UUID().uuidString).cql")
         try text.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        return try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-f", file.path] + options)
+        // A long timeout: the node shares the test process with every other suite running at once.
+        return try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-f", file.path, "--request-timeout", "60"] + options)
     }
 
     @Test("DESCRIBE built on the client from system_schema replays to the same tables as the node's own DESCRIBE; listings match")

@@ -444,11 +444,51 @@ public final class CQLSession: Sendable {
     /// `ignored` is the answer when the policy ignores a failure (nil: the failure is rethrown).
     private func perform<Result: Sendable>(kind: RequestKind, cql: String, conditional: Bool, idempotent: Bool,
                                            localOnly: Bool, routing: () -> Routing?, timeout: Duration?,
-                                           ignored: ((String) -> Result)? = nil,
-                                           _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
+                                           ignored: (@Sendable (String) -> Result)? = nil,
+                                           _ body: @escaping @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
         guard let plan = queryPlan(conditional: conditional, localOnly: localOnly, routing: routing) else {
             throw CQLError.sessionClosed
         }
+        if idempotent, !conditional, let speculative = configuration.speculativeExecution, speculative.maxExecutions > 1,
+           plan.count > 1 {
+            return try await speculate(speculative, clock: configuration.clock, plan: plan, kind: kind, cql: cql,
+                                       ignored: ignored, body)
+        }
+        return try await send(along: plan, kind: kind, cql: cql, conditional: conditional, idempotent: idempotent,
+                              ignored: ignored, body)
+    }
+
+    /// Runs an idempotent request as speculative executions: the first along the plan, each next one
+    /// `policy.delay` later along the plan rotated to start at the next node, while none has finished;
+    /// the first to finish (answer or final error) is the request's outcome and the others are cancelled.
+    private func speculate<Result: Sendable, C: Clock>(
+        _ policy: SpeculativeExecutionPolicy, clock: C, plan: [NodePool], kind: RequestKind, cql: String,
+        ignored: (@Sendable (String) -> Result)?, _ body: @escaping @Sendable (CQLConnection) async throws -> Result
+    ) async throws -> Result where C.Duration == Duration {
+        let executions = min(policy.maxExecutions, plan.count)
+        return try await withThrowingTaskGroup(of: Result.self) { group in
+            for index in 0..<executions {
+                group.addTask {
+                    if index > 0 {
+                        try await clock.sleep(for: policy.delay * index)
+                        self.metrics.speculativeExecutionStarted()
+                        self.logger.debug("speculative execution", metadata: ["cql.query": "\(cql)", "cql.execution": "\(index)"])
+                    }
+                    let rotated = Array(plan[index...] + plan[..<index])
+                    return try await self.send(along: rotated, kind: kind, cql: cql, conditional: false, idempotent: true,
+                                               ignored: ignored, body)
+                }
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CQLError.noHostAvailable(errors: []) }
+            return first
+        }
+    }
+
+    /// Sends a request along `plan`, retrying as the configured ``RetryPolicy`` decides, with metrics and logs.
+    private func send<Result: Sendable>(along plan: [NodePool], kind: RequestKind, cql: String, conditional: Bool,
+                                        idempotent: Bool, ignored: (@Sendable (String) -> Result)?,
+                                        _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
         let metrics = self.metrics
         let policy = configuration.retryPolicy
         let started = metrics.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
@@ -527,7 +567,8 @@ public final class CQLSession: Sendable {
                                                  error: error)
                 metrics.retryDecided(decision, after: .requestError)
             } catch {
-                finish(failed: true)
+                // A cancelled speculative execution did not fail: another one answered.
+                finish(failed: !(error is CancellationError))
                 throw error
             }
             switch decision {

@@ -59,7 +59,9 @@ extension CQLSession {
         /// returning (``QueryResult/schemaInAgreement`` false after that, with a warning logged);
         /// zero returns at once. 10 s by default, as the DataStax drivers.
         public var maxSchemaAgreementWait: Duration
-        /// The clock schema agreement waits on (a test clock in tests).
+        /// Speculative executions of idempotent statements (nil, the default: none).
+        public var speculativeExecution: SpeculativeExecutionPolicy?
+        /// The clock schema agreement and speculative executions wait on (a test clock in tests).
         public var clock: any Clock<Duration> = ContinuousClock()
         /// How a node that cannot be reached is retried.
         public var reconnection: ReconnectionPolicy
@@ -123,6 +125,23 @@ extension CQLSession {
         /// The replicas of the statement's partition (Murmur3 token of the routing key, the keyspace's
         /// replication) first, taking turns (an LWT always starts at the owner), then the other nodes in turn.
         case tokenAware
+    }
+}
+
+/// Speculative executions (the DataStax drivers' constant policy): an idempotent statement not
+/// answered after `delay` is sent to the next node of its plan as well, and so on up to
+/// `maxExecutions` in all; the first to finish wins and the others are cancelled. Never used for
+/// conditional statements (Paxos rounds would contend) nor for statements not marked idempotent.
+public struct SpeculativeExecutionPolicy: Sendable, Hashable {
+    /// How long an execution waits for an answer before the next one starts.
+    public var delay: Duration
+    /// Executions at most, the first one included (at most one per node of the plan).
+    public var maxExecutions: Int
+
+    /// A policy; by default one extra execution after 100 ms.
+    public init(delay: Duration = .milliseconds(100), maxExecutions: Int = 2) {
+        self.delay = delay
+        self.maxExecutions = maxExecutions
     }
 }
 

@@ -46,6 +46,8 @@ struct SessionMetrics: Sendable {
     let lwtRequests: Counter?
     /// `cql_lwt_outcome_unknown_total`: conditional requests whose outcome is unknown.
     let lwtUnknown: Counter?
+    /// `cql_speculative_executions_total`: executions started besides the first.
+    let speculativeExecutions: Counter?
     /// `cql_retry_decisions_total{error, decision}`, indexed by ``RetryCause`` then decision; empty without a factory.
     private let retryDecisions: [Counter]
 
@@ -54,6 +56,7 @@ struct SessionMetrics: Sendable {
             perKind = []
             lwtRequests = nil
             lwtUnknown = nil
+            speculativeExecutions = nil
             retryDecisions = []
             return
         }
@@ -65,12 +68,17 @@ struct SessionMetrics: Sendable {
         }
         lwtRequests = Counter(label: "cql_lwt_requests_total", dimensions: [], factory: factory)
         lwtUnknown = Counter(label: "cql_lwt_outcome_unknown_total", dimensions: [], factory: factory)
+        speculativeExecutions = Counter(label: "cql_speculative_executions_total", dimensions: [], factory: factory)
         retryDecisions = RetryCause.allCases.flatMap { cause in
             RetryDecision.all.map { decision in
                 Counter(label: "cql_retry_decisions_total", dimensions: [("error", cause.label), ("decision", decision.label)],
                         factory: factory)
             }
         }
+    }
+
+    func speculativeExecutionStarted() {
+        speculativeExecutions?.increment()
     }
 
     func retryDecided(_ decision: RetryDecision, after cause: RetryCause) {
