@@ -6,15 +6,15 @@ import Testing
 @Suite("Executor: errors as Cassandra answers them")
 struct ExecutorErrorTests {
     @Test("Invalid requests carry Cassandra's messages", arguments: [
-        ("SELECT * FROM no_such_table", "unconfigured table no_such_table"),
+        ("SELECT * FROM no_such_table", "table no_such_table does not exist"),
         ("SELECT * FROM nope.t", "Keyspace nope does not exist"),
         ("SELECT * FROM pg WHERE c = 1", "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING"),
         ("SELECT * FROM pg WHERE v = 'x'", "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING"),
         ("INSERT INTO kv (k, v) VALUES (1, 'x')", "Invalid STRING constant (x) for \"v\" of type int"),
         ("INSERT INTO locks (name, owner) VALUES ('a', 5)", "Invalid INTEGER constant (5) for \"owner\" of type text"),
         ("INSERT INTO pg (p, v) VALUES (1, 'x')", "Some clustering keys are missing: c"),
-        ("INSERT INTO kv (k, x) VALUES (1, 2)", "Undefined column name x"),
-        ("SELECT x FROM kv", "Undefined column name x"),
+        ("INSERT INTO kv (k, x) VALUES (1, 2)", "Undefined column name x in table cap.kv"),
+        ("SELECT x FROM kv", "Undefined column name x in table cap.kv"),
         ("UPDATE pg SET v = 'a' WHERE p = 1", "Some clustering keys are missing: c"),
         ("UPDATE pg SET v = 'a' WHERE c = 1", "Some partition key parts are missing: p"),
         ("UPDATE kv SET k = 1 WHERE k = 1", "PRIMARY KEY part k found in SET part"),

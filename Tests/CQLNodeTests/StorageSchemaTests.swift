@@ -19,7 +19,7 @@ struct StorageSchemaTests {
              "Column with name 'v' already exists", false),
             (.alterTable(keyspace: "ks", table: "t", .dropColumns(["zz"]), ifExists: false), "Column zz was not found in table 'ks.t'", false),
             (.alterTable(keyspace: "ks", table: "t", .dropColumns(["ck"]), ifExists: false), "Cannot drop PRIMARY KEY column ck", false),
-            (.truncateTable(keyspace: "ks", table: "nope"), "unconfigured table nope", false),
+            (.truncateTable(keyspace: "ks", table: "nope"), "table nope does not exist", false),
             (.truncateTable(keyspace: "nope", table: "t"), "Keyspace nope does not exist", false),
         ]
         for (change, message, alreadyExists) in cases {

@@ -31,6 +31,11 @@ extension ServerError {
         "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. "
             + "If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING")
 
+    /// A column the table does not have, as Cassandra 4.0 words it.
+    static func undefinedColumn(_ name: String, in table: TableSchema) -> ServerError {
+        .invalidRequest("Undefined column name \(name) in table \(table.keyspace).\(table.name)")
+    }
+
     /// Cassandra's refusal of an unqualified table name outside any keyspace.
     static let noKeyspace = ServerError.invalidRequest(
         "No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")

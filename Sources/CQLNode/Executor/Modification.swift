@@ -57,7 +57,7 @@ struct ModificationBuilder {
     let now: Int32
 
     private func column(_ name: String) throws(ServerError) -> ColumnSchema {
-        guard let column = table.column(named: name) else { throw .invalidRequest("Undefined column name \(name)") }
+        guard let column = table.column(named: name) else { throw .undefinedColumn(name, in: table) }
         return column
     }
 

@@ -104,7 +104,7 @@ struct RestrictionAnalyzer {
     let evaluator: TermEvaluator
 
     private func column(_ name: String) throws(ServerError) -> ColumnSchema {
-        guard let column = table.column(named: name) else { throw .invalidRequest("Undefined column name \(name)") }
+        guard let column = table.column(named: name) else { throw .undefinedColumn(name, in: table) }
         return column
     }
 

@@ -80,7 +80,7 @@ enum SelectPlanner {
     }
 
     private static func tableColumn(_ name: String, _ table: TableSchema) throws(ServerError) -> ColumnSchema {
-        guard let column = table.column(named: name) else { throw .invalidRequest("Undefined column name \(name)") }
+        guard let column = table.column(named: name) else { throw .undefinedColumn(name, in: table) }
         return column
     }
 
@@ -96,8 +96,12 @@ enum SelectPlanner {
             if column.kind.isPrimaryKey {
                 throw .invalidRequest("Cannot use selection function \(function) on PRIMARY KEY part \(name)")
             }
+            // Cassandra 3.11 and 4.0 refuse every collection here, frozen ones included (recorded in the corpus).
+            if column.type.isCollection {
+                throw .invalidRequest("Cannot use selection function \(function) on collections")
+            }
             if column.isMultiCell {
-                throw .invalidRequest("Cannot use selection function \(function) on non-frozen \(column.type.isCollection ? "collection" : "UDT") \(name)")
+                throw .invalidRequest("Cannot use selection function \(function) on non-frozen UDT \(name)")
             }
             if case .writetime = selector {
                 return OutputColumn(name: "writetime(\(name))", type: .bigint, expression: .writetime(column))
@@ -219,7 +223,7 @@ extension SelectPlanner {
         var clusteringPrefix = 0
         let order = "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
         for name in select.groupBy {
-            guard let column = table.column(named: name) else { throw .invalidRequest("Undefined column name \(name)") }
+            guard let column = table.column(named: name) else { throw .undefinedColumn(name, in: table) }
             guard column.kind.isPrimaryKey else {
                 throw .invalidRequest("Group by is currently only supported on the columns of the PRIMARY KEY, got \(name)")
             }
@@ -394,7 +398,7 @@ struct SelectExecutor {
         var reversed: Bool?
         for (index, ordering) in select.orderBy.enumerated() {
             guard let column = table.column(named: ordering.column) else {
-                throw .invalidRequest("Undefined column name \(ordering.column)")
+                throw .undefinedColumn(ordering.column, in: table)
             }
             guard case let .clustering(position, order) = column.kind else {
                 throw .invalidRequest("Order by is currently only supported on the clustered columns of the PRIMARY KEY, got \(column.name)")

@@ -12,7 +12,7 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     case keyspaceNotFoundQuoted(String)
     /// `DROP`/`ALTER`/DDL on a missing keyspace (Invalid: "Keyspace 'ks' doesn't exist").
     case keyspaceDoesNotExist(String)
-    /// A DML statement or read on a missing table (Invalid: "unconfigured table t").
+    /// A DML statement or read on a missing table (Invalid: "table t does not exist", as Cassandra 4.0 words it).
     case unconfiguredTable(keyspace: String, table: String)
     /// `DROP`/`ALTER TABLE` of a missing table (Invalid: "Table 'ks.t' doesn't exist").
     case tableDoesNotExist(keyspace: String, table: String)
@@ -48,7 +48,7 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .keyspaceNotFound(name): "Keyspace \(name) does not exist"
         case let .keyspaceNotFoundQuoted(name): "Keyspace '\(name)' does not exist"
         case let .keyspaceDoesNotExist(name): "Keyspace '\(name)' doesn't exist"
-        case let .unconfiguredTable(_, table): "unconfigured table \(table)"
+        case let .unconfiguredTable(_, table): "table \(table) does not exist"
         case let .tableDoesNotExist(keyspace, table): "Table '\(keyspace).\(table)' doesn't exist"
         case let .typeDoesNotExist(keyspace, type): "Type '\(keyspace).\(type)' doesn't exist"
         case let .typeInUse(keyspace, type, usedBy): "Cannot drop user type '\(keyspace).\(type)' as it is still used by \(usedBy)"

@@ -155,7 +155,7 @@ def main():
         session.execute("SELECT * FROM nosuchtable")
         check("unknown table refused", False)
     except InvalidRequest as error:
-        check("unknown table refused", "unconfigured table nosuchtable" in str(error), error)
+        check("unknown table refused", "table nosuchtable does not exist" in str(error), error)
 
     # Server-side DESCRIBE, as cqlsh 6 uses it.
     described = session.execute("DESCRIBE TABLE events").one()
