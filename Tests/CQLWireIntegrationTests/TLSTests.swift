@@ -232,6 +232,22 @@ struct TLSTests {
         #expect(clock.now - start < Self.quickly, "timing out took \(clock.now - start)")
     }
 
+    @Test("a session skips a contact point whose handshake times out and connects through the next one")
+    func timedOutContactPoint() async throws {
+        let listener = try SilentListener()
+        let certificates = try TestCertificates.shared()
+        try await Self.withTLSNode(certificate: certificates.serverCertificate, key: certificates.serverKey) { node in
+            var configuration = Self.sessionConfiguration(node, tls: CQLTLSConfiguration(trustRoots: .file(certificates.caFile)))
+            configuration.contactPoints.insert(CQLEndpoint(host: "127.0.0.1", port: listener.port), at: 0)
+            // Short for the silent contact point, long enough for the real node on a loaded machine.
+            configuration.connectTimeout = .seconds(3)
+            configuration.discoverNodes = false
+            let session = try await CQLSession.connect(configuration)
+            defer { session.close() }
+            #expect(try await session.execute("SELECT key FROM system.local").first?.decode(String.self, at: 0) == "local")
+        }
+    }
+
     @Test("configurations that cannot work are refused before connecting")
     func invalidConfigurations() async throws {
         let certificates = try TestCertificates.shared()

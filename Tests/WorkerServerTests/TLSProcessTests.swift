@@ -37,6 +37,16 @@ struct TLSProcessTests {
         return (status, tool.output)
     }
 
+    /// Runs `cqlprobe -e 'SELECT key FROM system.local'` with `tlsArguments` and expects its exit
+    /// status and a text in its output.
+    static func expectProbe(port: Int, _ tlsArguments: [String], exits status: Int32, saying text: String,
+                            in directory: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let probe = try await run("cqlprobe", ["127.0.0.1", "\(port)"] + tlsArguments + ["-e", "SELECT key FROM system.local"],
+                                  in: directory, timeout: .seconds(60))
+        #expect(probe.status == status, "\(probe.output)", sourceLocation: sourceLocation)
+        #expect(probe.output.contains(text), "\(probe.output)", sourceLocation: sourceLocation)
+    }
+
     @Test("cqlprobe --tls-ca runs statements; a certificate from another CA, or no TLS, is refused")
     func cqlprobe() async throws {
         try await Self.withTLSNode { port, certificates, directory in
@@ -50,34 +60,19 @@ struct TLSProcessTests {
             #expect(probe.output.contains("over tls"), "\(probe.output)")
             #expect(probe.output.contains("(1 rows)"), "\(probe.output)")
 
-            let otherCA = try await Self.run("cqlprobe", [
-                "127.0.0.1", "\(port)", "--tls-ca", certificates.otherCAFile, "-e", "SELECT key FROM system.local",
-            ], in: directory)
-            #expect(otherCA.status == 2, "\(otherCA.output)")
-            #expect(otherCA.output.contains("not signed by a trusted CA"), "\(otherCA.output)")
-
-            let plaintext = try await Self.run("cqlprobe", ["127.0.0.1", "\(port)", "-e", "SELECT key FROM system.local"],
-                                               in: directory, timeout: .seconds(30))
-            #expect(plaintext.status == 2, "\(plaintext.output)")
-            #expect(plaintext.output.contains("--tls-ca"), "\(plaintext.output)")
+            try await Self.expectProbe(port: port, ["--tls-ca", certificates.otherCAFile], exits: 2,
+                                       saying: "not signed by a trusted CA", in: directory)
+            try await Self.expectProbe(port: port, [], exits: 2, saying: "--tls-ca", in: directory)
         }
     }
 
     @Test("cqlprobe refuses a certificate for another host name, and accepts it with --tls-server-name NAME")
     func serverName() async throws {
         try await Self.withTLSNode(wrongHost: true) { port, certificates, directory in
-            let refused = try await Self.run("cqlprobe", [
-                "127.0.0.1", "\(port)", "--tls-ca", certificates.caFile, "-e", "SELECT key FROM system.local",
-            ], in: directory)
-            #expect(refused.status == 2, "\(refused.output)")
-            #expect(refused.output.contains("does not name 127.0.0.1"), "\(refused.output)")
-
-            let named = try await Self.run("cqlprobe", [
-                "127.0.0.1", "\(port)", "--tls-ca", certificates.caFile, "--tls-server-name", certificates.wrongHostName,
-                "-e", "SELECT key FROM system.local",
-            ], in: directory)
-            #expect(named.status == 0, "\(named.output)")
-            #expect(named.output.contains("local"), "\(named.output)")
+            try await Self.expectProbe(port: port, ["--tls-ca", certificates.caFile], exits: 2,
+                                       saying: "does not name 127.0.0.1", in: directory)
+            try await Self.expectProbe(port: port, ["--tls-ca", certificates.caFile, "--tls-server-name", certificates.wrongHostName],
+                                       exits: 0, saying: "local", in: directory)
         }
     }
 
@@ -85,18 +80,11 @@ struct TLSProcessTests {
     func mutualTLS() async throws {
         let certificates = try TestCertificates.shared()
         try await Self.withTLSNode(clientCA: certificates.caFile) { port, certificates, directory in
-            let accepted = try await Self.run("cqlprobe", [
-                "127.0.0.1", "\(port)", "--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificate,
-                "--tls-key", certificates.clientKey, "-e", "SELECT key FROM system.local",
-            ], in: directory)
-            #expect(accepted.status == 0, "\(accepted.output)")
-            #expect(accepted.output.contains("local"), "\(accepted.output)")
-
-            let refused = try await Self.run("cqlprobe", [
-                "127.0.0.1", "\(port)", "--tls-ca", certificates.caFile, "-e", "SELECT key FROM system.local",
-            ], in: directory)
-            #expect(refused.status == 2, "\(refused.output)")
-            #expect(refused.output.contains("requires a client certificate"), "\(refused.output)")
+            try await Self.expectProbe(port: port, ["--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificate,
+                                                    "--tls-key", certificates.clientKey],
+                                       exits: 0, saying: "local", in: directory)
+            try await Self.expectProbe(port: port, ["--tls-ca", certificates.caFile], exits: 2,
+                                       saying: "requires a client certificate", in: directory)
         }
     }
 

@@ -154,6 +154,16 @@ public enum CQLTLSFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// Any other handshake failure, as the TLS library reported it.
     case other(String)
 
+    /// Whether the failure comes from certificates or settings, which another contact point will
+    /// not fix (a session gives up at once), rather than from one node's state (a timeout, a close).
+    public var isConfigurationProblem: Bool {
+        switch self {
+        case .untrustedIssuer, .hostnameMismatch, .certificateExpired, .certificateNotYetValid, .clientCertificateRequired,
+             .clientCertificateRejected, .notTLS: true
+        case .closedDuringHandshake, .timedOut, .other: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .untrustedIssuer: "the node's certificate is not signed by a trusted CA"

@@ -85,7 +85,10 @@ public final class CQLSession: Sendable {
                 throw error
             } catch let error as CQLError {
                 switch error {
-                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused, .tlsHandshakeFailed:
+                case .authenticationFailed, .authenticationRequired, .protocolVersionRefused:
+                    session.close()
+                    throw error
+                case let .tlsHandshakeFailed(_, reason) where reason.isConfigurationProblem:
                     session.close()
                     throw error
                 default:
