@@ -245,7 +245,18 @@ public final class JobService: Sendable {
 
     /// Writes the activation's intent (before its CAS).
     func writeRunIntent(_ activation: RunActivation) async throws {
-        try await store.write([runIntent(activation)], logged: false)
+        try await store.write([runIntent(activation)], logged: false, timestamp: writeTimestamp(after: activation.job))
+    }
+
+    /// A write time for an activation's index writes when the client's clock is behind the job's last
+    /// change: the claim that ended before deleted the job's `queued` entry at the claimer's write time,
+    /// and a worker whose clock runs behind would write the new entry under that tombstone (last write
+    /// wins), leaving a queued job no sweep can find. Nil (the client's own time) otherwise.
+    func writeTimestamp(after job: JobView) -> Int64? {
+        guard let changed = job.updatedAt else { return nil }
+        // The claimer's tombstone is older than the job's last change (its completion, a later write of its clock).
+        let floor = (changed.millis + 1) * 1000
+        return floor > clock.now().millis * 1000 ? floor : nil
     }
 
     /// The CAS of the job row from the status it was read in to `queued`; whether it applied.
@@ -265,7 +276,7 @@ public final class JobService: Sendable {
         let entry = QueueEntry(job: activation.job, shard: activation.shard, dueAt: activation.due, tries: 0)
         try await store.write([.enqueue(entry, enqueuedAt: activation.at)]
             + JobWrite.move(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due),
-            logged: false)
+            logged: false, timestamp: writeTimestamp(after: activation.job))
     }
 
     /// Runs a CAS on a job row; an unknown outcome is resolved by a SERIAL read checked with `expect`.

@@ -75,8 +75,9 @@ protocol JobStoring: Sendable {
     func activate(_ update: ActivationUpdate) async throws -> Bool
 
     // MARK: Plain writes
-    /// The writes as one request: alone when one, else a batch (logged or not).
-    func write(_ writes: [JobWrite], logged: Bool) async throws
+    /// The writes as one request: alone when one, else a batch (logged or not); at write time
+    /// `timestamp` (microseconds) when given, else the client's.
+    func write(_ writes: [JobWrite], logged: Bool, timestamp: Int64?) async throws
 
     // MARK: Queue, history, index
     /// Up to `limit` entries of `shard`'s `bucket` due by `dueBy`.
@@ -104,6 +105,13 @@ protocol JobStoring: Sendable {
     func workers(pool: String) async throws -> [String]
     /// Removes the worker's membership row.
     func removeWorker(pool: String, workerID: String) async throws
+}
+
+extension JobStoring {
+    /// The writes as one request at the client's write time.
+    func write(_ writes: [JobWrite], logged: Bool) async throws {
+        try await write(writes, logged: logged, timestamp: nil)
+    }
 }
 
 /// ``JobStoring`` on Cassandra: every statement on the job tables, in one place.
@@ -222,11 +230,11 @@ struct JobStore: JobStoring {
 
     // MARK: Plain writes
 
-    func write(_ writes: [JobWrite], logged: Bool) async throws {
+    func write(_ writes: [JobWrite], logged: Bool, timestamp: Int64?) async throws {
         var statements: [CQLStatement] = []
         statements.reserveCapacity(writes.count)
         for write in writes { statements.append(try await statement(write)) }
-        try await cql.execute(statements, logged: logged)
+        try await cql.execute(statements, logged: logged, timestamp: timestamp)
     }
 
     private func statement(_ write: JobWrite) async throws -> CQLStatement {

@@ -36,14 +36,16 @@ struct SchedulerCQL: Sendable {
     }
 
     /// Runs statements as one batch (one request), or alone when there is just one.
-    func execute(_ statements: [CQLStatement], logged: Bool) async throws {
-        guard let first = statements.first else { return }
+    func execute(_ statements: [CQLStatement], logged: Bool, timestamp: Int64? = nil) async throws {
+        guard var first = statements.first else { return }
         if statements.count == 1 {
+            if let timestamp { first.timestamp = timestamp }
             _ = try await session.execute(first)
             return
         }
         var batch = BatchStatement(logged ? .logged : .unlogged, statements, consistency: configuration.consistency)
         batch.timeout = configuration.requestTimeout
+        if let timestamp { batch.timestamp = timestamp }
         _ = try await session.execute(batch)
     }
 }

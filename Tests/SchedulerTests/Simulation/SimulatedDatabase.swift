@@ -82,11 +82,16 @@ final class SimulatedDatabase: Sendable {
         return true
     }
 
-    static func applyEnd(_ update: RunEndUpdate, _ t: inout Tables) -> JobCAS {
+    /// `by`: the worker sending the end; `now`: the servers' time; `skew`: how far clocks may disagree.
+    static func applyEnd(_ update: RunEndUpdate, by worker: String, now: Date, skew: Duration, _ t: inout Tables) -> JobCAS {
         guard var job = t.jobs[update.jobID] else { return JobCAS(applied: false) }
         guard job.attempt == update.attempt, job.status == .running,
               update.expiredLease == nil || job.leaseExpiresAt == update.expiredLease else {
             return JobCAS(applied: false, attempt: job.attempt, status: job.status)
+        }
+        // Only the run's own worker ends a run whose lease is live; anyone else only once it expired.
+        if job.leaseOwner != worker, let expires = job.leaseExpiresAt, expires > now.adding(skew) {
+            t.violations.append("run \(update.jobID) attempt \(update.attempt): ended by \(worker) while \(job.leaseOwner ?? "?")'s lease was live")
         }
         job.status = update.status
         job.tries = update.tries
@@ -225,14 +230,11 @@ final class SimulatedDatabase: Sendable {
 
     // MARK: - Locks
 
-    /// Records a lock row's new token. A takeover's must exceed every token the name had. A created row's
-    /// is not checked here: a creation with a superseded generation is deleted by its creator unused (the
-    /// lock client compares `lock_seq` first); the tokens workers hold are checked by the world.
+    /// Records a lock row's new token. Whether the tokens workers *hold* increase is the world's check:
+    /// a row created with a superseded generation may be granted here (and even taken over, should its
+    /// creator's cleanup fail) but no worker ever holds its tokens while a newer generation's were held.
     static func grant(_ name: String, _ cell: LockCell, created: Bool = false, _ t: inout Tables) {
         t.checks += 1
-        if !created, let previous = t.maxToken[name], cell.token <= previous {
-            t.violations.append("lock \(name): token \(cell.token) granted after \(previous)")
-        }
         t.maxToken[name] = max(t.maxToken[name] ?? cell.token, cell.token)
         t.locks[name] = cell
     }

@@ -24,6 +24,8 @@ struct SimulatedStore: JobStoring, LockStoring {
     let worker: Int
     let incarnation: Int
     let clock: SimulatedClock
+    /// How far the workers' clocks may disagree with the servers'.
+    let maximumSkew: Duration
     let sequence = LockedBox<Int64>(0)
 
     private enum Kind { case read, lwt, write(count: Int, logged: Bool) }
@@ -108,7 +110,10 @@ struct SimulatedStore: JobStoring, LockStoring {
 
     func endRun(_ update: RunEndUpdate) async throws -> JobCAS {
         let label = update.expiredLease == nil ? "complete" : "reclaim"
-        return try await request("\(label) \(update.jobID.short)#\(update.attempt)", .lwt, paxos: "jobs/\(update.jobID)") { SimulatedDatabase.applyEnd(update, &$0) }
+        let database = self.database, worker = "w\(self.worker).\(incarnation)", skew = maximumSkew
+        return try await request("\(label) \(update.jobID.short)#\(update.attempt)", .lwt, paxos: "jobs/\(update.jobID)") {
+            SimulatedDatabase.applyEnd(update, by: worker, now: database.serverNow, skew: skew, &$0)
+        }
     }
 
     func cancel(_ id: UUID, readStatus: JobStatus, readAttempt: Int64, now: Date) async throws -> Bool {
@@ -121,10 +126,10 @@ struct SimulatedStore: JobStoring, LockStoring {
         try await request("activate \(update.jobID.short)", .lwt, paxos: "jobs/\(update.jobID)") { SimulatedDatabase.applyActivate(update, &$0) }
     }
 
-    func write(_ writes: [JobWrite], logged: Bool) async throws {
+    func write(_ writes: [JobWrite], logged: Bool, timestamp explicit: Int64?) async throws {
         guard !writes.isEmpty else { return }
         let kind = Kind.write(count: writes.count, logged: logged)
-        let timestamp = self.timestamp()
+        let timestamp = explicit ?? self.timestamp()
         let worker = self.worker
         let label: @Sendable () -> String = { "write \(writes.map(\.label).joined(separator: "+"))\(logged ? " logged" : "")" }
         try await turnstile.request(worker: worker, incarnation: incarnation) { "w\(worker) \(label())" }

@@ -39,7 +39,7 @@ final class SimulatedWorker: Sendable {
         let skew = Duration.milliseconds(world.random.int(Int(world.maximumSkew.milliseconds) * 2 + 1)) - world.maximumSkew
         clock = SimulatedClock(turnstile: world.turnstile, worker: index, incarnation: incarnation, skew: skew)
         let store = SimulatedStore(database: world.database, turnstile: world.turnstile, random: world.random, faults: world.faults,
-                                   worker: index, incarnation: incarnation, clock: clock)
+                                   worker: index, incarnation: incarnation, clock: clock, maximumSkew: world.maximumSkew)
         let logger = Logger(label: "simulation", factory: { _ in SwiftLogNoOpLogHandler() })
         let random = world.random
         service = JobService(store: store, lockStore: store, configuration: world.configuration, handlers: .builtIns(), clock: clock,
