@@ -64,8 +64,18 @@ fi
 log "building (debug) with tests"
 swift build --build-tests
 
-log "running swift tests"
-swift test --skip-build "$@"
+if [[ $# -eq 0 ]]; then
+    # The deterministic simulation is CPU-bound: run beside the live-node suites it would starve
+    # them of the 2 cores' cooperative threads, so the parallel run takes a few seeds and the full
+    # sweep (SIM_SEEDS, 10,000 by default) runs alone afterwards.
+    log "running swift tests"
+    SIM_SEEDS="${SIM_SEEDS_IN_PARALLEL:-200}" swift test --skip-build
+    log "deterministic simulation: ${SIM_SEEDS:-10000} seeds"
+    swift test --skip-build --filter 'SchedulerTests.SimulationTests'
+else
+    log "running swift tests"
+    swift test --skip-build "$@"
+fi
 
 if [[ $# -eq 0 ]]; then
     # Reuses the debug build above; chaos.sh kills everything it started, also on failure or timeout.

@@ -118,7 +118,10 @@ struct SchemaFileTests {
         }
     }
 
-    @Test("the embedded node applies the whole file, twice (every statement is idempotent)")
+    /// A second pass re-runs every statement but the column additions, which the migration tool
+    /// skips when the column exists (plain `ADD` is what Cassandra before 4.1 accepts); run again,
+    /// such an addition must fail as Cassandra's does, never change the table.
+    @Test("the embedded node applies the whole file, and again but for the column additions the tool skips")
     func embeddedNodeAppliesSchema() async throws {
         let source = try String(contentsOf: Self.schemaURL, encoding: .utf8)
         let storage = try Storage(options: StorageOptions())
@@ -131,7 +134,15 @@ struct SchemaFileTests {
         }
         for pass in 1...2 {
             for statement in Self.statements(source) {
-                if case .error(let error) = await run(statement) {
+                let isColumnAddition = statement.range(of: #"(?m)^ALTER TABLE \S+ ADD "#, options: .regularExpression) != nil
+                let answer = await run(statement)
+                if pass == 2 && isColumnAddition {
+                    guard case .error(let error) = answer else {
+                        Issue.record("pass 2: an existing column was added again: \(statement)")
+                        continue
+                    }
+                    #expect(error.message.contains("already exists"), "pass 2: \(error.message) in: \(statement)")
+                } else if case .error(let error) = answer {
                     Issue.record("pass \(pass): \(error.message) in: \(statement)")
                 }
             }
