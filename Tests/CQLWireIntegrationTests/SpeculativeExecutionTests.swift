@@ -23,7 +23,7 @@ struct SpeculativeExecutionTests {
         #expect(session.nodes.count == 2)
         // Real time, far beyond what the fast node needs even on a loaded machine, so only the
         // speculative execution (on the test clock) can answer first.
-        slow.faults.add(.init(match: .cqlContains("SELECT"), action: .delay(.seconds(5))))
+        slow.faults.add(.init(match: .cqlContains("SELECT"), action: .delay(.seconds(3))))
 
         // Round robin: the plans start at each node in turn; every answer comes from the fast one.
         for index in 0..<4 {
