@@ -46,6 +46,9 @@ struct LiveStackTests {
     @Test("a real Prometheus scrapes a worker and sees scheduler_runs_total rise after a job run")
     func prometheusScrapesWorker() async throws {
         let scratch = try ScratchDirectory()
+        // Found before any process starts, so a missing tool cannot leave the worker running.
+        let promtool = try Repo.onPath("promtool")
+        let prometheusBinary = try Repo.onPath("prometheus")
         let worker = try await RunningWorker.start(scratch: scratch)
         let prometheusPort = try freeLoopbackPort()
         let target = try #require(URL(string: worker.url)).port.map { "127.0.0.1:\($0)" }
@@ -60,9 +63,9 @@ struct LiveStackTests {
                   - targets: ["\(try #require(target))"]
             """
         try config.write(toFile: scratch.path("prometheus.yml"), atomically: true, encoding: .utf8)
-        let check = try await Command.run(try Repo.onPath("promtool"), ["check", "config", scratch.path("prometheus.yml")])
+        let check = try await Command.run(promtool, ["check", "config", scratch.path("prometheus.yml")])
         #expect(check.status == 0, "\(check.transcript)")
-        let prometheus = try LaunchedProcess(try Repo.onPath("prometheus"), [
+        let prometheus = try LaunchedProcess(prometheusBinary, [
             "--config.file=\(scratch.path("prometheus.yml"))",
             "--web.listen-address=127.0.0.1:\(prometheusPort)",
             "--storage.tsdb.path=\(scratch.path("tsdb"))",
