@@ -58,4 +58,47 @@ struct FencedRetryTests {
         await runtime.shutdown(gracePeriod: .zero)
         await bed.stop()
     }
+
+    /// A replica that died but is not yet marked down fails the claim's logged batch with WriteTimeout
+    /// BATCH_LOG for as long as the failure detector takes (about 20 s on Cassandra 3.11), longer than
+    /// the two thirds of the run lease the batch is retried in; LWTs still go through. The claim renews
+    /// its lease and keeps trying instead of giving the run up to a reclaim that costs an attempt.
+    @Test("a claim whose follow-up batch fails past two thirds of the run lease renews the lease and runs once")
+    func claimOutlastsBatchLogTimeouts() async throws {
+        let clock = TestSchedulerClock(start: Date())
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.shards = 1
+        let bed = try await SchedulerTestBed.start(configuration, clock: clock)
+        let service = bed.service
+        let created = try await service.create(try SchedulerTestBed.job("now", maxAttempts: 1))
+        let job = try #require(try await service.get(created.jobID))
+        let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
+                                             [Int32(try #require(job.queueShard)), try #require(job.queueBucket)])
+        let entry = try #require(try rows.decode(QueueEntry.self).first)
+        let startHistory = try await bed.session.prepare(JobStore(cql: try service.cql).startHistoryStatement)
+        let rule = FaultInjection.Rule(match: .preparedID(startHistory.id), action: .writeTimeout(.batchLog, received: 1, blockFor: 2),
+                                       count: 40)
+        let id = bed.faults.add(rule)
+        let runtime = SchedulerRuntime(service: service, workerID: "patient", shards: 1, pollInterval: .seconds(3600))
+        let claimTask = Task { try await runtime.runs.claim(entry) }
+        // Every try sleeps on the test clock: advance it until the claim returns.
+        let finished = LockedBox(false)
+        let watcher = Task { _ = try? await claimTask.value; finished.withLock { $0 = true } }
+        var advanced = Duration.zero
+        while !finished.withLock({ $0 }), advanced < .seconds(600) {
+            try await Task.sleep(for: .milliseconds(5))
+            clock.advance(by: .milliseconds(100))
+            advanced += .milliseconds(100)
+        }
+        await watcher.value
+        let claim = try #require(try await claimTask.value, "the claim gave the run up")
+        #expect(bed.faults.firedCount(id) == 40)
+        #expect(advanced > configuration.runLease * 2 / 3, "the faults lasted \(advanced), not past the first retry window")
+        #expect(claim.leaseExpiresAt > claim.startedAt.adding(configuration.runLease), "the run lease was not renewed")
+        let running = try #require(try await service.get(created.jobID))
+        #expect(running.status == .running && running.attempt == 1 && running.leaseExpiresAt == claim.leaseExpiresAt)
+        #expect(try await service.history(created.jobID, limit: 10).map(\.status) == [.running])
+        await runtime.shutdown(gracePeriod: .zero)
+        await bed.stop()
+    }
 }

@@ -153,18 +153,37 @@ final class RunCoordinator: Sendable {
     /// Those writes go in one logged batch: unlogged, a coordinator failing halfway could apply the `queued`
     /// entry's delete without the `running` one's insert, and should this worker then die, no index entry
     /// would lead the repair sweep to the run whose lease expired. Lost whole, the `queued` entry leads it there.
-    /// They are retried (idempotent, fenced by the claim) until a third of the run lease is left.
+    /// They are retried (idempotent, fenced by the claim) until a third of the run lease is left; then the
+    /// lease is renewed (at most ``claimLeaseRenewals`` times) and the batch tried again. On a real cluster a
+    /// replica that died but is not yet marked down fails every logged batch whose batch log it was chosen
+    /// for (WriteTimeout `BATCH_LOG`) for as long as the failure detector takes, about 20 s, while LWTs, which
+    /// need any quorum, go through: giving the run up then would cost its attempt and a reclaim a lease later.
     func claim(_ entry: QueueEntry) async throws -> Claim? {
-        guard let claim = try await casClaim(entry) else { return nil }
+        guard var claim = try await casClaim(entry) else { return nil }
         let now = claim.startedAt
         let writes: [JobWrite] = [.dequeue(entry.key),
                                   .startRun(RunStart(jobID: entry.jobID, attempt: claim.attempt, scheduledAt: entry.dueAt, startedAt: now,
                                                      workerID: workerID))]
             + JobWrite.move(entry.jobID, from: .queued, to: .running, at: now)
-        let retryUntil = claim.leaseExpiresAt.adding(.zero - service.configuration.runLease / 3)
-        try await FencedRetry(clock: clock).run(until: retryUntil) { try await store.write(writes, logged: true) }
-        return claim
+        var renewals = 0
+        while true {
+            let retryUntil = claim.leaseExpiresAt.adding(.zero - service.configuration.runLease / 3)
+            do {
+                try await FencedRetry(clock: clock).run(until: retryUntil) { try await store.write(writes, logged: true) }
+                return claim
+            } catch where FencedRetry.isTransient(error) && renewals < Self.claimLeaseRenewals {
+                renewals += 1
+                logger.warning("claim's follow-up writes still failing; run lease renewed to keep trying",
+                               metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)", "error": "\(error)"])
+                // Fenced out (cancelled, or taken over): the run is no longer this worker's to start.
+                guard let next = try await renewRunLease(entry, claim: claim) else { return nil }
+                claim.leaseExpiresAt = next
+            }
+        }
     }
+
+    /// How many times a claim whose follow-up writes keep failing renews its run lease to try again.
+    static let claimLeaseRenewals = 3
 
     /// The claim's CAS alone (a stale entry is deleted when it loses); the run's claim when it applied.
     func casClaim(_ entry: QueueEntry) async throws -> Claim? {

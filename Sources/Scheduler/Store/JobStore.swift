@@ -185,6 +185,7 @@ struct JobStore: JobStoring {
     var completionStatement: String { completeCQL }
     var insertQueueEntryStatement: String { insertEntry }
     var finishHistoryStatement: String { finishHistory }
+    var startHistoryStatement: String { insertHistory }
 
     // MARK: Jobs
 
