@@ -264,6 +264,9 @@ final class RunCoordinator: Sendable {
                     lost()
                     return
                 }
+                // Past the renewal point the loop would resend at once: pause, so a failing replica set
+                // is not flooded with LWTs until the lease ends.
+                try? await clock.sleep(for: min(.milliseconds(500), runLease / 20))
             }
         }
     }
