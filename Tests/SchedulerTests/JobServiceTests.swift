@@ -291,7 +291,12 @@ struct JobServiceTests {
 
     @Test("shards are split fairly, rebalanced when a worker leaves, and a shutdown hands a running run back")
     func rebalanceAndHandBack() async throws {
-        let bed = try await SchedulerTestBed.start()
+        // Leases renewed by the runtimes' own loops: long enough that a loaded machine does not let one
+        // lapse mid-test (a graceful shutdown releases its leases and leaves the pool at once).
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.shardLeaseTTL = .seconds(60)
+        configuration.workerTTL = .seconds(60)
+        let bed = try await SchedulerTestBed.start(configuration)
         let service = bed.service
         let first = Self.runtime(service, "first")
         let second = Self.runtime(service, "second")

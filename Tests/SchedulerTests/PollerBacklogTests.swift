@@ -37,6 +37,9 @@ struct PollerBacklogTests {
     func repairHorizon() async throws {
         var configuration = SchedulerTestBed.fastConfiguration
         configuration.shards = 1
+        // The shard lease is taken once and never renewed here: it must outlast a sweep on a loaded
+        // machine, or the sweep rightly skips the shard it no longer owns.
+        configuration.shardLeaseTTL = .seconds(120)
         let bed = try await SchedulerTestBed.start(configuration)
         let service = bed.service
         let soon = try await service.create(try SchedulerTestBed.job("now")).jobID
