@@ -291,11 +291,12 @@ struct JobServiceTests {
 
     @Test("shards are split fairly, rebalanced when a worker leaves, and a shutdown hands a running run back")
     func rebalanceAndHandBack() async throws {
-        // Leases renewed by the runtimes' own loops: long enough that a loaded machine does not let one
-        // lapse mid-test (a graceful shutdown releases its leases and leaves the pool at once).
+        // Leases renewed by the runtimes' own loops, as long as production's (10 s): a loaded machine
+        // does not let one lapse mid-test, and a release lost to a timeout still expires well within the
+        // test's waits (a graceful shutdown releases its leases and leaves the pool at once).
         var configuration = SchedulerTestBed.fastConfiguration
-        configuration.shardLeaseTTL = .seconds(60)
-        configuration.workerTTL = .seconds(60)
+        configuration.shardLeaseTTL = .seconds(10)
+        configuration.workerTTL = .seconds(10)
         let bed = try await SchedulerTestBed.start(configuration)
         let service = bed.service
         let first = Self.runtime(service, "first")
