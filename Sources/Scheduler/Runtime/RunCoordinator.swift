@@ -40,6 +40,8 @@ final class RunCoordinator: Sendable {
 
     private struct State {
         var inFlight: [String: @Sendable () -> Void] = [:]
+        /// Set by ``handBackAll()``: a run that reaches execution after it (still claiming then) is handed back at once.
+        var handingBack = false
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiter: UInt64 = 0
     }
@@ -132,7 +134,11 @@ final class RunCoordinator: Sendable {
 
     /// Hands every run in flight back to the queue (shutdown past its grace period).
     func handBackAll() {
-        for handBack in state.withLock({ Array($0.inFlight.values) }) { handBack() }
+        let handBacks = state.withLock { state -> [@Sendable () -> Void] in
+            state.handingBack = true
+            return Array(state.inFlight.values)
+        }
+        for handBack in handBacks { handBack() }
     }
 
     // MARK: - Claim, execute, complete
@@ -236,6 +242,8 @@ final class RunCoordinator: Sendable {
             }
             let keeper = Task { await self.keepRunLease(entry, claim: claim, leaseEnd: leaseEnd, lost: { finish(.leaseLost) }) }
             tasks.withLock { $0 = [run, timer, keeper] }
+            // A shutdown that handed runs back while this one was still being claimed found no way to stop it.
+            if state.withLock({ $0.handingBack }) { finish(.handedBack) }
         }
         // Cancellation is cooperative: whatever the handler still does is fenced out by the attempt.
         for task in tasks.withLock({ $0 }) { task.cancel() }
