@@ -74,26 +74,27 @@ final class Turnstile: Sendable {
     /// The calling task waits until the simulator lets `label` through; throws ``SimulatedCrash`` when
     /// its worker crashed meanwhile.
     func request(worker: Int, incarnation: Int, _ label: @escaping @Sendable () -> String) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                let id = state.nextID
-                state.nextID += 1
-                state.requests.append(Request(id: id, worker: worker, incarnation: incarnation, label: label, continuation: continuation))
-                state.running -= 1
-                return Self.takeQuiescent(&state)
-            }
-            waiter?.resume()
+        try await park(worker: worker, incarnation: incarnation) { state, id, continuation in
+            state.requests.append(Request(id: id, worker: worker, incarnation: incarnation, label: label, continuation: continuation))
         }
-        if state.withLock({ $0.incarnations[worker, default: 0] != incarnation }) { throw SimulatedCrash() }
     }
 
     /// The calling task sleeps until the shared time reaches `deadline`.
     func sleep(worker: Int, incarnation: Int, until deadline: Duration) async throws {
+        try await park(worker: worker, incarnation: incarnation) { state, id, continuation in
+            state.sleepers.append(Sleeper(id: id, worker: worker, incarnation: incarnation, deadline: deadline, continuation: continuation))
+        }
+    }
+
+    /// Parks the calling task (queued by `enqueue` under a fresh id), wakes the simulator when every task
+    /// is parked, and throws ``SimulatedCrash`` when the task's worker crashed while it waited.
+    private func park(worker: Int, incarnation: Int,
+                      _ enqueue: (inout State, UInt64, CheckedContinuation<Void, any Error>) -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 let id = state.nextID
                 state.nextID += 1
-                state.sleepers.append(Sleeper(id: id, worker: worker, incarnation: incarnation, deadline: deadline, continuation: continuation))
+                enqueue(&state, id, continuation)
                 state.running -= 1
                 return Self.takeQuiescent(&state)
             }
