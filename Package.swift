@@ -7,7 +7,7 @@ let strictConcurrency: [SwiftSetting] = [
 
 let package = Package(
     name: "cassandra-scheduler",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "CQLWire", targets: ["CQLWire"]),
         .library(name: "CQLNode", targets: ["CQLNode"]),
