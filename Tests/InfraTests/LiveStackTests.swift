@@ -126,6 +126,54 @@ struct LiveStackTests {
         await worker.process.stop()
     }
 
+    @Test("a worker's real /metrics passes promtool check metrics: HELP for every family, buckets from 1 ms and to 7 days, process_* metrics")
+    func metricsPassPromtool() async throws {
+        let promtool = try Repo.onPath("promtool")
+        let scratch = try ScratchDirectory()
+        let worker = try await RunningWorker.start(scratch: scratch)
+        do {
+            let id = try await createAndRunJob(worker.url)
+            try await eventually("job \(id) succeeded") {
+                let answer = try await HTTP.request("GET", "\(worker.url)/jobs/\(id)")
+                return try HTTP.object(answer.body)["status"] as? String == "succeeded"
+            }
+            let metrics = try await HTTP.request("GET", "\(worker.url)/metrics")
+            #expect(metrics.status == 200)
+            let text = metrics.body + "\n"
+            try text.write(toFile: scratch.path("metrics.txt"), atomically: true, encoding: .utf8)
+            // promtool reads the exposition on standard input.
+            let check = try await Command.run(try Repo.onPath("sh"), ["-c", "\"$0\" check metrics < \"$1\"", promtool, scratch.path("metrics.txt")])
+            #expect(check.status == 0, "promtool check metrics: \(check.transcript)")
+
+            let lines = text.split(separator: "\n").map(String.init)
+            let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+            let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) })
+            #expect(!typed.isEmpty)
+            #expect(typed.subtracting(helped).isEmpty, "families without # HELP: \(typed.subtracting(helped).sorted())")
+            #expect(text.contains(#"scheduler_queue_lag_seconds_bucket{le="0.001"}"#), "\(text)")
+            #expect(text.contains(#"scheduler_queue_lag_seconds_bucket{le="3600.0"}"#), "\(text)")
+            #expect(text.contains(#"scheduler_run_duration_seconds_bucket{kind="echo",outcome="succeeded",le="604800.0"} 1"#), "\(text)")
+            #expect(text.contains(#"scheduler_runs_total{kind="echo",outcome="succeeded"} 1"#), "\(text)")
+            #expect(text.contains(#"scheduler_retries_total{kind="echo"} 0"#), "\(text)")
+            for family in ["scheduler_jobs_queued", "scheduler_jobs_running", "process_cpu_seconds_total", "process_resident_memory_bytes",
+                           "process_open_fds", "process_max_fds", "process_start_time_seconds"] {
+                #expect(typed.contains(family), "\(family) missing")
+            }
+            let values = MetricFamilies.values(exposition: text)
+            let start = try #require(values["process_start_time_seconds"])
+            #expect(abs(start - Date().timeIntervalSince1970) < 600, "start time \(start)")
+            #expect((values["process_resident_memory_bytes"] ?? 0) > 1_000_000)
+            #expect((values["process_open_fds"] ?? 0) > 3)
+            #expect((values["process_open_fds"] ?? 0) <= (values["process_max_fds"] ?? 0))
+            #expect((values["process_cpu_seconds_total"] ?? 0) > 0)
+            #expect(values["scheduler_jobs_running"] == 0)
+        } catch {
+            await worker.process.stop()
+            throw error
+        }
+        await worker.process.stop()
+    }
+
     @Test("init_schema.sh applies the schema to a standalone cqlnode, twice (idempotent)")
     func initSchemaOnStandaloneNode() async throws {
         try await withStandaloneNode { host, port in
