@@ -43,6 +43,7 @@ public struct WorkerAPI: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
+        router.add(middleware: HeadMiddleware())
         router.add(middleware: ErrorMiddleware(logger: logger))
         if let apiToken {
             router.add(middleware: BearerTokenMiddleware(token: Array(apiToken.utf8)))
@@ -164,6 +165,7 @@ public struct WorkerAPI: Sendable {
     private func metrics() -> Response {
         var buffer = ByteBuffer()
         buffer.writeBytes(registry.emitToBuffer())
+        buffer.writeString(ProcessMetrics.read().exposition())
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: buffer))
     }
