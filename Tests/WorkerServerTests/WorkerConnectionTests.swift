@@ -30,6 +30,7 @@ final class RawConnection {
         guard connected == 0 else {
             let code = errno
             Glibc.close(descriptor)
+            closed = true
             throw Failure(description: "connect to \(port): errno \(code)")
         }
     }
@@ -73,20 +74,23 @@ final class BusyPort {
     private let descriptor: Int32
 
     init() throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard descriptor >= 0, bound == 0, listen(descriptor, 4) == 0 else {
-            throw RawConnection.Failure(description: "cannot hold a port: errno \(errno)")
+        guard fd >= 0, bound == 0, listen(fd, 4) == 0 else {
+            let code = errno
+            if fd >= 0 { Glibc.close(fd) }
+            throw RawConnection.Failure(description: "cannot hold a port: errno \(code)")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        descriptor = fd
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 

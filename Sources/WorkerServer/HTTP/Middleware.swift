@@ -59,19 +59,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Answers HEAD on every GET route as GET would, without the body (RFC 9110 §9.3.2): the request
-/// is routed as a GET and the answer keeps its status and headers, `Content-Length` included.
-/// Added outside the error middleware, so an error answer to a HEAD loses its body too.
+/// Drops the body of every answer to HEAD (RFC 9110 §9.3.2), keeping its status and headers,
+/// `Content-Length` included: every GET route is also routed for HEAD to the same handler
+/// (``WorkerAPI/makeRouter()``), so HEAD answers as GET would. Added outside the error
+/// middleware, so an error answer to a HEAD loses its body too.
 struct HeadMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .head else { return try await next(request, context) }
-        var routed = request
-        if APIRoute.allowedMethods(for: request.uri.path).contains(.get) {
-            var head = request.head
-            head.method = .get
-            routed = Request(head: head, body: request.body)
-        }
-        var response = try await next(routed, context)
+        var response = try await next(request, context)
+        guard request.method == .head else { return response }
         let length = response.headers[.contentLength] ?? response.body.contentLength.map { String($0) }
         response.body = ResponseBody()
         response.headers[.contentLength] = length

@@ -53,6 +53,10 @@ public struct WorkerAPI: Sendable {
             router.on(route.routerPath, method: route.method) { request, context in
                 try await handler(request, context)
             }
+            // HEAD answers as GET without the body (HeadMiddleware drops it).
+            if route.method == .get {
+                router.on(route.routerPath, method: .head) { request, context in try await handler(request, context) }
+            }
         }
         return router
     }
