@@ -33,6 +33,8 @@ final class EarlyAnswerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let maximumDrainTime = TimeAmount.seconds(10)
 
     private var requestsEnded = 0
+    /// Per request not yet answered, in order: whether it asked for `Connection: close`.
+    private var closeAsked: [Bool] = []
     private var answersStarted = 0
     /// Set when an answer went out before its request's end: the connection closes after it.
     private var closeAfterAnswer = false
@@ -57,7 +59,14 @@ final class EarlyAnswerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
-        if case .end = part { requestsEnded += 1 }
+        switch part {
+        case let .head(request):
+            closeAsked.append(request.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false)
+        case .end:
+            requestsEnded += 1
+        case .body:
+            break
+        }
         context.fireChannelRead(data)
     }
 
@@ -71,9 +80,12 @@ final class EarlyAnswerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case var .head(answer) where answer.status.kind != .informational:
             answersStarted += 1
+            let asked = closeAsked.isEmpty ? false : closeAsked.removeFirst()
             // Answers go out in request order, so this is the answer to request number `answersStarted`.
-            if requestsEnded < answersStarted {
-                closeAfterAnswer = true
+            let early = requestsEnded < answersStarted
+            if early { closeAfterAnswer = true }
+            // Hummingbird closes after answering a request that asked for it, without saying so.
+            if early || asked {
                 answer.headerFields[.connection] = "close"
                 context.write(wrapOutboundOut(.head(answer)), promise: promise)
                 return
