@@ -51,6 +51,25 @@ final class RawConnection {
         return nil
     }
 
+    /// Reads one answer with a `Content-Length` body; nil when the connection ends or times out first.
+    func receiveAnswer() -> String? {
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let text = String(decoding: received, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n") {
+                let head = text[..<end.lowerBound].lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if text[end.upperBound...].utf8.count >= length { return text }
+            }
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { return nil }
+            received += chunk[0..<count]
+        }
+    }
+
     /// Reads until the server closes; the bytes read and whether the end was a close (false: timeout or error).
     func receiveUntilClosed() -> (bytes: [UInt8], closed: Bool) {
         var received: [UInt8] = []
@@ -138,6 +157,24 @@ struct WorkerConnectionTests {
             // The worker still serves.
             let healthy = try await HTTP.request("GET", "http://127.0.0.1:\(port)/healthz")
             #expect(healthy.status == 200)
+        }
+    }
+
+    @Test("A keep-alive connection serves one request after another, a POST with its body among them, and stays open")
+    func keepAliveStaysOpen() async throws {
+        try await withWorker { port in
+            let connection = try RawConnection(port: port)
+            let job = #"{"schedule":"now","payload":{},"max_duration_seconds":30,"kind":"noop"}"#
+            for round in 1...3 {
+                let post = "POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(job.utf8.count)\r\n\r\n\(job)"
+                #expect(connection.send(Array(post.utf8)) == nil)
+                let created = try #require(connection.receiveAnswer(), "round \(round): no answer to POST")
+                #expect(created.hasPrefix("HTTP/1.1 201"), "round \(round): \(created)")
+                #expect(!created.lowercased().contains("connection: close"), "round \(round): \(created)")
+                #expect(connection.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) == nil)
+                let health = try #require(connection.receiveAnswer(), "round \(round): no answer to GET")
+                #expect(health.hasPrefix("HTTP/1.1 200"), "round \(round): \(health)")
+            }
         }
     }
 
