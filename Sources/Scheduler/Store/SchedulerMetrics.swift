@@ -1,7 +1,7 @@
 import Metrics
 
 /// The scheduler's metrics (names fixed by DESIGN.md), each registered once with one label set.
-/// What each one means, its HELP text and its histogram buckets are in ``SchedulerMetrics/catalog``.
+/// What each one means, its HELP text and its histogram buckets are in the worker's `MetricCatalog` (WorkerServer).
 struct SchedulerMetrics: Sendable {
     private let factory: any MetricsFactory
     /// `scheduler_jobs_created_total`.
