@@ -202,7 +202,7 @@ struct JobServiceTests {
         let reclaimed = try await Self.settled(service, created.jobID, .succeeded)
         #expect(reclaimed.attempt == 2)
         #expect(try await SchedulerTestBed.eventually { rescuer.runs.inFlightCount == 0 })
-        try await abandoner.runs.complete(entry, claim: claim, end: .handler(output: "late", error: nil), leaseExpiresAt: claim.leaseExpiresAt)
+        try await abandoner.runs.complete(entry, claim: claim, end: .finished, report: RunReport(output: "late"), leaseExpiresAt: claim.leaseExpiresAt)
         #expect(bed.counter("scheduler_stale_completions_total") == 1)
         let after = try #require(try await service.get(created.jobID))
         #expect(after.attempt == 2)

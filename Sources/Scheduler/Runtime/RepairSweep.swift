@@ -90,7 +90,7 @@ final class RepairSweep: Sendable {
         let status: JobStatus = retry ? .queued : .failed
         let tries = job.tries < job.maxAttempts ? job.tries : 0
         let due: Date? = retry ? now : nil
-        let message = "run lease expired (worker \(job.leaseOwner ?? "unknown")); reclaimed by \(ownership.workerID)"
+        let message = "worker lost: run lease expired (worker \(job.leaseOwner ?? "unknown")); reclaimed by \(ownership.workerID)"
         let update = RunEndUpdate(jobID: job.jobID, attempt: job.attempt, expiredLease: expires, status: status, tries: tries,
                                   nextDueAt: due, queueShard: due.map { _ in shard }, finishedAt: now, outcome: .failed, error: message)
         guard try await service.resolvingUnknownOutcome(job.jobID, expect: { $0.attempt == job.attempt && $0.finishedAt == now }, {
@@ -105,8 +105,12 @@ final class RepairSweep: Sendable {
             reloaded.status = .queued
             writes.append(.enqueue(QueueEntry(job: reloaded, shard: shard, dueAt: due, tries: tries), enqueuedAt: now))
         }
-        // Logged when re-queued, for the reason RunCoordinator.complete gives.
-        try await store.write(writes, logged: due != nil)
+        // Logged when re-queued, for the reason RunCoordinator.complete gives. Retried for a while (every write is
+        // idempotent, and a resent queue entry is fenced by the next claim's CAS): given up, the old run's history
+        // record would stay `running` and the job's queue entry would wait for the next sweep.
+        try await FencedRetry(clock: clock).run(until: now.adding(service.configuration.runLease / 3)) {
+            try await store.write(writes, logged: due != nil)
+        }
     }
 
     /// Writes the queue entry of a queued job again when it is missing or behind the poller.

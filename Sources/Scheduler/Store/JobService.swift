@@ -157,7 +157,8 @@ public final class JobService: Sendable {
 
     // MARK: - Cancel and activate
 
-    /// Cancels the job so it never runs again (a running run is fenced out and recorded as cancelled).
+    /// Cancels the job so it never runs again. A running run is fenced out, recorded as cancelled, and
+    /// stopped by its owner, which reads the cancel request within about a second (`run_cancels`).
     /// Cancelling a cancelled job returns it; a finished one-shot job throws ``JobServiceError/conflict(_:)``.
     public func cancel(_ id: UUID) async throws -> JobView {
         for _ in 0..<8 {
@@ -175,7 +176,14 @@ public final class JobService: Sendable {
                 try await store.cancel(id, readStatus: job.status, readAttempt: job.attempt, now: now)
             }
             if applied {
-                try await store.write(JobWrite.move(id, from: job.status, to: .cancelled, at: now), logged: false)
+                var writes = JobWrite.move(id, from: job.status, to: .cancelled, at: now)
+                if job.status == .running, let owner = job.leaseOwner {
+                    // The run `attempt` was cancelled by this CAS: its owner stops it within about a second,
+                    // and its history record ends as cancelled even if the owner is gone.
+                    let cancel = RunCancel(workerID: owner, jobID: id, attempt: job.attempt, requestedAt: now)
+                    writes += [.requestCancel(cancel), .cancelRun(cancel)]
+                }
+                try await store.write(writes, logged: false)
                 var view = job
                 view.status = .cancelled
                 view.nextDueAt = nil

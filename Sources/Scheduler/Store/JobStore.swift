@@ -86,6 +86,8 @@ protocol JobStoring: Sendable {
     func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool
     /// The job's runs, newest first.
     func history(_ id: UUID, limit: Int) async throws -> [RunRecord]
+    /// The cancel requests to `workerID`'s runs (its `run_cancels` partition).
+    func cancelRequests(workerID: String) async throws -> [RunCancelRequest]
     /// A page of the status index (ids only) of `status` in `slot`.
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage
     /// Every entry of the status index of `status` in `slot`, with its due time and write time, to
@@ -140,6 +142,9 @@ struct JobStore: JobStoring {
     private let insertHistory: String
     private let finishHistory: String
     private let selectHistory: String
+    private let insertCancel: String
+    private let cancelHistory: String
+    private let selectCancels: String
     private let insertKey: String
     private let selectKey: String
     private let insertWorker: String
@@ -172,8 +177,11 @@ struct JobStore: JobStoring {
         selectIndex = "SELECT job_id FROM \(index) WHERE status = ? AND slot = ?"
         scanIndex = "SELECT job_id, next_due_at, writetime(updated_at) AS written FROM \(index) WHERE status = ? AND slot = ?"
         insertHistory = "INSERT INTO \(history) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?)"
-        finishHistory = "UPDATE \(history) SET finished_at = ?, status = ?, output = ?, error = ? WHERE job_id = ? AND attempt = ?"
-        selectHistory = "SELECT attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output FROM \(history) WHERE job_id = ? LIMIT ?"
+        finishHistory = "UPDATE \(history) SET finished_at = ?, status = ?, output = ?, error = ?, exit_code = ?, http_status = ? WHERE job_id = ? AND attempt = ?"
+        selectHistory = "SELECT \(RunRecord.columns) FROM \(history) WHERE job_id = ? LIMIT ?"
+        insertCancel = "INSERT INTO \(cql.table("run_cancels")) (worker_id, job_id, attempt, requested_at) VALUES (?, ?, ?, ?)"
+        cancelHistory = "UPDATE \(history) SET finished_at = ?, status = '\(JobStatus.cancelled.rawValue)', error = '\(RunCancel.error)' WHERE job_id = ? AND attempt = ?"
+        selectCancels = "SELECT job_id, attempt FROM \(cql.table("run_cancels")) WHERE worker_id = ?"
         insertKey = "INSERT INTO \(keys) (idempotency_key, job_id, request_hash, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS"
         selectKey = "SELECT idempotency_key, job_id, request_hash FROM \(keys) WHERE idempotency_key = ?"
         insertWorker = "INSERT INTO \(workers) (pool, worker_id, address, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) USING TTL "
@@ -258,6 +266,10 @@ struct JobStore: JobStoring {
             return try await cql.statement(insertHistory, binding: start)
         case let .finishRun(finish):
             return try await cql.statement(finishHistory, binding: finish)
+        case let .requestCancel(cancel):
+            return try await cql.statement(insertCancel, binding: cancel)
+        case let .cancelRun(cancel):
+            return try await cql.statement(cancelHistory, [cancel.requestedAt, cancel.jobID, cancel.attempt])
         }
     }
 
@@ -274,6 +286,10 @@ struct JobStore: JobStoring {
     func history(_ id: UUID, limit: Int) async throws -> [RunRecord] {
         let result = try await cql.run(selectHistory, [id, Int32(clamping: max(1, limit))])
         return try result.rows.map { try RunRecord(row: $0) }
+    }
+
+    func cancelRequests(workerID: String) async throws -> [RunCancelRequest] {
+        try await cql.run(selectCancels, [workerID]).decode(RunCancelRequest.self)
     }
 
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage {

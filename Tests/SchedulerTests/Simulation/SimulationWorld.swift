@@ -295,9 +295,9 @@ final class SimulationWorld: Sendable {
         case .finish:
             guard let run = worker.state.withLock({ $0.active.isEmpty ? nil : $0.active.removeFirst() }) else { return }
             let lost = worker.clock.now() >= run.leaseEnd
-            let end: RunEnd = lost ? .leaseLost : random.chance(0.25) ? .handler(output: nil, error: "simulated failure")
-                : .handler(output: "ok", error: nil)
-            try await worker.runs.complete(run.entry, claim: run.claim, end: end, leaseExpiresAt: run.leaseEnd)
+            let report = random.chance(0.25) ? RunReport(output: "partial", error: "simulated failure", exitCode: 1) : RunReport(output: "ok", exitCode: 0)
+            try await worker.runs.complete(run.entry, claim: run.claim, end: lost ? .leaseLost : .finished, report: report,
+                                           leaseExpiresAt: run.leaseEnd)
         case .create:
             let job = try JobRequest(schedule: "now", timezone: nil, payload: nil, maxDurationSeconds: 30, kind: "noop",
                                      maxAttempts: Int64(1 + random.int(3)), idempotencyKey: random.chance(0.3) ? "key-\(random.int(4))" : nil,
