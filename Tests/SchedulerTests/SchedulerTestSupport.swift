@@ -60,7 +60,7 @@ struct SchedulerTestBed: Sendable {
                     maxAttempts: Int64? = nil, timezone: String? = nil, key: String? = nil, run: Bool = true) throws -> ValidatedJob {
         try JobRequest(schedule: schedule, timezone: timezone, payload: payload, maxDurationSeconds: maxDuration, kind: kind,
                        maxAttempts: maxAttempts, idempotencyKey: key, run: run)
-            .validated(kinds: HandlerRegistry.builtIns().kinds.union(["flaky"]), now: Date())
+            .validated(kinds: HandlerRegistry.builtIns(shell: ShellHandler()).kinds.union(["flaky"]), now: Date())
     }
 
     /// Polls `condition` until it holds (or about `seconds` pass); returns whether it held.
