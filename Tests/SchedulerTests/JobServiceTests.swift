@@ -210,6 +210,7 @@ struct JobServiceTests {
         let history = try await service.history(created.jobID, limit: 10)
         #expect(history.map(\.attempt) == [2, 1])
         #expect(history.last?.status == .failed)
+        #expect(history.last?.error?.hasPrefix("worker lost: run lease expired (worker abandoner)") == true, "\(history)")
         #expect(history.first?.workerID == "rescuer")
         await rescuer.shutdown(gracePeriod: .zero)
         await bed.stop()

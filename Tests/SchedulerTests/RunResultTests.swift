@@ -155,6 +155,38 @@ struct RunResultTests {
         await bed.stop()
     }
 
+    @Test("a run whose end was accepted but whose history batch was lost is finished by the repair sweep")
+    func sweepFinishesLostRecord() async throws {
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.shards = 1
+        configuration.shardLeaseTTL = .seconds(600)  // the sweep below runs without the loop that renews it
+        let bed = try await SchedulerTestBed.start(configuration)
+        let service = bed.service
+        let created = try await service.create(try SchedulerTestBed.job("now", maxAttempts: 1))
+        let job = try #require(try await service.get(created.jobID))
+        let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
+                                             [Int32(try #require(job.queueShard)), try #require(job.queueBucket)])
+        let entry = try #require(try rows.decode(QueueEntry.self).first)
+        let runtime = SchedulerRuntime(service: service, workerID: "sweeper", shards: 1, pollInterval: .seconds(3600))
+        let claim = try #require(try await runtime.runs.claim(entry))
+        // The end CAS lands; the batch with the history record's end and the index move never does.
+        let finishedAt = Date(milliseconds: Date().millis)
+        let cas = try await service.store.endRun(RunEndUpdate(jobID: created.jobID, attempt: claim.attempt, expiredLease: nil, status: .succeeded,
+                                                              tries: 1, nextDueAt: nil, queueShard: nil, finishedAt: finishedAt,
+                                                              outcome: .succeeded, error: nil))
+        #expect(cas.applied)
+        #expect(try await service.history(created.jobID, limit: 1).first?.status == .running)
+        try await runtime.ownership.balance()
+        try await runtime.repair.sweep(intentGrace: .zero)
+        let record = try #require(try await service.history(created.jobID, limit: 1).first)
+        #expect(record.status == .succeeded)
+        #expect(record.finishedAt == finishedAt)
+        let listed = try await service.cql.run("SELECT job_id FROM scheduler.jobs_by_status WHERE status = 'running' AND slot = ?",
+                                               [Int32(JobHash.slot(created.jobID))])
+        #expect(listed.first == nil, "the stale running index entry should be gone")
+        await bed.stop()
+    }
+
     @Test("history records encode their results under stable snake_case keys")
     func recordJSON() throws {
         var record = RunRecord(attempt: 4, status: .failed)

@@ -15,6 +15,8 @@ import Logging
 /// CAS lost, or the leftover of a partly applied batch: once older than the intent grace (by default
 /// ``JobService/runIntentGrace``) it is deleted at its own write time, so a newer write of it stands.
 /// The entry of a running job is kept: after a claim's lost batch it is the only one leading to the run.
+/// A `running` entry of a job no longer running is what a lost completion batch leaves: the sweep ends
+/// the run's history record with the outcome on the job row (no record stays `running`) and deletes it.
 final class RepairSweep: Sendable {
     let service: JobService
     let ownership: ShardOwnership
@@ -72,6 +74,33 @@ final class RepairSweep: Sendable {
             try await store.write([.unindexWritten(.queued, id, writtenAt: written)], logged: false)
             logger.info("deleted stale queued index entry", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
         }
+        if status == .running, job.status != .running, let written = indexed.written,
+           clock.now().millis - written / 1000 > grace.milliseconds {
+            // The run ended (its end CAS applied) but the batch that records it was lost past its retries.
+            try await finishLostRecord(job)
+            try await store.write([.unindexWritten(.running, id, writtenAt: written)], logged: false)
+            logger.info("deleted stale running index entry", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
+        }
+    }
+
+    /// Ends the history record of the job's latest run when it still says `running` although the run
+    /// ended: with the outcome its end CAS stored on the job row, or `cancelled` when the job was cancelled
+    /// during it. Only status, end and error are written (the run's own output stands, should its write land).
+    func finishLostRecord(_ job: JobView) async throws {
+        guard let record = try await store.history(job.jobID, limit: 1).first, record.attempt == job.attempt, record.status == .running
+        else { return }
+        let finish: RunFinish
+        if let finishedAt = job.finishedAt, let outcome = job.lastOutcome {
+            finish = RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: finishedAt, status: JobStatus(outcome).rawValue,
+                               error: job.lastError)
+        } else if job.status == .cancelled {
+            finish = RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: job.updatedAt ?? clock.now(),
+                               status: JobStatus.cancelled.rawValue, error: RunCancel.error)
+        } else {
+            return
+        }
+        try await store.write([.finishRun(finish)], logged: false)
+        logger.info("finished the history record of an ended run", metadata: ["job_id": "\(job.jobID)", "attempt": "\(job.attempt)"])
     }
 
     /// Queued runs due after this need nothing from the current sweep: a missing entry matters only once

@@ -436,11 +436,11 @@ final class RunCoordinator: Sendable {
                 queued.tries = next.tries
                 writes.append(.enqueue(queued, enqueuedAt: now))
             }
-            // Re-queued (retry, next fire): logged, since a partly applied batch could delete the `running` index
-            // entry without writing the `queued` one or the queue entry, and nothing would lead to the job again.
-            // Finished: nothing needs to find the job, so a partial batch costs at most a listing's accuracy.
-            let logged = next.due != nil
-            try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: logged) }
+            // Logged: a partly applied batch could delete the `running` index entry without writing the `queued` one
+            // or the queue entry (re-queued: nothing would lead to the job again), or without the history record's
+            // end (finished: the record would stay `running`). Lost whole, the `running` entry leads the repair sweep
+            // to the job, and the sweep ends the record with the outcome on the job row.
+            try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: true) }
         case .cancelledByUser:
             try await finishCancelled(entry, claim: claim, report: report, now: now, until: leaseExpiresAt)
         case .stale:

@@ -408,5 +408,13 @@ final class SimulationWorld: Sendable {
             }
         }
         for text in problems { fail(text) }
+        // No run of a gone worker stays `running` in history once its job was reclaimed, finished or cancelled.
+        let running = database.tables.withLock { t -> [String] in
+            t.history.filter { $0.value.status == .running }.compactMap { key, record in
+                guard let job = t.jobs[key.jobID], !(job.status == .running && job.attempt == key.attempt) else { return nil }
+                return "job \(key.jobID) run \(key.attempt) (worker \(record.workerID ?? "?")) still running in history; job \(job.status.rawValue) at attempt \(job.attempt)"
+            }.sorted()
+        }
+        for text in running { fail(text) }
     }
 }
