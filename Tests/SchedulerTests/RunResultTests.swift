@@ -129,10 +129,7 @@ struct RunResultTests {
         let bed = try await SchedulerTestBed.start()
         let service = bed.service
         let created = try await service.create(try SchedulerTestBed.job("now", maxAttempts: 3))
-        let job = try #require(try await service.get(created.jobID))
-        let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
-                                             [Int32(try #require(job.queueShard)), try #require(job.queueBucket)])
-        let entry = try #require(try rows.decode(QueueEntry.self).first)
+        let entry = try await SchedulerTestBed.queueEntry(service, created.jobID)
         let owner = JobServiceTests.runtime(service, "owner")
         let claim = try #require(try await owner.runs.claim(entry))
         _ = try await service.cancel(created.jobID)
@@ -163,10 +160,7 @@ struct RunResultTests {
         let bed = try await SchedulerTestBed.start(configuration)
         let service = bed.service
         let created = try await service.create(try SchedulerTestBed.job("now", maxAttempts: 1))
-        let job = try #require(try await service.get(created.jobID))
-        let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
-                                             [Int32(try #require(job.queueShard)), try #require(job.queueBucket)])
-        let entry = try #require(try rows.decode(QueueEntry.self).first)
+        let entry = try await SchedulerTestBed.queueEntry(service, created.jobID)
         let runtime = SchedulerRuntime(service: service, workerID: "sweeper", shards: 1, pollInterval: .seconds(3600))
         let claim = try #require(try await runtime.runs.claim(entry))
         // The end CAS lands; the batch with the history record's end and the index move never does.
