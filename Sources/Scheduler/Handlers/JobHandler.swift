@@ -93,6 +93,8 @@ public enum RunOutput {
 /// Code that executes one kind of job. A run succeeds when `run` returns and fails when it
 /// throws; when the run's task is cancelled (deadline, job cancelled, shutdown) the handler
 /// should return or throw promptly, and anything it still does is fenced out by `attempt`.
+/// What it throws then is still read for the run's history: a ``JobHandlerError`` such as
+/// ``JobHandlerError/stopped(kind:output:)`` keeps the output produced so far.
 public protocol JobHandler: Sendable {
     /// The `kind` a job names to be run by this handler.
     static var kind: String { get }

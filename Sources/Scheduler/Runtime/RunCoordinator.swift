@@ -311,6 +311,8 @@ final class RunCoordinator: Sendable {
         }
         for task in tasks.withLock({ $0 }) { task.cancel() }
         guard let run = runTask.withLock({ $0 }) else { return (end, RunReport(), leaseEnd.withLock { $0 }) }
+        // The handler ended the run itself: its report is ready.
+        if end == .finished { return (end, await run.value, leaseEnd.withLock { $0 }) }
         // Cancellation is cooperative, and whatever the handler still does is fenced out by the attempt. A stopped
         // handler is given a third of the run lease to hand over what the run produced (a process its grace to exit).
         run.cancel()
