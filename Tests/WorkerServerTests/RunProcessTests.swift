@@ -46,6 +46,24 @@ struct RunProcessTests {
         return seen
     }
 
+    /// The pid of the job's `sleep <duration>` process once it runs (nil when it never showed up).
+    static func sleepProcess(_ duration: String) async throws -> pid_t? {
+        for _ in 0..<100 {
+            for path in ["/usr/bin/sleep", "/bin/sleep", "sleep"] { if let pid = process(commandLine: [path, duration]) { return pid } }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    /// Whether the process is gone within about 10 s.
+    static func ends(_ pid: pid_t) async throws -> Bool {
+        for _ in 0..<100 {
+            if kill(pid, 0) != 0 { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     /// A unique `sleep` duration, so the test finds its own process by command line.
     static func uniqueSleep(_ seconds: Int) -> String {
         "\(seconds).\(String(format: "%06d", Int.random(in: 0..<1_000_000)))"
@@ -65,15 +83,16 @@ struct RunProcessTests {
             """)
         let id = try #require(created.json["job_id"]?.stringValue, "\(created.text)")
         #expect(try await Self.waitForStatus(base, id, "running") == "running")
-        var child: pid_t?
-        for _ in 0..<100 where child == nil {
-            child = Self.process(commandLine: ["/usr/bin/sleep", duration]) ?? Self.process(commandLine: ["/bin/sleep", duration])
-            if child == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let pid = try #require(child, "the job's process was not found")
+        let pid = try #require(try await Self.sleepProcess(duration), "the job's process was not found")
         defer { kill(pid, SIGKILL) }
         // Only stdin (/dev/null) and the output pipe: no socket, no epoll, nothing else of the worker's.
-        let inherited = Self.descriptors(of: pid)
+        // Sampled until `sleep` is past its start-up, where it opens and closes locale files for a moment.
+        var inherited = Self.descriptors(of: pid)
+        for _ in 0..<20 where Set(inherited.keys) != [0, 1, 2] {
+            #expect(!inherited.values.contains { $0.hasPrefix("socket:") || $0.contains("eventpoll") }, "\(inherited)")
+            try await Task.sleep(for: .milliseconds(100))
+            inherited = Self.descriptors(of: pid)
+        }
         #expect(Set(inherited.keys) == [0, 1, 2], "\(inherited)")
         #expect(!inherited.values.contains { $0.hasPrefix("socket:") || $0.contains("eventpoll") }, "\(inherited)")
 
@@ -106,14 +125,8 @@ struct RunProcessTests {
             """)
         let id = try #require(created.json["job_id"]?.stringValue, "\(created.text)")
         #expect(try await Self.waitForStatus(base, id, "running") == "running")
-        var child: pid_t?
-        if kind == "shell" {
-            for _ in 0..<100 where child == nil {
-                child = Self.process(commandLine: ["/usr/bin/sleep", duration]) ?? Self.process(commandLine: ["/bin/sleep", duration])
-                if child == nil { try await Task.sleep(for: .milliseconds(100)) }
-            }
-            #expect(child != nil, "the job's process was not found")
-        }
+        let child = kind == "shell" ? try await Self.sleepProcess(duration) : nil
+        #expect(kind != "shell" || child != nil, "the job's process was not found")
         defer { if let child { kill(child, SIGKILL) } }
 
         let deleted = try await HTTP.request("DELETE", base + "/jobs/\(id)")
@@ -131,14 +144,30 @@ struct RunProcessTests {
         #expect(run["error"]?.stringValue == "job cancelled while running", "\(run)")
         #expect(worker.output.contains("outcome=cancelled"), "no end line for the cancelled run:\n\(worker.output)")
         if let child {
-            var gone = false
-            for _ in 0..<100 where !gone {
-                gone = kill(child, 0) != 0
-                if !gone { try await Task.sleep(for: .milliseconds(100)) }
-            }
-            #expect(gone, "the cancelled job's process \(child) still runs")
+            #expect(try await Self.ends(child), "the cancelled job's process \(child) still runs")
         }
         let exit = try await worker.terminate(timeout: .seconds(60))
         #expect(exit == 0, "worker exited \(exit): \(worker.output)")
+    }
+
+    @Test("SIGTERM of a worker with a running shell job ends the job's process group and records the run handed back")
+    func shutdownEndsProcess() async throws {
+        let directory = try TemporaryDirectory()
+        let worker = try ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
+        defer { worker.kill() }
+        let base = try await worker.waitForLine(prefix: "worker listening on ")
+        let duration = Self.uniqueSleep(40)
+        // The shell ignores SIGTERM; its `sleep` child is in the same group and gets the SIGKILL 5 s later.
+        let created = try await HTTP.request("POST", base + "/jobs", body: """
+            {"schedule":"now","kind":"shell","payload":{"command":"trap '' TERM; sleep \(duration); true","shell":true},"max_duration_seconds":120,"run":true}
+            """)
+        let id = try #require(created.json["job_id"]?.stringValue, "\(created.text)")
+        #expect(try await Self.waitForStatus(base, id, "running") == "running")
+        let pid = try #require(try await Self.sleepProcess(duration), "the job's process was not found")
+        defer { kill(pid, SIGKILL) }
+        let exit = try await worker.terminate(timeout: .seconds(60))
+        #expect(exit == 0, "worker exited \(exit): \(worker.output)")
+        #expect(try await Self.ends(pid), "the job's process \(pid) outlived the worker's shutdown")
+        #expect(worker.output.contains("outcome=cancelled"), "\(worker.output)")
     }
 }
