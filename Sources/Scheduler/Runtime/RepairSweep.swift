@@ -83,25 +83,36 @@ final class RepairSweep: Sendable {
         }
     }
 
-    /// Ends the history record of the job's latest run when it still says `running` although the run
-    /// ended: with the outcome its end CAS stored on the job row, or `cancelled` when the job was cancelled
-    /// during it. Only status, end and error are written (the run's own output stands, should its write land).
+    /// Ends the history records that still say `running` although their run ended (a worker that stopped
+    /// between its run's end CAS and the batch recording it). The job's latest run gets the outcome its end
+    /// CAS stored on the job row (or `cancelled` when the job was cancelled during it); an earlier one, whose
+    /// outcome later runs overwrote, is recorded `failed` as a lost worker's. Only status, end and error are
+    /// written, so a run's own output stands should its write land.
     func finishLostRecord(_ job: JobView) async throws {
-        guard let record = try await store.history(job.jobID, limit: 1).first, record.attempt == job.attempt, record.status == .running
-        else { return }
-        let finish: RunFinish
-        if let finishedAt = job.finishedAt, let outcome = job.lastOutcome {
-            finish = RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: finishedAt, status: JobStatus(outcome).rawValue,
-                               error: job.lastError)
-        } else if job.status == .cancelled {
-            finish = RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: job.updatedAt ?? clock.now(),
-                               status: JobStatus.cancelled.rawValue, error: RunCancel.error)
-        } else {
-            return
+        var writes: [JobWrite] = []
+        for record in try await store.history(job.jobID, limit: Self.recordsChecked) where record.status == .running {
+            if record.attempt < job.attempt {
+                let error = "worker lost: run \(record.attempt) ended on worker \(record.workerID ?? "unknown") without its record; "
+                    + "run \(job.attempt) came later"
+                writes.append(.finishRun(RunFinish(jobID: job.jobID, attempt: record.attempt, finishedAt: clock.now(),
+                                                   status: JobStatus.failed.rawValue, error: error)))
+            } else if record.attempt == job.attempt, job.status != .running {
+                if let finishedAt = job.finishedAt, let outcome = job.lastOutcome {
+                    writes.append(.finishRun(RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: finishedAt,
+                                                       status: JobStatus(outcome).rawValue, error: job.lastError)))
+                } else if job.status == .cancelled {
+                    writes.append(.finishRun(RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: job.updatedAt ?? clock.now(),
+                                                       status: JobStatus.cancelled.rawValue, error: RunCancel.error)))
+                }
+            }
         }
-        try await store.write([.finishRun(finish)], logged: false)
-        logger.info("finished the history record of an ended run", metadata: ["job_id": "\(job.jobID)", "attempt": "\(job.attempt)"])
+        guard !writes.isEmpty else { return }
+        try await store.write(writes, logged: false)
+        logger.info("finished history records of ended runs", metadata: ["job_id": "\(job.jobID)", "records": "\(writes.count)"])
     }
+
+    /// How many of a job's newest history records ``finishLostRecord(_:)`` reads.
+    static let recordsChecked = 10
 
     /// Queued runs due after this need nothing from the current sweep: a missing entry matters only once
     /// it falls due (a later sweep, at least one sweep ahead, writes it), and a future bucket is never

@@ -283,8 +283,20 @@ public final class JobService: Sendable {
     func enqueueRun(_ activation: RunActivation) async throws {
         let entry = QueueEntry(job: activation.job, shard: activation.shard, dueAt: activation.due, tries: 0)
         try await store.write([.enqueue(entry, enqueuedAt: activation.at)]
-            + JobWrite.move(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due),
+            + JobWrite.move(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due)
+            + lastRunEnd(activation.job),
             logged: false, timestamp: writeTimestamp(after: activation.job))
+    }
+
+    /// The history end of the finished job's last run as its job row has it: written again when the job is
+    /// activated, since a worker that stopped between that run's end CAS and the batch recording it left the
+    /// record `running`, and once a later run reuses the job's `running` index entry no sweep finds it.
+    /// Status, end and error only (the run's output stands).
+    func lastRunEnd(_ job: JobView) -> [JobWrite] {
+        guard [.succeeded, .failed, .timedOut].contains(job.status), job.attempt > 0, let finishedAt = job.finishedAt,
+              let outcome = job.lastOutcome else { return [] }
+        return [.finishRun(RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: finishedAt, status: JobStatus(outcome).rawValue,
+                                     error: job.lastError.map { String($0.prefix(8_192)) }))]
     }
 
     /// Runs a CAS on a job row; an unknown outcome is resolved by a SERIAL read checked with `expect`.

@@ -343,7 +343,10 @@ final class SimulationWorld: Sendable {
     private func allSettled() -> Bool {
         let busy = workers.withLock { $0.contains { $0.state.withLock { $0.busy || !$0.active.isEmpty } } }
         guard !busy, turnstile.pendingCount == 0 else { return false }
-        return database.tables.withLock { t in t.jobs.values.allSatisfy { $0.status != .queued && $0.status != .running } }
+        return database.tables.withLock { t in
+            // A `running` index entry of an ended run stays until a sweep ends the run's record with it.
+            t.jobs.values.allSatisfy { $0.status != .queued && $0.status != .running && t.index[.init(status: .running, jobID: $0.jobID)]?.value == nil }
+        }
     }
 
     /// Checked after every step.
