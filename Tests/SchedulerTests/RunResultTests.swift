@@ -152,8 +152,9 @@ struct RunResultTests {
         await bed.stop()
     }
 
-    @Test("a run whose end was accepted but whose history batch was lost is finished by the repair sweep")
-    func sweepFinishesLostRecord() async throws {
+    @Test("a run whose end was accepted but whose history batch was lost is finished by the repair sweep, or by the job's next activation",
+          arguments: ["sweep", "activation"])
+    func lostRecordFinished(by repairer: String) async throws {
         var configuration = SchedulerTestBed.fastConfiguration
         configuration.shards = 1
         configuration.shardLeaseTTL = .seconds(600)  // the sweep below runs without the loop that renews it
@@ -170,14 +171,18 @@ struct RunResultTests {
                                                               outcome: .succeeded, error: nil))
         #expect(cas.applied)
         #expect(try await service.history(created.jobID, limit: 1).first?.status == .running)
-        try await runtime.ownership.balance()
-        try await runtime.repair.sweep(intentGrace: .zero)
-        let record = try #require(try await service.history(created.jobID, limit: 1).first)
+        if repairer == "sweep" {
+            try await runtime.ownership.balance()
+            try await runtime.repair.sweep(intentGrace: .zero)
+            let listed = try await service.cql.run("SELECT job_id FROM scheduler.jobs_by_status WHERE status = 'running' AND slot = ?",
+                                                   [Int32(JobHash.slot(created.jobID))])
+            #expect(listed.first == nil, "the stale running index entry should be gone")
+        } else {
+            #expect(try await service.run(created.jobID).status == .queued)
+        }
+        let record = try #require(try await service.history(created.jobID, limit: 5).first { $0.attempt == claim.attempt })
         #expect(record.status == .succeeded)
         #expect(record.finishedAt == finishedAt)
-        let listed = try await service.cql.run("SELECT job_id FROM scheduler.jobs_by_status WHERE status = 'running' AND slot = ?",
-                                               [Int32(JobHash.slot(created.jobID))])
-        #expect(listed.first == nil, "the stale running index entry should be gone")
         await bed.stop()
     }
 
