@@ -112,10 +112,10 @@ struct BadInputTests {
         try await fixture.test { client in
             let put = try await client.send(.put, "/jobs", body: "{}")
             expectError(put, .methodNotAllowed, field: "method")
-            #expect(put.headers[.allow] == "POST, GET")
+            #expect(put.headers[.allow] == "POST, GET, HEAD")
             let patch = try await client.send(.patch, "/jobs/\(UUID().uuidString)")
             expectError(patch, .methodNotAllowed, field: "method")
-            #expect(patch.headers[.allow] == "GET, DELETE")
+            #expect(patch.headers[.allow] == "GET, DELETE, HEAD")
             let postMetrics = try await client.send(.post, "/metrics")
             expectError(postMetrics, .methodNotAllowed, field: "method")
             let unknown = try await client.send(.get, "/jobz")

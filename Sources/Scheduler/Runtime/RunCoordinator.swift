@@ -132,6 +132,7 @@ final class RunCoordinator: Sendable {
         let registered = state.withLock { state -> Bool in
             guard !lifecycle.isStopping, state.inFlight[key] == nil else { return false }
             state.inFlight[key] = { handBack.withLock { $0 }?() }
+            service.metrics.jobsRunning.record(state.inFlight.count)
             return true
         }
         guard registered else { return false }
@@ -140,6 +141,7 @@ final class RunCoordinator: Sendable {
             let woken = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.inFlight.removeValue(forKey: key)
                 let count = state.inFlight.count
+                self.service.metrics.jobsRunning.record(count)
                 let ready = state.waiters.filter { $0.value.threshold >= count }
                 for id in ready.keys { state.waiters.removeValue(forKey: id) }
                 return ready.values.map(\.continuation)
@@ -261,8 +263,7 @@ final class RunCoordinator: Sendable {
             try await store.write([.dequeue(entry.key)], logged: false)
             return nil
         }
-        service.metrics.runsStarted.increment()
-        service.metrics.queueLag.record(max(0, Double(now.millis - entry.dueAt.millis) / 1000))
+        service.metrics.runStarted(kind: entry.kind, lagSeconds: Double(now.millis - entry.dueAt.millis) / 1000)
         return claim
     }
 
@@ -425,8 +426,8 @@ final class RunCoordinator: Sendable {
         }
         switch verdict {
         case .applied:
-            service.metrics.run(outcome)
-            service.metrics.runDuration.recordNanoseconds(max(0, (now.millis - claim.startedAt.millis) * 1_000_000))
+            service.metrics.runEnded(kind: entry.kind, outcome: outcome, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
+            if next.due != nil, next.tries > 0, outcome == .failed || outcome == .timedOut { service.metrics.retried(kind: entry.kind) }
             logEnd(entry, claim: claim, outcome: outcome.rawValue, now: now, error: error)
             var writes: [JobWrite] = [.finishRun(report.finish(entry, attempt: claim.attempt, at: now, status: JobStatus(outcome), error: error))]
             writes += JobWrite.move(entry.jobID, from: .running, to: next.status, at: now, due: next.due)
@@ -455,7 +456,7 @@ final class RunCoordinator: Sendable {
 
     /// Records a run whose job was cancelled while it ran: `cancelled`, with what it produced.
     private func finishCancelled(_ entry: QueueEntry, claim: Claim, report: RunReport, now: Date, until leaseExpiresAt: Date) async throws {
-        service.metrics.run(.cancelled)
+        service.metrics.runEnded(kind: entry.kind, outcome: .cancelled, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
         logEnd(entry, claim: claim, outcome: RunOutcome.cancelled.rawValue, now: now, error: RunCancel.error)
         let finish = report.finish(entry, attempt: claim.attempt, at: now, status: .cancelled, error: RunCancel.error)
         try await FencedRetry(clock: clock).run(until: leaseExpiresAt) { try await store.write([.finishRun(finish)], logged: false) }
