@@ -257,8 +257,10 @@ struct LiveStackTests {
             let planned = plan.stdout.split(separator: "\n").map(String.init)
             #expect(planned.first?.hasPrefix("CREATE KEYSPACE IF NOT EXISTS scheduler") == true, "\(plan.transcript)")
             #expect(planned.contains("ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp;"), "\(plan.transcript)")
+            #expect(planned.contains("ALTER TABLE scheduler.job_history ADD exit_code int;"), "\(plan.transcript)")
             #expect(!plan.stdout.contains("IF NOT EXISTS next_due_at"), "\(plan.transcript)")
-            #expect(!plan.stdout.contains("CREATE TABLE"), "migration 1 is recorded and must not run again: \(plan.transcript)")
+            #expect(!plan.stdout.contains("CREATE TABLE IF NOT EXISTS scheduler.jobs ("),
+                    "migration 1 is recorded and must not run again: \(plan.transcript)")
 
             let applied = try await initSchema([host, port])
             #expect(applied.status == 0, "\(applied.transcript)")
@@ -266,11 +268,12 @@ struct LiveStackTests {
             let versions = try await Command.run(try Repo.product("cqlprobe"), [
                 host, port, "-e", "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler';",
             ])
-            #expect(versions.stdout.contains("(2 rows)"), "\(versions.transcript)")
+            #expect(versions.stdout.contains("(3 rows)"), "\(versions.transcript)")
 
-            // A run that added the column but stopped before recording migration 2: the ADD is skipped.
+            // A run that added the columns but stopped before recording migrations 2 and 3: the ADDs are skipped.
             let forget = try await Command.run(try Repo.product("cqlprobe"), [
-                host, port, "-e", "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 2;",
+                host, port, "-e", "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 2; "
+                    + "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 3;",
             ])
             #expect(forget.status == 0, "\(forget.transcript)")
             let rest = try await initSchema(["--dry-run", host, port])

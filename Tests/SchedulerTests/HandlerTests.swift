@@ -84,6 +84,36 @@ struct HandlerTests {
         }
     }
 
+    @Test("http keeps a failed answer's status and body as the run's result")
+    func httpFailureResult() async throws {
+        let server = try TestHTTPServer(status: 500)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/"
+        do {
+            _ = try await HTTPHandler().run(Self.context(payload: #"{"url":"\#(url)"}"#))
+            Issue.record("a 500 answer succeeded")
+        } catch let error as JobHandlerError {
+            #expect(error.result == JobResult(output: "received", httpStatus: 500))
+            #expect(error.description == "http: \(url) answered 500")
+        }
+        let ok = try TestHTTPServer(status: 200)
+        defer { ok.stop() }
+        #expect(try await HTTPHandler().run(Self.context(payload: #"{"url":"http://127.0.0.1:\#(ok.port)/"}"#))
+            == JobResult(output: "received", httpStatus: 200))
+    }
+
+    @Test("http names the URL and the timeout when no answer comes")
+    func httpNoResponse() async throws {
+        let server = try TestHTTPServer(status: 200, silent: true)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/"
+        await #expect(throws: JobHandlerError.noResponse(url: url, seconds: 0.5)) {
+            try await HTTPHandler().run(Self.context(payload: #"{"url":"\#(url)","timeout_seconds":0.5}"#))
+        }
+        #expect(JobHandlerError.noResponse(url: url, seconds: 0.5).description == "http: no response from \(url) within 0.5 s")
+        #expect(JobHandlerError.noResponse(url: url, seconds: 30).description == "http: no response from \(url) within 30 s")
+    }
+
     @Test("http refuses payloads without an http(s) URL", arguments: ["{}", #"{"url":"ftp://x/"}"#, #"{"url":"http://127.0.0.1/","timeout_seconds":0}"#])
     func httpBadPayload(payload: String) async {
         await #expect(throws: JobHandlerError.self) { try await HTTPHandler().run(Self.context(payload: payload)) }
@@ -94,6 +124,7 @@ struct HandlerTests {
         let result = try await ShellHandler().run(Self.context(payload: #"{"command":"echo","args":["hello","$HOME"]}"#))
         // No shell: `$HOME` reaches echo literally.
         #expect(result.output == "hello $HOME\n")
+        #expect(result.exitCode == 0)
         let viaShell = try await ShellHandler().run(Self.context(payload: #"{"command":"echo out; echo err >&2","shell":true}"#))
         #expect(viaShell.output == "out\nerr\n")
     }
@@ -106,6 +137,33 @@ struct HandlerTests {
         await #expect(throws: JobHandlerError.exitStatus(command: "echo oops; exit 3", status: 3, output: "oops\n")) {
             try await ShellHandler().run(Self.context(payload: #"{"command":"echo oops; exit 3","shell":true}"#))
         }
+        #expect(JobHandlerError.exitStatus(command: "x", status: 3, output: "oops\n").result == JobResult(output: "oops\n", exitCode: 3))
+        #expect(JobHandlerError.exitStatus(command: "x", status: 3, output: "oops\n").description == "shell: x exited with status 3")
+    }
+
+    @Test("shell keeps the output a process wrote before its deadline")
+    func shellDeadlineOutput() async {
+        await #expect(throws: JobHandlerError.deadlineExceeded(kind: "shell", output: "started\n")) {
+            try await ShellHandler().run(Self.context(payload: #"{"command":"echo started; sleep 30","shell":true}"#, timeout: .seconds(1)))
+        }
+    }
+
+    @Test("a shell child inherits only stdin, stdout and stderr, and leads its own process group")
+    func shellIsolation() async throws {
+        // A listening socket and a pipe the worker holds, without close-on-exec: the child must not see them.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)
+        defer { for fd in [listener] + ends { close(fd) } }
+        let payload = #"{"command":"ls /proc/self/fd; cut -d' ' -f1,5 /proc/$$/stat","shell":true}"#
+        let result = try await ShellHandler().run(Self.context(payload: payload))
+        let lines = (result.output ?? "").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        // `ls` lists 0, 1, 2 and its own descriptor of /proc/self/fd (3); nothing else.
+        let descriptors = lines.compactMap { Int($0) }
+        #expect(descriptors == [0, 1, 2, 3], "\(result.output ?? "")")
+        let ids = try #require(lines.last).split(separator: " ").compactMap { Int($0) }
+        #expect(ids.count == 2 && ids[0] == ids[1], "the shell should lead its group: \(lines)")
+        #expect(ids.first.map { Int32($0) != getpgrp() } ?? false)
     }
 
     @Test("shell kills a process that outlives its deadline")
@@ -129,12 +187,18 @@ struct HandlerTests {
         #expect(ContinuousClock.now - start < .seconds(25))
     }
 
-    @Test("shell stops the process when the run's task is cancelled")
-    func shellCancelled() async {
-        let task = Task { try await ShellHandler().run(Self.context(payload: #"{"command":"sleep","args":["30"]}"#)) }
-        try? await Task.sleep(for: .milliseconds(100))
+    @Test("shell stops the process group when the run's task is cancelled, keeping the output")
+    func shellCancelled() async throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shell-cancel-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        // The grandchild `sleep` is in the group too: the run ends only once the pipe's writers are gone.
+        let payload = #"{"command":"echo begun; touch \#(marker); sleep 30; echo never","shell":true}"#
+        let task = Task { try await ShellHandler().run(Self.context(payload: payload)) }
+        #expect(try await SchedulerTestBed.eventually(20) { FileManager.default.fileExists(atPath: marker) })
+        let start = ContinuousClock.now
         task.cancel()
-        await #expect(throws: CancellationError.self) { try await task.value }
+        await #expect(throws: JobHandlerError.stopped(kind: "shell", output: "begun\n")) { try await task.value }
+        #expect(ContinuousClock.now - start < .seconds(4))
     }
 
     @Test("shell refuses unknown commands and bad payloads")
@@ -150,7 +214,17 @@ struct HandlerTests {
     @Test("shell output is capped")
     func shellOutputCap() async throws {
         let handler = ShellHandler(maximumOutputBytes: 10)
-        let result = try await handler.run(Self.context(payload: #"{"command":"head -c 100000 /dev/zero | tr '\\0' x","shell":true}"#))
-        #expect(result.output == "xxxxxxxxxx\n[output truncated]")
+        let result = try await handler.run(Self.context(payload: #"{"command":"head -c 100000 /dev/zero | tr '\\0' x; echo end","shell":true}"#))
+        #expect(result.output == "[99994 earlier bytes dropped]\nxxxxxxend\n")
+        #expect(ShellHandler().maximumOutputBytes == 4096)
+    }
+
+    @Test("run output keeps the last bytes, cut at a character boundary")
+    func outputTail() {
+        #expect(RunOutput.tail("short") == "short")
+        #expect(RunOutput.tail("abcdef", limit: 3) == "[3 earlier bytes dropped]\ndef")
+        // "é" is two bytes: a cut through it drops its first half and the half is counted.
+        #expect(RunOutput.tail("aébc", limit: 3) == "[3 earlier bytes dropped]\nbc")
+        #expect(RunOutput.tail(Array("xyz".utf8), dropped: 10, limit: 5) == "[10 earlier bytes dropped]\nxyz")
     }
 }

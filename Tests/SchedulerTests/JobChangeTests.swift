@@ -58,7 +58,7 @@ struct JobChangeTests {
         // The run at the new schedule's fire, then the next fire 10 minutes later.
         clock.advance(by: .seconds(600))
         let claim = try #require(try await runtime.runs.claim(entry))
-        #expect(try await runtime.runs.complete(entry, claim: claim, end: .handler(output: nil, error: nil), leaseExpiresAt: claim.leaseExpiresAt)
+        #expect(try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(), leaseExpiresAt: claim.leaseExpiresAt)
             == .applied)
         let after = try #require(try await service.get(created.jobID))
         #expect(after.status == .queued)
@@ -84,7 +84,7 @@ struct JobChangeTests {
         #expect(updated.attempt == claim.attempt, "the run in flight keeps its fencing token")
         // The run ends with the definition it started with; its end re-reads the job and queues the new one.
         clock.advance(by: .seconds(5))
-        let verdict = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: "ran v1", error: nil),
+        let verdict = try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(output: "ran v1"),
                                                       leaseExpiresAt: claim.leaseExpiresAt)
         #expect(verdict == .applied)
         let after = try #require(try await service.get(created.jobID))
@@ -159,7 +159,7 @@ struct JobChangeTests {
         #expect(asked.status == .running)
         #expect(asked.paused)
         #expect(try await service.pause(created.jobID).paused)
-        let verdict = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: nil, error: nil),
+        let verdict = try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(),
                                                       leaseExpiresAt: claim.leaseExpiresAt)
         #expect(verdict == .applied)
         let parked = try #require(try await service.get(created.jobID))
@@ -176,7 +176,7 @@ struct JobChangeTests {
         let second = try #require(try await runtime.runs.claim(next))
         _ = try await service.pause(created.jobID)
         #expect(try await service.resume(created.jobID).status == .running)
-        _ = try await runtime.runs.complete(next, claim: second, end: .handler(output: nil, error: nil), leaseExpiresAt: second.leaseExpiresAt)
+        _ = try await runtime.runs.complete(next, claim: second, end: .finished, report: RunReport(), leaseExpiresAt: second.leaseExpiresAt)
         #expect(try await service.get(created.jobID)?.status == .queued)
         await bed.stop()
     }
@@ -191,7 +191,7 @@ struct JobChangeTests {
         let entry = try #require(try await Self.entries(bed, created.jobID).first)
         let claim = try #require(try await runtime.runs.claim(entry))
         await #expect(throws: JobServiceError.self) { try await service.purge(created.jobID) }
-        _ = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: nil, error: nil), leaseExpiresAt: claim.leaseExpiresAt)
+        _ = try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(), leaseExpiresAt: claim.leaseExpiresAt)
         #expect(try await service.history(created.jobID, limit: 5).count == 1)
 
         try await service.purge(created.jobID)
@@ -227,7 +227,7 @@ struct JobChangeTests {
             let entry = try #require(try await Self.entries(bed, created.jobID).first)
             clock.advance(by: .seconds(60))
             let claim = try #require(try await runtime.runs.claim(entry))
-            _ = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: nil, error: nil), leaseExpiresAt: claim.leaseExpiresAt)
+            _ = try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(), leaseExpiresAt: claim.leaseExpiresAt)
         }
         var attempts: [Int64] = []
         var page: String?
@@ -254,7 +254,7 @@ struct JobChangeTests {
         let created = try await bed.service.create(try SchedulerTestBed.job("now"))
         let entry = try #require(try await Self.entries(bed, created.jobID).first)
         let claim = try #require(try await runtime.runs.claim(entry))
-        _ = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: "done", error: nil), leaseExpiresAt: claim.leaseExpiresAt)
+        _ = try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(output: "done"), leaseExpiresAt: claim.leaseExpiresAt)
         let rows = try await bed.service.cql.run("SELECT ttl(worker_id) AS started, ttl(finished_at) AS finished FROM scheduler.job_history WHERE job_id = ?",
                                                  [created.jobID])
         let row = try #require(rows.first)
@@ -281,7 +281,7 @@ struct JobChangeTests {
             let entry = try #require(try await Self.entries(bed, created.jobID).first)
             #expect(entry.backoff.multiplier == 3)
             let claim = try #require(try await runtime.runs.claim(entry))
-            _ = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: nil, error: "boom"), leaseExpiresAt: claim.leaseExpiresAt)
+            _ = try await runtime.runs.complete(entry, claim: claim, end: .finished, report: RunReport(error: "boom"), leaseExpiresAt: claim.leaseExpiresAt)
             let job = try #require(try await service.get(created.jobID))
             let delay = try #require(job.nextDueAt).timeIntervalSince(clock.now())
             #expect(job.status == .queued)

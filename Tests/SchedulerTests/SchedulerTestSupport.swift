@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import MetricsTestKit
+import Testing
 @testable import Scheduler
 
 /// An embedded node in memory with the scheduler schema applied, a session and a job service,
@@ -60,7 +61,15 @@ struct SchedulerTestBed: Sendable {
                     maxAttempts: Int64? = nil, timezone: String? = nil, key: String? = nil, run: Bool = true) throws -> ValidatedJob {
         try JobRequest(schedule: schedule, timezone: timezone, payload: payload, maxDurationSeconds: maxDuration, kind: kind,
                        maxAttempts: maxAttempts, idempotencyKey: key, run: run)
-            .validated(kinds: HandlerRegistry.builtIns().kinds.union(["flaky"]), now: Date())
+            .validated(kinds: HandlerRegistry.builtIns(shell: ShellHandler()).kinds.union(["flaky"]), now: Date())
+    }
+
+    /// The queue entry the job row points at (for tests that claim a run by hand).
+    static func queueEntry(_ service: JobService, _ id: UUID) async throws -> QueueEntry {
+        let job = try #require(try await service.get(id))
+        let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
+                                             [Int32(try #require(job.queueShard)), try #require(job.queueBucket)])
+        return try #require(try rows.decode(QueueEntry.self).first { $0.jobID == id })
     }
 
     /// Polls `condition` until it holds (or about `seconds` pass); returns whether it held.

@@ -22,7 +22,8 @@ final class TestHTTPServer: Sendable {
     private let status: Int
     private let received = LockedBox<[Request]>([])
 
-    init(status: Int) throws {
+    /// A server answering `status`; a `silent` one accepts connections (the kernel's backlog) and never answers.
+    init(status: Int, silent: Bool = false) throws {
         self.status = status
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -47,6 +48,7 @@ final class TestHTTPServer: Sendable {
         }
         listener = fd
         port = UInt16(bigEndian: address.sin_port)
+        guard !silent else { return }
         let thread = Thread { [self] in self.serve() }
         thread.start()
     }

@@ -8,17 +8,19 @@ import FoundationNetworking
 /// The request body is `body` (a string is sent as is, any other JSON value as JSON text), or
 /// the whole payload when `body` is absent. Headers `X-Job-Id`, `X-Job-Attempt` and
 /// `X-Fencing-Token` let the receiver fence out stale runs as the scheduler does. A status
-/// outside 200...299 fails the run. The request times out at `timeout_seconds` or at the run's
-/// deadline, whichever comes first, and is cancelled with the run's task.
+/// outside 200...299 fails the run. The run's result keeps the response status and the last
+/// ``maximumResponseBytes`` of the body, for a failed status too. The request times out at
+/// `timeout_seconds` or at the run's deadline, whichever comes first (the error then reads
+/// `http: no response from <url> within N s`), and is cancelled with the run's task.
 public struct HTTPHandler: JobHandler {
     /// `http`.
     public static let kind = "http"
 
-    /// How much of a response body is kept as output or in an error.
+    /// How much of a response body is kept as output (its last bytes).
     public let maximumResponseBytes: Int
 
     /// Creates the handler.
-    public init(maximumResponseBytes: Int = 4096) {
+    public init(maximumResponseBytes: Int = RunOutput.limit) {
         self.maximumResponseBytes = maximumResponseBytes
     }
 
@@ -52,18 +54,18 @@ public struct HTTPHandler: JobHandler {
         case let value?: request.httpBody = Data(value.jsonText.utf8)
         case nil: request.httpBody = Data(context.payload.utf8)
         }
-        let (data, status) = try await Self.send(request, urlText: urlText)
-        let body = String(decoding: data.prefix(maximumResponseBytes), as: UTF8.self)
+        let (data, status) = try await Self.send(request, urlText: urlText, timeout: request.timeoutInterval)
+        let body = RunOutput.tail(data, limit: maximumResponseBytes)
         guard (200...299).contains(status) else {
             throw JobHandlerError.httpStatus(url: urlText, status: status, body: body)
         }
         context.logger.debug("http job delivered", metadata: ["url": "\(urlText)", "status": "\(status)"])
-        return JobResult(output: body.isEmpty ? nil : body)
+        return JobResult(output: body.isEmpty ? nil : body, httpStatus: status)
     }
 
     /// One request on an ephemeral session (no cookies or cache shared between jobs), cancelled
     /// when the calling task is.
-    private static func send(_ request: URLRequest, urlText: String) async throws -> (Data, Int) {
+    private static func send(_ request: URLRequest, urlText: String, timeout: Double) async throws -> (Data, Int) {
         let session = URLSession(configuration: .ephemeral)
         defer { session.finishTasksAndInvalidate() }
         let pending = LockedBox<(task: URLSessionDataTask?, cancelled: Bool)>((nil, false))
@@ -72,9 +74,13 @@ public struct HTTPHandler: JobHandler {
                 let task = session.dataTask(with: request) { data, response, error in
                     if let error {
                         let cancelled = pending.withLock { $0.cancelled }
-                        continuation.resume(throwing: cancelled
-                            ? CancellationError()
-                            : JobHandlerError.requestFailed(url: urlText, problem: error.localizedDescription))
+                        if cancelled {
+                            continuation.resume(throwing: CancellationError())
+                        } else if (error as? URLError)?.code == .timedOut || (error as NSError).code == NSURLErrorTimedOut {
+                            continuation.resume(throwing: JobHandlerError.noResponse(url: urlText, seconds: timeout))
+                        } else {
+                            continuation.resume(throwing: JobHandlerError.requestFailed(url: urlText, problem: error.localizedDescription))
+                        }
                         return
                     }
                     guard let http = response as? HTTPURLResponse else {

@@ -9,21 +9,27 @@ import Darwin
 ///
 /// Without `"shell": true` the command is executed directly (a bare name is looked up in
 /// `PATH`), with `args` as its arguments and no shell interpreting anything; with it, the
-/// command runs as `/bin/sh -c command`. Standard output and error are captured together up to
-/// ``maximumOutputBytes``. Exit status 0 succeeds; any other status, or a signal, fails the run.
-/// At the run's deadline, or when the run's task is cancelled, the process gets SIGTERM, then
-/// SIGKILL after ``terminationGrace``. Only registered when the worker enables it.
+/// command runs as `/bin/sh -c command`. Standard output and error are captured together,
+/// interleaved as written, and the last ``maximumOutputBytes`` are kept (also when the run times
+/// out or is cancelled). Exit status 0 succeeds; any other status, or a signal, fails the run.
+///
+/// The child is isolated from the worker: it inherits no descriptor but stdin (/dev/null), stdout
+/// and stderr (the output pipe), so it cannot hold or use the worker's listening sockets, client
+/// connections or epoll descriptors, also after the worker died; and it leads a process group of its
+/// own. At the run's deadline, or when the run's task is cancelled (job cancelled, worker shutdown),
+/// the whole group gets SIGTERM, then SIGKILL after ``terminationGrace``. Only registered when the
+/// worker enables it.
 public struct ShellHandler: JobHandler {
     /// `shell`.
     public static let kind = "shell"
 
     /// How long a process may take to exit after SIGTERM before it gets SIGKILL.
     public let terminationGrace: Duration
-    /// How much combined output is kept; the rest is read and discarded.
+    /// How much combined output is kept (the last bytes); the rest is read and discarded.
     public let maximumOutputBytes: Int
 
     /// Creates the handler.
-    public init(terminationGrace: Duration = .seconds(5), maximumOutputBytes: Int = 64 * 1024) {
+    public init(terminationGrace: Duration = .seconds(5), maximumOutputBytes: Int = RunOutput.limit) {
         self.terminationGrace = terminationGrace
         self.maximumOutputBytes = maximumOutputBytes
     }
@@ -71,7 +77,7 @@ public struct ShellHandler: JobHandler {
         do {
             child = try ChildProcess.spawn(executable: executable, arguments: arguments)
         } catch {
-            throw JobHandlerError.launchFailed(command: command, problem: String(cString: strerror(error.code.rawValue)))
+            throw JobHandlerError.launchFailed(command: command, problem: error.description)
         }
         let supervisor = ProcessSupervisor(processGroup: child.pid, grace: terminationGrace)
         let output = OutputCollector(fileDescriptor: child.outputDescriptor, limit: maximumOutputBytes)
@@ -97,13 +103,13 @@ public struct ShellHandler: JobHandler {
         case .deadline?:
             throw JobHandlerError.deadlineExceeded(kind: Self.kind, output: text)
         case .cancelled?:
-            throw CancellationError()
+            throw JobHandlerError.stopped(kind: Self.kind, output: text)
         case nil:
             break
         }
         switch exit {
         case .exited(0):
-            return JobResult(output: text.isEmpty ? nil : text)
+            return JobResult(output: text.isEmpty ? nil : text, exitCode: 0)
         case .exited(let status):
             throw JobHandlerError.exitStatus(command: command, status: status, output: text)
         case .signaled(let signal):
@@ -129,17 +135,48 @@ public struct ShellHandler: JobHandler {
 /// inherit the spawning thread's signal mask, and Swift's pool threads block SIGTERM, so the
 /// child could never be asked to stop. Here the child gets an empty mask, default dispositions
 /// (SIGPIPE included), its own process group (so SIGTERM/SIGKILL reach whatever it started),
-/// stdin from /dev/null and stdout+stderr into one pipe.
+/// stdin from /dev/null, stdout+stderr into one pipe, and every other descriptor closed.
+///
+/// Closing is a spawn action (glibc's `posix_spawn_file_actions_addclosefrom_np`, 2.34 and later)
+/// rather than close-on-exec on each descriptor: descriptors opened by libraries (NIO's sockets
+/// and epoll, URLSession's, a log file) or by another thread between our `pipe` and the spawn would
+/// otherwise leak into the child. glibc declares the function only for `_DEFAULT_SOURCE`, which
+/// Swift's Glibc module does not define, so it is looked up once by name; without it (an older
+/// glibc) no shell job is started rather than one that leaks the worker's sockets.
 private struct ChildProcess {
     enum Exit: Sendable { case exited(Int32), signaled(Int32) }
+
+    /// Why a child could not be started.
+    enum SpawnError: Error, CustomStringConvertible {
+        case system(Int32)
+        case cannotIsolate
+
+        var description: String {
+            switch self {
+            case let .system(code): return String(cString: strerror(code))
+            case .cannotIsolate:
+                return "this C library lacks posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later is needed "
+                    + "to keep the worker's descriptors from the child)"
+            }
+        }
+    }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// `posix_spawn_file_actions_addclosefrom_np`, nil when the C library lacks it.
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
 
     let pid: pid_t
     /// The read end of the output pipe, owned by the caller (closed by the collector).
     let outputDescriptor: Int32
 
-    static func spawn(executable: String, arguments: [String]) throws(POSIXError) -> ChildProcess {
+    static func spawn(executable: String, arguments: [String]) throws(SpawnError) -> ChildProcess {
+        guard let addCloseFrom else { throw .cannotIsolate }
         var descriptors: [Int32] = [-1, -1]
-        guard pipe(&descriptors) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard pipe(&descriptors) == 0 else { throw .system(errno) }
         let (readEnd, writeEnd) = (descriptors[0], descriptors[1])
         // Other children spawned meanwhile must not inherit the pipe (dup2 clears the flag for
         // this child's stdout and stderr).
@@ -153,6 +190,12 @@ private struct ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        // Last: the pipe's own descriptors and everything the worker holds are closed in the child.
+        let closing = addCloseFrom(&actions, 3)
+        guard closing == 0 else {
+            close(readEnd)
+            throw .system(closing)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -179,7 +222,7 @@ private struct ChildProcess {
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
             close(readEnd)
-            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO)
+            throw .system(result)
         }
         return ChildProcess(pid: pid, outputDescriptor: readEnd)
     }
@@ -261,11 +304,11 @@ private final class ProcessSupervisor: Sendable {
 }
 
 /// Reads a pipe on a dedicated thread (blocking reads stay off Swift's cooperative pool) and
-/// keeps the first `limit` bytes.
+/// keeps the last `limit` bytes.
 private final class OutputCollector: Sendable {
     struct State {
         var bytes: [UInt8] = []
-        var truncated = false
+        var dropped = 0
         var stopRequested = false
         var done = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -305,9 +348,12 @@ private final class OutputCollector: Sendable {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             state.withLock { state in
-                let room = max(0, limit - state.bytes.count)
-                if count > room { state.truncated = true }
-                state.bytes.append(contentsOf: buffer[0..<min(count, room)])
+                state.bytes.append(contentsOf: buffer[0..<count])
+                let excess = state.bytes.count - limit
+                if excess > 0 {
+                    state.bytes.removeFirst(excess)
+                    state.dropped += excess
+                }
             }
         }
         close(fileDescriptor)
@@ -330,8 +376,6 @@ private final class OutputCollector: Sendable {
             }
             if done { continuation.resume() }
         }
-        return state.withLock { state in
-            String(decoding: state.bytes, as: UTF8.self) + (state.truncated ? "\n[output truncated]" : "")
-        }
+        return state.withLock { state in RunOutput.tail(state.bytes, dropped: state.dropped, limit: limit) }
     }
 }

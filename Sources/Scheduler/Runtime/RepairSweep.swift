@@ -15,6 +15,8 @@ import Logging
 /// CAS lost, or the leftover of a partly applied batch: once older than the intent grace (by default
 /// ``JobService/runIntentGrace``) it is deleted at its own write time, so a newer write of it stands.
 /// The entry of a running job is kept: after a claim's lost batch it is the only one leading to the run.
+/// A `running` entry of a job no longer running is what a lost completion batch leaves: the sweep ends
+/// the run's history record with the outcome on the job row (no record stays `running`) and deletes it.
 final class RepairSweep: Sendable {
     let service: JobService
     let ownership: ShardOwnership
@@ -78,7 +80,45 @@ final class RepairSweep: Sendable {
             try await store.write([.unindexWritten(.queued, id, writtenAt: written)], logged: false)
             logger.info("deleted stale queued index entry", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
         }
+        if status == .running, job.status != .running, let written = indexed.written,
+           clock.now().millis - written / 1000 > grace.milliseconds {
+            // The run ended (its end CAS applied) but the batch that records it was lost past its retries.
+            try await finishLostRecord(job)
+            try await store.write([.unindexWritten(.running, id, writtenAt: written)], logged: false)
+            logger.info("deleted stale running index entry", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
+        }
     }
+
+    /// Ends the history records that still say `running` although their run ended (a worker that stopped
+    /// between its run's end CAS and the batch recording it). The job's latest run gets the outcome its end
+    /// CAS stored on the job row (or `cancelled` when the job was cancelled during it); an earlier one, whose
+    /// outcome later runs overwrote, is recorded `failed` as a lost worker's. Only status, end and error are
+    /// written, so a run's own output stands should its write land.
+    func finishLostRecord(_ job: JobView) async throws {
+        var writes: [JobWrite] = []
+        for record in try await store.history(job.jobID, pageSize: Self.recordsChecked, pagingState: nil).runs where record.status == .running {
+            if record.attempt < job.attempt {
+                let error = "worker lost: run \(record.attempt) ended on worker \(record.workerID ?? "unknown") without its record; "
+                    + "run \(job.attempt) came later"
+                writes.append(.finishRun(RunFinish(jobID: job.jobID, attempt: record.attempt, finishedAt: clock.now(),
+                                                   status: JobStatus.failed.rawValue, error: error)))
+            } else if record.attempt == job.attempt, job.status != .running {
+                if let finishedAt = job.finishedAt, let outcome = job.lastOutcome {
+                    writes.append(.finishRun(RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: finishedAt,
+                                                       status: JobStatus(outcome).rawValue, error: job.lastError)))
+                } else if job.status == .cancelled {
+                    writes.append(.finishRun(RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: job.updatedAt ?? clock.now(),
+                                                       status: JobStatus.cancelled.rawValue, error: RunCancel.error)))
+                }
+            }
+        }
+        guard !writes.isEmpty else { return }
+        try await store.write(writes, logged: false)
+        logger.info("finished history records of ended runs", metadata: ["job_id": "\(job.jobID)", "records": "\(writes.count)"])
+    }
+
+    /// How many of a job's newest history records ``finishLostRecord(_:)`` reads.
+    static let recordsChecked = 10
 
     /// Queued runs due after this need nothing from the current sweep: a missing entry matters only once
     /// it falls due (a later sweep, at least one sweep ahead, writes it), and a future bucket is never
@@ -97,7 +137,7 @@ final class RepairSweep: Sendable {
         let status: JobStatus = retry ? (job.paused ? .paused : .queued) : .failed
         let tries = job.tries < job.maxAttempts ? job.tries : 0
         let due: Date? = status == .queued ? now : nil
-        let message = "run lease expired (worker \(job.leaseOwner ?? "unknown")); reclaimed by \(ownership.workerID)"
+        let message = "worker lost: run lease expired (worker \(job.leaseOwner ?? "unknown")); reclaimed by \(ownership.workerID)"
         let update = RunEndUpdate(jobID: job.jobID, attempt: job.attempt, expiredLease: expires, status: status, tries: tries,
                                   nextDueAt: due, queueShard: due.map { _ in shard }, finishedAt: now, outcome: .failed, error: message,
                                   revision: job.revision)
@@ -113,8 +153,12 @@ final class RepairSweep: Sendable {
             reloaded.status = .queued
             writes.append(.enqueue(QueueEntry(job: reloaded, shard: shard, dueAt: due, tries: tries), enqueuedAt: now))
         }
-        // Logged when re-queued, for the reason RunCoordinator.complete gives.
-        try await store.write(writes, logged: due != nil)
+        // Logged when re-queued, for the reason RunCoordinator.complete gives. Retried for a while (every write is
+        // idempotent, and a resent queue entry is fenced by the next claim's CAS): given up, the old run's history
+        // record would stay `running` and the job's queue entry would wait for the next sweep.
+        try await FencedRetry(clock: clock).run(until: now.adding(service.configuration.runLease / 3)) {
+            try await store.write(writes, logged: due != nil)
+        }
     }
 
     /// Writes the queue entry of a queued job again when it is missing or behind the poller.

@@ -2,12 +2,58 @@ import CQLWire
 import Foundation
 import Logging
 
-/// How a run's handler ended, as the run coordinator sees it.
+/// How a run ended, as the run coordinator sees it.
 enum RunEnd: Sendable, Hashable {
-    case handler(output: String?, error: String?)
+    /// The handler returned (succeeded) or threw (failed: the report has an error).
+    case finished
+    /// The run's deadline (`max_duration_seconds`) passed.
     case timedOut
+    /// The job was cancelled while the run ran: its cancel request was read.
+    case cancelled
+    /// The run lease could not be renewed: the run was fenced out (cancelled, or reclaimed).
     case leaseLost
+    /// The worker shut down and handed the run back to the queue.
     case handedBack
+}
+
+/// What a run left for its history record: output (last 4 KiB), error, exit code, HTTP status.
+struct RunReport: Sendable, Hashable {
+    var output: String?
+    var error: String?
+    var exitCode: Int32?
+    var httpStatus: Int?
+    /// The handler stopped at its own deadline (the same `max_duration_seconds` as the run's timer,
+    /// which it may reach first): the run timed out rather than failed.
+    var reachedDeadline = false
+
+    init(output: String? = nil, error: String? = nil, exitCode: Int32? = nil, httpStatus: Int? = nil) {
+        self.output = output
+        self.error = error
+        self.exitCode = exitCode
+        self.httpStatus = httpStatus
+    }
+
+    /// The report of a handler's return or throw (a ``JobHandlerError`` keeps what the run produced).
+    init(_ result: Result<JobResult, any Error>) {
+        switch result {
+        case let .success(value):
+            self.init(output: value.output, exitCode: value.exitCode, httpStatus: value.httpStatus)
+        case let .failure(error as JobHandlerError):
+            let partial = error.result
+            self.init(output: partial.output, error: error.description, exitCode: partial.exitCode, httpStatus: partial.httpStatus)
+            if case .deadlineExceeded = error { reachedDeadline = true }
+        case .failure(is CancellationError):
+            self.init(error: "cancelled")
+        case let .failure(error):
+            self.init(error: "\(error)")
+        }
+    }
+
+    /// The history row's end of the run: output cut to its last 4 KiB, error to 8 KiB.
+    func finish(_ entry: QueueEntry, attempt: Int64, at now: Date, status: JobStatus, error: String?) -> RunFinish {
+        RunFinish(jobID: entry.jobID, attempt: attempt, finishedAt: now, status: status.rawValue, output: output.map { RunOutput.tail($0) },
+                  error: error.map { String($0.prefix(8_192)) }, exitCode: exitCode, httpStatus: httpStatus.map { Int32(clamping: $0) })
+    }
 }
 
 /// A run this worker claimed: its fencing token (`attempt`), its try count, when it started and
@@ -41,8 +87,16 @@ final class RunCoordinator: Sendable {
         var continuation: CheckedContinuation<Void, Never>
     }
 
+    /// A run executing on this worker, and how to stop it when its job is cancelled.
+    private struct Executing {
+        var attempt: Int64
+        var stop: @Sendable () -> Void
+    }
+
     private struct State {
         var inFlight: [String: @Sendable () -> Void] = [:]
+        /// Runs past their claim, by job, for ``stopCancelledRuns()``.
+        var executing: [UUID: Executing] = [:]
         /// Set by ``handBackAll()``: a run that reaches execution after it (still claiming then) is handed back at once.
         var handingBack = false
         var waiters: [UInt64: Waiter] = [:]
@@ -151,8 +205,9 @@ final class RunCoordinator: Sendable {
     func claimAndExecute(_ entry: QueueEntry, handBack: LockedBox<(@Sendable () -> Void)?>) async {
         do {
             guard let claim = try await claim(entry) else { return }
-            let (end, leaseEnd) = await execute(entry, claim: claim, handBack: handBack)
-            try await complete(entry, claim: claim, end: end, leaseExpiresAt: leaseEnd)
+            logger.info("run started", metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)", "kind": "\(entry.kind)"])
+            let (end, report, leaseEnd) = await execute(entry, claim: claim, handBack: handBack)
+            try await complete(entry, claim: claim, end: end, report: report, leaseExpiresAt: leaseEnd)
         } catch {
             logger.warning("run failed to be recorded", metadata: ["job_id": "\(entry.jobID)", "error": "\(error)"])
         }
@@ -215,11 +270,12 @@ final class RunCoordinator: Sendable {
         return claim
     }
 
-    /// Runs the handler until it returns, its deadline passes, the run lease is lost or the run is handed
-    /// back; returns how it ended and the run lease's end as last granted.
-    func execute(_ entry: QueueEntry, claim: Claim, handBack: LockedBox<(@Sendable () -> Void)?>) async -> (RunEnd, Date) {
+    /// Runs the handler until it returns, its deadline passes, the job is cancelled, the run lease is lost or
+    /// the run is handed back; returns how it ended, what the handler left (a stopped handler is awaited for
+    /// its output) and the run lease's end as last granted.
+    func execute(_ entry: QueueEntry, claim: Claim, handBack: LockedBox<(@Sendable () -> Void)?>) async -> (RunEnd, RunReport, Date) {
         guard let handler = service.handlers.handler(for: entry.kind) else {
-            return (.handler(output: nil, error: "no handler registered for kind \(entry.kind)"), claim.leaseExpiresAt)
+            return (.finished, RunReport(error: "no handler registered for kind \(entry.kind)"), claim.leaseExpiresAt)
         }
         let maxDuration = Duration.seconds(max(1, entry.maxDurationSeconds))
         let deadline = clock.instant + maxDuration
@@ -227,31 +283,76 @@ final class RunCoordinator: Sendable {
                                  deadline: HandlerTime.deadline(after: maxDuration), logger: logger)
         let leaseEnd = LockedBox(claim.leaseExpiresAt)
         let tasks = LockedBox<[Task<Void, Never>]>([])
+        let runTask = LockedBox<Task<RunReport, Never>?>(nil)
         let clock = self.clock
         let end = await withCheckedContinuation { (continuation: CheckedContinuation<RunEnd, Never>) in
             let once = LockedBox<CheckedContinuation<RunEnd, Never>?>(continuation)
             let finish: @Sendable (RunEnd) -> Void = { end in once.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: end) }
             handBack.withLock { $0 = { finish(.handedBack) } }
-            let run = Task {
+            let run = Task { () -> RunReport in
+                let report: RunReport
                 do {
-                    let result = try await handler.run(context)
-                    finish(.handler(output: result.output, error: nil))
+                    report = RunReport(.success(try await handler.run(context)))
                 } catch {
-                    finish(.handler(output: nil, error: "\(error)"))
+                    report = RunReport(.failure(error))
                 }
+                finish(.finished)
+                return report
             }
+            runTask.withLock { $0 = run }
             let timer = Task {
                 try? await clock.sleep(until: deadline)
                 if !Task.isCancelled { finish(.timedOut) }
             }
             let keeper = Task { await self.keepRunLease(entry, claim: claim, leaseEnd: leaseEnd, lost: { finish(.leaseLost) }) }
-            tasks.withLock { $0 = [run, timer, keeper] }
+            tasks.withLock { $0 = [timer, keeper] }
+            state.withLock { $0.executing[entry.jobID] = Executing(attempt: claim.attempt, stop: { finish(.cancelled) }) }
             // A shutdown that handed runs back while this one was still being claimed found no way to stop it.
             if state.withLock({ $0.handingBack }) { finish(.handedBack) }
         }
-        // Cancellation is cooperative: whatever the handler still does is fenced out by the attempt.
+        state.withLock { state in
+            if state.executing[entry.jobID]?.attempt == claim.attempt { state.executing.removeValue(forKey: entry.jobID) }
+        }
         for task in tasks.withLock({ $0 }) { task.cancel() }
-        return (end, leaseEnd.withLock { $0 })
+        guard let run = runTask.withLock({ $0 }) else { return (end, RunReport(), leaseEnd.withLock { $0 }) }
+        // The handler ended the run itself: its report is ready.
+        if end == .finished { return (end, await run.value, leaseEnd.withLock { $0 }) }
+        // Cancellation is cooperative, and whatever the handler still does is fenced out by the attempt. A stopped
+        // handler is given a third of the run lease to hand over what the run produced (a process its grace to exit).
+        run.cancel()
+        let report = await Self.report(of: run, within: service.configuration.runLease / 3, clock: clock)
+            ?? RunReport(error: "handler did not stop within \(service.configuration.runLease / 3)")
+        return (end, report, leaseEnd.withLock { $0 })
+    }
+
+    /// The report of a handler's task, nil when it did not end within `bound`.
+    private static func report(of run: Task<RunReport, Never>, within bound: Duration, clock: any SchedulerClock) async -> RunReport? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<RunReport?, Never>) in
+            let once = LockedBox<CheckedContinuation<RunReport?, Never>?>(continuation)
+            let resume: @Sendable (RunReport?) -> Void = { report in once.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: report) }
+            let timer = Task {
+                try? await clock.sleep(for: bound)
+                resume(nil)
+            }
+            Task {
+                let report = await run.value
+                timer.cancel()
+                resume(report)
+            }
+        }
+    }
+
+    /// Stops the executing runs named by this worker's cancel requests (one read, only while runs execute);
+    /// returns how many were stopped.
+    @discardableResult
+    func stopCancelledRuns() async throws -> Int {
+        guard state.withLock({ !$0.executing.isEmpty }) else { return 0 }
+        let requests = try await store.cancelRequests(workerID: workerID)
+        let stops = state.withLock { state in
+            requests.compactMap { request in state.executing[request.jobID].flatMap { $0.attempt == request.attempt ? $0.stop : nil } }
+        }
+        for stop in stops { stop() }
+        return stops.count
     }
 
     /// Renews the run lease (one LWT each) while the run outlasts two thirds of it.
@@ -296,26 +397,25 @@ final class RunCoordinator: Sendable {
     /// then its history and the job's next step. Every write is retried while the run lease,
     /// ending at `leaseExpiresAt`, holds: each is fenced by the token, so a retry cannot undo a newer run.
     @discardableResult
-    func complete(_ entry: QueueEntry, claim: Claim, end: RunEnd, leaseExpiresAt: Date) async throws -> RunVerdict {
+    func complete(_ entry: QueueEntry, claim: Claim, end: RunEnd, report: RunReport, leaseExpiresAt: Date) async throws -> RunVerdict {
         let now = clock.now()
         let outcome: RunOutcome
-        var output: String?
-        var error: String?
+        var error = report.error
         switch end {
-        case let .handler(handlerOutput, handlerError):
-            outcome = handlerError == nil ? .succeeded : .failed
-            output = handlerOutput.map { String($0.prefix(65_536)) }
-            error = handlerError.map { String($0.prefix(8_192)) }
-        case .timedOut:
+        case .finished where report.reachedDeadline, .timedOut:
             outcome = .timedOut
             error = "exceeded max_duration_seconds (\(entry.maxDurationSeconds))"
+        case .finished:
+            outcome = report.error == nil ? .succeeded : .failed
         case .handedBack:
             outcome = .cancelled
             error = "worker \(workerID) shut down; run handed back"
+        case .cancelled:
+            // A cancel request is written only once the cancel's CAS took this attempt: no end CAS is needed.
+            try await finishCancelled(entry, claim: claim, report: report, now: now, until: leaseExpiresAt)
+            return .cancelledByUser
         case .leaseLost:
-            service.metrics.staleCompletions.increment()
-            logger.warning("run lease lost; completion skipped", metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)"])
-            return .stale
+            return try await leaseLost(entry, claim: claim, report: report, now: now, until: leaseExpiresAt)
         }
         // The definition the next step follows: the entry's, or the job row's when it was changed during the run.
         var entry = entry
@@ -346,8 +446,8 @@ final class RunCoordinator: Sendable {
         case .applied:
             service.metrics.runEnded(kind: entry.kind, outcome: outcome, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
             if next.due != nil, next.tries > 0, outcome == .failed || outcome == .timedOut { service.metrics.retried(kind: entry.kind) }
-            var writes: [JobWrite] = [.finishRun(RunFinish(jobID: entry.jobID, attempt: claim.attempt, finishedAt: now,
-                                                           status: JobStatus(outcome).rawValue, output: output, error: error))]
+            logEnd(entry, claim: claim, outcome: outcome.rawValue, now: now, error: error)
+            var writes: [JobWrite] = [.finishRun(report.finish(entry, attempt: claim.attempt, at: now, status: JobStatus(outcome), error: error))]
             writes += JobWrite.move(entry.jobID, from: .running, to: next.status, at: now, due: next.due)
             if let due = next.due {
                 var queued = entry
@@ -357,18 +457,16 @@ final class RunCoordinator: Sendable {
                 queued.tries = next.tries
                 writes.append(.enqueue(queued, enqueuedAt: now))
             }
-            // Re-queued (retry, next fire): logged, since a partly applied batch could delete the `running` index
-            // entry without writing the `queued` one or the queue entry, and nothing would lead to the job again.
-            // Finished: nothing needs to find the job, so a partial batch costs at most a listing's accuracy.
-            let logged = next.due != nil
-            try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: logged) }
+            // Logged: a partly applied batch could delete the `running` index entry without writing the `queued` one
+            // or the queue entry (re-queued: nothing would lead to the job again), or without the history record's
+            // end (finished: the record would stay `running`). Lost whole, the `running` entry leads the repair sweep
+            // to the job, and the sweep ends the record with the outcome on the job row.
+            try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: true) }
         case .cancelledByUser:
-            service.metrics.runEnded(kind: entry.kind, outcome: .cancelled, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
-            let finish = RunFinish(jobID: entry.jobID, attempt: claim.attempt, finishedAt: now, status: JobStatus.cancelled.rawValue,
-                                   output: output, error: "job cancelled while running")
-            try await retry.run(until: leaseExpiresAt) { try await store.write([.finishRun(finish)], logged: false) }
+            try await finishCancelled(entry, claim: claim, report: report, now: now, until: leaseExpiresAt)
         case .stale, .revised:
             service.metrics.staleCompletions.increment()
+            logEnd(entry, claim: claim, outcome: "stale", now: now, error: "completion rejected: the run was fenced out")
             logger.warning("stale completion rejected", metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)", "worker_id": "\(workerID)"])
         }
         return verdict
@@ -376,6 +474,35 @@ final class RunCoordinator: Sendable {
 
     /// How often a run's end re-reads a job changed during the run before giving the end up to the repair sweep.
     static let revisionRereads = 4
+
+    /// Records a run whose job was cancelled while it ran: `cancelled`, with what it produced.
+    private func finishCancelled(_ entry: QueueEntry, claim: Claim, report: RunReport, now: Date, until leaseExpiresAt: Date) async throws {
+        service.metrics.runEnded(kind: entry.kind, outcome: .cancelled, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
+        logEnd(entry, claim: claim, outcome: RunOutcome.cancelled.rawValue, now: now, error: RunCancel.error)
+        let finish = report.finish(entry, attempt: claim.attempt, at: now, status: .cancelled, error: RunCancel.error)
+        try await FencedRetry(clock: clock).run(until: leaseExpiresAt) { try await store.write([.finishRun(finish)], logged: false) }
+    }
+
+    /// A run whose lease renewal was refused: when its job was cancelled at this attempt (a cancel request
+    /// not seen), it is recorded `cancelled`; otherwise it was reclaimed, and the reclaim recorded its end.
+    private func leaseLost(_ entry: QueueEntry, claim: Claim, report: RunReport, now: Date, until leaseExpiresAt: Date) async throws -> RunVerdict {
+        if let job = try await store.job(entry.jobID, serial: false), job.attempt == claim.attempt, job.status == .cancelled {
+            try await finishCancelled(entry, claim: claim, report: report, now: now, until: max(leaseExpiresAt, now.adding(service.configuration.runLease / 3)))
+            return .cancelledByUser
+        }
+        service.metrics.staleCompletions.increment()
+        logEnd(entry, claim: claim, outcome: "lease_lost", now: now, error: "run lease lost; the run was reclaimed")
+        return .stale
+    }
+
+    /// The run's one end line (the start line is in ``claimAndExecute(_:handBack:)``).
+    private func logEnd(_ entry: QueueEntry, claim: Claim, outcome: String, now: Date, error: String?) {
+        var metadata: Logger.Metadata = ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)", "kind": "\(entry.kind)",
+                                         "outcome": "\(outcome)",
+                                         "duration_seconds": "\(Double(max(0, now.millis - claim.startedAt.millis)) / 1000)"]
+        if let error { metadata["error"] = "\(error.prefix(200))" }
+        logger.info("run finished", metadata: metadata)
+    }
 
     /// One try of the end CAS. After an earlier try whose outcome stayed unknown (`resent`), a refusal
     /// may be that try's own success, so the row is read at the serial consistency to tell.
@@ -413,7 +540,8 @@ final class RunCoordinator: Sendable {
             return (.succeeded, nil, claim.tries)
         case .failed, .timedOut:
             if claim.tries < entry.maxAttempts {
-                return (.queued, now.adding(retryDelay(afterTries: claim.tries, backoff: entry.backoff)), claim.tries)
+                // A job that names no backoff of its own retries by the worker's configured delays.
+                return (.queued, now.adding(retryDelay(afterTries: claim.tries, backoff: entry.backoff == .default ? nil : entry.backoff)), claim.tries)
             }
             if let nextFire { return (.queued, nextFire, 0) }
             return (JobStatus(outcome), nil, claim.tries)
@@ -422,17 +550,9 @@ final class RunCoordinator: Sendable {
         }
     }
 
-    /// ``SchedulerConfiguration/retryDelay(afterTries:)`` with this coordinator's jitter source, or the job's own
-    /// `backoff` when it set one: `initial · multiplier^(tries−1)`, at most `max`.
-    func retryDelay(afterTries tries: Int, backoff: Backoff = .default) -> Duration {
-        let configuration = service.configuration
-        let exponent = min(max(tries - 1, 0), 30)
-        let capped: Double
-        if backoff == .default {
-            capped = min(configuration.baseRetryDelay.seconds * Double(1 << exponent), configuration.maximumRetryDelay.seconds)
-        } else {
-            capped = min(backoff.initialSeconds * pow(backoff.multiplier, Double(exponent)), backoff.maxSeconds)
-        }
-        return .seconds(capped * min(1.2, max(1.0, jitter())))
+    /// The delay before the retry after `tries` failed tries: the job's backoff, or the configuration's
+    /// ``SchedulerConfiguration/defaultBackoff`` when the job names none, with this coordinator's jitter.
+    func retryDelay(afterTries tries: Int, backoff: Backoff?) -> Duration {
+        (backoff ?? service.configuration.defaultBackoff).delay(afterTries: tries, jitter: jitter())
     }
 }

@@ -71,6 +71,7 @@ public final class SchedulerRuntime: Sendable {
             group.addTask { await self.loop(every: max(configuration.shardLeaseTTL / 4, .milliseconds(10)), "balance") { try await self.ownership.balance() } }
             group.addTask { await self.poller.run() }
             group.addTask { await self.loop(every: configuration.repairInterval, "repair") { try await self.repair.sweep() } }
+            group.addTask { await self.loop(every: configuration.cancelPollInterval, "cancel watch") { try await self.runs.stopCancelledRuns() } }
         }
         if !lifecycle.isStopping {
             // Cancelled rather than shut down: hand runs back and release leases outside the cancelled task.

@@ -232,7 +232,8 @@ struct RunStart: Sendable, Hashable, Encodable {
     }
 }
 
-/// The end of a run in its `job_history` row.
+/// The end of a run in its `job_history` row: its status and what it left (output, error, exit
+/// code, HTTP status).
 struct RunFinish: Sendable, Hashable, Encodable {
     var jobID: UUID
     var attempt: Int64
@@ -241,6 +242,57 @@ struct RunFinish: Sendable, Hashable, Encodable {
     var status: String
     var output: String?
     var error: String?
+    var exitCode: Int32?
+    var httpStatus: Int32?
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", attempt, finishedAt = "finished_at", status, output, error, exitCode = "exit_code", httpStatus = "http_status"
+    }
+
+    /// A result the run does not have is bound unset rather than null: no tombstone in the history
+    /// partition per absent column, and a cancelled run's error written by the cancel stays.
+    func encode(to encoder: any Encoder) throws {
+        var row = encoder.container(keyedBy: CodingKeys.self)
+        func encode(_ value: (some Encodable)?, _ key: CodingKeys) throws {
+            if let value { try row.encode(value, forKey: key) } else { try row.encode(CQLUnset.unset, forKey: key) }
+        }
+        try row.encode(jobID, forKey: .jobID)
+        try row.encode(attempt, forKey: .attempt)
+        try row.encode(finishedAt, forKey: .finishedAt)
+        try row.encode(status, forKey: .status)
+        try encode(output, .output)
+        try encode(error, .error)
+        try encode(exitCode, .exitCode)
+        try encode(httpStatus, .httpStatus)
+    }
+}
+
+/// A cancel of a running run, for its owner (`run_cancels`); also ends the run's history record
+/// as `cancelled` (status, end and error only, so the owner's output stands), for an owner that is gone.
+struct RunCancel: Sendable, Hashable, Encodable {
+    /// The worker running the run (the job row's `lease_owner`).
+    var workerID: String
+    var jobID: UUID
+    /// The run's fencing token.
+    var attempt: Int64
+    var requestedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case workerID = "worker_id", jobID = "job_id", attempt, requestedAt = "requested_at"
+    }
+
+    /// What the history record says.
+    static let error = "job cancelled while running"
+}
+
+/// A cancel request as its owner reads it.
+struct RunCancelRequest: Sendable, Hashable, Decodable {
+    var jobID: UUID
+    var attempt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", attempt
+    }
 }
 
 /// A `workers` row: a member of the pool and its last heartbeat.
@@ -276,6 +328,10 @@ enum JobWrite: Sendable, Hashable {
     case startRun(RunStart)
     /// The end of a run in its history row.
     case finishRun(RunFinish)
+    /// A cancel request to the run's owner.
+    case requestCancel(RunCancel)
+    /// The history record of a cancelled run ended as `cancelled` (status, end time, error).
+    case cancelRun(RunCancel)
 
     /// The status-index writes of a status change; `due` is the job row's new `next_due_at` (for `queued`).
     static func move(_ id: UUID, from old: JobStatus, to new: JobStatus, at now: Date, due: Date? = nil) -> [JobWrite] {

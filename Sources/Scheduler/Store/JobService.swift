@@ -181,7 +181,8 @@ public final class JobService: Sendable {
 
     // MARK: - Cancel and activate
 
-    /// Cancels the job so it never runs again (a running run is fenced out and recorded as cancelled).
+    /// Cancels the job so it never runs again. A running run is fenced out, recorded as cancelled, and
+    /// stopped by its owner, which reads the cancel request within about a second (`run_cancels`).
     /// Cancelling a cancelled job returns it; a finished one-shot job throws ``JobServiceError/conflict(_:)``.
     public func cancel(_ id: UUID) async throws -> JobView {
         for _ in 0..<8 {
@@ -199,7 +200,14 @@ public final class JobService: Sendable {
                 try await store.cancel(id, readStatus: job.status, readAttempt: job.attempt, now: now)
             }
             if applied {
-                try await store.write(JobWrite.move(id, from: job.status, to: .cancelled, at: now), logged: false)
+                var writes = JobWrite.move(id, from: job.status, to: .cancelled, at: now)
+                if job.status == .running, let owner = job.leaseOwner {
+                    // The run `attempt` was cancelled by this CAS: its owner stops it within about a second,
+                    // and its history record ends as cancelled even if the owner is gone.
+                    let cancel = RunCancel(workerID: owner, jobID: id, attempt: job.attempt, requestedAt: now)
+                    writes += [.requestCancel(cancel), .cancelRun(cancel)]
+                }
+                try await store.write(writes, logged: false)
                 var view = job
                 view.status = .cancelled
                 view.nextDueAt = nil
@@ -310,8 +318,20 @@ public final class JobService: Sendable {
     func enqueueRun(_ activation: RunActivation) async throws {
         let entry = QueueEntry(job: activation.job, shard: activation.shard, dueAt: activation.due, tries: 0)
         try await store.write([.enqueue(entry, enqueuedAt: activation.at)]
-            + JobWrite.move(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due),
+            + JobWrite.move(activation.job.jobID, from: activation.job.status, to: .queued, at: activation.at, due: activation.due)
+            + lastRunEnd(activation.job),
             logged: false, timestamp: writeTimestamp(after: activation.job))
+    }
+
+    /// The history end of the finished job's last run as its job row has it: written again when the job is
+    /// activated, since a worker that stopped between that run's end CAS and the batch recording it left the
+    /// record `running`, and once a later run reuses the job's `running` index entry no sweep finds it.
+    /// Status, end and error only (the run's output stands).
+    func lastRunEnd(_ job: JobView) -> [JobWrite] {
+        guard [.succeeded, .failed, .timedOut].contains(job.status), job.attempt > 0, let finishedAt = job.finishedAt,
+              let outcome = job.lastOutcome else { return [] }
+        return [.finishRun(RunFinish(jobID: job.jobID, attempt: job.attempt, finishedAt: finishedAt, status: JobStatus(outcome).rawValue,
+                                     error: job.lastError.map { String($0.prefix(8_192)) }))]
     }
 
     /// Runs a CAS on a job row; an unknown outcome is resolved by a SERIAL read checked with `expect`.

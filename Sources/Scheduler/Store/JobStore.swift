@@ -111,6 +111,8 @@ protocol JobStoring: Sendable {
     func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool
     /// A page of the job's runs, newest first.
     func history(_ id: UUID, pageSize: Int, pagingState: [UInt8]?) async throws -> HistoryPage
+    /// The cancel requests to `workerID`'s runs (its `run_cancels` partition).
+    func cancelRequests(workerID: String) async throws -> [RunCancelRequest]
     /// A page of the status index (ids only) of `status` in `slot`.
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage
     /// Every entry of the status index of `status` in `slot`, with its due time and write time, to
@@ -171,6 +173,9 @@ struct JobStore: JobStoring {
     private let insertHistory: String
     private let finishHistory: String
     private let selectHistory: String
+    private let insertCancel: String
+    private let cancelHistory: String
+    private let selectCancels: String
     private let insertKey: String
     private let selectKey: String
     private let insertWorker: String
@@ -209,8 +214,11 @@ struct JobStore: JobStoring {
         // History rows live for the configured retention (0: forever); the TTL is a literal, like the heartbeat's.
         let retention = "USING TTL \(cql.configuration.historyRetentionSeconds)"
         insertHistory = "INSERT INTO \(history) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?) \(retention)"
-        finishHistory = "UPDATE \(history) \(retention) SET finished_at = ?, status = ?, output = ?, error = ? WHERE job_id = ? AND attempt = ?"
-        selectHistory = "SELECT attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output FROM \(history) WHERE job_id = ?"
+        finishHistory = "UPDATE \(history) \(retention) SET finished_at = ?, status = ?, output = ?, error = ?, exit_code = ?, http_status = ? WHERE job_id = ? AND attempt = ?"
+        selectHistory = "SELECT \(RunRecord.columns) FROM \(history) WHERE job_id = ?"
+        insertCancel = "INSERT INTO \(cql.table("run_cancels")) (worker_id, job_id, attempt, requested_at) VALUES (?, ?, ?, ?)"
+        cancelHistory = "UPDATE \(history) \(retention) SET finished_at = ?, status = '\(JobStatus.cancelled.rawValue)', error = '\(RunCancel.error)' WHERE job_id = ? AND attempt = ?"
+        selectCancels = "SELECT job_id, attempt FROM \(cql.table("run_cancels")) WHERE worker_id = ?"
         insertKey = "INSERT INTO \(keys) (idempotency_key, job_id, request_hash, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS"
         selectKey = "SELECT idempotency_key, job_id, request_hash FROM \(keys) WHERE idempotency_key = ?"
         insertWorker = "INSERT INTO \(workers) (pool, worker_id, address, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) USING TTL "
@@ -320,6 +328,10 @@ struct JobStore: JobStoring {
             return try await cql.statement(insertHistory, binding: start)
         case let .finishRun(finish):
             return try await cql.statement(finishHistory, binding: finish)
+        case let .requestCancel(cancel):
+            return try await cql.statement(insertCancel, binding: cancel)
+        case let .cancelRun(cancel):
+            return try await cql.statement(cancelHistory, [cancel.requestedAt, cancel.jobID, cancel.attempt])
         }
     }
 
@@ -339,6 +351,10 @@ struct JobStore: JobStoring {
         statement.pagingState = pagingState
         let result = try await cql.session.execute(statement)
         return HistoryPage(runs: try result.rows.map { try RunRecord(row: $0) }, pagingState: result.pagingState)
+    }
+
+    func cancelRequests(workerID: String) async throws -> [RunCancelRequest] {
+        try await cql.run(selectCancels, [workerID]).decode(RunCancelRequest.self)
     }
 
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage {

@@ -157,13 +157,21 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var finishedAt: Date?
     /// Why it failed.
     public var error: String?
-    /// What the handler returned.
+    /// The last 4 KiB of what the run wrote (`shell`: stdout and stderr interleaved) or received
+    /// (`http`: the response body), also of a failed, timed-out or cancelled run.
     public var output: String?
+    /// The exit status of a `shell` run's process, when it exited.
+    public var exitCode: Int32?
+    /// The response status of an `http` run, when one came.
+    public var httpStatus: Int?
 
     enum CodingKeys: String, CodingKey {
         case attempt, status, workerID = "worker_id", scheduledAt = "scheduled_at", startedAt = "started_at"
-        case finishedAt = "finished_at", error, output
+        case finishedAt = "finished_at", error, output, exitCode = "exit_code", httpStatus = "http_status"
     }
+
+    /// The `job_history` columns ``init(row:)`` reads.
+    static let columns = "attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output, exit_code, http_status"
 
     /// A run with only its attempt and status known.
     init(attempt: Int64, status: JobStatus) {
@@ -180,6 +188,8 @@ public struct RunRecord: Codable, Sendable, Hashable {
         finishedAt = try row.optional("finished_at", as: Date.self)
         error = try row.optional("error", as: String.self)
         output = try row.optional("output", as: String.self)
+        exitCode = try row.optional("exit_code", as: Int32.self)
+        httpStatus = (try row.optional("http_status", as: Int32.self)).map(Int.init)
     }
 }
 

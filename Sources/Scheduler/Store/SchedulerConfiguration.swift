@@ -41,6 +41,9 @@ public struct SchedulerConfiguration: Sendable {
 
     /// The largest TTL Cassandra accepts: 20 years.
     public static let maximumTTLSeconds = 630_720_000
+    /// How often a worker with runs in flight reads the cancel requests to its runs (one
+    /// single-partition read each time): a cancelled run stops within about this plus a read.
+    public var cancelPollInterval: Duration
 
     /// A configuration; see each property for its meaning.
     public init(shards: Int = 16, consistency: Consistency = .localQuorum, serialConsistency: Consistency = .localSerial,
@@ -48,7 +51,8 @@ public struct SchedulerConfiguration: Sendable {
                 leaseSafetyMargin: Duration = .seconds(1), baseRetryDelay: Duration = .seconds(1),
                 maximumRetryDelay: Duration = .seconds(300), workerTTL: Duration = .seconds(15),
                 repairInterval: Duration = .seconds(30), maximumConcurrentRuns: Int = 16,
-                pollLookback: Duration = .seconds(3600), pool: String = "default", requestTimeout: Duration? = nil) {
+                pollLookback: Duration = .seconds(3600), pool: String = "default", requestTimeout: Duration? = nil,
+                cancelPollInterval: Duration = .seconds(1)) {
         self.shards = max(1, shards)
         self.consistency = consistency
         self.serialConsistency = serialConsistency
@@ -63,14 +67,13 @@ public struct SchedulerConfiguration: Sendable {
         self.pollLookback = pollLookback
         self.pool = pool
         self.requestTimeout = requestTimeout
+        self.cancelPollInterval = cancelPollInterval
     }
 
-    /// The delay before try `tries + 1` after `tries` failed tries: base·2^(tries−1), capped, plus up to 20 % jitter.
-    public func retryDelay(afterTries tries: Int) -> Duration {
-        let exponent = min(max(tries - 1, 0), 30)
-        let base = baseRetryDelay.seconds * Double(1 << exponent)
-        let capped = min(base, maximumRetryDelay.seconds)
-        return .seconds(capped * Double.random(in: 1.0...1.2))
+    /// The backoff of jobs that name none: ``baseRetryDelay`` doubled per try up to ``maximumRetryDelay``
+    /// (``Backoff/default`` with the default configuration).
+    public var defaultBackoff: Backoff {
+        Backoff(initialSeconds: baseRetryDelay.seconds, maxSeconds: maximumRetryDelay.seconds, multiplier: 2)
     }
 }
 

@@ -5,13 +5,14 @@ import Foundation
 public enum SchedulerSchema {
     /// The tables the scheduler needs.
     public static let tables: Set<String> = ["schema_version", "locks", "lock_seq", "jobs", "jobs_sharded", "job_history",
-                                             "workers", "idempotency_keys", "jobs_by_status"]
+                                             "workers", "idempotency_keys", "jobs_by_status", "run_cancels"]
     /// Columns added to the seed tables that a verified schema must have.
     static let requiredColumns: [String: Set<String>] = [
         "jobs_sharded": ["kind", "payload", "tries", "max_attempts", "revision", "backoff_initial_seconds", "backoff_max_seconds",
                          "backoff_multiplier"],
         "jobs_by_status": ["next_due_at"],
         "jobs": ["revision", "paused", "paused_due_at", "backoff_initial_seconds", "backoff_max_seconds", "backoff_multiplier"],
+        "job_history": ["exit_code", "http_status"],
     ]
     /// The newest migration number in the schema file.
     public static let latestVersion = 4

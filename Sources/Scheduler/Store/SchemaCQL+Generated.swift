@@ -189,6 +189,30 @@ ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp;
 
 INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 2, 'due time in the status index', toTimestamp(now()));
 
+-- migration 3: run results and cancel requests
+
+-- What each run left: the exit status of a `shell` process, the HTTP status an `http` run got
+-- (`output` and `error` hold the last 4 KiB of output and the error). Null when not applicable.
+ALTER TABLE scheduler.job_history ADD exit_code int;
+ALTER TABLE scheduler.job_history ADD http_status int;
+
+-- Cancels of running runs, one partition per worker running them: DELETE /jobs/{id} on any
+-- worker writes (lease_owner, job_id, attempt) after its CAS cancelled the run, and the owner,
+-- while it has runs in flight, reads its own partition about once a second and stops the runs it
+-- finds (one single-partition read per worker, whatever the number of runs). A lost or unseen
+-- request costs only promptness: the next run lease renewal is refused for the cancelled job.
+-- Rows are needed for seconds; they expire after 5 minutes, and gc_grace_seconds is short since a
+-- resurrected request names an attempt that was cancelled anyway.
+CREATE TABLE IF NOT EXISTS scheduler.run_cancels (
+    worker_id text,
+    job_id uuid,
+    attempt bigint,              -- the cancelled run's fencing token
+    requested_at timestamp,
+    PRIMARY KEY (worker_id, job_id, attempt)
+) WITH default_time_to_live = 300 AND gc_grace_seconds = 900;
+
+INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 3, 'run results and cancel requests', toTimestamp(now()));
+
 -- migration 4: update, pause and per-job backoff
 
 -- revision counts changes of the job's definition (PATCH) and of its pause while a run is in

@@ -778,8 +778,16 @@ components:
           format: date-time
         error:
           type: string
+          description: Why the run failed, timed out or was cancelled.
         output:
           type: string
+          description: The last 4 KiB of the run's output (shell stdout and stderr interleaved, http response body).
+        exit_code:
+          type: integer
+          description: Exit status of a shell run's process, when it exited.
+        http_status:
+          type: integer
+          description: Response status of an http run, when a response came.
     JobHistory:
       type: object
       required: [job_id, runs]

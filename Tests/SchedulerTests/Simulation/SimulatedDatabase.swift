@@ -36,6 +36,8 @@ final class SimulatedDatabase: Sendable {
         var queue: [QueueEntry.Key: Cell<QueueEntry>] = [:]
         var index: [IndexKey: Cell<StatusIndexEntry>] = [:]
         var history: [RunKey: RunRecord] = [:]
+        /// `run_cancels`: the cancel requests per worker.
+        var cancelRequests: [String: Set<RunCancelRequest>] = [:]
         var keys: [String: IdempotencyKeyRow] = [:]
         var workers: [String: Date] = [:]
         var locks: [String: LockCell] = [:]
@@ -246,6 +248,17 @@ final class SimulatedDatabase: Sendable {
             record.finishedAt = finish.finishedAt
             record.output = finish.output
             record.error = finish.error
+            record.exitCode = finish.exitCode
+            record.httpStatus = finish.httpStatus.map(Int.init)
+            t.history[key] = record
+        case let .requestCancel(cancel):
+            t.cancelRequests[cancel.workerID, default: []].insert(RunCancelRequest(jobID: cancel.jobID, attempt: cancel.attempt))
+        case let .cancelRun(cancel):
+            let key = RunKey(jobID: cancel.jobID, attempt: cancel.attempt)
+            var record = t.history[key] ?? RunRecord(attempt: cancel.attempt, status: .running)
+            record.status = .cancelled
+            record.finishedAt = cancel.requestedAt
+            record.error = RunCancel.error
             t.history[key] = record
         }
     }

@@ -212,6 +212,12 @@ struct SimulatedStore: JobStoring, LockStoring {
         }
     }
 
+    func cancelRequests(workerID: String) async throws -> [RunCancelRequest] {
+        try await request("read cancel requests", .read) { t in
+            t.cancelRequests[workerID, default: []].sorted { ($0.jobID.uuidString, $0.attempt) < ($1.jobID.uuidString, $1.attempt) }
+        }
+    }
+
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage {
         let ids = try await request("list \(status.rawValue)", .read) { t in
             t.index.filter { $0.key.status == status && $0.value.value?.slot == Int32(slot) }.map(\.key.jobID)
@@ -352,6 +358,8 @@ extension JobWrite {
         case .indexDue: "index-due"
         case let .startRun(start): "start#\(start.attempt)"
         case let .finishRun(finish): "finish#\(finish.attempt)"
+        case let .requestCancel(cancel): "cancel-request#\(cancel.attempt)"
+        case let .cancelRun(cancel): "cancel-run#\(cancel.attempt)"
         }
     }
 }

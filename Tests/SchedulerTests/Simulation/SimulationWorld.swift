@@ -298,9 +298,9 @@ final class SimulationWorld: Sendable {
         case .finish:
             guard let run = worker.state.withLock({ $0.active.isEmpty ? nil : $0.active.removeFirst() }) else { return }
             let lost = worker.clock.now() >= run.leaseEnd
-            let end: RunEnd = lost ? .leaseLost : random.chance(0.25) ? .handler(output: nil, error: "simulated failure")
-                : .handler(output: "ok", error: nil)
-            try await worker.runs.complete(run.entry, claim: run.claim, end: end, leaseExpiresAt: run.leaseEnd)
+            let report = random.chance(0.25) ? RunReport(output: "partial", error: "simulated failure", exitCode: 1) : RunReport(output: "ok", exitCode: 0)
+            try await worker.runs.complete(run.entry, claim: run.claim, end: lost ? .leaseLost : .finished, report: report,
+                                           leaseExpiresAt: run.leaseEnd)
         case .create:
             let job = try JobRequest(schedule: "now", timezone: nil, payload: nil, maxDurationSeconds: 30, kind: "noop",
                                      maxAttempts: Int64(1 + random.int(3)), idempotencyKey: random.chance(0.3) ? "key-\(random.int(4))" : nil,
@@ -362,7 +362,10 @@ final class SimulationWorld: Sendable {
     private func allSettled() -> Bool {
         let busy = workers.withLock { $0.contains { $0.state.withLock { $0.busy || !$0.active.isEmpty } } }
         guard !busy, turnstile.pendingCount == 0 else { return false }
-        return database.tables.withLock { t in t.jobs.values.allSatisfy { $0.status != .queued && $0.status != .running } }
+        return database.tables.withLock { t in
+            // A `running` index entry of an ended run stays until a sweep ends the run's record with it.
+            t.jobs.values.allSatisfy { $0.status != .queued && $0.status != .running && t.index[.init(status: .running, jobID: $0.jobID)]?.value == nil }
+        }
     }
 
     /// At the drain's start: every paused job is resumed, so that each activation must come to an end.
@@ -447,5 +450,13 @@ final class SimulationWorld: Sendable {
             }
         }
         for text in problems { fail(text) }
+        // No run of a gone worker stays `running` in history once its job was reclaimed, finished or cancelled.
+        let running = database.tables.withLock { t -> [String] in
+            t.history.filter { $0.value.status == .running }.compactMap { key, record in
+                guard let job = t.jobs[key.jobID], !(job.status == .running && job.attempt == key.attempt) else { return nil }
+                return "job \(key.jobID) run \(key.attempt) (worker \(record.workerID ?? "?")) still running in history; job \(job.status.rawValue) at attempt \(job.attempt)"
+            }.sorted()
+        }
+        for text in running { fail(text) }
     }
 }
