@@ -13,7 +13,7 @@ import NIOTLS
 /// the loop decrypts is buffered here until the connection's reader thread takes it; writes are
 /// handed to the loop and refused (non-blocking) or waited for (blocking) while the channel is
 /// not writable, which keeps the connection's back-pressure model. Reading pauses (`autoRead`
-/// off) while more than ``maxBufferedPlaintext`` waits unread.
+/// off) while more than `maxBufferedPlaintext` waits unread.
 ///
 /// It has no pollable descriptor: a ``CQLIOExecutor`` cannot read it, so TLS and the I/O executor
 /// are refused together when a connection or session is configured.

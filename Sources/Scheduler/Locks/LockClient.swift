@@ -44,7 +44,7 @@ public enum LockError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Lease locks with fencing tokens on the `locks` and `lock_seq` tables (through ``LockStoring``), using only LWTs on them.
+/// Lease locks with fencing tokens on the `locks` and `lock_seq` tables (through `LockStoring`), using only LWTs on them.
 ///
 /// Uncontended steady state: one LWT per ``acquire(_:owner:ttl:)``, ``renew(_:)`` and ``release(_:)``
 /// (a plain read before an acquire picks the CAS). An LWT whose outcome is unknown is resolved

@@ -16,9 +16,9 @@ public enum SchedulerRuntimeError: Error, Sendable, Hashable, CustomStringConver
     }
 }
 
-/// A worker's background machinery, one part per responsibility: ``ShardOwnership`` (membership
-/// heartbeats, shard leases and their balancing), ``Poller`` (due entries of owned shards),
-/// ``RunCoordinator`` (claim, execution, completion of each run) and ``RepairSweep``. All of them
+/// A worker's background machinery, one part per responsibility: `ShardOwnership` (membership
+/// heartbeats, shard leases and their balancing), `Poller` (due entries of owned shards),
+/// `RunCoordinator` (claim, execution, completion of each run) and `RepairSweep`. All of them
 /// read time from the job service's clock.
 public final class SchedulerRuntime: Sendable {
     /// The job service whose jobs this runtime executes.

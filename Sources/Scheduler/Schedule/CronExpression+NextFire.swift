@@ -10,7 +10,7 @@ extension CronExpression {
     ///
     /// Fires are wall-clock minutes in `timeZone`. A fire inside a spring-forward gap runs once at
     /// the first instant after the gap; a fire inside a fall-back overlap runs once, at the
-    /// first occurrence of that wall-clock time (see ``ZoneResolver``). The search jumps by
+    /// first occurrence of that wall-clock time (see `ZoneResolver`). The search jumps by
     /// fields (year, month, day, hour, minute), never minute by minute over long spans.
     public func nextFire(after date: Date, in timeZone: TimeZone) -> Date? {
         let after = date.timeIntervalSince1970

@@ -3,10 +3,10 @@ import Foundation
 import Logging
 import Metrics
 
-/// The jobs API: creation, reading, listing, cancelling and activating jobs, over a ``JobStoring``.
+/// The jobs API: creation, reading, listing, cancelling and activating jobs, over a `JobStoring`.
 ///
 /// Creation writes in a fixed order (idempotency key by LWT, then the job row with its status-index
-/// entry in one logged batch, then the queue entry), and the runtime's ``RepairSweep`` re-enqueues
+/// entry in one logged batch, then the queue entry), and the runtime's `RepairSweep` re-enqueues
 /// activated jobs whose queue entry is missing, so no job is ever queued-but-lost. Activation by
 /// ``run(_:)`` writes its `queued` index entry before its CAS for the same reason.
 public final class JobService: Sendable {
@@ -226,7 +226,7 @@ public final class JobService: Sendable {
     /// the queue entry and the old index entry's delete. The intent comes first so that whatever stops the
     /// last step (a crash, a timed-out batch answered as 5xx, whose retry then sees 409 `queued`) leaves an
     /// entry through which the repair sweep finds the queued job and writes its queue entry. An intent whose
-    /// CAS lost (a cancel or another activation in between) is deleted by the sweep after ``runIntentGrace``.
+    /// CAS lost (a cancel or another activation in between) is deleted by the sweep after `runIntentGrace`.
     public func run(_ id: UUID) async throws -> JobView {
         try await activate(id) { job throws in
             switch job.status {

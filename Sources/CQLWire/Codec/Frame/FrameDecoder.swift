@@ -1,6 +1,6 @@
 /// Cuts a byte stream into frames, for clients and servers alike.
 ///
-/// Feed it whatever the socket delivered with ``append(_:)-(some Sequence<UInt8>)`` and take
+/// Feed it whatever the socket delivered with ``append(_:)-(Sequence<UInt8>)`` and take
 /// frames with ``nextFrame()`` until it returns nil. A frame declaring a negative length or
 /// one over ``maxBodyLength`` is refused as soon as its header is in, before its body is
 /// awaited; after such an error the stream cannot be resynchronised, so the decoder keeps

@@ -165,7 +165,7 @@ public struct RowView: Sendable {
             /// The next cell; nil at the end (or at a malformed cell, which a validated view never has).
             ///
             /// Inlinable so a caller's loop reads cells without a call or a retain per cell; every
-            /// read is still bounds-checked by ``CellWalk/cell(_:at:end:)``.
+            /// read is still bounds-checked by `CellWalk.cell(_:at:end:)`.
             @inlinable @inline(__always)
             public mutating func next() -> Cell? {
                 guard index < count, let cell = CellWalk.cell(buffer, at: offset, end: end) else {
