@@ -56,6 +56,7 @@ extension APIRoute {
         APIRoute(.delete, "/jobs/{id}"),
         APIRoute(.post, "/jobs/{id}/run"),
         APIRoute(.get, "/jobs/{id}/history"),
+        APIRoute(.get, "/cluster"),
         APIRoute(.get, "/metrics", isPublic: true),
         APIRoute(.get, "/healthz", isPublic: true),
         APIRoute(.get, "/readyz"),

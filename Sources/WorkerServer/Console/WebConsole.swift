@@ -1,0 +1,325 @@
+import CQLWire
+import Foundation
+import Hummingbird
+import Logging
+import Scheduler
+
+/// The web console every worker serves at `/ui`: pages rendered here from the job service (the same
+/// calls the API makes, so a refusal reads as the API's error text), with a style sheet and a script
+/// from ``ConsoleAssets``. With an API token, pages need a sign-in (``ConsoleSecurity``).
+struct WebConsole: Sendable {
+    let jobs: JobService
+    /// The API token's bytes, nil when the worker runs without one.
+    let apiToken: [UInt8]?
+    let nodes: @Sendable () -> [CQLNodeState]
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// Jobs per page of the list.
+    static let pageSize = 50
+    /// Runs shown on a job page.
+    static let historySize = 50
+    /// The request header of the live region's refreshes.
+    static let liveHeader = HTTPField.Name("X-Console-Live")
+    /// The value of ``liveHeader`` on a live refresh.
+    static let liveHeaderValue = "1"
+
+    /// Whether the console serves `path` (the API's bearer check leaves these to the console's own).
+    static func owns(path: String) -> Bool {
+        path == "/ui" || path.hasPrefix("/ui/")
+    }
+
+    /// Adds the console's routes.
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/ui") { _, _ in Self.redirect("/ui/jobs") }
+        router.get("/ui/assets/:name") { _, context in try Self.asset(context) }
+        router.get("/ui/signin") { request, context in
+            try await serve(request, context, signInRequired: false) { session in .view(signInView(error: nil, session)) }
+        }
+        router.post("/ui/signin") { request, context in
+            try await serve(request, context, signInRequired: false) { session in signIn(session) }
+        }
+        router.post("/ui/signout") { request, context in
+            try await serve(request, context, signInRequired: false) { _ in
+                .redirect("/ui/signin", cookies: [ConsoleSecurity.signOutCookie()])
+            }
+        }
+        router.get("/ui/jobs") { request, context in
+            try await serve(request, context) { session in try await listJobs(request, session) }
+        }
+        router.post("/ui/jobs") { request, context in
+            try await serve(request, context) { session in try await createJob(session) }
+        }
+        router.get("/ui/jobs/:id") { request, context in
+            try await serve(request, context) { session in
+                if context.parameters.get("id") == "new" { return .view(createView(ConsoleForm(["max_duration_seconds": "60", "kind": "noop", "schedule": "now", "run": "true"]), error: nil, otherError: nil, session)) }
+                return try await jobPage(try jobID(context), request: request, session: session, error: nil, status: 200)
+            }
+        }
+        router.post("/ui/jobs/:id/:action") { request, context in
+            try await serve(request, context) { session in
+                try await jobAction(try jobID(context), action: context.parameters.get("action") ?? "", request: request, session: session)
+            }
+        }
+        router.get("/ui/cluster") { request, context in
+            try await serve(request, context) { _ in try await clusterView() }
+        }
+    }
+
+    // MARK: Request handling
+
+    /// What a handler decided.
+    enum Outcome {
+        case view(ConsoleView)
+        case redirect(String, cookies: [Cookie] = [])
+    }
+
+    /// The request as the console sees it: its CSRF token and, for a POST, its form.
+    struct Session {
+        var csrf: String
+        var form = ConsoleForm()
+        var live: Bool
+        var signedIn: Bool
+    }
+
+    /// Runs a handler with the console's checks: sign-in (a redirect to the sign-in page, or 401 for a
+    /// live refresh), the CSRF token of a POST, and the console's headers on every answer. Errors of the
+    /// job service become the page's error text, worded as the API words them.
+    private func serve(_ request: Request, _ context: BasicRequestContext, signInRequired: Bool = true,
+                       _ handler: (Session) async throws -> Outcome) async throws -> Response {
+        var request = request
+        let presentedCSRF = request.cookies[ConsoleSecurity.csrfCookie]?.value.filter(\.isHexDigit)
+        let csrfCookie = presentedCSRF.flatMap { $0.count == 64 ? $0 : nil }
+        let csrf = csrfCookie ?? ConsoleSecurity.randomToken()
+        let signedIn = apiToken.map { token in
+            ConsoleSecurity.matches(request.cookies[ConsoleSecurity.tokenCookie]?.value, Self.hex(token))
+        } ?? true
+        var session = Session(csrf: csrf, live: Self.liveHeader.flatMap { request.headers[$0] } == Self.liveHeaderValue, signedIn: signedIn)
+
+        let outcome: Outcome
+        if signInRequired, !signedIn {
+            if session.live {
+                return JSONResponse.make(status: .unauthorized, body: .object(["error": .string("sign in first")]),
+                                         headers: ConsoleSecurity.headers(contentType: "application/json"))
+            }
+            outcome = .redirect("/ui/signin")
+        } else if request.method == .post, let refusal = try await readForm(&request, into: &session, csrfCookie: csrfCookie) {
+            outcome = .view(refusal)
+        } else {
+            do {
+                outcome = try await handler(session)
+            } catch {
+                let apiError = ErrorMiddleware<BasicRequestContext>.translate(error, request: request, logger: logger)
+                outcome = .view(ConsoleView(status: Int(apiError.status.code), title: "Error", section: .jobs,
+                                            head: "<h1>Something went wrong</h1>\(ConsolePages.alert(error: apiError.message))"))
+            }
+        }
+
+        var response: Response
+        switch outcome {
+        case let .redirect(location, cookies):
+            response = Self.redirect(location)
+            for cookie in cookies { response.setCookie(cookie) }
+        case let .view(view):
+            if session.live {
+                response = JSONResponse.make(status: .init(code: view.status), body: .object(["html": .string(view.live?.rendered ?? "")]),
+                                             headers: ConsoleSecurity.headers(contentType: "application/json"))
+            } else {
+                let page = ConsolePages.document(view, csrf: csrf, signOut: apiToken != nil && signedIn)
+                response = Response(status: .init(code: view.status), headers: ConsoleSecurity.headers(contentType: "text/html; charset=utf-8"),
+                                    body: .init(byteBuffer: ByteBuffer(string: page.rendered)))
+            }
+        }
+        if csrfCookie == nil { response.setCookie(ConsoleSecurity.csrfCookie(csrf)) }
+        return response
+    }
+
+    /// Reads a POST's form into the session; a view refusing it when it is unreadable or its CSRF token
+    /// does not match the cookie's.
+    private func readForm(_ request: inout Request, into session: inout Session, csrfCookie: String?) async throws -> ConsoleView? {
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumFormBytes)
+        } catch {
+            return Self.refusal(413, "The form is larger than \(Self.maximumFormBytes) bytes.")
+        }
+        do {
+            session.form = try ConsoleForm(body: Array(buffer: body))
+        } catch {
+            return Self.refusal(400, "The form could not be read (it is not URL-encoded UTF-8).")
+        }
+        guard let csrfCookie, ConsoleSecurity.matches(session.form[ConsoleSecurity.csrfField], Array(csrfCookie.utf8)) else {
+            return Self.refusal(403, "The form expired or came from another site: reload the page and submit it again.")
+        }
+        return nil
+    }
+
+    /// The largest form body: a payload of the API's largest size, percent-encoded.
+    static let maximumFormBytes = JobRequest.maximumBodyBytes * 3
+
+    private static func refusal(_ status: Int, _ message: String) -> ConsoleView {
+        ConsoleView(status: status, title: "Refused", section: .jobs, head: "<h1>Refused</h1>\(ConsolePages.alert(error: message))")
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    static func hex(_ bytes: [UInt8]) -> [UInt8] {
+        Array(bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined().utf8)
+    }
+
+    private func jobID(_ context: BasicRequestContext) throws -> UUID {
+        try WorkerAPI.jobID(context)
+    }
+
+    private static func asset(_ context: BasicRequestContext) throws -> Response {
+        guard let name = context.parameters.get("name"), let asset = ConsoleAssets.byName[name] else {
+            throw APIError(.notFound, "no such asset", field: "path")
+        }
+        return Response(status: .ok, headers: ConsoleSecurity.headers(contentType: asset.contentType, cacheable: true),
+                        body: .init(byteBuffer: ByteBuffer(string: asset.text)))
+    }
+
+    // MARK: Sign-in
+
+    private func signInView(error: String?, _ session: Session) -> ConsoleView {
+        ConsoleView(status: error == nil ? 200 : 401, title: "Sign in", section: .signIn,
+                    head: ConsolePages.signIn(error: error, csrf: session.csrf))
+    }
+
+    private func signIn(_ session: Session) -> Outcome {
+        guard let apiToken else { return .redirect("/ui/jobs") }
+        guard ConsoleSecurity.matches(session.form["token"], apiToken) else {
+            return .view(signInView(error: "That is not this worker's API token.", session))
+        }
+        let value = String(decoding: Self.hex(apiToken), as: UTF8.self)
+        return .redirect("/ui/jobs", cookies: [ConsoleSecurity.signInCookie(token: value)])
+    }
+
+    // MARK: Jobs
+
+    private func listJobs(_ request: Request, _ session: Session) async throws -> Outcome {
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String? {
+            parameters[name[...]].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        }
+        let query = ConsolePages.ListQuery(status: value("status"), kind: value("kind"), search: value("q"), page: value("page"))
+        let kinds = jobs.handlers.kinds.sorted()
+        var error: String?
+        var listed: [JobView] = []
+        var nextPage: String?
+        var status: JobStatus?
+        if let text = query.status {
+            status = JobStatus(rawValue: text)
+            if status == nil { error = "status: must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))" }
+        }
+        if error == nil {
+            do {
+                if let search = query.search {
+                    listed = try await searchJobs(search, status: status)
+                } else {
+                    let result = try await jobs.list(status: status, limit: Self.pageSize, page: query.page)
+                    listed = result.jobs
+                    nextPage = result.nextPage
+                }
+            } catch let failure as JobServiceError {
+                error = JobServiceErrorMapping.apiError(for: failure)?.message ?? failure.description
+            }
+        }
+        return .view(ConsoleView(status: error == nil ? 200 : 400, title: "Jobs", section: .jobs,
+                                 head: ConsolePages.jobsHead(query, kinds: kinds, kindFilter: false, error: error),
+                                 live: ConsolePages.jobsTable(listed, nextPage: nextPage, query: query, now: now()),
+                                 liveURL: query.url(page: query.page)))
+    }
+
+    /// The job whose id is `search`.
+    private func searchJobs(_ search: String, status: JobStatus?) async throws -> [JobView] {
+        let text = search.trimmingCharacters(in: .whitespaces)
+        guard let id = UUID(uuidString: text), let job = try await jobs.get(id) else { return [] }
+        return status.map { job.status == $0 } ?? true ? [job] : []
+    }
+
+    private func createView(_ form: ConsoleForm, error: JobValidationError?, otherError: String?, _ session: Session) -> ConsoleView {
+        ConsoleView(status: error == nil && otherError == nil ? 200 : 400, title: "New job", section: .newJob,
+                    head: "<h1>New job</h1>",
+                    tail: ConsolePages.jobForm(action: "/ui/jobs", submit: "Create job", fields: ConsolePages.createFields,
+                                               values: form, kinds: jobs.handlers.kinds.sorted(), error: error,
+                                               otherError: otherError, csrf: session.csrf))
+    }
+
+    private func createJob(_ session: Session) async throws -> Outcome {
+        let validated: ValidatedJob
+        do {
+            let json = try JobFormJSON.object(session.form, fields: JobFormJSON.createFields)
+            validated = try JobRequest(json: json).validated(kinds: jobs.handlers.kinds, now: now())
+        } catch {
+            return .view(createView(session.form, error: error, otherError: nil, session))
+        }
+        do {
+            let creation = try await jobs.create(validated)
+            return .redirect(ConsoleURL.job(creation.jobID) + "?notice=" + (creation.replayed ? "replayed" : "created"))
+        } catch let failure as JobServiceError {
+            var view = createView(session.form, error: nil, otherError: JobServiceErrorMapping.apiError(for: failure)?.message ?? failure.description,
+                                  session)
+            view.status = 409
+            return .view(view)
+        }
+    }
+
+    /// The messages a redirect after an action shows (a fixed set: the URL carries only their key).
+    static let notices: [String: String] = [
+        "created": "Job created.",
+        "replayed": "A job with this idempotency key and request already existed; this is it.",
+        "run": "Run requested.",
+        "cancel": "Job cancelled.",
+    ]
+
+    private func jobPage(_ id: UUID, request: Request, session: Session, error: String?, status: Int) async throws -> Outcome {
+        guard let job = try await jobs.get(id) else {
+            return .view(ConsoleView(status: 404, title: "No such job", section: .jobs,
+                                     head: "<h1>No such job</h1>\(ConsolePages.alert(error: WorkerAPI.unknownJob(id).message))"))
+        }
+        let runs = try await jobs.history(id, limit: Self.historySize)
+        let notice = request.uri.queryParameters["notice"].flatMap { Self.notices[String($0)] }
+        let actions = [
+            ConsolePages.Action(path: "run", label: "Run now", question: "Run this job now?"),
+            ConsolePages.Action(path: "cancel", label: "Cancel", question: "Cancel this job? It will not run again.", danger: true),
+        ]
+        return .view(ConsoleView(
+            status: status, title: "Job \(ConsolePages.id(id).prefix(8))", section: .jobs,
+            head: ConsolePages.jobHead(job, actions: actions, editable: false, csrf: session.csrf, error: error, notice: error == nil ? notice : nil),
+            live: ConsolePages.jobLive(job, runs: runs, details: Self.runDetails, nextHistoryPage: nil, now: now()),
+            liveURL: ConsoleURL.job(id)))
+    }
+
+    /// The result and output columns of a run.
+    static func runDetails(_ run: RunRecord) -> ConsolePages.RunDetails {
+        ConsolePages.RunDetails(result: "<span class=\"muted\">—</span>",
+                                output: ConsolePages.outputCell(attempt: run.attempt, output: run.output, error: run.error))
+    }
+
+    private func jobAction(_ id: UUID, action: String, request: Request, session: Session) async throws -> Outcome {
+        do {
+            switch action {
+            case "run": _ = try await jobs.run(id)
+            case "cancel": _ = try await jobs.cancel(id)
+            default:
+                return .view(Self.refusal(404, "There is no action \(WorkerAPI.quoted(action)) on jobs."))
+            }
+        } catch let failure as JobServiceError {
+            guard let apiError = JobServiceErrorMapping.apiError(for: failure) else { throw failure }
+            return try await jobPage(id, request: request, session: session, error: "\(action == "run" ? "Run now" : "Cancel") refused: \(apiError.message)",
+                                     status: Int(apiError.status.code))
+        }
+        return .redirect(ConsoleURL.job(id) + "?notice=" + action)
+    }
+
+    // MARK: Cluster
+
+    private func clusterView() async throws -> Outcome {
+        let status = try await jobs.clusterStatus()
+        return .view(ConsoleView(title: "Cluster", section: .cluster, head: "<h1>Cluster</h1>",
+                                 live: ConsolePages.clusterLive(status, nodes: nodes(), now: now()), liveURL: "/ui/cluster"))
+    }
+}
