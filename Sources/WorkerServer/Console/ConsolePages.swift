@@ -36,7 +36,7 @@ enum ConsolePages {
         let signOutForm: HTML = signOut
             ? "<form method=\"post\" action=\"/ui/signout\">\(csrfField(csrf))<button type=\"submit\">Sign out</button></form>"
             : .empty
-        let live: HTML = view.live.map { live in
+        let live: HTML = view.live.map { live -> HTML in
             "<p id=\"live-status\" role=\"status\" aria-live=\"polite\"></p><div id=\"live\" data-src=\"\(view.liveURL ?? "")\">\(live)</div>"
         } ?? .empty
         return """
@@ -175,9 +175,10 @@ enum ConsolePages {
     static func jobHead(_ job: JobView, actions: [Action], editable: Bool, csrf: String, error: String?, notice: String?) -> HTML {
         let jobID = id(job.jobID)
         let buttons = HTML.joined(actions.map { action -> HTML in
-            """
+            let style = action.danger ? "danger" : "secondary"
+            return """
             <form method="post" action="/ui/jobs/\(jobID)/\(action.path)" data-confirm="\(action.question)">\(csrfField(csrf))\
-            <button type="submit" class="\(action.danger ? "danger" : "secondary")" id="action-\(action.path)">\(action.label)</button></form>
+            <button type="submit" class="\(style)" id="action-\(action.path)">\(action.label)</button></form>
             """
         })
         let edit: HTML = editable ? "<a class=\"button secondary\" id=\"action-edit\" href=\"/ui/jobs/\(jobID)/edit\">Edit</a>" : .empty
@@ -226,7 +227,7 @@ enum ConsolePages {
             """
         })
         let empty: HTML = runs.isEmpty ? "<tr><td colspan=\"7\" class=\"muted\">No runs yet.</td></tr>" : .empty
-        let more: HTML = nextHistoryPage.map { "<p><a href=\"\(ConsoleURL.make("", [("history_page", $0)]))\" id=\"older-runs\">Older runs</a></p>" } ?? .empty
+        let more: HTML = nextHistoryPage.map { page -> HTML in "<p><a href=\"\(ConsoleURL.make("", [("history_page", page)]))\" id=\"older-runs\">Older runs</a></p>" } ?? .empty
         return """
         <section class="card" aria-labelledby="fields-heading"><h2 id="fields-heading">Fields</h2><dl class="fields">\(fields)</dl></section>
         <h2 id="history-heading">Run history</h2>
@@ -312,7 +313,7 @@ enum ConsolePages {
                 <label for="\(controlID)">\(field.label)</label></div>
                 """
             }
-            let hint: HTML = field.hint.map { "<span class=\"hint\" id=\"\(hintID)\">\($0)</span>" } ?? .empty
+            let hint: HTML = field.hint.map { hint -> HTML in "<span class=\"hint\" id=\"\(hintID)\">\(hint)</span>" } ?? .empty
             let message: HTML = failed ? "<span class=\"field-error\" id=\"\(errorID)\">\(error?.description ?? "")</span>" : .empty
             return "<div class=\"row\"><label for=\"\(controlID)\">\(field.label)</label>\(control)\(message)\(hint)</div>"
         })
@@ -345,7 +346,7 @@ enum ConsolePages {
             """
         })
         let shards = HTML.joined(status.shards.map { shard -> HTML in
-            let owner: HTML = shard.owner.map { "<span class=\"mono\">\($0)</span>" } ?? "<span class=\"muted\">none</span>"
+            let owner: HTML = shard.owner.map { owner -> HTML in "<span class=\"mono\">\(owner)</span>" } ?? "<span class=\"muted\">none</span>"
             return """
             <tr><td class="num">\(shard.shard)</td><td>\(owner)</td><td class="num mono">\(shard.fencingToken)</td>\
             <td>\(time(shard.leaseExpiresAt, now: now))</td><td class="num">\(shard.queueDepth)</td>\
@@ -389,7 +390,7 @@ enum ConsolePages {
 
     static func signIn(error: String?, csrf: String) -> HTML {
         let invalid: HTML = error == nil ? .empty : " aria-invalid=\"true\" aria-describedby=\"token-error\""
-        let message: HTML = error.map { "<span class=\"field-error\" id=\"token-error\" role=\"alert\">\($0)</span>" } ?? .empty
+        let message: HTML = error.map { error -> HTML in "<span class=\"field-error\" id=\"token-error\" role=\"alert\">\(error)</span>" } ?? .empty
         return """
         <div class="signin"><h1>Sign in</h1>
         <form class="stacked card" method="post" action="/ui/signin">\(csrfField(csrf))

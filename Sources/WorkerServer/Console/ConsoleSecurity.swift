@@ -26,7 +26,7 @@ enum ConsoleSecurity {
         fields[.contentSecurityPolicy] = contentSecurityPolicy
         fields[.xContentTypeOptions] = "nosniff"
         // A constant, valid field name: the initializer checks its characters.
-        if let referrerPolicy = HTTPField.Name("Referrer-Policy") { fields[referrerPolicy] = "no-referrer" }
+        if let referrerPolicy = HTTPFields.Element.Name("Referrer-Policy") { fields[referrerPolicy] = "no-referrer" }
         fields[.cacheControl] = cacheable ? "public, max-age=300" : "no-store"
         return fields
     }
@@ -59,14 +59,6 @@ enum ConsoleSecurity {
     /// The CSRF cookie.
     static func csrfCookie(_ value: String) -> Cookie {
         Cookie(name: csrfCookie, value: value, path: cookiePath, httpOnly: true, sameSite: .strict)
-    }
-
-    /// Whether a token is one the API accepts as a cookie value (RFC 6265 cookie octets), so it can be stored.
-    static func isCookieSafe(_ token: String) -> Bool {
-        !token.isEmpty && token.utf8.allSatisfy { byte in
-            byte == 0x21 || (0x23...0x2B).contains(byte) || (0x2D...0x3A).contains(byte) || (0x3C...0x5B).contains(byte)
-                || (0x5D...0x7E).contains(byte)
-        }
     }
 }
 

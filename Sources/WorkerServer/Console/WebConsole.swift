@@ -20,7 +20,7 @@ struct WebConsole: Sendable {
     /// Runs shown on a job page.
     static let historySize = 50
     /// The request header of the live region's refreshes.
-    static let liveHeader = HTTPField.Name("X-Console-Live")
+    static let liveHeader = HTTPFields.Element.Name("X-Console-Live")
     /// The value of ``liveHeader`` on a live refresh.
     static let liveHeaderValue = "1"
 
@@ -250,7 +250,7 @@ struct WebConsole: Sendable {
 
     private func createJob(_ session: Session) async throws -> Outcome {
         let validated: ValidatedJob
-        do {
+        do throws(JobValidationError) {
             let json = try JobFormJSON.object(session.form, fields: JobFormJSON.createFields)
             validated = try JobRequest(json: json).validated(kinds: jobs.handlers.kinds, now: now())
         } catch {

@@ -15,7 +15,7 @@ extension ClusterStatus {
             "workers": .array(workers.map { worker in
                 .object([
                     "worker_id": .string(worker),
-                    "shards": .array(shards(ownedBy: worker).map(number)),
+                    "shards": .array(shards(ownedBy: worker).map { number($0) }),
                     "runs": number(runs.filter { $0.worker == worker }.count),
                 ])
             }),
