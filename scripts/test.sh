@@ -40,6 +40,12 @@ if ! python_peers; then
     log "installing Python peers (cassandra-driver, cqlsh, lz4)"
     python3 -m pip install --quiet --disable-pip-version-check cassandra-driver cqlsh lz4
 fi
+# The OpenAPI document's external checks (WorkerServerTests, "OpenAPI document, external validators"):
+# a strict YAML parser and an OpenAPI validator (PyPI).
+if ! python3 -c 'import ruamel.yaml, openapi_spec_validator' 2>/dev/null; then
+    log "installing OpenAPI validators (ruamel.yaml, openapi-spec-validator)"
+    python3 -m pip install --quiet --disable-pip-version-check ruamel.yaml openapi-spec-validator
+fi
 
 # InfraTests run a real Prometheus and promtool (Debian's prometheus package). Its service must not
 # start: a policy-rc.d denying service starts is put in place for the install when none exists,

@@ -82,6 +82,18 @@ struct JobRequestValidationTests {
         (#"{"schedule":"now","max_duration_seconds":60,"kind":"shell"}"#, "kind", "unknown kind 'shell'; registered kinds: echo, http, noop, sleep"),
         // Payloads.
         (#"{"schedule":"now","max_duration_seconds":60,"payload":"not json"}"#, "payload", "a string payload must hold JSON text"),
+        (#"{"schedule":"now","max_duration_seconds":60,"kind":"sleep"}"#, "payload.seconds", "is required for kind sleep"),
+        (#"{"schedule":"now","max_duration_seconds":60,"kind":"sleep","payload":{"seconds":"5"}}"#, "payload.seconds", "got a string"),
+        (#"{"schedule":"now","max_duration_seconds":60,"kind":"http","payload":{"url":"file:///etc/passwd"}}"#, "payload.url", "http or https"),
+        (#"{"schedule":"now","max_duration_seconds":60,"kind":"http","payload":[]}"#, "payload", "must be a JSON object for kind http"),
+        // Backoff.
+        (#"{"schedule":"now","max_duration_seconds":60,"backoff":{}}"#, "backoff.initial_seconds", "is required"),
+        (#"{"schedule":"now","max_duration_seconds":60,"backoff":{"initial_seconds":0,"max_seconds":1,"multiplier":2}}"#,
+         "backoff.initial_seconds", "must be between 0.001 and 86400, got 0"),
+        (#"{"schedule":"now","max_duration_seconds":60,"backoff":{"initial_seconds":1,"max_seconds":1,"multiplier":2,"jitter":1}}"#,
+         "backoff.jitter", "is not a known field"),
+        // A one-shot time whose UTC year has five digits.
+        (#"{"schedule":"9999-12-31T23:00:00-05:00","max_duration_seconds":60}"#, "schedule", "is outside 0000-01-01T00:00:00Z"),
     ]
 
     @Test("each class of bad input is refused with its field named", arguments: refusals)
@@ -167,7 +179,7 @@ struct JobRequestValidationTests {
 
     @Test("status and outcome strings are the API's")
     func statusStrings() {
-        #expect(JobStatus.allCases.map(\.rawValue) == ["created", "queued", "running", "succeeded", "failed", "timed_out", "cancelled"])
+        #expect(JobStatus.allCases.map(\.rawValue) == ["created", "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "paused"])
         #expect(RunOutcome.allCases.map(\.rawValue) == ["succeeded", "failed", "timed_out", "cancelled"])
         #expect(JobStatus(.timedOut) == .timedOut)
         #expect(JobStatus.queued.isActive && JobStatus.running.isActive && !JobStatus.succeeded.isActive)

@@ -107,6 +107,8 @@ struct ScheduleParsingTests {
         ("2026-03-08T07:30:00.250Z", 1_772_955_000.25),
         ("2024-02-29T00:00:00+05:30", 1_709_145_000),
         ("1970-01-01T00:00:00Z", 0),
+        ("9999-12-31T23:59:59Z", 253_402_300_799),
+        ("0000-01-01T00:00:00Z", -62_167_219_200),
     ]
 
     @Test("RFC 3339 times with offsets", arguments: times)
@@ -123,7 +125,19 @@ struct ScheduleParsingTests {
         ("2026-03-08T07:30Z", "'2026-03-08T07:30Z' is not an RFC 3339 time such as 2026-03-08T07:30:00Z"),
         ("2026-03-08T07:30:00.Z", "'2026-03-08T07:30:00.Z' is not an RFC 3339 time such as 2026-03-08T07:30:00Z"),
         ("2026-03-08T07:30:00Zjunk", "'2026-03-08T07:30:00Zjunk' is not an RFC 3339 time such as 2026-03-08T07:30:00Z"),
+        ("9999-12-31T23:59:59-00:01",
+         "'9999-12-31T23:59:59-00:01' is outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z once converted to UTC"),
+        ("0000-01-01T00:00:00+00:01",
+         "'0000-01-01T00:00:00+00:01' is outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z once converted to UTC"),
     ]
+
+    @Test("times at the ends of four-digit years print as RFC 3339 (not \"invalid\")", arguments: [
+        ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"), ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"),
+        ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"), ("2026-03-08T02:30:00-05:00", "2026-03-08T07:30:00Z"),
+    ])
+    func rfc3339RoundTrips(source: String, printed: String) throws {
+        #expect(RFC3339.format(try RFC3339.parse(source)) == printed)
+    }
 
     @Test("malformed RFC 3339 times are refused", arguments: badTimes)
     func rfc3339Refused(source: String, message: String) {

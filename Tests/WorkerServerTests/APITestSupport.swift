@@ -36,13 +36,14 @@ struct APIFixture {
     let jobs: JobService
     let registry: PrometheusCollectorRegistry
 
-    init(apiToken: String? = nil, readinessKeyspace: String = SharedDatabase.keyspace) async throws {
+    init(apiToken: String? = nil, readinessKeyspace: String = SharedDatabase.keyspace,
+         handlers: HandlerRegistry = .builtIns()) async throws {
         let database = try await SharedDatabase.handle()
         registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
         let logger = Logger(label: "api-test", factory: { _ in SwiftLogNoOpLogHandler() })
         jobs = JobService(session: database.session, keyspace: SharedDatabase.keyspace,
-                          configuration: SchedulerConfiguration(shards: 4), handlers: HandlerRegistry.builtIns(),
+                          configuration: SchedulerConfiguration(shards: 4), handlers: handlers,
                           logger: logger, metrics: metrics)
         // One probe now; the answers of the (short) tests come from it.
         let readiness = ReadinessMonitor(

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 from selenium import webdriver
@@ -23,7 +24,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-XSS = "<img src=x onerror=\"window.__xss=1;alert(1)\">"
+XSS = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "<script>window.__xss=1</script>"
 
 
 class Console:
@@ -54,16 +56,21 @@ class Console:
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
     def text(self, css):
-        return self.find(css).text
+        """The element's visible text, read in one script call (the live region may swap it at any time)."""
+        return self.driver.execute_script(
+            "var e = document.querySelector(arguments[0]); return e ? e.innerText : null", css) or ""
 
     def shot(self, name, width=1280):
-        self.driver.set_window_size(width, 900)
-        time.sleep(0.3)
-        height = self.driver.execute_script("return Math.max(document.body.scrollHeight, 600)")
-        self.driver.set_window_size(width, min(height + 40, 4000))
-        time.sleep(0.3)
+        """A screenshot of the whole page at `width` CSS pixels."""
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500})
+        time.sleep(0.4)
+        height = self.driver.execute_script("return Math.min(Math.max(document.documentElement.scrollHeight, 600), 4000)")
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500})
+        time.sleep(0.4)
         self.driver.save_screenshot(os.path.join(self.artifacts, name + ".png"))
-        self.driver.set_window_size(1280, 900)
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def confirm(self):
         alert = self.wait(EC.alert_is_present(), 5, "no confirmation dialog")
@@ -71,6 +78,10 @@ class Console:
 
     def badge(self):
         return self.text("#live dl.fields dd .badge")
+
+    def click_action(self, name):
+        self.wait(EC.element_to_be_clickable((By.ID, "action-" + name)), 10, f"no {name} action").click()
+        self.confirm()
 
     def wait_status(self, status, seconds=30):
         self.wait(lambda d: self.badge() == status.replace("_", " "), seconds,
@@ -162,8 +173,7 @@ class Console:
         self.mark_page()
         self.wait_status("running", 40)
         self.shot("job-running")
-        self.find("#action-cancel").click()
-        self.confirm()
+        self.click_action("cancel")
         self.wait_status("cancelled", 15)
         self.wait(lambda d: "cancelled" in self.text("#history"), 15, "the run did not end as cancelled")
         self.shot("job-cancelled")
@@ -171,33 +181,55 @@ class Console:
 
     def test_refused_action_shows_api_error(self):
         self.create({"kind": "noop", "schedule": "@every 1h", "payload": "{}", "max_duration_seconds": "10"})
-        self.find("#action-cancel").click()
-        self.confirm()
-        self.wait_status("cancelled", 10)
-        self.find("#action-run").click()
-        self.confirm()
+        self.click_action("pause")
+        self.wait_status("paused", 10)
+        self.click_action("delete")
         error = self.wait(EC.visibility_of_element_located((By.ID, "error")), 10, "no error shown")
-        assert "job is cancelled" in error.text, error.text
+        assert "Delete refused: job is paused" in error.text, error.text
         self.shot("job-refused")
 
     def test_pause_and_resume_recurring(self):
         self.create({"kind": "noop", "schedule": "@every 1h", "payload": "{}", "max_duration_seconds": "10", "run": True})
         self.wait_status("queued", 10)
-        self.find("#action-pause").click()
-        self.confirm()
+        self.click_action("pause")
         self.wait_status("paused", 10)
         self.shot("job-paused")
-        self.find("#action-resume").click()
-        self.confirm()
+        self.click_action("resume")
         self.wait_status("queued", 10)
 
+    def test_edit_then_delete(self):
+        job = self.create({"kind": "noop", "schedule": "@every 1h", "payload": "{}", "max_duration_seconds": "10"})
+        self.find("#action-edit").click()
+        self.wait(EC.url_contains("/edit"), 10, "the edit form did not open")
+        self.fill({"schedule": "every hour"})
+        self.find("#submit").click()
+        error = self.wait(EC.visibility_of_element_located((By.ID, "field-schedule-error")), 10, "no error next to schedule")
+        assert error.text.startswith("schedule:"), error.text
+        self.shot("edit-form-error")
+        self.fill({"schedule": "*/5 * * * *", "timezone": "Europe/Paris", "max_attempts": "5"})
+        self.find("#submit").click()
+        self.wait(EC.url_contains("notice=edit"), 10, "the change was not saved")
+        changed = self.api(f"/jobs/{job}")
+        assert (changed["schedule"], changed["timezone"], changed["max_attempts"]) == ("*/5 * * * *", "Europe/Paris", 5), changed
+        self.click_action("cancel")
+        self.wait_status("cancelled", 10)
+        self.click_action("delete")
+        self.wait(EC.url_contains("notice=delete"), 10, "the job was not deleted")
+        try:
+            self.api(f"/jobs/{job}")
+            raise AssertionError("the deleted job is still there")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404, error.code
+
     def test_xss_payload_is_text(self):
-        job = self.create({"kind": "echo", "schedule": "@every 1h", "payload": json.dumps({"html": XSS}),
-                           "max_duration_seconds": "10", "idempotency_key": XSS})
+        key = XSS + XSS_SCRIPT + str(time.time())
+        job = self.create({"kind": "echo", "schedule": "now", "payload": json.dumps({"html": XSS, "script": XSS_SCRIPT}),
+                           "max_duration_seconds": "10", "idempotency_key": key, "run": True})
         self.driver.refresh()
-        time.sleep(2.5)  # two live refreshes swap the region in with the same values
-        assert XSS in self.text("#payload"), self.text("#payload")
-        assert XSS in self.find("#live").text, "the idempotency key is not shown as text"
+        self.wait_status("succeeded", 30)  # the echo output (the payload again) is in the history
+        time.sleep(2.5)  # two more live refreshes swap the region in with the same values
+        assert XSS in self.text("#payload") and XSS_SCRIPT in self.text("#payload"), self.text("#payload")
+        assert key in self.text("#live"), "the idempotency key is not shown as text"
         assert not self.driver.find_elements(By.CSS_SELECTOR, "main img"), "the payload became an element"
         assert self.driver.execute_script("return window.__xss") is None, "the payload's script ran"
         try:
@@ -206,8 +238,12 @@ class Console:
         except NoAlertPresentException:
             pass
         self.shot("job-xss")
-        self.go("/ui/jobs?q=" + job)
+        self.go("/ui/jobs")
+        self.find("#filter-q").send_keys(key)
+        self.find("#filter-q").submit()
+        self.wait(EC.presence_of_element_located((By.ID, "job-" + job)), 10, "search by idempotency key did not find the job")
         assert not self.driver.find_elements(By.CSS_SELECTOR, "main img")
+        assert self.driver.execute_script("return window.__xss") is None
 
     def test_jobs_list_keeps_filters_while_live(self):
         self.go("/ui/jobs?status=cancelled")
@@ -220,10 +256,20 @@ class Console:
         time.sleep(1.2)
         self.shot("jobs-list")
         self.shot("jobs-list-375", width=375)
-        self.driver.set_window_size(375, 800)
-        overflow = self.driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
-        self.driver.set_window_size(1280, 900)
-        assert not overflow, "the page is wider than 375 px (only tables may scroll)"
+        # At 375 px by 400 px the list scrolls: a scrolled position survives the live refreshes.
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 375, "height": 400, "deviceScaleFactor": 1, "mobile": True})
+        try:
+            time.sleep(0.5)
+            overflow = self.driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
+            assert not overflow, "the page is wider than 375 px"
+            self.driver.execute_script("window.scrollTo(0, 300)")
+            scrolled = self.driver.execute_script("return window.scrollY")
+            assert scrolled > 0, "the list does not scroll at 375x400"
+            time.sleep(2.5)
+            assert self.driver.execute_script("return window.scrollY") == scrolled, "the refresh moved the scroll position"
+        finally:
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def test_keyboard_and_labels(self):
         self.go("/ui/jobs/new")
@@ -239,8 +285,10 @@ class Console:
         self.go("/ui/cluster")
 
         def workers():
-            rows = self.driver.find_elements(By.CSS_SELECTOR, "#workers tbody tr[data-worker]")
-            return {r.get_attribute("data-worker"): r.find_element(By.CSS_SELECTOR, ".shards").text for r in rows}
+            return self.driver.execute_script(
+                "var rows = document.querySelectorAll('#workers tbody tr[data-worker]'), seen = {};"
+                "rows.forEach(function (r) { seen[r.getAttribute('data-worker')] = r.querySelector('.shards').innerText; });"
+                "return seen;")
 
         self.wait(lambda d: len(workers()) == 2 and all(workers().values()), 60,
                   f"two workers with shards not shown: {workers()}")

@@ -5,7 +5,8 @@ import Foundation
 /// Fields: `schedule` (required string), `timezone` (IANA name, UTC when absent),
 /// `payload` (JSON text as a string, e.g. `"{}"`, or any other JSON value, which is stored as
 /// its serialized text; `{}` when absent), `max_duration_seconds` (required whole number),
-/// `kind` (default `noop`), `max_attempts` (default 3), `idempotency_key`, `run` (default
+/// `kind` (default `noop`), `max_attempts` (default 3), `backoff` (`{"initial_seconds",
+/// "max_seconds", "multiplier"}`, default ``Backoff/default``), `idempotency_key`, `run` (default
 /// false). Ranges and meanings are checked by ``validated(kinds:now:)``.
 public struct JobRequest: Hashable, Sendable {
     /// The `schedule` string as sent.
@@ -24,17 +25,21 @@ public struct JobRequest: Hashable, Sendable {
     public var idempotencyKey: String?
     /// `run` as sent.
     public var run: Bool?
+    /// `backoff` as sent (checked by ``validated(kinds:now:)``).
+    public var backoff: JSONValue?
 
     /// The fields a request may carry.
     public static let fieldNames: Set<String> = [
-        "schedule", "timezone", "payload", "max_duration_seconds", "kind", "max_attempts", "idempotency_key", "run",
+        "schedule", "timezone", "payload", "max_duration_seconds", "kind", "max_attempts", "idempotency_key", "run", "backoff",
     ]
 
     /// Creates a request from its fields.
     public init(
         schedule: String, timezone: String? = nil, payload: JSONValue? = nil, maxDurationSeconds: Int64,
-        kind: String? = nil, maxAttempts: Int64? = nil, idempotencyKey: String? = nil, run: Bool? = nil
+        kind: String? = nil, maxAttempts: Int64? = nil, idempotencyKey: String? = nil, run: Bool? = nil,
+        backoff: JSONValue? = nil
     ) {
+        self.backoff = backoff
         self.schedule = schedule
         self.timezone = timezone
         self.payload = payload
@@ -68,6 +73,7 @@ public struct JobRequest: Hashable, Sendable {
         idempotencyKey = try members["idempotency_key"].map { value throws(JobValidationError) in
             try Self.string(value, field: "idempotency_key")
         }
+        backoff = members["backoff"]
         if let runValue = members["run"] {
             guard let flag = runValue.boolValue else {
                 throw JobValidationError(field: "run", problem: "must be true or false, got \(runValue.typeName)")
@@ -78,7 +84,7 @@ public struct JobRequest: Hashable, Sendable {
         }
     }
 
-    private static func string(_ value: JSONValue, field: String) throws(JobValidationError) -> String {
+    static func string(_ value: JSONValue, field: String) throws(JobValidationError) -> String {
         guard let text = value.stringValue else {
             throw JobValidationError(field: field, problem: "must be a string, got \(value.typeName)")
         }
@@ -86,7 +92,7 @@ public struct JobRequest: Hashable, Sendable {
     }
 
     /// A whole number; values beyond `Int64` are clamped so that the range check reports them.
-    private static func integer(_ value: JSONValue, field: String) throws(JobValidationError) -> Int64 {
+    static func integer(_ value: JSONValue, field: String) throws(JobValidationError) -> Int64 {
         guard case .number(let text) = value else {
             throw JobValidationError(field: field, problem: "must be a whole number, got \(value.typeName)")
         }

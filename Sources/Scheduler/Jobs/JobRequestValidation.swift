@@ -20,12 +20,15 @@ public struct ValidatedJob: Hashable, Sendable {
     public var idempotencyKey: String?
     /// Whether to activate the job in the same call.
     public var run: Bool
+    /// The delays between a failed run and its retries.
+    public var backoff: Backoff
 
     /// Creates a validated job from fields already known to be valid (e.g. read back from the store).
     public init(
         schedule: Schedule, scheduleText: String, timeZoneIdentifier: String, payload: String, maxDurationSeconds: Int,
-        kind: String, maxAttempts: Int, idempotencyKey: String?, run: Bool
+        kind: String, maxAttempts: Int, idempotencyKey: String?, run: Bool, backoff: Backoff = .default
     ) {
+        self.backoff = backoff
         self.schedule = schedule
         self.scheduleText = scheduleText
         self.timeZoneIdentifier = timeZoneIdentifier
@@ -111,16 +114,20 @@ extension JobRequest {
                 throw JobValidationError(field: "idempotency_key", problem: "must not contain control characters")
             }
         }
+        let payloadJSON = try payloadText()
+        try PayloadSchema.check(kind: kindName, payload: payloadJSON)
+        let parsedBackoff = try backoff.map { value throws(JobValidationError) in try Backoff(json: value) } ?? .default
         return ValidatedJob(
             schedule: parsedSchedule,
             scheduleText: schedule.trimmingSpaces(),
             timeZoneIdentifier: timezone ?? "UTC",
-            payload: try payloadText(),
+            payload: payloadJSON,
             maxDurationSeconds: Int(maxDurationSeconds),
             kind: kindName,
             maxAttempts: Int(attempts),
             idempotencyKey: idempotencyKey,
-            run: run ?? false)
+            run: run ?? false,
+            backoff: parsedBackoff)
     }
 
     /// The payload as JSON text: a string is taken as JSON text and must parse; any other value
@@ -147,5 +154,46 @@ extension JobRequest {
             throw JobValidationError(field: "payload", problem: "is larger than \(Self.maximumPayloadBytes) bytes")
         }
         return text
+    }
+}
+
+extension Backoff {
+    /// The range of `initial_seconds` and `max_seconds`: a millisecond to a day.
+    public static let secondsRange: ClosedRange<Double> = 0.001...86_400
+    /// The range of `multiplier` (1 keeps the delay constant).
+    public static let multiplierRange: ClosedRange<Double> = 1...10
+
+    /// Reads and checks a `backoff` object: all three members required, `max_seconds` at least `initial_seconds`.
+    public init(json: JSONValue) throws(JobValidationError) {
+        guard case .object(let members) = json else {
+            throw JobValidationError(field: "backoff", problem: "must be an object with initial_seconds, max_seconds and multiplier, got \(json.typeName)")
+        }
+        let known: Set<String> = ["initial_seconds", "max_seconds", "multiplier"]
+        if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
+            throw JobValidationError(field: "backoff.\(unknown)", problem: "is not a known field; known fields are \(known.sorted().joined(separator: ", "))")
+        }
+        func number(_ name: String, in range: ClosedRange<Double>) throws(JobValidationError) -> Double {
+            guard let value = members[name] else { throw JobValidationError(field: "backoff.\(name)", problem: "is required") }
+            guard let number = value.doubleValue, number.isFinite else {
+                throw JobValidationError(field: "backoff.\(name)", problem: "must be a number, got \(value.typeName)")
+            }
+            guard range.contains(number) else {
+                throw JobValidationError(field: "backoff.\(name)",
+                                         problem: "must be between \(Self.text(range.lowerBound)) and \(Self.text(range.upperBound)), got \(Self.text(number))")
+            }
+            return number
+        }
+        let initial = try number("initial_seconds", in: Self.secondsRange)
+        let maximum = try number("max_seconds", in: Self.secondsRange)
+        let multiplier = try number("multiplier", in: Self.multiplierRange)
+        guard maximum >= initial else {
+            throw JobValidationError(field: "backoff.max_seconds", problem: "must be at least initial_seconds (\(Self.text(initial))), got \(Self.text(maximum))")
+        }
+        self.init(initialSeconds: initial, maxSeconds: maximum, multiplier: multiplier)
+    }
+
+    /// A number as a message shows it: `60`, not `60.0`.
+    private static func text(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }

@@ -14,12 +14,23 @@ public enum JobStatus: String, CaseIterable, Hashable, Sendable, Codable {
     case timedOut = "timed_out"
     /// The job was cancelled; it does not run again.
     case cancelled
+    /// Paused by `POST /jobs/{id}/pause`: no run is queued until `POST /jobs/{id}/resume`.
+    case paused
 
     /// Whether a run is pending or in progress (activating again answers 409).
     public var isActive: Bool {
         switch self {
         case .queued, .running: return true
-        case .created, .succeeded, .failed, .timedOut, .cancelled: return false
+        case .created, .succeeded, .failed, .timedOut, .cancelled, .paused: return false
+        }
+    }
+
+    /// Whether the job is done with for now: no run pending or in progress, nothing paused
+    /// (only such jobs can be purged).
+    public var isFinished: Bool {
+        switch self {
+        case .succeeded, .failed, .timedOut, .cancelled: return true
+        case .created, .queued, .running, .paused: return false
         }
     }
 

@@ -87,12 +87,14 @@ final class RepairSweep: Sendable {
         let now = clock.now()
         let recurring = (try? job.parsedSchedule().isRecurring) ?? false
         let retry = job.tries < job.maxAttempts || recurring
-        let status: JobStatus = retry ? .queued : .failed
+        // A pause asked for during the run parks the job instead of queueing it again.
+        let status: JobStatus = retry ? (job.paused ? .paused : .queued) : .failed
         let tries = job.tries < job.maxAttempts ? job.tries : 0
-        let due: Date? = retry ? now : nil
+        let due: Date? = status == .queued ? now : nil
         let message = "run lease expired (worker \(job.leaseOwner ?? "unknown")); reclaimed by \(ownership.workerID)"
         let update = RunEndUpdate(jobID: job.jobID, attempt: job.attempt, expiredLease: expires, status: status, tries: tries,
-                                  nextDueAt: due, queueShard: due.map { _ in shard }, finishedAt: now, outcome: .failed, error: message)
+                                  nextDueAt: due, queueShard: due.map { _ in shard }, finishedAt: now, outcome: .failed, error: message,
+                                  revision: job.revision)
         guard try await service.resolvingUnknownOutcome(job.jobID, expect: { $0.attempt == job.attempt && $0.finishedAt == now }, {
             try await store.endRun(update).applied
         }) else { return }

@@ -27,6 +27,9 @@ enum RunVerdict: Sendable, Hashable {
     case cancelledByUser
     /// A newer run, a reclaim or another change fenced this run out.
     case stale
+    /// The job was changed (PATCH, or a pause asked for) while the run ran: its end must be decided again
+    /// from the job row's current definition.
+    case revised
 }
 
 /// The life of each run on this worker: claim by CAS (raising the fencing token), execution under
@@ -313,15 +316,30 @@ final class RunCoordinator: Sendable {
             logger.warning("run lease lost; completion skipped", metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)"])
             return .stale
         }
-        let next = nextState(entry, claim: claim, outcome: outcome, now: now)
-        let update = RunEndUpdate(jobID: entry.jobID, attempt: claim.attempt, expiredLease: nil, status: next.status, tries: next.tries,
-                                  nextDueAt: next.due, queueShard: next.due.map { _ in entry.shard }, finishedAt: now,
-                                  outcome: outcome, error: error)
+        // The definition the next step follows: the entry's, or the job row's when it was changed during the run.
+        var entry = entry
+        var paused = false
+        var next = nextState(entry, claim: claim, outcome: outcome, now: now)
         let retry = FencedRetry(clock: clock)
-        var resent = false
-        let verdict = try await retry.run(until: leaseExpiresAt) {
-            defer { resent = true }
-            return try await recordEnd(update, resent: resent)
+        var verdict = RunVerdict.revised
+        for _ in 0..<Self.revisionRereads where verdict == .revised {
+            if paused, next.status == .queued { next = (.paused, nil, next.tries) }
+            let update = RunEndUpdate(jobID: entry.jobID, attempt: claim.attempt, expiredLease: nil, status: next.status, tries: next.tries,
+                                      nextDueAt: next.due, queueShard: next.due.map { _ in entry.shard }, finishedAt: now,
+                                      outcome: outcome, error: error, revision: entry.revision)
+            var resent = false
+            verdict = try await retry.run(until: leaseExpiresAt) {
+                defer { resent = true }
+                return try await recordEnd(update, resent: resent)
+            }
+            guard verdict == .revised else { break }
+            guard let job = try await store.job(entry.jobID, serial: true), job.attempt == claim.attempt, job.status == .running else {
+                verdict = .stale
+                break
+            }
+            entry = QueueEntry(job: job, shard: entry.shard, dueAt: entry.dueAt, tries: entry.tries)
+            paused = job.paused
+            next = nextState(entry, claim: claim, outcome: outcome, now: now)
         }
         switch verdict {
         case .applied:
@@ -348,12 +366,15 @@ final class RunCoordinator: Sendable {
             let finish = RunFinish(jobID: entry.jobID, attempt: claim.attempt, finishedAt: now, status: JobStatus.cancelled.rawValue,
                                    output: output, error: "job cancelled while running")
             try await retry.run(until: leaseExpiresAt) { try await store.write([.finishRun(finish)], logged: false) }
-        case .stale:
+        case .stale, .revised:
             service.metrics.staleCompletions.increment()
             logger.warning("stale completion rejected", metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)", "worker_id": "\(workerID)"])
         }
         return verdict
     }
+
+    /// How often a run's end re-reads a job changed during the run before giving the end up to the repair sweep.
+    static let revisionRereads = 4
 
     /// One try of the end CAS. After an earlier try whose outcome stayed unknown (`resent`), a refusal
     /// may be that try's own success, so the row is read at the serial consistency to tell.
@@ -365,6 +386,7 @@ final class RunCoordinator: Sendable {
             let cas = try await store.endRun(update)
             if cas.applied { return .applied }
             if cas.attempt == update.attempt, cas.status == .cancelled { return .cancelledByUser }
+            if cas.attempt == update.attempt, cas.status == .running, cas.revision != update.revision, !resent { return .revised }
             guard resent else { return .stale }
         } catch let failure as CQLError where failure.isUnknownOutcome {
             // Resolved below; a failing SERIAL read throws, and the retry sends the CAS again.
@@ -372,6 +394,7 @@ final class RunCoordinator: Sendable {
         guard let job = try await store.job(update.jobID, serial: true) else { return .stale }
         if isOurs(job) { return .applied }
         if job.attempt == update.attempt, job.status == .cancelled { return .cancelledByUser }
+        if job.attempt == update.attempt, job.status == .running, job.revision != update.revision { return .revised }
         // Still this run's, still running: the CAS did not land; send it again.
         if job.attempt == update.attempt, job.status == .running { throw FencedRetry.NotApplied() }
         return .stale

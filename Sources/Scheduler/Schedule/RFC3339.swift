@@ -52,15 +52,24 @@ public enum RFC3339 {
         }
         let days = Civil.daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        guard Self.representable.contains(Double(seconds)) else {
+            throw ScheduleError("\(text.quotedForMessage) is outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z once converted to UTC")
+        }
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
+
+    /// The instants (seconds since 1970) with a four-digit year in UTC: 0000-01-01T00:00:00Z up to 9999-12-31T23:59:59.999Z.
+    static let representable: Range<Double> = -62_167_219_200 ..< 253_402_300_800
 
     /// Formats an instant as `yyyy-MM-ddTHH:mm:ss(.SSS)Z` in UTC.
     public static func format(_ date: Date) -> String {
         let interval = date.timeIntervalSince1970
-        guard interval.isFinite, abs(interval) < 2e11 else { return "invalid" }
-        let whole = Int(interval.rounded(.down))
-        let millis = Int(((interval - Double(whole)) * 1000).rounded(.down))
+        // Outside four-digit years there is no RFC 3339 form; parse(_:) never yields such an instant.
+        guard interval.isFinite, representable.contains(interval) else { return interval < 0 ? "0000-01-01T00:00:00Z" : "9999-12-31T23:59:59.999Z" }
+        // Whole milliseconds, to the nearest (a Double near year 9999 holds .999 as .99899…), kept within year 9999.
+        let total = min(Int((interval * 1000).rounded()), Int(representable.upperBound) * 1000 - 1)
+        let whole = Civil.floorDiv(total, 1000)
+        let millis = total - whole * 1000
         let days = Civil.floorDiv(whole, 86_400)
         let inDay = whole - days * 86_400
         let date = Civil.civilFromDays(days)

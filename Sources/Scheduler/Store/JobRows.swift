@@ -19,12 +19,14 @@ struct NewJobRow: Sendable, Hashable, Encodable {
     var queueBucket: Date?
     var createdAt: Date
     var updatedAt: Date
+    var backoff: Backoff = .default
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", kind, schedule, timezone, payload, maxDurationSeconds = "max_duration_seconds"
         case maxAttempts = "max_attempts", idempotencyKey = "idempotency_key", status, attempt, tries
         case nextDueAt = "next_due_at", queueShard = "queue_shard", queueBucket = "queue_bucket"
         case createdAt = "created_at", updatedAt = "updated_at"
+        case backoffInitial = "backoff_initial_seconds", backoffMax = "backoff_max_seconds", backoffMultiplier = "backoff_multiplier"
     }
 
     /// Nulls are bound as nulls (the markers exist either way), as a positional insert did.
@@ -46,6 +48,9 @@ struct NewJobRow: Sendable, Hashable, Encodable {
         try row.encode(queueBucket, forKey: .queueBucket)
         try row.encode(createdAt, forKey: .createdAt)
         try row.encode(updatedAt, forKey: .updatedAt)
+        try row.encode(backoff.initialSeconds, forKey: .backoffInitial)
+        try row.encode(backoff.maxSeconds, forKey: .backoffMax)
+        try row.encode(backoff.multiplier, forKey: .backoffMultiplier)
     }
 }
 
@@ -76,10 +81,16 @@ struct QueueEntry: Sendable, Hashable, Decodable {
     var tries: Int
     /// The partition's bucket: the due minute, or a later one when the repair sweep moved an overdue entry forward.
     var bucket: Date
+    /// The job's revision when the entry was written (its run's end is conditioned on it).
+    var revision: Int = 0
+    /// The job's backoff when the entry was written.
+    var backoff: Backoff = .default
 
     init(shard: Int, dueAt: Date, jobID: UUID, attempt: Int64, kind: String, schedule: String, timezone: String, payload: String,
-         maxDurationSeconds: Int, maxAttempts: Int, tries: Int, bucket: Date? = nil) {
+         maxDurationSeconds: Int, maxAttempts: Int, tries: Int, bucket: Date? = nil, revision: Int = 0, backoff: Backoff = .default) {
         self.bucket = bucket ?? dueAt.bucket
+        self.revision = revision
+        self.backoff = backoff
         self.shard = shard
         self.dueAt = dueAt
         self.jobID = jobID
@@ -96,16 +107,17 @@ struct QueueEntry: Sendable, Hashable, Decodable {
     init(job: JobView, shard: Int, dueAt: Date, tries: Int, bucket: Date? = nil) {
         self.init(shard: shard, dueAt: dueAt, jobID: job.jobID, attempt: job.attempt, kind: job.kind, schedule: job.schedule,
                   timezone: job.timezone, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
-                  maxAttempts: job.maxAttempts, tries: tries, bucket: bucket)
+                  maxAttempts: job.maxAttempts, tries: tries, bucket: bucket, revision: job.revision, backoff: job.backoff)
     }
 
     enum CodingKeys: String, CodingKey {
         case shard, bucket, dueAt = "due_at", jobID = "job_id", attempt, kind, schedule, timezone, payload
         case maxDurationSeconds = "max_duration_seconds", maxAttempts = "max_attempts", tries, enqueuedAt = "enqueued_at"
+        case revision, backoffInitial = "backoff_initial_seconds", backoffMax = "backoff_max_seconds", backoffMultiplier = "backoff_multiplier"
     }
 
     /// The columns a row must carry for ``init(from:)``.
-    static let columns = "shard, bucket, due_at, job_id, attempt, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries"
+    static let columns = "shard, bucket, due_at, job_id, attempt, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries, revision, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier"
 
     init(from decoder: any Decoder) throws {
         let row = try decoder.container(keyedBy: CodingKeys.self)
@@ -118,7 +130,13 @@ struct QueueEntry: Sendable, Hashable, Decodable {
                   maxDurationSeconds: Int(try row.decodeIfPresent(Int32.self, forKey: .maxDurationSeconds) ?? 60),
                   maxAttempts: Int(try row.decodeIfPresent(Int32.self, forKey: .maxAttempts) ?? 1),
                   tries: Int(try row.decodeIfPresent(Int32.self, forKey: .tries) ?? 0),
-                  bucket: try row.decode(Date.self, forKey: .bucket))
+                  bucket: try row.decode(Date.self, forKey: .bucket),
+                  revision: Int(try row.decodeIfPresent(Int32.self, forKey: .revision) ?? 0))
+        if let initial = try row.decodeIfPresent(Double.self, forKey: .backoffInitial),
+           let maximum = try row.decodeIfPresent(Double.self, forKey: .backoffMax),
+           let multiplier = try row.decodeIfPresent(Double.self, forKey: .backoffMultiplier) {
+            backoff = Backoff(initialSeconds: initial, maxSeconds: maximum, multiplier: multiplier)
+        }
     }
 
     /// The entry's primary key, which a delete or an existence check names.
@@ -156,6 +174,10 @@ struct QueueEntry: Sendable, Hashable, Decodable {
             try row.encode(Int32(clamping: entry.maxDurationSeconds), forKey: .maxDurationSeconds)
             try row.encode(Int32(clamping: entry.maxAttempts), forKey: .maxAttempts)
             try row.encode(Int32(clamping: entry.tries), forKey: .tries)
+            try row.encode(Int32(clamping: entry.revision), forKey: .revision)
+            try row.encode(entry.backoff.initialSeconds, forKey: .backoffInitial)
+            try row.encode(entry.backoff.maxSeconds, forKey: .backoffMax)
+            try row.encode(entry.backoff.multiplier, forKey: .backoffMultiplier)
         }
     }
 }

@@ -84,7 +84,8 @@ public final class JobService: Sendable {
         let row = NewJobRow(jobID: id, kind: job.kind, schedule: job.scheduleText, timezone: job.timeZoneIdentifier, payload: job.payload,
                             maxDurationSeconds: Int32(clamping: job.maxDurationSeconds), maxAttempts: Int32(clamping: job.maxAttempts),
                             idempotencyKey: job.idempotencyKey, status: status.rawValue, attempt: 0, tries: 0, nextDueAt: due,
-                            queueShard: due.map { _ in Int32(shard) }, queueBucket: due?.bucket, createdAt: now, updatedAt: now)
+                            queueShard: due.map { _ in Int32(shard) }, queueBucket: due?.bucket, createdAt: now, updatedAt: now,
+                            backoff: job.backoff)
         let index = JobWrite.index(StatusIndexEntry(status: status, jobID: id, updatedAt: now, nextDueAt: due))
         if replayed {
             // The index entry first, like the intent of run(_:): should this request stop right after the
@@ -99,7 +100,7 @@ public final class JobService: Sendable {
         if let due {
             let entry = QueueEntry(shard: shard, dueAt: due, jobID: id, attempt: 0, kind: job.kind, schedule: job.scheduleText,
                                    timezone: job.timeZoneIdentifier, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
-                                   maxAttempts: job.maxAttempts, tries: 0)
+                                   maxAttempts: job.maxAttempts, tries: 0, backoff: job.backoff)
             try await store.write([.enqueue(entry, enqueuedAt: now)], logged: false)
         }
         if !replayed { metrics.jobsCreated.increment() }
@@ -108,8 +109,13 @@ public final class JobService: Sendable {
 
     /// The hash that tells a retry of the same creation request from a reuse of its key.
     static func requestHash(_ job: ValidatedJob) -> String {
-        let canonical = [job.kind, job.scheduleText, job.timeZoneIdentifier, job.payload, String(job.maxDurationSeconds),
-                         String(job.maxAttempts), job.run ? "run" : "store"].joined(separator: "\u{1F}")
+        var fields = [job.kind, job.scheduleText, job.timeZoneIdentifier, job.payload, String(job.maxDurationSeconds),
+                      String(job.maxAttempts), job.run ? "run" : "store"]
+        // Only a non-default backoff counts, so keys stored before backoff existed still match their retries.
+        if job.backoff != .default {
+            fields.append("\(job.backoff.initialSeconds)/\(job.backoff.maxSeconds)/\(job.backoff.multiplier)")
+        }
+        let canonical = fields.joined(separator: "\u{1F}")
         return String(JobHash.fnv(canonical), radix: 16)
     }
 
@@ -120,8 +126,9 @@ public final class JobService: Sendable {
         try await store.job(id, serial: false)
     }
 
-    /// Up to `limit` jobs with `status` (any status when nil); `page` continues a previous listing.
-    public func list(status: JobStatus?, limit: Int, page: String?) async throws -> (jobs: [JobView], nextPage: String?) {
+    /// Up to `limit` jobs with `status` (any status when nil) and `kind` (any when nil); `page` continues a
+    /// previous listing. With a kind, a page may hold fewer jobs than `limit` (even none) and still have a next one.
+    public func list(status: JobStatus?, kind: String? = nil, limit: Int, page: String?) async throws -> (jobs: [JobView], nextPage: String?) {
         let statuses = status.map { [$0] } ?? JobStatus.allCases
         var position = try page.map(PageToken.init(token:)) ?? PageToken(statusIndex: 0, slot: 0, pagingState: nil)
         guard position.statusIndex < statuses.count, position.slot < JobHash.slots else { throw JobServiceError.invalidPageToken }
@@ -133,7 +140,7 @@ public final class JobService: Sendable {
                                                   pagingState: position.pagingState)
             for id in page.jobIDs {
                 // The index trails the job rows: show a job only where its row agrees.
-                if let job = try await get(id), job.status == listed { jobs.append(job) }
+                if let job = try await get(id), job.status == listed, kind == nil || job.kind == kind { jobs.append(job) }
             }
             if let state = page.pagingState {
                 position.pagingState = state
@@ -150,9 +157,26 @@ public final class JobService: Sendable {
         return (jobs, position.token)
     }
 
+    /// The job created with idempotency key `key`, nil when there is none.
+    public func job(idempotencyKey key: String) async throws -> JobView? {
+        guard let row = try await store.idempotencyKey(key, serial: false), let id = row.jobID else { return nil }
+        return try await get(id)
+    }
+
     /// The job's runs, newest first.
     public func history(_ id: UUID, limit: Int) async throws -> [RunRecord] {
-        try await store.history(id, limit: limit)
+        try await historyPage(id, limit: limit, page: nil).runs
+    }
+
+    /// Up to `limit` of the job's runs, newest first; `page` continues a previous page (its `nextPage`).
+    public func historyPage(_ id: UUID, limit: Int, page: String?) async throws -> (runs: [RunRecord], nextPage: String?) {
+        let state = try page.map { token throws in
+            let bytes = try PageToken.bytes(token: token)
+            guard bytes.count > 1, bytes[0] == PageToken.historyVersion else { throw JobServiceError.invalidPageToken }
+            return Array(bytes[1...])
+        }
+        let result = try await store.history(id, pageSize: max(1, min(limit, 1000)), pagingState: state)
+        return (result.runs, result.pagingState.map { PageToken.token(bytes: [PageToken.historyVersion] + $0) })
     }
 
     // MARK: - Cancel and activate
@@ -167,7 +191,7 @@ public final class JobService: Sendable {
                 return job
             case .succeeded, .failed, .timedOut:
                 if try !job.parsedSchedule().isRecurring { throw JobServiceError.conflict(job.status) }
-            case .created, .queued, .running:
+            case .created, .queued, .running, .paused:
                 break
             }
             let now = clock.now()
@@ -196,12 +220,21 @@ public final class JobService: Sendable {
     /// entry through which the repair sweep finds the queued job and writes its queue entry. An intent whose
     /// CAS lost (a cancel or another activation in between) is deleted by the sweep after ``runIntentGrace``.
     public func run(_ id: UUID) async throws -> JobView {
-        for _ in 0..<8 {
-            guard let job = try await get(id) else { throw JobServiceError.notFound(id) }
+        try await activate(id) { job throws in
             switch job.status {
             case .queued, .running, .cancelled: throw JobServiceError.conflict(job.status)
-            case .created, .succeeded, .failed, .timedOut: break
+            case .paused: throw JobServiceError.refused(.paused, "resume it with POST /jobs/{id}/resume")
+            case .created, .succeeded, .failed, .timedOut: return nil
             }
+        }
+    }
+
+    /// The steps of ``run(_:)`` and ``resume(_:)``; `check` refuses (throws), answers without a change (a view),
+    /// or lets the activation go ahead (nil).
+    func activate(_ id: UUID, check: (JobView) throws -> JobView?) async throws -> JobView {
+        for _ in 0..<8 {
+            guard let job = try await get(id) else { throw JobServiceError.notFound(id) }
+            if let answer = try check(job) { return answer }
             let activation = try activation(job)
             let intentSent = clock.instant
             try await writeRunIntent(activation)
@@ -234,7 +267,9 @@ public final class JobService: Sendable {
         let schedule: Schedule
         do { schedule = try job.parsedSchedule() } catch { throw JobServiceError.corruptJob(job.jobID, "\(error)") }
         let now = clock.now()
-        let due = job.status == .created || schedule.isRecurring ? (schedule.firstFire(activatedAt: now) ?? now) : now
+        var due = job.status == .created || schedule.isRecurring ? (schedule.firstFire(activatedAt: now) ?? now) : now
+        // A resumed one-shot job runs when it was due before its pause, or now when that has passed.
+        if job.status == .paused, !schedule.isRecurring { due = max(job.pausedDueAt ?? now, now) }
         return RunActivation(job: job, due: due, shard: JobHash.shard(job.jobID, shards: configuration.shards), at: now)
     }
 
@@ -313,10 +348,7 @@ struct PageToken {
     }
 
     init(token: String) throws {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard token.utf8.count <= 4096, let data = Data(base64Encoded: base64) else { throw JobServiceError.invalidPageToken }
-        let bytes = [UInt8](data)
+        let bytes = try Self.bytes(token: token)
         guard bytes.count >= 3, bytes[0] == 1 else { throw JobServiceError.invalidPageToken }
         statusIndex = Int(bytes[1])
         slot = Int(bytes[2])
@@ -324,8 +356,23 @@ struct PageToken {
     }
 
     var token: String {
-        let bytes: [UInt8] = [1, UInt8(clamping: statusIndex), UInt8(clamping: slot)] + (pagingState ?? [])
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        Self.token(bytes: [1, UInt8(clamping: statusIndex), UInt8(clamping: slot)] + (pagingState ?? []))
+    }
+
+    /// The first byte of a history page token (a listing's is 1).
+    static let historyVersion: UInt8 = 2
+
+    /// Bytes as an opaque token (unpadded base64url).
+    static func token(bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The bytes of a token made by ``token(bytes:)``.
+    static func bytes(token: String) throws -> [UInt8] {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard token.utf8.count <= 4096, let data = Data(base64Encoded: base64) else { throw JobServiceError.invalidPageToken }
+        return [UInt8](data)
     }
 }

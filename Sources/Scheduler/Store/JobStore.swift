@@ -7,6 +7,8 @@ struct JobCAS: Sendable, Hashable {
     var applied: Bool
     var attempt: Int64?
     var status: JobStatus?
+    /// The row's revision (0 when null); only read by a refused run end.
+    var revision: Int? = nil
 }
 
 /// The claim of a queued run: the row moves to `running` with the new attempt (the run's fencing
@@ -36,6 +38,23 @@ struct RunEndUpdate: Sendable, Hashable {
     var finishedAt: Date
     var outcome: RunOutcome
     var error: String?
+    /// The job revision the run's definition came from; the end applies only while it is current.
+    var revision: Int = 0
+}
+
+/// A change of a job row by PATCH, pause or resume: the row as it is to be (status, definition, pause,
+/// attempt, tries and queue position), conditioned on the status, attempt and revision it was read with.
+/// Every column it writes is one of those three conditions guards, so a change in between is refused.
+struct JobRevision: Sendable, Hashable {
+    var read: JobView
+    var job: JobView
+    var now: Date
+}
+
+/// One page of a job's history.
+struct HistoryPage: Sendable {
+    var runs: [RunRecord]
+    var pagingState: [UInt8]?
 }
 
 /// An activation on the job row: to `queued` from the status and attempt it was read with.
@@ -73,6 +92,12 @@ protocol JobStoring: Sendable {
     func cancel(_ id: UUID, readStatus: JobStatus, readAttempt: Int64, now: Date) async throws -> Bool
     /// CAS: activation to `queued`.
     func activate(_ update: ActivationUpdate) async throws -> Bool
+    /// CAS: a change of definition, pause or resume.
+    func revise(_ revision: JobRevision) async throws -> Bool
+    /// CAS: the delete of a finished job's row, from the status and attempt read.
+    func deleteJob(_ id: UUID, readStatus: JobStatus, readAttempt: Int64) async throws -> Bool
+    /// The delete of the job's history rows and of its status-index entry in `status`.
+    func purgeTraces(_ id: UUID, status: JobStatus) async throws
 
     // MARK: Plain writes
     /// The writes as one request: alone when one, else a batch (logged or not); at write time
@@ -84,8 +109,8 @@ protocol JobStoring: Sendable {
     func dueEntries(shard: Int, bucket: Date, dueBy: Date, limit: Int) async throws -> [QueueEntry]
     /// Whether the queue entry exists.
     func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool
-    /// The job's runs, newest first.
-    func history(_ id: UUID, limit: Int) async throws -> [RunRecord]
+    /// A page of the job's runs, newest first.
+    func history(_ id: UUID, pageSize: Int, pagingState: [UInt8]?) async throws -> HistoryPage
     /// A page of the status index (ids only) of `status` in `slot`.
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage
     /// Every entry of the status index of `status` in `slot`, with its due time and write time, to
@@ -97,6 +122,8 @@ protocol JobStoring: Sendable {
     func insertIdempotencyKey(_ row: IdempotencyKeyRow) async throws -> IdempotencyKeyRow?
     /// The key's row (serial read after an unknown outcome).
     func idempotencyKey(_ key: String, serial: Bool) async throws -> IdempotencyKeyRow?
+    /// CAS: deletes the key IF it still names `jobID` (purge), so the key can be used again.
+    func deleteIdempotencyKey(_ key: String, jobID: UUID) async throws -> Bool
 
     // MARK: Workers
     /// The worker's membership row, living `ttlSeconds`.
@@ -126,6 +153,10 @@ struct JobStore: JobStoring {
     private let reclaimCQL: String
     private let cancelCQL: String
     private let activateCQL: String
+    private let reviseCQL: String
+    private let deleteJobCQL: String
+    private let deleteHistory: String
+    private let deleteKey: String
     private let insertEntry: String
     private let deleteEntry: String
     private let selectDue: String
@@ -151,16 +182,20 @@ struct JobStore: JobStoring {
         let jobs = cql.table("jobs"), queue = cql.table("jobs_sharded"), index = cql.table("jobs_by_status")
         let history = cql.table("job_history"), keys = cql.table("idempotency_keys"), workers = cql.table("workers")
         selectJob = "SELECT \(JobView.columns) FROM \(jobs) WHERE job_id = ?"
-        insertJob = "INSERT INTO \(jobs) (job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        insertJob = "INSERT INTO \(jobs) (job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, created_at, updated_at, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         insertJobIfNotExistsCQL = insertJob + " IF NOT EXISTS"
         claimCQL = "UPDATE \(jobs) SET status = ?, attempt = ?, tries = ?, lease_owner = ?, lease_expires_at = ?, started_at = ?, finished_at = null, last_fire_at = ?, updated_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND next_due_at = ?"
         renewCQL = "UPDATE \(jobs) SET lease_expires_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND lease_owner = ?"
-        let end = "UPDATE \(jobs) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, lease_owner = null, lease_expires_at = null, finished_at = ?, last_outcome = ?, last_error = ?, updated_at = ? WHERE job_id = ? IF attempt = ? AND status = ?"
+        let end = "UPDATE \(jobs) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, lease_owner = null, lease_expires_at = null, paused = null, paused_due_at = null, finished_at = ?, last_outcome = ?, last_error = ?, updated_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND revision = ?"
         completeCQL = end
         reclaimCQL = end + " AND lease_expires_at = ?"
         cancelCQL = "UPDATE \(jobs) SET status = ?, next_due_at = null, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
+        reviseCQL = "UPDATE \(jobs) SET status = ?, schedule = ?, timezone = ?, payload = ?, max_duration_seconds = ?, max_attempts = ?, backoff_initial_seconds = ?, backoff_max_seconds = ?, backoff_multiplier = ?, revision = ?, paused = ?, paused_due_at = ?, attempt = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ? AND revision = ?"
+        deleteJobCQL = "DELETE FROM \(jobs) WHERE job_id = ? IF status = ? AND attempt = ?"
+        deleteHistory = "DELETE FROM \(history) WHERE job_id = ?"
+        deleteKey = "DELETE FROM \(keys) WHERE idempotency_key = ? IF job_id = ?"
         activateCQL = "UPDATE \(jobs) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
-        insertEntry = "INSERT INTO \(queue) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        insertEntry = "INSERT INTO \(queue) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries, revision, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         deleteEntry = "DELETE FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
         selectDue = "SELECT \(QueueEntry.columns) FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at <= ? LIMIT ?"
         selectEntry = "SELECT job_id FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
@@ -171,9 +206,11 @@ struct JobStore: JobStoring {
         updateIndexDue = "UPDATE \(index) USING TIMESTAMP ? SET next_due_at = ? WHERE status = ? AND slot = ? AND job_id = ?"
         selectIndex = "SELECT job_id FROM \(index) WHERE status = ? AND slot = ?"
         scanIndex = "SELECT job_id, next_due_at, writetime(updated_at) AS written FROM \(index) WHERE status = ? AND slot = ?"
-        insertHistory = "INSERT INTO \(history) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?)"
-        finishHistory = "UPDATE \(history) SET finished_at = ?, status = ?, output = ?, error = ? WHERE job_id = ? AND attempt = ?"
-        selectHistory = "SELECT attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output FROM \(history) WHERE job_id = ? LIMIT ?"
+        // History rows live for the configured retention (0: forever); the TTL is a literal, like the heartbeat's.
+        let retention = "USING TTL \(cql.configuration.historyRetentionSeconds)"
+        insertHistory = "INSERT INTO \(history) (job_id, attempt, scheduled_at, started_at, status, worker_id) VALUES (?, ?, ?, ?, ?, ?) \(retention)"
+        finishHistory = "UPDATE \(history) \(retention) SET finished_at = ?, status = ?, output = ?, error = ? WHERE job_id = ? AND attempt = ?"
+        selectHistory = "SELECT attempt, status, worker_id, scheduled_at, started_at, finished_at, error, output FROM \(history) WHERE job_id = ?"
         insertKey = "INSERT INTO \(keys) (idempotency_key, job_id, request_hash, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS"
         selectKey = "SELECT idempotency_key, job_id, request_hash FROM \(keys) WHERE idempotency_key = ?"
         insertWorker = "INSERT INTO \(workers) (pool, worker_id, address, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) USING TTL "
@@ -212,12 +249,13 @@ struct JobStore: JobStoring {
         var values: [any CQLEncodable] = [update.status.rawValue, Int32(clamping: update.tries), update.nextDueAt,
                                           update.queueShard.map { Int32(clamping: $0) }, update.nextDueAt?.bucket, update.finishedAt,
                                           update.outcome.rawValue, update.error, update.finishedAt, update.jobID, update.attempt,
-                                          JobStatus.running.rawValue]
+                                          JobStatus.running.rawValue, update.revision == 0 ? nil : Int32(clamping: update.revision)]
         if let expired = update.expiredLease { values.append(expired) }
         let result = try await cql.run(update.expiredLease == nil ? completeCQL : reclaimCQL, values)
         guard !result.wasApplied, let row = result.lwt?.row else { return JobCAS(applied: result.wasApplied) }
         return JobCAS(applied: false, attempt: try row.optional("attempt", as: Int64.self),
-                      status: (try row.optional("status", as: String.self)).flatMap(JobStatus.init(rawValue:)))
+                      status: (try row.optional("status", as: String.self)).flatMap(JobStatus.init(rawValue:)),
+                      revision: Int(try row.optional("revision", as: Int32.self) ?? 0))
     }
 
     func cancel(_ id: UUID, readStatus: JobStatus, readAttempt: Int64, now: Date) async throws -> Bool {
@@ -227,6 +265,30 @@ struct JobStore: JobStoring {
     func activate(_ update: ActivationUpdate) async throws -> Bool {
         try await cql.run(activateCQL, [JobStatus.queued.rawValue, Int32(0), update.due, Int32(clamping: update.shard), update.due.bucket,
                                         update.now, update.jobID, update.readStatus.rawValue, update.readAttempt]).wasApplied
+    }
+
+    func revise(_ revision: JobRevision) async throws -> Bool {
+        let job = revision.job, read = revision.read
+        // Revision 0 is stored as null (rows written before migration 4 have none), as the end CAS conditions it.
+        let values: [any CQLEncodable] = [
+            job.status.rawValue, job.schedule, job.timezone, job.payload, Int32(clamping: job.maxDurationSeconds),
+            Int32(clamping: job.maxAttempts), job.backoff.initialSeconds, job.backoff.maxSeconds, job.backoff.multiplier,
+            job.revision == 0 ? nil : Int32(clamping: job.revision), job.paused ? Optional(true) : nil, job.pausedDueAt, job.attempt, Int32(clamping: job.tries), job.nextDueAt,
+            job.queueShard.map { Int32(clamping: $0) }, job.nextDueAt?.bucket, revision.now, job.jobID,
+            read.status.rawValue, read.attempt, read.revision == 0 ? nil : Int32(clamping: read.revision),
+        ]
+        return try await cql.run(reviseCQL, values).wasApplied
+    }
+
+    func deleteJob(_ id: UUID, readStatus: JobStatus, readAttempt: Int64) async throws -> Bool {
+        try await cql.run(deleteJobCQL, [id, readStatus.rawValue, readAttempt]).wasApplied
+    }
+
+    func purgeTraces(_ id: UUID, status: JobStatus) async throws {
+        // Logged: once accepted, both deletes land even if this worker stops.
+        try await cql.execute([try await cql.statement(deleteHistory, [id]),
+                               try await cql.statement(deleteIndex, [status.rawValue, Int32(JobHash.slot(id)), id])],
+                              logged: true, timestamp: nil)
     }
 
     // MARK: Plain writes
@@ -271,9 +333,12 @@ struct JobStore: JobStoring {
         try await cql.session.execute(try await cql.statement(selectEntry, binding: key)).first != nil
     }
 
-    func history(_ id: UUID, limit: Int) async throws -> [RunRecord] {
-        let result = try await cql.run(selectHistory, [id, Int32(clamping: max(1, limit))])
-        return try result.rows.map { try RunRecord(row: $0) }
+    func history(_ id: UUID, pageSize: Int, pagingState: [UInt8]?) async throws -> HistoryPage {
+        var statement = try await cql.statement(selectHistory, [id])
+        statement.pageSize = Int32(clamping: max(1, pageSize))
+        statement.pagingState = pagingState
+        let result = try await cql.session.execute(statement)
+        return HistoryPage(runs: try result.rows.map { try RunRecord(row: $0) }, pagingState: result.pagingState)
     }
 
     func statusPage(_ status: JobStatus, slot: Int, pageSize: Int, pagingState: [UInt8]?) async throws -> StatusPage {
@@ -304,6 +369,10 @@ struct JobStore: JobStoring {
 
     func idempotencyKey(_ key: String, serial: Bool) async throws -> IdempotencyKeyRow? {
         try await cql.run(selectKey, [key], serialRead: serial).decode(IdempotencyKeyRow.self).first
+    }
+
+    func deleteIdempotencyKey(_ key: String, jobID: UUID) async throws -> Bool {
+        try await cql.run(deleteKey, [key, jobID]).wasApplied
     }
 
     // MARK: Workers

@@ -45,14 +45,24 @@ public struct JobView: Codable, Sendable, Hashable {
     public var createdAt: Date?
     /// Time of the last change.
     public var updatedAt: Date?
+    /// The delays between a failed run and its retries.
+    public var backoff: Backoff = .default
+    /// A pause was asked for while a run is in flight: the run finishes, then the job is `paused`.
+    public var paused: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", kind, status, schedule, timezone, payload
         case maxDurationSeconds = "max_duration_seconds", maxAttempts = "max_attempts", attempt, tries
         case nextDueAt = "next_due_at", lastFireAt = "last_fire_at", lastOutcome = "last_outcome", lastError = "last_error"
         case leaseOwner = "lease_owner", leaseExpiresAt = "lease_expires_at", startedAt = "started_at", finishedAt = "finished_at"
-        case idempotencyKey = "idempotency_key", createdAt = "created_at", updatedAt = "updated_at"
+        case idempotencyKey = "idempotency_key", createdAt = "created_at", updatedAt = "updated_at", backoff, paused
     }
+
+    /// How often the definition was changed (and a pause of a running run asked for or withdrawn); a run's
+    /// end is conditioned on the revision it started with.
+    var revision: Int = 0
+    /// The due time of the run a pause took out of the queue (a one-shot job resumes at it).
+    var pausedDueAt: Date? = nil
 
     /// The queue shard of the job's entries when queued.
     var queueShard: Int? = nil
@@ -60,7 +70,7 @@ public struct JobView: Codable, Sendable, Hashable {
     var queueBucket: Date? = nil
 
     /// The columns ``init(row:)`` reads.
-    static let columns = "job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, last_fire_at, lease_owner, lease_expires_at, started_at, finished_at, last_outcome, last_error, created_at, updated_at"
+    static let columns = "job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, last_fire_at, lease_owner, lease_expires_at, started_at, finished_at, last_outcome, last_error, created_at, updated_at, revision, paused, paused_due_at, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier"
 
     /// An empty row of `id` (columns not yet written read as their defaults).
     init(jobID: UUID) {
@@ -101,10 +111,34 @@ public struct JobView: Codable, Sendable, Hashable {
         lastError = try row.optional("last_error", as: String.self)
         createdAt = try row.optional("created_at", as: Date.self)
         updatedAt = try row.optional("updated_at", as: Date.self)
+        revision = Int(try row.optional("revision", as: Int32.self) ?? 0)
+        paused = try row.optional("paused", as: Bool.self) ?? false
+        pausedDueAt = try row.optional("paused_due_at", as: Date.self)
+        backoff = Backoff(row: row) ?? .default
+    }
+
+    /// The definition as a ``ValidatedJob`` would carry it (for the fields a PATCH writes).
+    mutating func define(_ definition: ValidatedJob) {
+        schedule = definition.scheduleText
+        timezone = definition.timeZoneIdentifier
+        payload = definition.payload
+        maxDurationSeconds = definition.maxDurationSeconds
+        maxAttempts = definition.maxAttempts
+        backoff = definition.backoff
     }
 
     /// The parsed schedule.
     func parsedSchedule() throws -> Schedule { try Schedule.parse(schedule, timeZone: timezone) }
+}
+
+extension Backoff {
+    /// The three `backoff_*` columns of a row; nil when they are null (the job uses the default).
+    init?(row: RowView) {
+        guard let initial = try? row.optional("backoff_initial_seconds", as: Double.self),
+              let maximum = try? row.optional("backoff_max_seconds", as: Double.self),
+              let multiplier = try? row.optional("backoff_multiplier", as: Double.self) else { return nil }
+        self.init(initialSeconds: initial, maxSeconds: maximum, multiplier: multiplier)
+    }
 }
 
 /// One run of a job, from `job_history` (newest first).
@@ -163,6 +197,8 @@ public enum JobServiceError: Error, Sendable, Hashable, CustomStringConvertible 
     case notFound(UUID)
     /// The job's status forbids the operation (HTTP 409 with the status).
     case conflict(JobStatus)
+    /// The job's status forbids the operation, with why (HTTP 409 with the status and the reason).
+    case refused(JobStatus, String)
     /// The idempotency key was used by a different request (HTTP 409).
     case idempotencyKeyReused(String)
     /// The page token is not one this service produced (HTTP 400).
@@ -177,6 +213,7 @@ public enum JobServiceError: Error, Sendable, Hashable, CustomStringConvertible 
         switch self {
         case let .notFound(id): return "job \(id.uuidString.lowercased()) not found"
         case let .conflict(status): return "job is \(status.rawValue)"
+        case let .refused(status, reason): return "job is \(status.rawValue): \(reason)"
         case let .idempotencyKeyReused(key): return "idempotency key \(key) was already used for a different request"
         case .invalidPageToken: return "page token is not valid"
         case let .schemaMissing(detail): return detail

@@ -31,6 +31,16 @@ public struct SchedulerConfiguration: Sendable {
     public var pool: String
     /// Per-request timeout of scheduler statements; nil uses the session's.
     public var requestTimeout: Duration?
+    /// How long `job_history` rows are kept (written `USING TTL`); zero keeps them forever.
+    public var historyRetention: Duration = .seconds(30 * 86_400)
+
+    /// ``historyRetention`` in whole seconds, as a CQL TTL (at most Cassandra's 20 years).
+    var historyRetentionSeconds: Int {
+        Int(min(max(0, historyRetention.seconds.rounded(.up)), Double(Self.maximumTTLSeconds)))
+    }
+
+    /// The largest TTL Cassandra accepts: 20 years.
+    public static let maximumTTLSeconds = 630_720_000
 
     /// A configuration; see each property for its meaning.
     public init(shards: Int = 16, consistency: Consistency = .localQuorum, serialConsistency: Consistency = .localSerial,

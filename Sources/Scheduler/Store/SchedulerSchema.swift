@@ -7,10 +7,14 @@ public enum SchedulerSchema {
     public static let tables: Set<String> = ["schema_version", "locks", "lock_seq", "jobs", "jobs_sharded", "job_history",
                                              "workers", "idempotency_keys", "jobs_by_status"]
     /// Columns added to the seed tables that a verified schema must have.
-    static let requiredColumns: [String: Set<String>] = ["jobs_sharded": ["kind", "payload", "tries", "max_attempts"],
-                                                         "jobs_by_status": ["next_due_at"]]
+    static let requiredColumns: [String: Set<String>] = [
+        "jobs_sharded": ["kind", "payload", "tries", "max_attempts", "revision", "backoff_initial_seconds", "backoff_max_seconds",
+                         "backoff_multiplier"],
+        "jobs_by_status": ["next_due_at"],
+        "jobs": ["revision", "paused", "paused_due_at", "backoff_initial_seconds", "backoff_max_seconds", "backoff_multiplier"],
+    ]
     /// The newest migration number in the schema file.
-    public static let latestVersion = 2
+    public static let latestVersion = 4
 
     /// How the keyspace is replicated.
     public enum Replication: Sendable, Hashable, CustomStringConvertible {

@@ -188,5 +188,29 @@ INSERT INTO scheduler.schema_version (scope, version, description, applied_at) V
 ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp;
 
 INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 2, 'due time in the status index', toTimestamp(now()));
+
+-- migration 4: update, pause and per-job backoff
+
+-- revision counts changes of the job's definition (PATCH) and of its pause while a run is in
+-- flight; a run's end is conditioned on the revision its queue entry carried, so an end that
+-- lost the race re-reads the row and queues the next fire from the current definition.
+-- paused: pause requested while a run is in flight (the run finishes; its end then parks the
+-- job in status `paused` instead of queueing the next fire). paused_due_at: the due time of the
+-- run a pause removed from the queue (a one-shot job resumes at it, or now when it passed).
+-- backoff_*: the delay before retry n is initial * multiplier^(n-1), at most max (seconds);
+-- null means the default (1 s doubling up to 300 s). Queue entries carry both, as they carry the
+-- rest of the definition.
+ALTER TABLE scheduler.jobs ADD revision int;
+ALTER TABLE scheduler.jobs ADD paused boolean;
+ALTER TABLE scheduler.jobs ADD paused_due_at timestamp;
+ALTER TABLE scheduler.jobs ADD backoff_initial_seconds double;
+ALTER TABLE scheduler.jobs ADD backoff_max_seconds double;
+ALTER TABLE scheduler.jobs ADD backoff_multiplier double;
+ALTER TABLE scheduler.jobs_sharded ADD revision int;
+ALTER TABLE scheduler.jobs_sharded ADD backoff_initial_seconds double;
+ALTER TABLE scheduler.jobs_sharded ADD backoff_max_seconds double;
+ALTER TABLE scheduler.jobs_sharded ADD backoff_multiplier double;
+
+INSERT INTO scheduler.schema_version (scope, version, description, applied_at) VALUES ('scheduler', 4, 'update, pause and per-job backoff', toTimestamp(now()));
 """#
 }

@@ -58,6 +58,8 @@ public struct WorkerConfiguration: Sendable, Hashable {
     public var serialConsistency: Consistency = .localSerial
     /// The data centre this worker runs in (LOCAL_* levels are met there); nil when the keyspace has one.
     public var localDatacenter: String?
+    /// How long run history rows are kept (written `USING TTL`); zero keeps them forever.
+    public var historyRetention: Duration = .seconds(30 * 86_400)
 
     /// The default data directory of the embedded node, relative to the working directory.
     public static let defaultDataDirectory = "./.scheduler-data"
@@ -123,7 +125,7 @@ public enum SettingParser {
     public static func duration(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(suffix: String, perUnit: Int64, isMilliseconds: Bool)] = [
-            ("ms", 1, true), ("s", 1, false), ("m", 60, false), ("h", 3600, false),
+            ("ms", 1, true), ("s", 1, false), ("m", 60, false), ("h", 3600, false), ("d", 86_400, false),
         ]
         for unit in units where trimmed.hasSuffix(unit.suffix) {
             let digits = trimmed.dropLast(unit.suffix.count)

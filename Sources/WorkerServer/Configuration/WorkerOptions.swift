@@ -70,6 +70,11 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             help: "How long running jobs may finish on SIGTERM before they are handed back (default 30s; env SCHEDULER_SHUTDOWN_GRACE).")
     public var shutdownGrace: String?
 
+    /// `--history-retention` / `SCHEDULER_HISTORY_RETENTION`.
+    @Option(name: .customLong("history-retention"),
+            help: "How long run history is kept, e.g. 30d, 12h; 0 keeps it forever (default 30d; env SCHEDULER_HISTORY_RETENTION).")
+    public var historyRetention: String?
+
     /// `--max-concurrent-runs` / `SCHEDULER_MAX_CONCURRENT_RUNS`.
     @Option(name: .customLong("max-concurrent-runs"),
             help: "Runs this worker executes at the same time (default 16; env SCHEDULER_MAX_CONCURRENT_RUNS).")
@@ -197,6 +202,14 @@ public struct WorkerOptions: ParsableArguments, Sendable {
                 throw ConfigurationError(setting: setting, problem: "must be a duration up to 24h such as 30s or 2m, got \"\(text)\"")
             }
             configuration.shutdownGrace = grace
+        }
+        if let (text, setting) = value(historyRetention, "SCHEDULER_HISTORY_RETENTION") {
+            // Cassandra's largest TTL is 20 years (7300 days).
+            guard let retention = SettingParser.duration(text), retention >= .zero,
+                  retention <= .seconds(630_720_000) else {
+                throw ConfigurationError(setting: setting, problem: "must be a duration up to 7300d such as 30d or 12h, or 0 to keep history forever, got \"\(text)\"")
+            }
+            configuration.historyRetention = retention
         }
         if let (text, setting) = value(maxConcurrentRuns, "SCHEDULER_MAX_CONCURRENT_RUNS") {
             guard let count = Int(text), (1...10_000).contains(count) else {

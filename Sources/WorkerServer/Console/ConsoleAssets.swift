@@ -11,7 +11,14 @@ enum ConsoleAssets {
     static let byName: [String: Asset] = [
         "console.css": Asset(contentType: "text/css; charset=utf-8", text: css),
         "console.js": Asset(contentType: "text/javascript; charset=utf-8", text: javaScript),
+        "favicon.svg": Asset(contentType: "image/svg+xml", text: favicon),
     ]
+
+    /// A clock face, so browsers do not ask for /favicon.ico.
+    static let favicon = """
+    <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#17233b"/>\
+    <path d="M16 8v8l6 4" stroke="#f5a623" stroke-width="3" fill="none" stroke-linecap="round"/></svg>
+    """
 
     /// Colours, layout (one column below 700 px, tables scroll sideways inside their box) and
     /// visible keyboard focus.
@@ -49,7 +56,9 @@ enum ConsoleAssets {
     .badge.running { background: #dce8fb; color: var(--info); }
     .badge.queued { background: #fff1cc; color: var(--warn); }
     .badge.paused, .badge.cancelled { background: #ececec; color: #444; }
-    dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 0; }
+    dl.fields { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 6px 16px; margin: 0; }
+    @media (max-width: 1000px) { dl.fields { grid-template-columns: max-content 1fr; } }
+    h3 { font-size: 1rem; margin: 16px 0 6px; }
     dl.fields dt { color: var(--muted); }
     dl.fields dd { margin: 0; overflow-wrap: anywhere; }
     form.filters { display: flex; flex-wrap: wrap; gap: 10px 14px; align-items: flex-end; margin-bottom: 12px; }
@@ -86,6 +95,15 @@ enum ConsoleAssets {
       dl.fields dd { margin-bottom: 8px; }
       th, td { padding: 6px 8px; }
       header form { margin-left: 0; }
+      form.filters .field, form.filters input, form.filters select { width: 100%; }
+      table.cards thead { position: absolute; left: -10000px; }
+      table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
+      table.cards tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+      table.cards tbody tr:last-child { border-bottom: none; }
+      table.cards td { border: none; padding: 3px 10px; display: flex; gap: 10px; text-align: left; }
+      table.cards td::before { content: attr(data-label); flex: 0 0 7.5em; color: var(--muted); font-size: .8rem;
+        text-transform: uppercase; letter-spacing: .03em; padding-top: 2px; }
+      table.cards td > * { min-width: 0; }
     }
     """
 

@@ -44,13 +44,19 @@ struct ConsoleForm: Sendable {
 /// field is required); number fields are passed as numbers so the API's range and type messages apply.
 enum JobFormJSON {
     /// The fields of the create form, in the order they are shown.
-    static let createFields = ["kind", "schedule", "timezone", "payload", "max_duration_seconds", "max_attempts", "idempotency_key", "run"]
+    static let createFields = ["kind", "schedule", "timezone", "payload", "max_duration_seconds", "max_attempts",
+                               "backoff.initial_seconds", "backoff.max_seconds", "backoff.multiplier", "idempotency_key", "run"]
 
     /// The JSON object of a create or edit form's fields among `fields`.
     static func object(_ form: ConsoleForm, fields: [String]) throws(JobValidationError) -> JSONValue {
         var members: [String: JSONValue] = [:]
+        var backoff: [String: JSONValue] = [:]
         for field in fields {
             switch field {
+            case _ where field.hasPrefix("backoff."):
+                // The three fields make one `backoff` object; left blank, the API's default applies.
+                guard let text = form.nonBlank(field) else { continue }
+                backoff[String(field.dropFirst("backoff.".count))] = .number(text.trimmingCharacters(in: .whitespaces))
             case "run":
                 if form["run"] != nil { members["run"] = .bool(true) }
             case "payload":
@@ -68,6 +74,7 @@ enum JobFormJSON {
                 members[field] = .string(field == "idempotency_key" ? text : text.trimmingCharacters(in: .whitespaces))
             }
         }
+        if !backoff.isEmpty { members["backoff"] = .object(backoff) }
         return .object(members)
     }
 }

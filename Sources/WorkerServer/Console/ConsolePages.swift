@@ -43,7 +43,7 @@ enum ConsolePages {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(view.title) · Scheduler console</title>
-        <link rel="stylesheet" href="/ui/assets/console.css"><script src="/ui/assets/console.js" defer></script></head>
+        <link rel="icon" href="/ui/assets/favicon.svg"><link rel="stylesheet" href="/ui/assets/console.css"><script src="/ui/assets/console.js" defer></script></head>
         <body><a class="skip" href="#main">Skip to content</a>
         <header><nav aria-label="Main"><a class="brand" href="/ui/jobs">Scheduler</a>\(nav(.jobs, "/ui/jobs", "Jobs"))\(nav(.newJob, "/ui/jobs/new", "New job"))\(nav(.cluster, "/ui/cluster", "Cluster"))\(signOutForm)</nav></header>
         <main id="main" tabindex="-1">\(view.head)\(live)\(view.tail)</main>
@@ -115,7 +115,7 @@ enum ConsolePages {
         }
     }
 
-    static func jobsHead(_ query: ListQuery, kinds: [String], kindFilter: Bool, error: String?) -> HTML {
+    static func jobsHead(_ query: ListQuery, kinds: [String], error: String?, notice: String?) -> HTML {
         let statuses = JobStatus.allCases.map(\.rawValue)
         let statusOptions = HTML.joined(([""] + statuses).map { value -> HTML in
             let label = value.isEmpty ? "any" : value.replacingOccurrences(of: "_", with: " ")
@@ -125,14 +125,11 @@ enum ConsolePages {
             let label = value.isEmpty ? "any" : value
             return value == (query.kind ?? "") ? "<option value=\"\(value)\" selected>\(label)</option>" : "<option value=\"\(value)\">\(label)</option>"
         })
-        let kindField: HTML = kindFilter
-            ? "<div class=\"field\"><label for=\"filter-kind\">Kind</label><select id=\"filter-kind\" name=\"kind\">\(kindOptions)</select></div>"
-            : .empty
         return """
-        <h1>Jobs</h1>\(alert(error: error))
+        <h1>Jobs</h1>\(alert(error: error))\(alert(notice: notice))
         <form class="filters" method="get" action="/ui/jobs" role="search" aria-label="Filter jobs">
         <div class="field"><label for="filter-status">Status</label><select id="filter-status" name="status">\(statusOptions)</select></div>
-        \(kindField)
+        <div class="field"><label for="filter-kind">Kind</label><select id="filter-kind" name="kind">\(kindOptions)</select></div>
         <div class="field"><label for="filter-q">Job id or idempotency key</label><input id="filter-q" name="q" type="search" value="\(query.search)" size="38" autocomplete="off"></div>
         <button type="submit">Filter</button> <a class="button secondary" href="/ui/jobs">Clear</a>
         </form>
@@ -144,9 +141,10 @@ enum ConsolePages {
             let jobID = id(job.jobID)
             let outcome: HTML = job.lastOutcome.map { badge($0.rawValue) } ?? "<span class=\"muted\">—</span>"
             return """
-            <tr><td><a class="mono" id="job-\(jobID)" href="\(ConsoleURL.job(job.jobID))">\(String(jobID.prefix(8)))…</a></td>
-            <td>\(job.kind)</td><td>\(badge(job.status.rawValue))</td><td class="mono">\(job.schedule)</td>
-            <td>\(time(job.nextDueAt, now: now))</td><td>\(outcome)</td><td>\(time(job.updatedAt, now: now))</td></tr>
+            <tr><td data-label="Job"><a class="mono" id="job-\(jobID)" href="\(ConsoleURL.job(job.jobID))">\(String(jobID.prefix(8)))…</a></td>
+            <td data-label="Kind">\(job.kind)</td><td data-label="Status">\(badge(job.status.rawValue))</td>\
+            <td data-label="Schedule" class="mono">\(job.schedule)</td><td data-label="Due"><span>\(time(job.nextDueAt, now: now))</span></td>\
+            <td data-label="Last outcome">\(outcome)</td><td data-label="Updated"><span>\(time(job.updatedAt, now: now))</span></td></tr>
             """
         })
         let empty: HTML = jobs.isEmpty ? "<tr><td colspan=\"7\" class=\"muted\">No jobs match.</td></tr>" : .empty
@@ -154,7 +152,7 @@ enum ConsolePages {
         if query.page != nil { pager.append("<a href=\"\(query.url(page: nil))\">First page</a>") }
         if let nextPage { pager.append("<a href=\"\(query.url(page: nextPage))\" id=\"next-page\">Next page</a>") }
         return """
-        <div class="table-wrap"><table><caption class="skip">Jobs</caption>
+        <div class="table-wrap"><table class="cards"><caption class="skip">Jobs</caption>
         <thead><tr><th scope="col">Job</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Schedule</th>
         <th scope="col">Due</th><th scope="col">Last outcome</th><th scope="col">Updated</th></tr></thead>
         <tbody>\(rows)\(empty)</tbody></table></div>
@@ -172,7 +170,15 @@ enum ConsolePages {
         var danger = false
     }
 
-    static func jobHead(_ job: JobView, actions: [Action], editable: Bool, csrf: String, error: String?, notice: String?) -> HTML {
+    static func jobHead(_ job: JobView, error: String?, notice: String?) -> HTML {
+        """
+        <p><a href="/ui/jobs">← All jobs</a></p>
+        <h1>Job <span class="mono">\(id(job.jobID))</span></h1>\(alert(error: error))\(alert(notice: notice))
+        """
+    }
+
+    /// The action buttons of a job (confirmed forms) and its edit link.
+    static func jobActions(_ job: JobView, actions: [Action], csrf: String) -> HTML {
         let jobID = id(job.jobID)
         let buttons = HTML.joined(actions.map { action -> HTML in
             let style = action.danger ? "danger" : "secondary"
@@ -181,12 +187,9 @@ enum ConsolePages {
             <button type="submit" class="\(style)" id="action-\(action.path)">\(action.label)</button></form>
             """
         })
-        let edit: HTML = editable ? "<a class=\"button secondary\" id=\"action-edit\" href=\"/ui/jobs/\(jobID)/edit\">Edit</a>" : .empty
-        return """
-        <p><a href="/ui/jobs">← All jobs</a></p>
-        <h1>Job <span class="mono">\(jobID)</span></h1>\(alert(error: error))\(alert(notice: notice))
-        <div class="actions" role="group" aria-label="Job actions">\(buttons)\(edit)</div>
-        """
+        let edit: HTML = job.status == .cancelled ? .empty
+            : "<a class=\"button secondary\" id=\"action-edit\" href=\"/ui/jobs/\(jobID)/edit\">Edit</a>"
+        return "<div class=\"actions\" role=\"group\" aria-label=\"Job actions\">\(buttons)\(edit)</div>"
     }
 
     /// The extra columns of history rows, filled by whatever the run records carry.
@@ -195,12 +198,12 @@ enum ConsolePages {
         var output: HTML
     }
 
-    static func jobLive(_ job: JobView, runs: [RunRecord], details: (RunRecord) -> RunDetails, nextHistoryPage: String?,
-                        now: Date) -> HTML {
+    static func jobLive(_ job: JobView, actions: [Action], csrf: String, runs: [RunRecord], details: (RunRecord) -> RunDetails,
+                        nextHistoryPage: String?, now: Date) -> HTML {
         func row(_ name: String, _ value: HTML) -> HTML { "<dt>\(name)</dt><dd>\(value)</dd>" }
         func text(_ value: String?) -> HTML { value.map { HTML(text: $0) } ?? "<span class=\"muted\">—</span>" }
         let fields = HTML.joined([
-            row("Status", badge(job.status.rawValue)),
+            row("Status", job.paused ? "\(badge(job.status.rawValue)) <span class=\"muted\">(pauses when this run ends)</span>" : badge(job.status.rawValue)),
             row("Kind", text(job.kind)),
             row("Schedule", "<span class=\"mono\">\(job.schedule)</span>"),
             row("Time zone", text(job.timezone)),
@@ -211,27 +214,31 @@ enum ConsolePages {
             row("Attempt (fencing token)", "\(job.attempt)"),
             row("Tries this activation", "\(job.tries) of \(job.maxAttempts)"),
             row("Max duration", "\(job.maxDurationSeconds) s"),
+            row("Retry backoff", "\(String(format: "%g s, ×%g, at most %g s", job.backoff.initialSeconds, job.backoff.multiplier, job.backoff.maxSeconds))"),
             row("Running on", text(job.leaseOwner)),
             row("Run lease until", time(job.leaseExpiresAt, now: now)),
             row("Idempotency key", text(job.idempotencyKey)),
             row("Created", time(job.createdAt, now: now)),
             row("Updated", time(job.updatedAt, now: now)),
-            row("Payload", "<pre id=\"payload\">\(job.payload)</pre>"),
         ])
         let history = HTML.joined(runs.map { run -> HTML in
             let extra = details(run)
             return """
-            <tr><td class="num">\(run.attempt)</td><td>\(badge(run.status.rawValue))</td><td>\(extra.result)</td><td class="mono">\(text(run.workerID))</td>
-            <td>\(time(run.startedAt, now: now))</td><td class="num">\(duration(from: run.startedAt, to: run.finishedAt))</td>
-            <td>\(extra.output)</td></tr>
+            <tr><td data-label="Attempt" class="num">\(run.attempt)</td><td data-label="Outcome">\(badge(run.status.rawValue))</td>\
+            <td data-label="Result">\(extra.result)</td><td data-label="Worker" class="mono">\(text(run.workerID))</td>\
+            <td data-label="Started"><span>\(time(run.startedAt, now: now))</span></td>\
+            <td data-label="Duration" class="num">\(duration(from: run.startedAt, to: run.finishedAt))</td>\
+            <td data-label="Output"><div>\(extra.output)</div></td></tr>
             """
         })
         let empty: HTML = runs.isEmpty ? "<tr><td colspan=\"7\" class=\"muted\">No runs yet.</td></tr>" : .empty
         let more: HTML = nextHistoryPage.map { page -> HTML in "<p><a href=\"\(ConsoleURL.make("", [("history_page", page)]))\" id=\"older-runs\">Older runs</a></p>" } ?? .empty
         return """
-        <section class="card" aria-labelledby="fields-heading"><h2 id="fields-heading">Fields</h2><dl class="fields">\(fields)</dl></section>
+        \(jobActions(job, actions: actions, csrf: csrf))
+        <section class="card" aria-labelledby="fields-heading"><h2 id="fields-heading">Fields</h2><dl class="fields">\(fields)</dl>
+        <h3 id="payload-heading">Payload</h3><pre id="payload" aria-labelledby="payload-heading">\(job.payload)</pre></section>
         <h2 id="history-heading">Run history</h2>
-        <div class="table-wrap"><table aria-labelledby="history-heading">
+        <div class="table-wrap"><table class="cards" aria-labelledby="history-heading">
         <thead><tr><th scope="col">Attempt</th><th scope="col">Outcome</th><th scope="col">Result</th><th scope="col">Worker</th>
         <th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Output</th></tr></thead>
         <tbody id="history">\(history)\(empty)</tbody></table></div>\(more)
@@ -272,9 +279,16 @@ enum ConsolePages {
         FormField(name: "payload", label: "Payload (JSON)", control: .textarea, hint: "For sleep: {\"seconds\": 2}; for http: {\"url\": \"…\"}."),
         FormField(name: "max_duration_seconds", label: "Max duration (seconds)", control: .number, required: true),
         FormField(name: "max_attempts", label: "Max attempts", control: .number, hint: "Runs per activation before giving up (3 when empty)."),
+        FormField(name: "backoff.initial_seconds", label: "Retry backoff: first delay (seconds)", control: .number,
+                  hint: "The three backoff fields go together (1, 300 and 2 when all are empty)."),
+        FormField(name: "backoff.max_seconds", label: "Retry backoff: longest delay (seconds)", control: .number),
+        FormField(name: "backoff.multiplier", label: "Retry backoff: multiplier", control: .number),
         FormField(name: "idempotency_key", label: "Idempotency key", control: .text, hint: "Optional: repeating a creation with it returns the same job."),
         FormField(name: "run", label: "Activate now (run on its schedule)", control: .checkbox),
     ]
+
+    /// The fields a PATCH may change.
+    static let editFields: [FormField] = createFields.filter { !["kind", "idempotency_key", "run"].contains($0.name) }
 
     /// A form of `fields` with their values, the error next to the field it names (or above the form).
     static func jobForm(action: String, submit: String, fields: [FormField], values: ConsoleForm, kinds: [String],
@@ -298,7 +312,7 @@ enum ConsolePages {
             case .text:
                 control = "<input id=\"\(controlID)\" name=\"\(field.name)\" type=\"text\" value=\"\(value)\"\(aria)\(invalid)\(required)>"
             case .number:
-                control = "<input id=\"\(controlID)\" name=\"\(field.name)\" type=\"text\" inputmode=\"numeric\" value=\"\(value)\"\(aria)\(invalid)\(required)>"
+                control = "<input id=\"\(controlID)\" name=\"\(field.name)\" type=\"text\" inputmode=\"decimal\" value=\"\(value)\"\(aria)\(invalid)\(required)>"
             case .textarea:
                 control = "<textarea id=\"\(controlID)\" name=\"\(field.name)\" rows=\"5\"\(aria)\(invalid)>\(value)</textarea>"
             case .select(let fixed):

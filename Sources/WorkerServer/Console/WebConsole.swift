@@ -56,6 +56,9 @@ struct WebConsole: Sendable {
                 return try await jobPage(try jobID(context), request: request, session: session, error: nil, status: 200)
             }
         }
+        router.get("/ui/jobs/:id/edit") { request, context in
+            try await serve(request, context) { session in try await editForm(try jobID(context), session) }
+        }
         router.post("/ui/jobs/:id/:action") { request, context in
             try await serve(request, context) { session in
                 try await jobAction(try jobID(context), action: context.parameters.get("action") ?? "", request: request, session: session)
@@ -217,9 +220,9 @@ struct WebConsole: Sendable {
         if error == nil {
             do {
                 if let search = query.search {
-                    listed = try await searchJobs(search, status: status)
+                    listed = try await searchJobs(search, status: status, kind: query.kind)
                 } else {
-                    let result = try await jobs.list(status: status, limit: Self.pageSize, page: query.page)
+                    let result = try await jobs.list(status: status, kind: query.kind, limit: Self.pageSize, page: query.page)
                     listed = result.jobs
                     nextPage = result.nextPage
                 }
@@ -228,16 +231,20 @@ struct WebConsole: Sendable {
             }
         }
         return .view(ConsoleView(status: error == nil ? 200 : 400, title: "Jobs", section: .jobs,
-                                 head: ConsolePages.jobsHead(query, kinds: kinds, kindFilter: false, error: error),
+                                 head: ConsolePages.jobsHead(query, kinds: kinds, error: error,
+                                                             notice: parameters["notice"].flatMap { Self.notices[String($0)] }),
                                  live: ConsolePages.jobsTable(listed, nextPage: nextPage, query: query, now: now()),
                                  liveURL: query.url(page: query.page)))
     }
 
-    /// The job whose id is `search`.
-    private func searchJobs(_ search: String, status: JobStatus?) async throws -> [JobView] {
+    /// The job whose id or idempotency key is `search`, when it passes the other filters.
+    private func searchJobs(_ search: String, status: JobStatus?, kind: String?) async throws -> [JobView] {
         let text = search.trimmingCharacters(in: .whitespaces)
-        guard let id = UUID(uuidString: text), let job = try await jobs.get(id) else { return [] }
-        return status.map { job.status == $0 } ?? true ? [job] : []
+        var found: JobView?
+        if let id = UUID(uuidString: text) { found = try await jobs.get(id) }
+        if found == nil { found = try await jobs.job(idempotencyKey: search) }
+        guard let job = found, status.map({ job.status == $0 }) ?? true, kind.map({ job.kind == $0 }) ?? true else { return [] }
+        return [job]
     }
 
     private func createView(_ form: ConsoleForm, error: JobValidationError?, otherError: String?, _ session: Session) -> ConsoleView {
@@ -273,24 +280,57 @@ struct WebConsole: Sendable {
         "replayed": "A job with this idempotency key and request already existed; this is it.",
         "run": "Run requested.",
         "cancel": "Job cancelled.",
+        "pause": "Job paused (a running run finishes first).",
+        "resume": "Job resumed.",
+        "edit": "Job changed.",
+        "unchanged": "Nothing was changed.",
+        "delete": "Job deleted with its history.",
     ]
+
+    /// The job page's actions that apply in the job's status (the service still has the last word).
+    static func actions(for job: JobView) -> [ConsolePages.Action] {
+        var actions: [ConsolePages.Action] = []
+        switch job.status {
+        case .created, .succeeded, .failed, .timedOut:
+            actions.append(.init(path: "run", label: "Run now", question: "Run this job now?"))
+        case .queued, .running, .paused, .cancelled:
+            break
+        }
+        if job.status == .queued || (job.status == .running && !job.paused) {
+            actions.append(.init(path: "pause", label: "Pause", question: "Pause this job? No run is queued until it is resumed."))
+        }
+        if job.status == .paused || job.paused {
+            actions.append(.init(path: "resume", label: "Resume", question: "Resume this job?"))
+        }
+        if job.status != .cancelled {
+            actions.append(.init(path: "cancel", label: "Cancel", question: "Cancel this job? It will not run again.", danger: true))
+        }
+        if job.status.isFinished {
+            actions.append(.init(path: "delete", label: "Delete", question: "Delete this job and its whole history? This cannot be undone.",
+                                 danger: true))
+        }
+        return actions
+    }
 
     private func jobPage(_ id: UUID, request: Request, session: Session, error: String?, status: Int) async throws -> Outcome {
         guard let job = try await jobs.get(id) else {
             return .view(ConsoleView(status: 404, title: "No such job", section: .jobs,
                                      head: "<h1>No such job</h1>\(ConsolePages.alert(error: WorkerAPI.unknownJob(id).message))"))
         }
-        let runs = try await jobs.history(id, limit: Self.historySize)
+        let historyPage = request.method == .get ? request.uri.queryParameters["history_page"].map(String.init) : nil
+        let history: (runs: [RunRecord], nextPage: String?)
+        do {
+            history = try await jobs.historyPage(id, limit: Self.historySize, page: historyPage)
+        } catch JobServiceError.invalidPageToken {
+            history = try await jobs.historyPage(id, limit: Self.historySize, page: nil)
+        }
         let notice = request.uri.queryParameters["notice"].flatMap { Self.notices[String($0)] }
-        let actions = [
-            ConsolePages.Action(path: "run", label: "Run now", question: "Run this job now?"),
-            ConsolePages.Action(path: "cancel", label: "Cancel", question: "Cancel this job? It will not run again.", danger: true),
-        ]
         return .view(ConsoleView(
             status: status, title: "Job \(ConsolePages.id(id).prefix(8))", section: .jobs,
-            head: ConsolePages.jobHead(job, actions: actions, editable: false, csrf: session.csrf, error: error, notice: error == nil ? notice : nil),
-            live: ConsolePages.jobLive(job, runs: runs, details: Self.runDetails, nextHistoryPage: nil, now: now()),
-            liveURL: ConsoleURL.job(id)))
+            head: ConsolePages.jobHead(job, error: error, notice: error == nil ? notice : nil),
+            live: ConsolePages.jobLive(job, actions: Self.actions(for: job), csrf: session.csrf, runs: history.runs,
+                                       details: Self.runDetails, nextHistoryPage: history.nextPage, now: now()),
+            liveURL: ConsoleURL.make(ConsoleURL.job(id), [("history_page", historyPage)])))
     }
 
     /// The result and output columns of a run.
@@ -304,15 +344,74 @@ struct WebConsole: Sendable {
             switch action {
             case "run": _ = try await jobs.run(id)
             case "cancel": _ = try await jobs.cancel(id)
+            case "pause": _ = try await jobs.pause(id)
+            case "resume": _ = try await jobs.resume(id)
+            case "delete":
+                try await jobs.purge(id)
+                return .redirect("/ui/jobs?notice=delete")
+            case "edit":
+                return try await editJob(id, session)
             default:
                 return .view(Self.refusal(404, "There is no action \(WorkerAPI.quoted(action)) on jobs."))
             }
         } catch let failure as JobServiceError {
             guard let apiError = JobServiceErrorMapping.apiError(for: failure) else { throw failure }
-            return try await jobPage(id, request: request, session: session, error: "\(action == "run" ? "Run now" : "Cancel") refused: \(apiError.message)",
+            let name = ["run": "Run now", "cancel": "Cancel", "pause": "Pause", "resume": "Resume", "delete": "Delete"][action] ?? action
+            return try await jobPage(id, request: request, session: session, error: "\(name) refused: \(apiError.message)",
                                      status: Int(apiError.status.code))
         }
         return .redirect(ConsoleURL.job(id) + "?notice=" + action)
+    }
+
+    // MARK: Edit
+
+    /// The edit form's values for `job` as it is.
+    static func editValues(_ job: JobView) -> ConsoleForm {
+        func number(_ value: Double) -> String { String(format: "%g", value) }
+        return ConsoleForm([
+            "schedule": job.schedule, "timezone": job.timezone, "payload": job.payload,
+            "max_duration_seconds": String(job.maxDurationSeconds), "max_attempts": String(job.maxAttempts),
+            "backoff.initial_seconds": number(job.backoff.initialSeconds), "backoff.max_seconds": number(job.backoff.maxSeconds),
+            "backoff.multiplier": number(job.backoff.multiplier),
+        ])
+    }
+
+    private func editView(_ job: JobView, values: ConsoleForm, error: JobValidationError?, otherError: String?, status: Int,
+                          _ session: Session) -> ConsoleView {
+        let jobID = ConsolePages.id(job.jobID)
+        return ConsoleView(status: status, title: "Edit job \(jobID.prefix(8))", section: .jobs,
+                           head: "<p><a href=\"\(ConsoleURL.job(job.jobID))\">← Back to the job</a></p><h1>Edit job <span class=\"mono\">\(jobID)</span></h1>",
+                           tail: ConsolePages.jobForm(action: "/ui/jobs/\(jobID)/edit", submit: "Save changes", fields: ConsolePages.editFields,
+                                                      values: values, kinds: [], error: error, otherError: otherError, csrf: session.csrf))
+    }
+
+    private func editForm(_ id: UUID, _ session: Session) async throws -> Outcome {
+        guard let job = try await jobs.get(id) else { throw JobServiceError.notFound(id) }
+        return .view(editView(job, values: Self.editValues(job), error: nil, otherError: nil, status: 200, session))
+    }
+
+    /// Sends the fields that differ from the job as it is as a PATCH (the API's validation names the field at fault).
+    private func editJob(_ id: UUID, _ session: Session) async throws -> Outcome {
+        guard let job = try await jobs.get(id) else { throw JobServiceError.notFound(id) }
+        let current = Self.editValues(job)
+        let backoffFields = ConsolePages.editFields.map(\.name).filter { $0.hasPrefix("backoff.") }
+        let backoffChanged = backoffFields.contains { session.form[$0] != current[$0] }
+        let changed = ConsolePages.editFields.map(\.name).filter { name in
+            name.hasPrefix("backoff.") ? backoffChanged : session.form[name] != current[name]
+        }
+        guard !changed.isEmpty else { return .redirect(ConsoleURL.job(id) + "?notice=unchanged") }
+        do {
+            let json = try JobFormJSON.object(session.form, fields: changed)
+            let patch = try JobPatch(json: json)
+            _ = try await jobs.update(id, patch: patch)
+        } catch let error as JobValidationError {
+            return .view(editView(job, values: session.form, error: error, otherError: nil, status: 400, session))
+        } catch let failure as JobServiceError {
+            guard let apiError = JobServiceErrorMapping.apiError(for: failure) else { throw failure }
+            return .view(editView(job, values: session.form, error: nil, otherError: "Edit refused: \(apiError.message)",
+                                  status: Int(apiError.status.code), session))
+        }
+        return .redirect(ConsoleURL.job(id) + "?notice=edit")
     }
 
     // MARK: Cluster

@@ -37,6 +37,8 @@ enum JobServiceErrorMapping {
             return WorkerAPI.unknownJob(id)
         case let .conflict(status):
             return APIError(.conflict, "job is \(status.rawValue)", extra: ["status": .string(status.rawValue)])
+        case let .refused(status, reason):
+            return APIError(.conflict, error.description, extra: ["status": .string(status.rawValue), "reason": .string(reason)])
         case .idempotencyKeyReused:
             return APIError(.conflict, error.description, field: "idempotency_key")
         case .invalidPageToken:

@@ -8,16 +8,17 @@ info:
   title: Cassandra job scheduler worker
   version: "1.0"
   description: >
-    Create, activate, list, cancel and inspect jobs that workers run from a Cassandra-backed
-    queue. Errors are JSON objects with an `error` message and, where one request part is at
+    Create, activate, list, change, pause, resume, cancel, purge and inspect jobs that workers
+    run from a Cassandra-backed queue. Errors are JSON objects with an `error` message and, where one request part is at
     fault, the `field` naming it. When the worker runs with an API token, every endpoint but
     /healthz and /metrics requires `Authorization: Bearer <token>`.
 
     Database faults (replica timeouts, too few replicas alive, an overloaded node, a lost
     connection, an operation whose outcome is unknown) answer 503 with a `Retry-After` header
-    and a body saying whether repeating the request is safe (`retry_safe`). Reads, cancel and
-    run are always safe to repeat (a repeated run answers 409 `queued` when the first one took
-    effect). A `POST /jobs` is safe to repeat only with an `idempotency_key`: clients should
+    and a body saying whether repeating the request is safe (`retry_safe`). Reads, cancel,
+    run, update, pause, resume and purge are always safe to repeat (a repeated run answers 409
+    `queued` when the first one took effect, a repeated pause or resume answers 200 with the job,
+    a repeated purge 404). A `POST /jobs` is safe to repeat only with an `idempotency_key`: clients should
     always send one, since without it a retry after a 503 may create the job twice.
 security:
   - bearer: []
@@ -60,6 +61,23 @@ paths:
               operationId: getJobHistory
               parameters:
                 id: '$response.body#/job_id'
+            UpdateJob:
+              operationId: updateJob
+              parameters:
+                id: '$response.body#/job_id'
+            PauseJob:
+              operationId: pauseJob
+              parameters:
+                id: '$response.body#/job_id'
+            ResumeJob:
+              operationId: resumeJob
+              parameters:
+                id: '$response.body#/job_id'
+            PurgeJob:
+              operationId: cancelJob
+              parameters:
+                id: '$response.body#/job_id'
+                query.purge: true
         "200":
           description: A replay of an earlier request with the same idempotency_key; the earlier job's id.
           content:
@@ -82,12 +100,24 @@ paths:
           $ref: '#/components/responses/Unavailable'
     get:
       operationId: listJobs
-      summary: List jobs, optionally of one status, a page at a time.
+      summary: >
+        List jobs, optionally of one status and kind, a page at a time; with idempotency_key, the
+        job created with that key (a list of one, or empty).
       parameters:
         - name: status
           in: query
           schema:
             $ref: '#/components/schemas/JobStatus'
+        - name: kind
+          in: query
+          description: Only jobs of this kind (a page may then hold fewer than `limit` jobs and still have a next one).
+          schema:
+            type: string
+        - name: idempotency_key
+          in: query
+          description: The job created with this idempotency key; not combined with `page`.
+          schema:
+            type: string
         - name: limit
           in: query
           schema:
@@ -135,16 +165,63 @@ paths:
           $ref: '#/components/responses/NotFound'
         "503":
           $ref: '#/components/responses/Unavailable'
-    delete:
-      operationId: cancelJob
-      summary: Cancel a job; it does not run again. A running run is cancelled and fenced out.
+    patch:
+      operationId: updateJob
+      summary: >
+        Change a job's schedule, timezone, payload, limits or backoff, checked as at creation. A run
+        already started keeps its definition; the change applies from the next run. A queued run is
+        replaced: same due time, or the new schedule's next fire when the schedule changed.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/JobPatch'
       responses:
         "200":
-          description: The cancelled job.
+          description: The changed job.
           content:
             application/json:
               schema:
                 $ref: '#/components/schemas/Job'
+          links:
+            GetJob:
+              operationId: getJob
+              parameters:
+                id: '$response.body#/job_id'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "409":
+          $ref: '#/components/responses/Conflict'
+        "413":
+          $ref: '#/components/responses/TooLarge'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+    delete:
+      operationId: cancelJob
+      summary: >
+        Cancel a job; it does not run again. A running run is cancelled and fenced out. With
+        purge=true, delete a finished job (succeeded, failed, timed_out or cancelled) with its
+        history and idempotency key instead; the job then answers 404.
+      parameters:
+        - name: purge
+          in: query
+          schema:
+            type: boolean
+            default: false
+      responses:
+        "200":
+          description: The cancelled job, or with purge=true the purged job's id.
+          content:
+            application/json:
+              schema:
+                anyOf:
+                  - $ref: '#/components/schemas/Job'
+                  - $ref: '#/components/schemas/JobPurged'
         "400":
           $ref: '#/components/responses/BadRequest'
         "401":
@@ -180,12 +257,74 @@ paths:
           $ref: '#/components/responses/Conflict'
         "503":
           $ref: '#/components/responses/Unavailable'
+  /jobs/{id}/pause:
+    parameters:
+      - $ref: '#/components/parameters/JobID'
+    post:
+      operationId: pauseJob
+      summary: >
+        Pause a queued or running job: a queued run leaves the queue (status paused); a running run
+        finishes, then the job is paused instead of queueing its next fire or retry (until then it
+        shows status running with paused true). Pausing a paused job answers 200.
+      responses:
+        "200":
+          description: The job, paused (or running with paused true).
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Job'
+          links:
+            ResumeJob:
+              operationId: resumeJob
+              parameters:
+                id: '$response.body#/job_id'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "409":
+          $ref: '#/components/responses/Conflict'
+        "503":
+          $ref: '#/components/responses/Unavailable'
+  /jobs/{id}/resume:
+    parameters:
+      - $ref: '#/components/parameters/JobID'
+    post:
+      operationId: resumeJob
+      summary: >
+        Resume a paused job: a recurring one is queued at its next fire, a one-shot one at the due
+        time it had when paused, or now when that has passed. Resuming a queued job, or a running
+        one without a pause, answers 200 (the resume already applied).
+      responses:
+        "200":
+          description: The job, queued (or running).
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Job'
+          links:
+            GetJob:
+              operationId: getJob
+              parameters:
+                id: '$response.body#/job_id'
+        "400":
+          $ref: '#/components/responses/BadRequest'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "404":
+          $ref: '#/components/responses/NotFound'
+        "409":
+          $ref: '#/components/responses/Conflict'
+        "503":
+          $ref: '#/components/responses/Unavailable'
   /jobs/{id}/history:
     parameters:
       - $ref: '#/components/parameters/JobID'
     get:
       operationId: getJobHistory
-      summary: The job's recorded runs, newest first.
+      summary: The job's recorded runs, newest first, a page at a time.
       parameters:
         - name: limit
           in: query
@@ -194,6 +333,12 @@ paths:
             minimum: 1
             maximum: 1000
             default: 100
+        - name: page
+          in: query
+          description: The next_page value of the previous answer.
+          schema:
+            type: string
+            minLength: 1
       responses:
         "200":
           description: The runs.
@@ -316,7 +461,7 @@ components:
           schema:
             $ref: '#/components/schemas/Error'
     Conflict:
-      description: The job's status does not allow this; `status` is its current status.
+      description: The job's status does not allow this; `status` is its current status and `reason` says why.
       content:
         application/json:
           schema:
@@ -345,11 +490,42 @@ components:
   schemas:
     JobStatus:
       type: string
-      enum: [created, queued, running, succeeded, failed, timed_out, cancelled]
+      enum: [created, queued, running, succeeded, failed, timed_out, cancelled, paused]
+    Backoff:
+      type: object
+      additionalProperties: false
+      required: [initial_seconds, max_seconds, multiplier]
+      description: >
+        The delay before retry n is initial_seconds * multiplier^(n-1), at most max_seconds, plus up
+        to 20 % jitter. Default 1, 300, 2 (1 s, 2 s, 4 s, ...).
+      properties:
+        initial_seconds:
+          type: number
+          minimum: 0.001
+          maximum: 86400
+        max_seconds:
+          type: number
+          minimum: 0.001
+          maximum: 86400
+          description: At least initial_seconds.
+        multiplier:
+          type: number
+          minimum: 1
+          maximum: 10
     JobRequest:
       type: object
       additionalProperties: false
       required: [schedule, max_duration_seconds]
+      description: >
+        The payload a kind reads is checked at creation (and at update); oneOf picks the kind's
+        schema by `kind` (noop when absent).
+      oneOf:
+        - $ref: '#/components/schemas/NoopJob'
+        - $ref: '#/components/schemas/EchoJob'
+        - $ref: '#/components/schemas/SleepJob'
+        - $ref: '#/components/schemas/HTTPJob'
+        - $ref: '#/components/schemas/ShellJob'
+
       properties:
         schedule:
           type: string
@@ -385,6 +561,132 @@ components:
           type: boolean
           default: false
           description: Activate the job in the same call.
+        backoff:
+          $ref: '#/components/schemas/Backoff'
+    NoopJob:
+      type: object
+      description: Kind noop (also when kind is absent) does nothing; any payload.
+      properties:
+        kind:
+          type: string
+          enum: [noop]
+    EchoJob:
+      type: object
+      description: Kind echo returns the payload as the run's output; any payload.
+      required: [kind]
+      properties:
+        kind:
+          type: string
+          enum: [echo]
+    SleepJob:
+      type: object
+      required: [kind, payload]
+      properties:
+        kind:
+          type: string
+          enum: [sleep]
+        payload:
+          oneOf:
+            - $ref: '#/components/schemas/SleepPayload'
+            - type: string
+              description: The same object as JSON text.
+    SleepPayload:
+      type: object
+      description: Sleeps, then succeeds.
+      required: [seconds]
+      properties:
+        seconds:
+          type: number
+          minimum: 0
+          maximum: 604800
+    HTTPJob:
+      type: object
+      required: [kind, payload]
+      properties:
+        kind:
+          type: string
+          enum: [http]
+        payload:
+          oneOf:
+            - $ref: '#/components/schemas/HTTPPayload'
+            - type: string
+              description: The same object as JSON text.
+    HTTPPayload:
+      type: object
+      description: >
+        POSTs `body` (the whole payload when absent) to `url` with headers X-Job-Id, X-Job-Attempt
+        and X-Fencing-Token; a 2xx answer succeeds.
+      required: [url]
+      properties:
+        url:
+          type: string
+          description: An http or https URL.
+        timeout_seconds:
+          type: number
+          exclusiveMinimum: true
+          minimum: 0
+          maximum: 604800
+        body:
+          description: Any JSON value; a string is sent as is.
+    ShellJob:
+      type: object
+      required: [kind, payload]
+      properties:
+        kind:
+          type: string
+          enum: [shell]
+        payload:
+          oneOf:
+            - $ref: '#/components/schemas/ShellPayload'
+            - type: string
+              description: The same object as JSON text.
+    ShellPayload:
+      type: object
+      description: Runs a program (only where the worker enables shell jobs).
+      required: [command]
+      properties:
+        command:
+          type: string
+          minLength: 1
+        args:
+          type: array
+          items:
+            type: string
+        shell:
+          type: boolean
+          description: Run command with /bin/sh -c.
+    JobPatch:
+      type: object
+      additionalProperties: false
+      minProperties: 1
+      description: Any of the fields below; each has its POST /jobs meaning and checks.
+      properties:
+        schedule:
+          type: string
+        timezone:
+          type: string
+          minLength: 1
+        payload:
+          description: JSON text in a string, or any JSON value; checked against the job's kind.
+        max_duration_seconds:
+          type: integer
+          minimum: 1
+          maximum: 604800
+        max_attempts:
+          type: integer
+          minimum: 1
+          maximum: 100
+        backoff:
+          $ref: '#/components/schemas/Backoff'
+    JobPurged:
+      type: object
+      required: [job_id, purged]
+      properties:
+        job_id:
+          type: string
+          format: uuid
+        purged:
+          type: boolean
     JobCreated:
       type: object
       required: [job_id]
@@ -452,6 +754,11 @@ components:
         updated_at:
           type: string
           format: date-time
+        backoff:
+          $ref: '#/components/schemas/Backoff'
+        paused:
+          type: boolean
+          description: A pause was asked for while a run is in flight; the job is paused once it ends.
     JobList:
       type: object
       required: [jobs]
@@ -499,6 +806,10 @@ components:
           type: array
           items:
             $ref: '#/components/schemas/Run'
+        next_page:
+          type: string
+          nullable: true
+          description: Pass as `page` for the next page; null on the last page.
     Cluster:
       type: object
       required: [read_at, pool, workers, shards, runs_in_flight, runs, nodes]
@@ -628,5 +939,8 @@ components:
           type: string
         status:
           $ref: '#/components/schemas/JobStatus'
+        reason:
+          type: string
+          description: Why a 409 refused the request.
 """#
 }

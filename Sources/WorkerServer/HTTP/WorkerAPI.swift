@@ -71,6 +71,9 @@ public struct WorkerAPI: Sendable {
         case (.get, "/jobs"): return { request, _ in try await listJobs(request) }
         case (.get, "/jobs/{id}"): return { request, context in try await getJob(request, context) }
         case (.delete, "/jobs/{id}"): return { request, context in try await cancelJob(request, context) }
+        case (.patch, "/jobs/{id}"): return { request, context in try await updateJob(request, context) }
+        case (.post, "/jobs/{id}/pause"): return { request, context in try await pauseJob(request, context) }
+        case (.post, "/jobs/{id}/resume"): return { request, context in try await resumeJob(request, context) }
         case (.post, "/jobs/{id}/run"): return { request, context in try await runJob(request, context) }
         case (.get, "/jobs/{id}/history"): return { request, context in try await history(request, context) }
         case (.get, "/cluster"): return { _, _ in try await cluster() }
@@ -121,9 +124,48 @@ public struct WorkerAPI: Sendable {
         return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
     }
 
+    /// `DELETE /jobs/{id}` cancels; with `purge=true` it deletes a finished job and everything it left.
     private func cancelJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let id = try Self.jobID(context)
-        let view = try await jobs.cancel(id)
+        let query = try QueryParameters(request, allowed: ["purge"])
+        switch query["purge"] {
+        case nil, "false"?:
+            let view = try await jobs.cancel(id)
+            return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+        case "true"?:
+            try await jobs.purge(id)
+            return JSONResponse.make(status: .ok, body: .object(["job_id": .string(id.uuidString.lowercased()), "purged": .bool(true)]))
+        case let text?:
+            throw APIError(.badRequest, "purge: must be true or false, got \(Self.quoted(text))", field: "purge")
+        }
+    }
+
+    private func updateJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try Self.jobID(context)
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "body: is larger than \(JobRequest.maximumBodyBytes) bytes", field: "body")
+        }
+        let view: JobView
+        do {
+            let patch = try JobPatch.parse(jsonBody: Array(buffer: body))
+            view = try await jobs.update(id, patch: patch)
+        } catch let error as JobValidationError {
+            throw APIError(error)
+        }
+        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+    }
+
+    private func pauseJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let view = try await jobs.pause(try Self.jobID(context))
+        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+    }
+
+    private func resumeJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let view = try await jobs.resume(try Self.jobID(context))
         return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
     }
 
@@ -134,7 +176,7 @@ public struct WorkerAPI: Sendable {
     }
 
     private func listJobs(_ request: Request) async throws -> Response {
-        let query = try QueryParameters(request, allowed: ["status", "limit", "page"])
+        let query = try QueryParameters(request, allowed: ["status", "kind", "idempotency_key", "limit", "page"])
         var status: JobStatus?
         if let text = query["status"] {
             guard let parsed = JobStatus(rawValue: text) else {
@@ -149,7 +191,20 @@ public struct WorkerAPI: Sendable {
         if let page, page.isEmpty || page.utf8.count > 1024 {
             throw APIError(.badRequest, "page: must be the next_page value of a previous answer", field: "page")
         }
-        let result = try await jobs.list(status: status, limit: limit, page: page)
+        if let key = query["idempotency_key"] {
+            // At most one job has a key: the answer is that job (when it passes the other filters) or nothing.
+            guard page == nil else {
+                throw APIError(.badRequest, "page: a listing by idempotency_key has a single page", field: "page")
+            }
+            let found = try await jobs.job(idempotencyKey: key).flatMap { job in
+                (status == nil || job.status == status) && (query["kind"] == nil || job.kind == query["kind"]) ? job : nil
+            }
+            return JSONResponse.make(status: .ok, body: .object([
+                "jobs": .array(try found.map { [try APIEncoding.json($0)] } ?? []),
+                "next_page": .null,
+            ]))
+        }
+        let result = try await jobs.list(status: status, kind: query["kind"], limit: limit, page: page)
         return JSONResponse.make(status: .ok, body: .object([
             "jobs": .array(try result.jobs.map { try APIEncoding.json($0) }),
             "next_page": result.nextPage.map(JSONValue.string) ?? .null,
@@ -158,14 +213,19 @@ public struct WorkerAPI: Sendable {
 
     private func history(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let id = try Self.jobID(context)
-        let query = try QueryParameters(request, allowed: ["limit"])
+        let query = try QueryParameters(request, allowed: ["limit", "page"])
         let limit = try query.limit(default: Self.defaultPageSize, maximum: Self.maximumPageSize)
+        let page = query["page"]
+        if let page, page.isEmpty || page.utf8.count > 1024 {
+            throw APIError(.badRequest, "page: must be the next_page value of a previous answer", field: "page")
+        }
         // An unknown job has no history rows either; 404 tells a typo from a job that never ran.
         guard try await jobs.get(id) != nil else { throw Self.unknownJob(id) }
-        let runs = try await jobs.history(id, limit: limit)
+        let result = try await jobs.historyPage(id, limit: limit, page: page)
         return JSONResponse.make(status: .ok, body: .object([
             "job_id": .string(id.uuidString.lowercased()),
-            "runs": .array(try runs.map { try APIEncoding.json($0) }),
+            "runs": .array(try result.runs.map { try APIEncoding.json($0) }),
+            "next_page": result.nextPage.map(JSONValue.string) ?? .null,
         ]))
     }
 

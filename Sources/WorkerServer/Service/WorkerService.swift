@@ -107,9 +107,10 @@ public enum WorkerService {
         }
 
         let handlers = HandlerRegistry.builtIns(shell: configuration.enableShellJobs ? ShellHandler() : nil)
-        let schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards, consistency: configuration.consistency,
+        var schedulerConfiguration = SchedulerConfiguration(shards: configuration.shards, consistency: configuration.consistency,
                                                             serialConsistency: configuration.serialConsistency,
                                                             maximumConcurrentRuns: configuration.maxConcurrentRuns)
+        schedulerConfiguration.historyRetention = configuration.historyRetention
         let jobs = JobService(session: session, keyspace: keyspace, configuration: schedulerConfiguration,
                               handlers: handlers, clock: SystemSchedulerClock(), logger: logger.child(label: "scheduler"),
                               metrics: metrics)

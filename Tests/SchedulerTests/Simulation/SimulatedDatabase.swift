@@ -45,6 +45,7 @@ final class SimulatedDatabase: Sendable {
         var terminalEnds: [UUID: Int] = [:]
         var activations: [UUID: Int] = [:]
         var cancelled: Set<UUID> = []
+        var purged: Set<UUID> = []
         var maxToken: [String: Int64] = [:]
         var violations: [String] = []
         var checks = 0
@@ -85,9 +86,9 @@ final class SimulatedDatabase: Sendable {
     /// `by`: the worker sending the end; `now`: the servers' time; `skew`: how far clocks may disagree.
     static func applyEnd(_ update: RunEndUpdate, by worker: String, now: Date, skew: Duration, _ t: inout Tables) -> JobCAS {
         guard var job = t.jobs[update.jobID] else { return JobCAS(applied: false) }
-        guard job.attempt == update.attempt, job.status == .running,
+        guard job.attempt == update.attempt, job.status == .running, job.revision == update.revision,
               update.expiredLease == nil || job.leaseExpiresAt == update.expiredLease else {
-            return JobCAS(applied: false, attempt: job.attempt, status: job.status)
+            return JobCAS(applied: false, attempt: job.attempt, status: job.status, revision: job.revision)
         }
         // Only the run's own worker ends a run whose lease is live; anyone else only once it expired.
         if job.leaseOwner != worker, let expires = job.leaseExpiresAt, expires > now.adding(skew) {
@@ -100,6 +101,8 @@ final class SimulatedDatabase: Sendable {
         job.queueBucket = update.nextDueAt?.bucket
         job.leaseOwner = nil
         job.leaseExpiresAt = nil
+        job.paused = false
+        job.pausedDueAt = nil
         job.finishedAt = update.finishedAt
         job.lastOutcome = update.outcome
         job.lastError = update.error
@@ -129,6 +132,37 @@ final class SimulatedDatabase: Sendable {
         job.updatedAt = now
         t.jobs[id] = job
         t.cancelled.insert(id)
+        return true
+    }
+
+    static func applyRevise(_ revision: JobRevision, _ t: inout Tables) -> Bool {
+        let read = revision.read
+        guard var job = t.jobs[read.jobID], job.status == read.status, job.attempt == read.attempt, job.revision == read.revision else {
+            return false
+        }
+        let next = revision.job
+        if job.status == .running, next.attempt != job.attempt || next.status != .running {
+            t.violations.append("job \(read.jobID): a change moved a running run (attempt \(job.attempt)) to \(next.status.rawValue)#\(next.attempt)")
+        }
+        job.status = next.status
+        job.schedule = next.schedule
+        job.timezone = next.timezone
+        job.payload = next.payload
+        job.maxDurationSeconds = next.maxDurationSeconds
+        job.maxAttempts = next.maxAttempts
+        job.backoff = next.backoff
+        job.revision = next.revision
+        job.paused = next.paused
+        job.pausedDueAt = next.pausedDueAt
+        job.attempt = next.attempt
+        job.tries = next.tries
+        job.nextDueAt = next.nextDueAt
+        job.queueShard = next.queueShard
+        job.queueBucket = next.nextDueAt?.bucket
+        job.updatedAt = revision.now
+        t.jobs[read.jobID] = job
+        // A pause ends the activation it took out of the queue (a resume is a new one).
+        if read.status == .queued, next.status == .paused { t.terminalEnds[read.jobID, default: 0] += 1 }
         return true
     }
 
@@ -162,6 +196,7 @@ final class SimulatedDatabase: Sendable {
         job.queueBucket = row.queueBucket
         job.createdAt = row.createdAt
         job.updatedAt = row.updatedAt
+        job.backoff = row.backoff
         if t.jobs[row.jobID] == nil, job.status == .queued { t.activations[row.jobID, default: 0] += 1 }
         t.jobs[row.jobID] = job
     }

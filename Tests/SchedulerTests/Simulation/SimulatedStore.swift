@@ -126,6 +126,35 @@ struct SimulatedStore: JobStoring, LockStoring {
         try await request("activate \(update.jobID.short)", .lwt, paxos: "jobs/\(update.jobID)") { SimulatedDatabase.applyActivate(update, &$0) }
     }
 
+    func revise(_ revision: JobRevision) async throws -> Bool {
+        try await request("revise \(revision.job.jobID.short)", .lwt, paxos: "jobs/\(revision.job.jobID)") { SimulatedDatabase.applyRevise(revision, &$0) }
+    }
+
+    func deleteJob(_ id: UUID, readStatus: JobStatus, readAttempt: Int64) async throws -> Bool {
+        try await request("delete job \(id.short)", .lwt, paxos: "jobs/\(id)") { t in
+            guard let job = t.jobs[id], job.status == readStatus, job.attempt == readAttempt else { return false }
+            t.jobs[id] = nil
+            t.purged.insert(id)
+            return true
+        }
+    }
+
+    func purgeTraces(_ id: UUID, status: JobStatus) async throws {
+        let timestamp = self.timestamp()
+        try await request("purge traces \(id.short)", .write(count: 2, logged: true)) { t in
+            t.history = t.history.filter { $0.key.jobID != id }
+            SimulatedDatabase.apply(.unindex(status, id), timestamp: timestamp, &t)
+        }
+    }
+
+    func deleteIdempotencyKey(_ key: String, jobID: UUID) async throws -> Bool {
+        try await request("delete key", .lwt, paxos: "keys/\(key)") { t in
+            guard t.keys[key]?.jobID == jobID else { return false }
+            t.keys[key] = nil
+            return true
+        }
+    }
+
     func write(_ writes: [JobWrite], logged: Bool, timestamp explicit: Int64?) async throws {
         guard !writes.isEmpty else { return }
         let kind = Kind.write(count: writes.count, logged: logged)
@@ -171,9 +200,15 @@ struct SimulatedStore: JobStoring, LockStoring {
         try await request("read entry \(key.jobID.short)", .read) { $0.queue[key]?.value != nil }
     }
 
-    func history(_ id: UUID, limit: Int) async throws -> [RunRecord] {
-        try await request("read history", .read) { t in
-            Array(t.history.filter { $0.key.jobID == id }.sorted { $0.key.attempt > $1.key.attempt }.map(\.value).prefix(limit))
+    /// Pages by the last attempt returned (its decimal text as the paging state).
+    func history(_ id: UUID, pageSize: Int, pagingState: [UInt8]?) async throws -> HistoryPage {
+        let after = pagingState.flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+        return try await request("read history", .read) { t in
+            let runs = t.history.filter { run in run.key.jobID == id && after.map { run.key.attempt < $0 } ?? true }
+                .sorted { $0.key.attempt > $1.key.attempt }.map(\.value)
+            let page = Array(runs.prefix(pageSize))
+            let state = runs.count > pageSize ? page.last.map { Array(String($0.attempt).utf8) } : nil
+            return HistoryPage(runs: page, pagingState: state)
         }
     }
 

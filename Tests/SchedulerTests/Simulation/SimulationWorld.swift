@@ -140,6 +140,7 @@ final class SimulationWorld: Sendable {
         // Drain: the network heals, nobody crashes; every activation must now come to an end.
         faults.withLock { $0 = .none }
         turnstile.dropGhosts()
+        await resumePaused()
         var drained = 0
         while violations.withLock({ $0.isEmpty }), drained < options.drainSteps, !allSettled() {
             drained += 1
@@ -237,12 +238,12 @@ final class SimulationWorld: Sendable {
     // MARK: - Actions
 
     private enum Action: CaseIterable {
-        case balance, poll, claim, renew, finish, sweep, create, cancel, rerun, cycle
+        case balance, poll, claim, renew, finish, sweep, create, cancel, rerun, cycle, pause, resume, update, purge
     }
 
     private func randomAction(for worker: SimulatedWorker) -> Action {
         let (pending, active) = worker.state.withLock { ($0.pending.count, $0.active.count) }
-        var choices: [Action] = [.balance, .poll, .sweep, .cancel, .rerun]
+        var choices: [Action] = [.balance, .poll, .sweep, .cancel, .rerun, .pause, .resume, .update, .purge]
         if pending > 0 { choices.append(.claim) }
         if active > 0 { choices += [.renew, .finish, .finish] }
         if database.tables.withLock({ $0.jobs.count }) < options.jobs { choices += [.create, .create] }
@@ -310,6 +311,22 @@ final class SimulationWorld: Sendable {
         case .rerun:
             guard let id = randomJob() else { return }
             _ = try await worker.service.run(id)
+        case .pause:
+            guard let id = randomJob(), random.chance(0.5) else { return }
+            _ = try await worker.service.pause(id)
+        case .resume:
+            guard let id = randomJob() else { return }
+            _ = try await worker.service.resume(id)
+        case .update:
+            guard let id = randomJob() else { return }
+            // A new payload and limit, sometimes a new one-shot time a few seconds ahead.
+            let schedule = random.chance(0.3) ? RFC3339.format(worker.clock.now().adding(.seconds(random.int(10)))) : nil
+            let patch = JobPatch(schedule: schedule, payload: .object(["v": .number(String(random.int(100)))]),
+                                 maxAttempts: Int64(1 + random.int(3)))
+            _ = try await worker.service.update(id, patch: patch)
+        case .purge:
+            guard let id = randomJob(), random.chance(0.3) else { return }
+            try await worker.service.purge(id)
         case .cycle:
             // What a healthy runtime does: leases, due runs claimed and finished, then a sweep.
             // The sweep every 15 s, as a runtime does it every repair interval, not at every poll.
@@ -344,6 +361,26 @@ final class SimulationWorld: Sendable {
         let busy = workers.withLock { $0.contains { $0.state.withLock { $0.busy || !$0.active.isEmpty } } }
         guard !busy, turnstile.pendingCount == 0 else { return false }
         return database.tables.withLock { t in t.jobs.values.allSatisfy { $0.status != .queued && $0.status != .running } }
+    }
+
+    /// At the drain's start: every paused job is resumed, so that each activation must come to an end.
+    private func resumePaused() async {
+        let paused = database.tables.withLock { t in t.jobs.values.filter { $0.status == .paused || $0.paused }.map(\.jobID) }
+        guard let worker = workers.withLock({ $0.first }) else { return }
+        for id in paused.sorted(by: { $0.uuidString < $1.uuidString }) {
+            turnstile.taskStarting()
+            let world = self
+            Task {
+                defer { world.turnstile.taskEnded() }
+                do { _ = try await worker.service.resume(id) } catch { world.note("resume \(id.short) at drain failed: \(error)") }
+            }
+            await turnstile.quiesce()
+            while turnstile.pendingWorkers.indices.first != nil {
+                let label = turnstile.release(0)
+                note(label())
+                await turnstile.quiesce()
+            }
+        }
     }
 
     /// Checked after every step.
