@@ -180,7 +180,7 @@ class Console:
         assert self.api(f"/jobs/{job}")["status"] == "cancelled"
 
     def test_refused_action_shows_api_error(self):
-        self.create({"kind": "noop", "schedule": "@every 1h", "payload": "{}", "max_duration_seconds": "10"})
+        self.create({"kind": "noop", "schedule": "@every 1h", "payload": "{}", "max_duration_seconds": "10", "run": True})
         self.click_action("pause")
         self.wait_status("paused", 10)
         self.click_action("delete")

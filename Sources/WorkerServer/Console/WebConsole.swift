@@ -56,8 +56,12 @@ struct WebConsole: Sendable {
                 return try await jobPage(try jobID(context), request: request, session: session, error: nil, status: 200)
             }
         }
-        router.get("/ui/jobs/:id/edit") { request, context in
-            try await serve(request, context) { session in try await editForm(try jobID(context), session) }
+        // One template for GET and POST: Hummingbird's trie would not find a constant `edit` beside `:action`.
+        router.get("/ui/jobs/:id/:action") { request, context in
+            try await serve(request, context) { session in
+                guard context.parameters.get("action") == "edit" else { return .view(Self.refusal(404, "There is no such page.")) }
+                return try await editForm(try jobID(context), session)
+            }
         }
         router.post("/ui/jobs/:id/:action") { request, context in
             try await serve(request, context) { session in
@@ -203,10 +207,9 @@ struct WebConsole: Sendable {
     // MARK: Jobs
 
     private func listJobs(_ request: Request, _ session: Session) async throws -> Outcome {
-        let parameters = request.uri.queryParameters
-        func value(_ name: String) -> String? {
-            parameters[name[...]].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        }
+        // The filter form's GET: `+` is a space there (Hummingbird's query parameters keep it a plus).
+        let parameters = (try? ConsoleForm(body: Array((request.uri.query ?? "").utf8))) ?? ConsoleForm()
+        func value(_ name: String) -> String? { parameters.nonBlank(name) }
         let query = ConsolePages.ListQuery(status: value("status"), kind: value("kind"), search: value("q"), page: value("page"))
         let kinds = jobs.handlers.kinds.sorted()
         var error: String?
@@ -232,7 +235,7 @@ struct WebConsole: Sendable {
         }
         return .view(ConsoleView(status: error == nil ? 200 : 400, title: "Jobs", section: .jobs,
                                  head: ConsolePages.jobsHead(query, kinds: kinds, error: error,
-                                                             notice: parameters["notice"].flatMap { Self.notices[String($0)] }),
+                                                             notice: parameters["notice"].flatMap { Self.notices[$0] }),
                                  live: ConsolePages.jobsTable(listed, nextPage: nextPage, query: query, now: now()),
                                  liveURL: query.url(page: query.page)))
     }
