@@ -75,6 +75,7 @@ url_b="$(wait_line "$workdir/b.out" "$WORKER_URL" "worker B" "$pid_b")" || { cat
 log "workers on $url_a (embedded node :$cql_port) and $url_b"
 
 mkdir -p "$artifacts"
+rm -f "$artifacts"/*.png
 status=0
 python3 scripts/browser/console_test.py --url "$url_a" --token "$token" --artifacts "$artifacts" \
     --stop-pid "$pid_b" --worker-b console-b "${only[@]}" || status=$?

@@ -165,6 +165,69 @@ struct WebConsoleTests {
         }
     }
 
+    @Test("Pause, resume, edit and delete go through the job service; the buttons follow the status; the edit form names the field at fault")
+    func changes() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            var browser = ConsoleBrowser()
+            let created = try await browser.post(client, "/ui/jobs", [("kind", "noop"), ("schedule", "@every 1h"), ("payload", "{}"),
+                                                                      ("max_duration_seconds", "30"), ("run", "true")])
+            let page = try #require(created.headers[.location]?.split(separator: "?").first.map(String.init))
+            let id = try #require(UUID(uuidString: String(page.dropFirst("/ui/jobs/".count))))
+            let queued = try await browser.send(client, .get, page)
+            #expect(queued.text.contains("id=\"action-pause\"") && !queued.text.contains("id=\"action-resume\"")
+                && !queued.text.contains("id=\"action-delete\""))
+
+            #expect(try await browser.post(client, page + "/pause", []).status == .seeOther)
+            #expect(try await fixture.jobs.get(id)?.status == .paused)
+            let paused = try await browser.send(client, .get, page)
+            #expect(paused.text.contains("id=\"action-resume\"") && !paused.text.contains("id=\"action-pause\""))
+            #expect(try await browser.post(client, page + "/resume", []).status == .seeOther)
+            #expect(try await fixture.jobs.get(id)?.status == .queued)
+
+            let form = try await browser.send(client, .get, page + "/edit")
+            #expect(form.status == .ok && form.text.contains("value=\"@every 1h\""))
+            let refused = try await browser.post(client, page + "/edit", [("schedule", "every hour"), ("max_duration_seconds", "30")])
+            #expect(refused.status == .badRequest)
+            #expect(refused.text.contains("id=\"field-schedule-error\">schedule:"), "\(refused.text)")
+            let saved = try await browser.post(client, page + "/edit", [("schedule", "@every 1h"), ("max_attempts", "5")])
+            #expect(saved.status == .seeOther && saved.headers[.location] == page + "?notice=edit")
+            let edited = try #require(try await fixture.jobs.get(id))
+            #expect(edited.maxAttempts == 5 && edited.schedule == "@every 1h" && edited.maxDurationSeconds == 30)
+
+            let active = try await browser.post(client, page + "/delete", [])
+            #expect(active.status == .conflict && active.text.contains("Delete refused: job is queued"), "\(active.text)")
+            #expect(try await browser.post(client, page + "/cancel", []).status == .seeOther)
+            let deleted = try await browser.post(client, page + "/delete", [])
+            #expect(deleted.status == .seeOther && deleted.headers[.location] == "/ui/jobs?notice=delete")
+            #expect(try await fixture.jobs.get(id) == nil)
+            #expect(try await browser.send(client, .get, page).status == .notFound)
+        }
+    }
+
+    @Test("The list filters by status and kind and finds a job by its idempotency key")
+    func listFilters() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            var browser = ConsoleBrowser()
+            let key = "find me+\(UUID().uuidString)"
+            let created = try await browser.post(client, "/ui/jobs", [("kind", "echo"), ("schedule", "@every 1h"), ("payload", "{}"),
+                                                                      ("max_duration_seconds", "30"), ("idempotency_key", key)])
+            let id = try #require(created.headers[.location]?.dropFirst("/ui/jobs/".count).prefix(36))
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-")
+            let query = key.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+            let found = try await browser.send(client, .get, "/ui/jobs?q=\(query)&kind=echo&status=created")
+            #expect(found.text.contains("id=\"job-\(id)\""), "\(found.text)")
+            let otherKind = try await browser.send(client, .get, "/ui/jobs?q=\(query)&kind=noop")
+            #expect(!otherKind.text.contains("id=\"job-\(id)\"") && otherKind.text.contains("No jobs match."))
+            let byKind = try await browser.send(client, .get, "/ui/jobs?kind=echo&status=created")
+            #expect(byKind.status == .ok && !byKind.text.contains("badge noop"))
+            let badStatus = try await browser.send(client, .get, "/ui/jobs?status=sleeping")
+            #expect(badStatus.status == .badRequest && badStatus.text.contains("status: must be one of"))
+        }
+    }
+
     @Test("With an API token, pages need a sign-in that keeps the token in an HttpOnly SameSite=Strict cookie")
     func signIn() async throws {
         let token = "console-secret-\(UUID().uuidString)"

@@ -100,7 +100,7 @@ enum ConsoleAssets {
       table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
       table.cards tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
       table.cards tbody tr:last-child { border-bottom: none; }
-      table.cards td { border: none; padding: 3px 10px; display: flex; gap: 10px; text-align: left; }
+      table.cards td { border: none; padding: 3px 10px; display: flex; align-items: flex-start; gap: 10px; text-align: left; }
       table.cards td::before { content: attr(data-label); flex: 0 0 7.5em; color: var(--muted); font-size: .8rem;
         text-transform: uppercase; letter-spacing: .03em; padding-top: 2px; }
       table.cards td > * { min-width: 0; }

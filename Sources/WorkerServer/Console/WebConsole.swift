@@ -305,7 +305,9 @@ struct WebConsole: Sendable {
         if job.status == .paused || job.paused {
             actions.append(.init(path: "resume", label: "Resume", question: "Resume this job?"))
         }
-        if job.status != .cancelled {
+        // A finished one-shot job has nothing left to cancel (the API answers 409).
+        let recurring = (try? Schedule.parse(job.schedule, timeZone: job.timezone).isRecurring) ?? true
+        if job.status != .cancelled, !(job.status.isFinished && !recurring) {
             actions.append(.init(path: "cancel", label: "Cancel", question: "Cancel this job? It will not run again.", danger: true))
         }
         if job.status.isFinished {
