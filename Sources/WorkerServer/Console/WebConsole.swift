@@ -338,10 +338,16 @@ struct WebConsole: Sendable {
             liveURL: ConsoleURL.make(ConsoleURL.job(id), [("history_page", historyPage)])))
     }
 
-    /// The result and output columns of a run.
+    /// The result and output columns of a run, read from the run as the API shows it (`exit_code` of a
+    /// shell run, `http_status` of an http run, where the history records them).
     static func runDetails(_ run: RunRecord) -> ConsolePages.RunDetails {
-        ConsolePages.RunDetails(result: "<span class=\"muted\">—</span>",
-                                output: ConsolePages.outputCell(attempt: run.attempt, output: run.output, error: run.error))
+        let json = (try? APIEncoding.json(run)) ?? .null
+        var result: [String] = []
+        if let code = json["exit_code"]?.int64Value { result.append("exit code \(code)") }
+        if let status = json["http_status"]?.int64Value { result.append("HTTP \(status)") }
+        return ConsolePages.RunDetails(
+            result: result.isEmpty ? "<span class=\"muted\">—</span>" : HTML(text: result.joined(separator: ", ")),
+            output: ConsolePages.outputCell(attempt: run.attempt, output: run.output, error: run.error))
     }
 
     private func jobAction(_ id: UUID, action: String, request: Request, session: Session) async throws -> Outcome {
