@@ -34,10 +34,19 @@ enum ConsoleSecurity {
     /// A fresh random token: 32 bytes from the system's secure generator, hex-encoded.
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in
-            let byte = UInt8.random(in: .min ... .max, using: &generator)
-            return String(byte, radix: 16).leftPadded(to: 2)
-        }.joined()
+        return hex((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    /// Bytes as lower-case hex (cookie-safe whatever the bytes are).
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Whether `presented` equals `expected`, compared in constant time.
@@ -59,11 +68,5 @@ enum ConsoleSecurity {
     /// The CSRF cookie.
     static func csrfCookie(_ value: String) -> Cookie {
         Cookie(name: csrfCookie, value: value, path: cookiePath, httpOnly: true, sameSite: .strict)
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

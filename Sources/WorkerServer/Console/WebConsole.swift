@@ -99,7 +99,7 @@ struct WebConsole: Sendable {
         let csrfCookie = presentedCSRF.flatMap { $0.count == 64 ? $0 : nil }
         let csrf = csrfCookie ?? ConsoleSecurity.randomToken()
         let signedIn = apiToken.map { token in
-            ConsoleSecurity.matches(request.cookies[ConsoleSecurity.tokenCookie]?.value, Self.hex(token))
+            ConsoleSecurity.matches(request.cookies[ConsoleSecurity.tokenCookie]?.value, Array(ConsoleSecurity.hex(token).utf8))
         } ?? true
         var session = Session(csrf: csrf, live: Self.liveHeader.flatMap { request.headers[$0] } == Self.liveHeaderValue, signedIn: signedIn)
 
@@ -172,10 +172,6 @@ struct WebConsole: Sendable {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    static func hex(_ bytes: [UInt8]) -> [UInt8] {
-        Array(bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined().utf8)
-    }
-
     private func jobID(_ context: BasicRequestContext) throws -> UUID {
         try WorkerAPI.jobID(context)
     }
@@ -200,8 +196,7 @@ struct WebConsole: Sendable {
         guard ConsoleSecurity.matches(session.form["token"], apiToken) else {
             return .view(signInView(error: "That is not this worker's API token.", session))
         }
-        let value = String(decoding: Self.hex(apiToken), as: UTF8.self)
-        return .redirect("/ui/jobs", cookies: [ConsoleSecurity.signInCookie(token: value)])
+        return .redirect("/ui/jobs", cookies: [ConsoleSecurity.signInCookie(token: ConsoleSecurity.hex(apiToken))])
     }
 
     // MARK: Jobs
