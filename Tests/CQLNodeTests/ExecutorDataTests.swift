@@ -43,6 +43,19 @@ struct ExecutorDataTests {
         #expect(try await node.rows("SELECT * FROM kv WHERE k = 1").isEmpty)
     }
 
+    @Test("USING TTL 0 writes without a TTL even where the table has a default_time_to_live, as Cassandra does")
+    func explicitZeroTTL() async throws {
+        let node = try ExecutorHarness()
+        _ = try node.storage.apply(.alterTable(keyspace: "cap", table: "kv", .setOptions([("default_time_to_live", "100")]), ifExists: false))
+        try await node.run("INSERT INTO kv (k, v) VALUES (1, 7)")
+        try await node.run("INSERT INTO kv (k, v) VALUES (2, 8) USING TTL 0")
+        #expect(try await node.rows("SELECT ttl(v) FROM kv WHERE k = 1") == [[StorageFixture.int(100)]])
+        #expect(try await node.rows("SELECT ttl(v) FROM kv WHERE k = 2") == [[nil]])
+        node.clock.advance(seconds: 200)
+        #expect(try await node.rows("SELECT v FROM kv WHERE k = 1").isEmpty)
+        #expect(try await node.rows("SELECT v FROM kv WHERE k = 2") == [[StorageFixture.int(8)]])
+    }
+
     @Test("DELETE writes tombstones: rows, columns, ranges and whole partitions")
     func tombstones() async throws {
         let node = try ExecutorHarness()

@@ -234,4 +234,50 @@ struct JobChangeTests {
         await #expect(throws: JobServiceError.invalidPageToken) { _ = try await service.historyPage(created.jobID, limit: 2, page: "AQAA") }
         await bed.stop()
     }
+
+    @Test("history rows live for the configured retention (USING TTL), or forever with zero", arguments: [3600, 0])
+    func historyRetention(seconds: Int) async throws {
+        var configuration = SchedulerTestBed.fastConfiguration
+        configuration.historyRetention = .seconds(seconds)
+        let bed = try await SchedulerTestBed.start(configuration)
+        let runtime = JobServiceTests.runtime(bed.service, "retention")
+        let created = try await bed.service.create(try SchedulerTestBed.job("now"))
+        let entry = try #require(try await Self.entries(bed, created.jobID).first)
+        let claim = try #require(try await runtime.runs.claim(entry))
+        _ = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: "done", error: nil), leaseExpiresAt: claim.leaseExpiresAt)
+        let rows = try await bed.service.cql.run("SELECT ttl(worker_id) AS started, ttl(finished_at) AS finished FROM scheduler.job_history WHERE job_id = ?",
+                                                 [created.jobID])
+        let row = try #require(rows.first)
+        for column in ["started", "finished"] {
+            let ttl = try row.optional(column, as: Int32.self)
+            if seconds == 0 {
+                #expect(ttl == nil, "\(column): kept forever, no TTL")
+            } else {
+                #expect(ttl.map { $0 > Int32(seconds) - 60 && $0 <= Int32(seconds) } == true, "\(column): ttl \(String(describing: ttl))")
+            }
+        }
+        await bed.stop()
+    }
+
+    @Test("a failed run is retried after the job's own backoff: initial, then times multiplier, capped")
+    func jobBackoff() async throws {
+        let (bed, clock, runtime) = try await Self.bed()
+        let service = bed.service
+        let request = JobRequest(schedule: "now", maxDurationSeconds: 30, maxAttempts: 4, run: true,
+                                 backoff: .object(["initial_seconds": .number("5"), "max_seconds": .number("8"), "multiplier": .number("3")]))
+        let created = try await service.create(try request.validated(kinds: HandlerRegistry.builtIns().kinds, now: Self.start))
+        #expect(try await service.get(created.jobID)?.backoff == Backoff(initialSeconds: 5, maxSeconds: 8, multiplier: 3))
+        for expected in [5.0, 8.0] {
+            let entry = try #require(try await Self.entries(bed, created.jobID).first)
+            #expect(entry.backoff.multiplier == 3)
+            let claim = try #require(try await runtime.runs.claim(entry))
+            _ = try await runtime.runs.complete(entry, claim: claim, end: .handler(output: nil, error: "boom"), leaseExpiresAt: claim.leaseExpiresAt)
+            let job = try #require(try await service.get(created.jobID))
+            let delay = try #require(job.nextDueAt).timeIntervalSince(clock.now())
+            #expect(job.status == .queued)
+            #expect(delay >= expected && delay <= expected * 1.2 + 0.001, "retry after \(delay) s, expected \(expected) s plus jitter")
+            clock.advance(by: .seconds(10))
+        }
+        await bed.stop()
+    }
 }

@@ -17,6 +17,7 @@ struct ConfigurationTests {
         #expect(configuration.pollInterval == .milliseconds(500))
         #expect(configuration.shutdownGrace == .seconds(30))
         #expect(configuration.maxConcurrentRuns == 16)
+        #expect(configuration.historyRetention == .seconds(30 * 86_400))
         #expect(configuration.apiToken == nil)
         #expect(!configuration.enableShellJobs)
         #expect(configuration.consistency == .localQuorum)
@@ -31,7 +32,7 @@ struct ConfigurationTests {
             "SCHEDULER_HTTP_PORT": "9000", "SCHEDULER_KEYSPACE": "from_env", "SCHEDULER_SHARDS": "4",
             "SCHEDULER_CASSANDRA": "10.0.0.1:9043,cass2", "SCHEDULER_API_TOKEN": "t", "SCHEDULER_ENABLE_SHELL_JOBS": "true",
             "SCHEDULER_POLL_INTERVAL": "2s", "SCHEDULER_SHUTDOWN_GRACE": "1m", "SCHEDULER_WORKER_ID": "w-env",
-            "SCHEDULER_MAX_CONCURRENT_RUNS": "64",
+            "SCHEDULER_MAX_CONCURRENT_RUNS": "64", "SCHEDULER_HISTORY_RETENTION": "7d",
         ]
         let fromEnvironment = try WorkerOptions.parse([]).resolve(environment: environment)
         #expect(fromEnvironment.httpPort == 9000)
@@ -44,9 +45,12 @@ struct ConfigurationTests {
         #expect(fromEnvironment.shutdownGrace == .seconds(60))
         #expect(fromEnvironment.workerID == "w-env")
         #expect(fromEnvironment.maxConcurrentRuns == 64)
+        #expect(fromEnvironment.historyRetention == .seconds(7 * 86_400))
 
-        let flagged = try WorkerOptions.parse(["--http-port", "0", "--keyspace", "from_flag", "--shards", "8", "--max-concurrent-runs", "128"])
+        let flagged = try WorkerOptions.parse(["--http-port", "0", "--keyspace", "from_flag", "--shards", "8", "--max-concurrent-runs", "128",
+                                               "--history-retention", "0"])
             .resolve(environment: environment)
+        #expect(flagged.historyRetention == .zero)
         #expect(flagged.httpPort == 0)
         #expect(flagged.maxConcurrentRuns == 128)
         #expect(flagged.keyspace == "from_flag")
@@ -89,6 +93,8 @@ struct ConfigurationTests {
         BadCase(arguments: ["--serial-consistency", "LOCAL_QUORUM"], environment: [:], setting: "--serial-consistency"),
         BadCase(arguments: [], environment: ["SCHEDULER_SERIAL_CONSISTENCY": "QUORUM"], setting: "SCHEDULER_SERIAL_CONSISTENCY"),
         BadCase(arguments: ["--local-dc", " "], environment: [:], setting: "--local-dc"),
+        BadCase(arguments: ["--history-retention", "forever"], environment: [:], setting: "--history-retention"),
+        BadCase(arguments: [], environment: ["SCHEDULER_HISTORY_RETENTION": "7301d"], setting: "SCHEDULER_HISTORY_RETENTION"),
     ]
 
     @Test("Consistency levels and the local data centre come from flags or SCHEDULER_* variables and reach the session")
@@ -122,7 +128,7 @@ struct ConfigurationTests {
     }
 
     @Test("Durations", arguments: [
-        ("500ms", Duration.milliseconds(500)), ("30s", .seconds(30)), ("2m", .seconds(120)), ("1h", .seconds(3600)), ("15", .seconds(15)),
+        ("500ms", Duration.milliseconds(500)), ("30s", .seconds(30)), ("2m", .seconds(120)), ("1h", .seconds(3600)), ("15", .seconds(15)), ("30d", .seconds(2_592_000)),
     ])
     func durations(_ text: String, _ expected: Duration) {
         #expect(SettingParser.duration(text) == expected)

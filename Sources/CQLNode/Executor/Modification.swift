@@ -68,7 +68,8 @@ struct ModificationBuilder {
         guard let value = try evaluator.integer(term, Receiver(name: "[ttl]", type: .int)) else { return nil }
         guard value >= 0 else { throw .invalidRequest("A TTL must be greater or equal to 0, but was \(value)") }
         guard value <= 630_720_000 else { throw .invalidRequest("ttl is too large. requested (\(value)) maximum (630720000)") }
-        return value == 0 ? nil : Int32(value)
+        // An explicit 0 is kept (not nil): it overrides the table's default_time_to_live with no TTL, as in Cassandra.
+        return Int32(value)
     }
 
     // MARK: INSERT

@@ -55,16 +55,7 @@ public struct JobPatch: Hashable, Sendable {
 
     /// Parses a `PATCH /jobs/{id}` body.
     public static func parse(jsonBody: [UInt8]) throws(JobValidationError) -> JobPatch {
-        guard jsonBody.count <= JobRequest.maximumBodyBytes else {
-            throw JobValidationError(field: "body", problem: "is larger than \(JobRequest.maximumBodyBytes) bytes")
-        }
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(jsonBody)
-        } catch {
-            throw JobValidationError(field: "body", problem: "is not valid JSON: \(error)")
-        }
-        return try JobPatch(json: json)
+        try JobPatch(json: JobRequest.parseBody(jsonBody))
     }
 
     /// Whether the patch changes when the job fires.

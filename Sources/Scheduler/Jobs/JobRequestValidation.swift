@@ -61,16 +61,19 @@ extension JobRequest {
     /// Parses and validates a `POST /jobs` body. `kinds` are the registered handler kinds;
     /// `now` is used to refuse schedules that never fire.
     public static func validate(jsonBody: [UInt8], kinds: Set<String>, now: Date) throws(JobValidationError) -> ValidatedJob {
+        try JobRequest(json: parseBody(jsonBody)).validated(kinds: kinds, now: now)
+    }
+
+    /// A request body (of `POST /jobs` or `PATCH /jobs/{id}`) as JSON: at most ``maximumBodyBytes``, valid JSON.
+    static func parseBody(_ jsonBody: [UInt8]) throws(JobValidationError) -> JSONValue {
         guard jsonBody.count <= maximumBodyBytes else {
             throw JobValidationError(field: "body", problem: "is larger than \(maximumBodyBytes) bytes")
         }
-        let json: JSONValue
         do {
-            json = try JSONValue.parse(jsonBody)
+            return try JSONValue.parse(jsonBody)
         } catch {
             throw JobValidationError(field: "body", problem: "is not valid JSON: \(error)")
         }
-        return try JobRequest(json: json).validated(kinds: kinds, now: now)
     }
 
     /// Checks ranges and meanings and fills in defaults.

@@ -412,7 +412,7 @@ final class RunCoordinator: Sendable {
             return (.succeeded, nil, claim.tries)
         case .failed, .timedOut:
             if claim.tries < entry.maxAttempts {
-                return (.queued, now.adding(retryDelay(afterTries: claim.tries)), claim.tries)
+                return (.queued, now.adding(retryDelay(afterTries: claim.tries, backoff: entry.backoff)), claim.tries)
             }
             if let nextFire { return (.queued, nextFire, 0) }
             return (JobStatus(outcome), nil, claim.tries)
@@ -421,11 +421,17 @@ final class RunCoordinator: Sendable {
         }
     }
 
-    /// ``SchedulerConfiguration/retryDelay(afterTries:)`` with this coordinator's jitter source.
-    func retryDelay(afterTries tries: Int) -> Duration {
+    /// ``SchedulerConfiguration/retryDelay(afterTries:)`` with this coordinator's jitter source, or the job's own
+    /// `backoff` when it set one: `initial · multiplier^(tries−1)`, at most `max`.
+    func retryDelay(afterTries tries: Int, backoff: Backoff = .default) -> Duration {
         let configuration = service.configuration
         let exponent = min(max(tries - 1, 0), 30)
-        let capped = min(configuration.baseRetryDelay.seconds * Double(1 << exponent), configuration.maximumRetryDelay.seconds)
+        let capped: Double
+        if backoff == .default {
+            capped = min(configuration.baseRetryDelay.seconds * Double(1 << exponent), configuration.maximumRetryDelay.seconds)
+        } else {
+            capped = min(backoff.initialSeconds * pow(backoff.multiplier, Double(exponent)), backoff.maxSeconds)
+        }
         return .seconds(capped * min(1.2, max(1.0, jitter())))
     }
 }

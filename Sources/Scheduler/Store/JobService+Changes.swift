@@ -22,8 +22,10 @@ extension JobService {
             if job.status == .cancelled {
                 throw JobServiceError.refused(.cancelled, "a cancelled job never runs again, so it cannot be changed; create a new job")
             }
-            let now = clock.now()
-            let definition = try patch.applied(to: job, kinds: handlers.kinds, now: now)
+            // Due times follow the clock; the change's own time (updated_at, write times) follows the job's last change.
+            let clockNow = clock.now()
+            let now = changeTime(after: job)
+            let definition = try patch.applied(to: job, kinds: handlers.kinds, now: clockNow)
             var next = job
             next.define(definition)
             next.revision = job.revision + 1
@@ -33,7 +35,7 @@ extension JobService {
             case .queued:
                 // The queue entry carries the definition: a new attempt number fences the old one out of any claim.
                 next.attempt = job.attempt + 1
-                let due = patch.changesSchedule ? (definition.schedule.firstFire(activatedAt: now) ?? now) : (job.nextDueAt ?? now)
+                let due = patch.changesSchedule ? (definition.schedule.firstFire(activatedAt: clockNow) ?? clockNow) : (job.nextDueAt ?? clockNow)
                 let shard = job.queueShard ?? JobHash.shard(id, shards: configuration.shards)
                 next.nextDueAt = due
                 next.queueShard = shard
@@ -43,9 +45,9 @@ extension JobService {
                 // the row whichever of the two is current should the entry be lost.
                 let earlier = min(due, job.nextDueAt ?? due)
                 try await store.write([.index(StatusIndexEntry(status: .queued, jobID: id, updatedAt: now, nextDueAt: earlier))],
-                                      logged: false, timestamp: writeTimestamp(after: job))
+                                      logged: false, timestamp: now.millis * 1000)
             case .paused where patch.changesSchedule:
-                next.pausedDueAt = definition.schedule.isRecurring ? nil : definition.schedule.firstFire(activatedAt: now)
+                next.pausedDueAt = definition.schedule.isRecurring ? nil : definition.schedule.firstFire(activatedAt: clockNow)
             case .created, .running, .succeeded, .failed, .timedOut, .paused, .cancelled:
                 break
             }
@@ -54,7 +56,7 @@ extension JobService {
                 var writes: [JobWrite] = [.enqueue(requeue.entry, enqueuedAt: now),
                                           .index(StatusIndexEntry(status: .queued, jobID: id, updatedAt: now, nextDueAt: requeue.entry.dueAt))]
                 if let old = requeue.old, old != requeue.entry.key { writes.append(.dequeue(old)) }
-                try await store.write(writes, logged: false, timestamp: writeTimestamp(after: job))
+                try await store.write(writes, logged: false, timestamp: now.millis * 1000)
             }
             return next
         }
@@ -68,7 +70,7 @@ extension JobService {
     public func pause(_ id: UUID) async throws -> JobView {
         for _ in 0..<8 {
             guard let job = try await get(id) else { throw JobServiceError.notFound(id) }
-            let now = clock.now()
+            let now = changeTime(after: job)
             var next = job
             next.updatedAt = now
             switch job.status {
@@ -85,7 +87,7 @@ extension JobService {
                 next.queueShard = nil
                 // The `paused` index entry before the CAS, so a listing finds the job whatever stops after it.
                 try await store.write([.index(StatusIndexEntry(status: .paused, jobID: id, updatedAt: now))], logged: false,
-                                      timestamp: writeTimestamp(after: job))
+                                      timestamp: now.millis * 1000)
             case .created:
                 throw JobServiceError.refused(.created, "it was never activated, so nothing would run; only a queued or running job can be paused")
             case .succeeded, .failed, .timedOut:
@@ -101,7 +103,7 @@ extension JobService {
                     let shard = job.queueShard ?? JobHash.shard(id, shards: configuration.shards)
                     writes.append(.dequeue(QueueEntry.Key(shard: Int32(clamping: shard), bucket: job.queueBucket ?? due.bucket, dueAt: due, jobID: id)))
                 }
-                try await store.write(writes, logged: false, timestamp: writeTimestamp(after: job))
+                try await store.write(writes, logged: false, timestamp: now.millis * 1000)
             }
             return next
         }
@@ -125,7 +127,7 @@ extension JobService {
                     }
                 }
             case .running where job.paused:
-                let now = clock.now()
+                let now = changeTime(after: job)
                 var next = job
                 next.paused = false
                 next.revision = job.revision + 1
@@ -175,6 +177,16 @@ extension JobService {
     }
 
     // MARK: - Helpers
+
+    /// The time of a change to `job`: now, or just after the job's last change when this client's clock is
+    /// behind it. Every write of the change goes out at this time: a status-index tombstone it writes is
+    /// then older than the next activation's entries, which are written after the job's last change
+    /// (see ``writeTimestamp(after:)``), also when that activation runs on a worker whose clock is behind.
+    func changeTime(after job: JobView) -> Date {
+        let now = clock.now()
+        guard let changed = job.updatedAt, changed.millis >= now.millis else { return now }
+        return Date(milliseconds: changed.millis + 1)
+    }
 
     /// The CAS of a change from `job` as read to `next`; an unknown outcome is resolved by a SERIAL read.
     private func revise(_ job: JobView, to next: JobView, at now: Date) async throws -> Bool {

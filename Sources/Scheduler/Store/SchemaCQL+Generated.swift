@@ -198,8 +198,10 @@ INSERT INTO scheduler.schema_version (scope, version, description, applied_at) V
 -- job in status `paused` instead of queueing the next fire). paused_due_at: the due time of the
 -- run a pause removed from the queue (a one-shot job resumes at it, or now when it passed).
 -- backoff_*: the delay before retry n is initial * multiplier^(n-1), at most max (seconds);
--- null means the default (1 s doubling up to 300 s). Queue entries carry both, as they carry the
--- rest of the definition.
+-- null means the worker's configured retry delays (1 s doubling up to 300 s by default). Queue
+-- entries carry both, as they carry the rest of the definition. job_history rows are written
+-- USING TTL the worker's --history-retention from this version on; the table's
+-- default_time_to_live (30 days) only applies to rows of older workers.
 ALTER TABLE scheduler.jobs ADD revision int;
 ALTER TABLE scheduler.jobs ADD paused boolean;
 ALTER TABLE scheduler.jobs ADD paused_due_at timestamp;

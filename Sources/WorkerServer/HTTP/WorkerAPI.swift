@@ -90,13 +90,7 @@ public struct WorkerAPI: Sendable {
     // MARK: Handlers
 
     private func createJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "body: is larger than \(JobRequest.maximumBodyBytes) bytes", field: "body")
-        }
+        let body = try await Self.body(of: request)
         let validated: ValidatedJob
         do {
             validated = try JobRequest.validate(jsonBody: Array(buffer: body), kinds: jobs.handlers.kinds, now: now())
@@ -142,13 +136,7 @@ public struct WorkerAPI: Sendable {
 
     private func updateJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let id = try Self.jobID(context)
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "body: is larger than \(JobRequest.maximumBodyBytes) bytes", field: "body")
-        }
+        let body = try await Self.body(of: request)
         let view: JobView
         do {
             let patch = try JobPatch.parse(jsonBody: Array(buffer: body))
@@ -254,6 +242,16 @@ public struct WorkerAPI: Sendable {
     }
 
     // MARK: Input
+
+    /// The request body, at most ``JobRequest/maximumBodyBytes`` (413 beyond).
+    static func body(of request: Request) async throws -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: JobRequest.maximumBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "body: is larger than \(JobRequest.maximumBodyBytes) bytes", field: "body")
+        }
+    }
 
     /// The `{id}` path parameter as a UUID; 400 when it is not one.
     static func jobID(_ context: BasicRequestContext) throws -> UUID {

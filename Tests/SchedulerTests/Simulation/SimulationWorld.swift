@@ -195,7 +195,9 @@ final class SimulationWorld: Sendable {
             workers[victim].state.withLock { $0.pausedUntil = now + pause }
             note("pause w\(victim) for \(pause)")
         } else if roll < 8, turnstile.ghostCount > 0 {
-            note("lands " + turnstile.landGhost(random.int(turnstile.ghostCount)))
+            // Outside note(): its text is an autoclosure evaluated only when tracing, and a replay must do the same.
+            let landed = turnstile.landGhost(random.int(turnstile.ghostCount))
+            note("lands " + landed)
         } else if roll < 60, !releasable.isEmpty {
             let label = turnstile.release(releasable[random.int(releasable.count)])
             note(label())
