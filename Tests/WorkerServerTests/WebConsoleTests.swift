@@ -276,6 +276,7 @@ struct WebConsoleTests {
             let depth = shards.compactMap { $0["queue_depth"]?.int64Value }.reduce(0, +)
             #expect(depth >= 1, "the queued job is not counted: \(response.text)")
             #expect(response.json["nodes"] != nil && response.json["runs_in_flight"] != nil)
+            #expect(response.json["queue_complete"] == .bool(true))
 
             var browser = ConsoleBrowser()
             let page = try await browser.send(client, .get, "/ui/cluster")

@@ -50,9 +50,15 @@ public struct ClusterStatus: Sendable, Hashable {
     public var runs: [Run]
     /// How many runs are in flight in all (``runs`` may list fewer).
     public var runsInFlight: Int
+    /// Whether every queued job was counted: false when the queue holds more than
+    /// ``maximumQueuedCounted`` (depths and lags are then those of the jobs counted, a lower bound).
+    public var queueComplete: Bool
 
     /// The most runs listed one by one (each costs a job row read).
     public static let maximumRunsListed = 100
+    /// The most queued jobs counted per read: the page refreshes every second, and a deep queue
+    /// would otherwise be read whole each time.
+    public static let maximumQueuedCounted = 20_000
 
     /// Shards whose lease `worker` holds, unexpired at ``readAt``.
     public func shards(ownedBy worker: String) -> [Int] {
@@ -71,12 +77,16 @@ extension JobService {
         var depth = [Int](repeating: 0, count: shardCount)
         var oldestDue = [Date?](repeating: nil, count: shardCount)
         var running: [IndexedJob] = []
+        var counted = 0
         for slot in 0..<JobHash.slots {
-            try await store.scanStatusIndex(.queued, slot: slot) { entry in
-                let shard = JobHash.shard(entry.jobID, shards: shardCount)
-                depth[shard] += 1
-                if let due = entry.nextDueAt, oldestDue[shard].map({ due < $0 }) ?? true { oldestDue[shard] = due }
-                return true
+            if counted < ClusterStatus.maximumQueuedCounted {
+                try await store.scanStatusIndex(.queued, slot: slot) { entry in
+                    let shard = JobHash.shard(entry.jobID, shards: shardCount)
+                    depth[shard] += 1
+                    if let due = entry.nextDueAt, oldestDue[shard].map({ due < $0 }) ?? true { oldestDue[shard] = due }
+                    counted += 1
+                    return counted < ClusterStatus.maximumQueuedCounted
+                }
             }
             try await store.scanStatusIndex(.running, slot: slot) { entry in
                 running.append(entry)
@@ -105,6 +115,6 @@ extension JobService {
         }
         runs.sort { ($0.startedAt ?? .distantPast, $0.jobID.uuidString) < ($1.startedAt ?? .distantPast, $1.jobID.uuidString) }
         return ClusterStatus(readAt: now, pool: configuration.pool, workers: workers, shards: shards, runs: runs,
-                             runsInFlight: max(runs.count, running.count))
+                             runsInFlight: max(runs.count, running.count), queueComplete: counted < ClusterStatus.maximumQueuedCounted)
     }
 }

@@ -342,11 +342,13 @@ enum ConsolePages {
 
     static func clusterLive(_ status: ClusterStatus, nodes: [CQLNodeState], now: Date) -> HTML {
         let queued = status.shards.reduce(0) { $0 + $1.queueDepth }
+        // A lower bound when the read stopped counting.
+        let queuedText = (status.queueComplete ? "" : "≥ ") + String(queued)
         let maxLag = status.shards.map(\.lagSeconds).max() ?? 0
         let stats: HTML = """
         <div class="grid">
         <div class="stat"><div class="muted">Live workers</div><div class="value" id="stat-workers">\(status.workers.count)</div></div>
-        <div class="stat"><div class="muted">Queued jobs</div><div class="value">\(queued)</div></div>
+        <div class="stat"><div class="muted">Queued jobs</div><div class="value">\(queuedText)</div></div>
         <div class="stat"><div class="muted">Runs in flight</div><div class="value">\(status.runsInFlight)</div></div>
         <div class="stat"><div class="muted">Largest lag</div><div class="value">\(String(format: "%.1f s", maxLag))</div></div>
         </div>

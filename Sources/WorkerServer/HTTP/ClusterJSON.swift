@@ -30,6 +30,7 @@ extension ClusterStatus {
                     "lag_seconds": .number(String(format: "%.3f", shard.lagSeconds)),
                 ])
             }),
+            "queue_complete": .bool(queueComplete),
             "runs_in_flight": number(runsInFlight),
             "runs": .array(runs.map { run in
                 .object([

@@ -812,7 +812,7 @@ components:
           description: Pass as `page` for the next page; null on the last page.
     Cluster:
       type: object
-      required: [read_at, pool, workers, shards, runs_in_flight, runs, nodes]
+      required: [read_at, pool, workers, shards, queue_complete, runs_in_flight, runs, nodes]
       properties:
         read_at:
           type: string
@@ -863,6 +863,9 @@ components:
               lag_seconds:
                 type: number
                 description: How long the shard's oldest queued run is overdue (0 when none is due).
+        queue_complete:
+          type: boolean
+          description: False when the queue holds more than 20,000 jobs and only that many were counted (depths and lags are then lower bounds).
         runs_in_flight:
           type: integer
         runs:
