@@ -176,6 +176,7 @@ class Console:
         assert self.not_reloaded(), "the page was reloaded"
         self.wait(lambda d: "succeeded" in self.text("#history"), 10, "the run is not in the history")
         self.shot("job-succeeded")
+        self.shot("job-succeeded-375", width=375)
 
     def test_cancel_running_sleep(self):
         job = self.create({"kind": "sleep", "schedule": "now", "payload": '{"seconds": 120}', "max_duration_seconds": "300",
@@ -313,6 +314,7 @@ class Console:
                   f"the split did not change: {workers()}")
         assert self.not_reloaded(), "the page was reloaded"
         self.shot("cluster-one-worker")
+        self.shot("cluster-375", width=375)
 
     def test_sign_out(self):
         self.go("/ui/jobs")

@@ -103,7 +103,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         // Templates and known methods only, so job ids and odd methods do not explode the label space.
-        let route = APIRoute.all.first { $0.matches(path: request.uri.path) }?.path ?? "unmatched"
+        let route = APIRoute.all.first { $0.matches(path: request.uri.path) }?.path
+            ?? (WebConsole.owns(path: request.uri.path) ? "/ui" : "unmatched")
         let knownMethods: Set<HTTPRequest.Method> = [.get, .post, .put, .delete, .patch, .head, .options]
         let method = knownMethods.contains(request.method) ? request.method.rawValue : "other"
         Counter(label: "worker_http_requests_total",

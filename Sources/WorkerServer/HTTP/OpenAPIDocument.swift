@@ -822,47 +822,11 @@ components:
         workers:
           type: array
           items:
-            type: object
-            required: [worker_id, shards, runs]
-            properties:
-              worker_id:
-                type: string
-              shards:
-                type: array
-                items:
-                  type: integer
-                description: The shards whose unexpired lease this worker holds.
-              runs:
-                type: integer
-                description: Runs in flight on this worker (among those listed in runs).
+            $ref: '#/components/schemas/ClusterWorker'
         shards:
           type: array
           items:
-            type: object
-            required: [shard, lock, owner, fencing_token, lease_expires_at, queue_depth, lag_seconds]
-            properties:
-              shard:
-                type: integer
-              lock:
-                type: string
-                description: The lock name of the shard's lease (shard-<n>).
-              owner:
-                type: string
-                nullable: true
-                description: The worker holding an unexpired lease; null when released, expired or never taken.
-              fencing_token:
-                type: integer
-                format: int64
-              lease_expires_at:
-                type: string
-                nullable: true
-                format: date-time
-              queue_depth:
-                type: integer
-                description: Queued jobs of the shard.
-              lag_seconds:
-                type: number
-                description: How long the shard's oldest queued run is overdue (0 when none is due).
+            $ref: '#/components/schemas/ClusterShard'
         queue_complete:
           type: boolean
           description: False when the queue holds more than 20,000 jobs and only that many were counted (depths and lags are then lower bounds).
@@ -872,42 +836,86 @@ components:
           type: array
           description: Runs being executed, oldest first (at most 100).
           items:
-            type: object
-            required: [job_id, kind, attempt, worker_id, started_at, lease_expires_at]
-            properties:
-              job_id:
-                type: string
-                format: uuid
-              kind:
-                type: string
-              attempt:
-                type: integer
-                format: int64
-              worker_id:
-                type: string
-                nullable: true
-              started_at:
-                type: string
-                nullable: true
-                format: date-time
-              lease_expires_at:
-                type: string
-                nullable: true
-                format: date-time
+            $ref: '#/components/schemas/ClusterRun'
         nodes:
           type: array
           description: The Cassandra nodes the worker's session knows.
           items:
-            type: object
-            required: [address, datacenter, up]
-            properties:
-              address:
-                type: string
-              datacenter:
-                type: string
-                nullable: true
-              up:
-                type: boolean
+            $ref: '#/components/schemas/ClusterNode'
+    ClusterWorker:
+      type: object
+      required: [worker_id, shards, runs]
+      properties:
+        worker_id:
+          type: string
+        shards:
+          type: array
+          items:
+            type: integer
+          description: The shards whose unexpired lease this worker holds.
+        runs:
+          type: integer
+          description: Runs in flight on this worker (among those listed in runs).
+    ClusterShard:
+      type: object
+      required: [shard, lock, owner, fencing_token, lease_expires_at, queue_depth, lag_seconds]
+      properties:
+        shard:
+          type: integer
+        lock:
+          type: string
+          description: The lock name of the shard's lease (shard-<n>).
+        owner:
+          type: string
+          nullable: true
+          description: The worker holding an unexpired lease; null when released, expired or never taken.
+        fencing_token:
+          type: integer
+          format: int64
+        lease_expires_at:
+          type: string
+          nullable: true
+          format: date-time
+        queue_depth:
+          type: integer
+          description: Queued jobs of the shard.
+        lag_seconds:
+          type: number
+          description: How long the shard's oldest queued run is overdue (0 when none is due).
+    ClusterRun:
+      type: object
+      required: [job_id, kind, attempt, worker_id, started_at, lease_expires_at]
+      properties:
+        job_id:
+          type: string
+          format: uuid
+        kind:
+          type: string
+        attempt:
+          type: integer
+          format: int64
+        worker_id:
+          type: string
+          nullable: true
+        started_at:
+          type: string
+          nullable: true
+          format: date-time
+        lease_expires_at:
+          type: string
+          nullable: true
+          format: date-time
+    ClusterNode:
+      type: object
+      required: [address, datacenter, up]
+      properties:
+        address:
+          type: string
+        datacenter:
+          type: string
+          nullable: true
+        up:
+          type: boolean
     Health:
       type: object
       required: [status]
