@@ -357,23 +357,27 @@ enum ConsolePages {
             let owned = status.shards(ownedBy: worker)
             let runs = status.runs.filter { $0.worker == worker }.count
             return """
-            <tr data-worker="\(worker)"><td class="mono">\(worker)</td><td class="num">\(owned.count)</td>\
-            <td class="mono shards">\(owned.map(String.init).joined(separator: ", "))</td><td class="num">\(runs)</td></tr>
+            <tr data-worker="\(worker)"><td data-label="Worker" class="mono">\(worker)</td><td data-label="Shards" class="num">\(owned.count)</td>\
+            <td data-label="Owned" class="mono shards">\(owned.map(String.init).joined(separator: ", "))</td>\
+            <td data-label="Runs" class="num">\(runs)</td></tr>
             """
         })
         let shards = HTML.joined(status.shards.map { shard -> HTML in
             let owner: HTML = shard.owner.map { owner -> HTML in "<span class=\"mono\">\(owner)</span>" } ?? "<span class=\"muted\">none</span>"
             return """
-            <tr><td class="num">\(shard.shard)</td><td>\(owner)</td><td class="num mono">\(shard.fencingToken)</td>\
-            <td>\(time(shard.leaseExpiresAt, now: now))</td><td class="num">\(shard.queueDepth)</td>\
-            <td class="num">\(String(format: "%.1f s", shard.lagSeconds))</td></tr>
+            <tr><td data-label="Shard" class="num">\(shard.shard)</td><td data-label="Holder">\(owner)</td>\
+            <td data-label="Token" class="num mono">\(shard.fencingToken)</td>\
+            <td data-label="Expires"><span>\(time(shard.leaseExpiresAt, now: now))</span></td>\
+            <td data-label="Depth" class="num">\(shard.queueDepth)</td>\
+            <td data-label="Lag" class="num">\(String(format: "%.1f s", shard.lagSeconds))</td></tr>
             """
         })
         let runs = HTML.joined(status.runs.map { run -> HTML in
             """
-            <tr><td><a class="mono" href="\(ConsoleURL.job(run.jobID))">\(String(id(run.jobID).prefix(8)))…</a></td><td>\(run.kind)</td>\
-            <td class="num">\(run.attempt)</td><td class="mono">\(run.worker)</td><td>\(time(run.startedAt, now: now))</td>\
-            <td>\(time(run.leaseExpiresAt, now: now))</td></tr>
+            <tr><td data-label="Job"><a class="mono" href="\(ConsoleURL.job(run.jobID))">\(String(id(run.jobID).prefix(8)))…</a></td>\
+            <td data-label="Kind">\(run.kind)</td><td data-label="Attempt" class="num">\(run.attempt)</td>\
+            <td data-label="Worker" class="mono">\(run.worker)</td><td data-label="Started"><span>\(time(run.startedAt, now: now))</span></td>\
+            <td data-label="Lease until"><span>\(time(run.leaseExpiresAt, now: now))</span></td></tr>
             """
         })
         let nodeRows = HTML.joined(nodes.map { node -> HTML in
@@ -385,15 +389,15 @@ enum ConsolePages {
         return """
         \(stats)
         <h2 id="workers-heading">Workers <span class="muted">(pool \(status.pool))</span></h2>
-        <div class="table-wrap"><table aria-labelledby="workers-heading" id="workers"><thead><tr><th scope="col">Worker</th>\
+        <div class="table-wrap"><table class="cards" aria-labelledby="workers-heading" id="workers"><thead><tr><th scope="col">Worker</th>\
         <th scope="col">Shards</th><th scope="col">Owned shards</th><th scope="col">Runs</th></tr></thead>
         <tbody>\(workers)\(none(status.workers.isEmpty, 4, "No live workers."))</tbody></table></div>
         <h2 id="shards-heading">Shard leases and queues</h2>
-        <div class="table-wrap"><table aria-labelledby="shards-heading" id="shards"><thead><tr><th scope="col">Shard</th>\
+        <div class="table-wrap"><table class="cards" aria-labelledby="shards-heading" id="shards"><thead><tr><th scope="col">Shard</th>\
         <th scope="col">Lock holder</th><th scope="col">Fencing token</th><th scope="col">Lease expires</th><th scope="col">Queue depth</th>\
         <th scope="col">Lag</th></tr></thead><tbody>\(shards)</tbody></table></div>
         <h2 id="runs-heading">Runs in flight</h2>
-        <div class="table-wrap"><table aria-labelledby="runs-heading"><thead><tr><th scope="col">Job</th><th scope="col">Kind</th>\
+        <div class="table-wrap"><table class="cards" aria-labelledby="runs-heading"><thead><tr><th scope="col">Job</th><th scope="col">Kind</th>\
         <th scope="col">Attempt</th><th scope="col">Worker</th><th scope="col">Started</th><th scope="col">Run lease until</th></tr></thead>
         <tbody>\(runs)\(none(status.runs.isEmpty, 6, "Nothing is running."))</tbody></table></div>
         <h2 id="nodes-heading">Cassandra nodes</h2>
