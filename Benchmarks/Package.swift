@@ -10,7 +10,7 @@ let rootIdentity = root.lastPathComponent.lowercased()
 
 let package = Package(
     name: "cassandra-scheduler-benchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),

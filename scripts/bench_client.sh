@@ -19,6 +19,8 @@
 # and printed), execute_async with callbacks (execute_concurrent_with_args costs it ~1.7x more CPU
 # per insert), rows as plain tuples (the default named_tuple_factory builds a class per response
 # with rows, ~120 us per SELECT or LWT; ROW_FACTORY=named_tuple measures it).
+usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p;}' "$0"; }
+for arg in "$@"; do case "$arg" in -h|--help) usage; exit 0 ;; esac; done
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -7,6 +7,8 @@
 # usage: scripts/bench_node.sh [SECONDS]     seconds per cqlbench run (default 10)
 #   env: BUILD_PATH (scratch path, default .build), REDIS_REQUESTS (per redis test, default 200000)
 # Goal: cqlnode at least half of Redis's ops/s.
+usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p;}' "$0"; }
+for arg in "$@"; do case "$arg" in -h|--help) usage; exit 0 ;; esac; done
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

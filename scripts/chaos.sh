@@ -7,13 +7,28 @@
 # usage: scripts/chaos.sh [--jobs N] [--duration S] [--kill-rate R] [--stop-rate R]
 #                         [--node-restarts N] [--proxy-faults R] [--faults-each N] [--seed N]
 #                         [--work-dir DIR]
-#        (rates are per minute; scripts/chaos.sh --help lists every flag)
+#        (rates are per minute; scripts/chaos.sh --help also lists every flag of an already built chaos)
 #        scripts/chaos.sh --short [FLAGS]   the CI run: about 1,000 jobs, at least 2 faults of each
 #                                           kind, killed after CHAOS_TIMEOUT seconds (default 330)
 # environment: CHAOS_SCRATCH_PATH  swift build scratch path (default .build)
 #              CHAOS_TIMEOUT       seconds after which the run and everything it started is killed
 # exit status: 0 when every check passed; the last line of output is `N passed, N failed`.
 # Everything the run starts lives in its own process group, killed when this script exits.
+usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p;}' "$0"; }
+for arg in "$@"; do
+    case "$arg" in
+        -h|--help)
+            usage
+            # The binary's own flags, without building it (help has no side effects).
+            built="$(dirname "$0")/../${CHAOS_SCRATCH_PATH:-.build}/debug/chaos"
+            if [[ -x "$built" ]]; then
+                printf '\nflags of %s:\n' "$built"; "$built" --help
+            else
+                printf '\n(swift build --product chaos, then --help lists every flag of the chaos binary)\n'
+            fi
+            exit 0 ;;
+    esac
+done
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=(--scratch-path "${CHAOS_SCRATCH_PATH:-.build}")

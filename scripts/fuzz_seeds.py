@@ -121,6 +121,11 @@ def json_bodies():
 
 
 def main():
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print(__doc__.strip())
+        return
+    if len(sys.argv) != 3 or sys.argv[1] not in ("frames", "bodies", "cql", "json"):
+        sys.exit(__doc__.strip())
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     source = {"frames": frames, "cql": cql_texts, "json": json_bodies,

@@ -1,6 +1,10 @@
 #!/bin/sh
 # Embeds infra/schema.cql into the Scheduler library (the worker applies it on the embedded node).
 # infra/schema.cql stays the single source: SchedulerTests fails when the two differ.
+#
+# usage: scripts/generate_schema_swift.sh   (writes Sources/Scheduler/Store/SchemaCQL+Generated.swift)
+usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p;}' "$0"; }
+for arg in "$@"; do case "$arg" in -h|--help) usage; exit 0 ;; esac; done
 set -eu
 cd "$(dirname "$0")/.."
 out=Sources/Scheduler/Store/SchemaCQL+Generated.swift

@@ -8,6 +8,8 @@
 #                                        FUZZ_SECONDS (default 30)
 #        scripts/test.sh --filter X      only the swift tests matching X (no fuzzing)
 #        scripts/test.sh --fast          only the fast tier: unit and simulation tests (tag `fast`)
+usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p;}' "$0"; }
+for arg in "$@"; do case "$arg" in -h|--help) usage; exit 0 ;; esac; done
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -278,6 +278,16 @@ struct MetricFamilies {
         }
     }
 
+    /// The value of each unlabelled sample (`name value`).
+    static func values(exposition: String) -> [String: Double] {
+        var values: [String: Double] = [:]
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") && !line.contains("{") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
+    }
+
     /// Whether a name used in PromQL selects series of this exposition: a counter/gauge family
     /// with samples, or a histogram/summary's `_bucket`/`_sum`/`_count` series.
     func serves(_ name: String) -> Bool {

@@ -100,30 +100,69 @@ struct LiveStackTests {
         await worker.process.stop()
     }
 
-    @Test("every metric the Grafana dashboard queries is in a worker's real /metrics")
-    func dashboardMetricsExist() async throws {
+    /// The `/metrics` text of a worker that ran one `echo` job to success (so the histograms that
+    /// only appear once observed, durations and lag, are there); the worker is stopped afterwards.
+    func metricsAfterOneRun() async throws -> String {
         let scratch = try ScratchDirectory()
         let worker = try await RunningWorker.start(scratch: scratch)
         do {
-            // One run, so the histograms that only appear once observed (durations, lag) are there.
             let id = try await createAndRunJob(worker.url)
             try await eventually("job \(id) succeeded") {
                 let answer = try await HTTP.request("GET", "\(worker.url)/jobs/\(id)")
                 return try HTTP.object(answer.body)["status"] as? String == "succeeded"
             }
             let metrics = try await HTTP.request("GET", "\(worker.url)/metrics")
-            #expect(metrics.status == 200)
-            let families = MetricFamilies(exposition: metrics.body)
-            let used = try dashboardExpressions().reduce(into: Set<String>()) { $0.formUnion(metricNames(in: $1)) }
-            #expect(!used.isEmpty)
-            for name in used.sorted() {
-                #expect(families.serves(name), "the dashboard queries \(name), which the worker's /metrics does not serve")
-            }
+            guard metrics.status == 200 else { throw InfraFailure("GET /metrics answered \(metrics.status)") }
+            await worker.process.stop()
+            return metrics.body + "\n"
         } catch {
             await worker.process.stop()
             throw error
         }
-        await worker.process.stop()
+    }
+
+    @Test("every metric the Grafana dashboard queries is in a worker's real /metrics")
+    func dashboardMetricsExist() async throws {
+        let families = MetricFamilies(exposition: try await metricsAfterOneRun())
+        let used = try dashboardExpressions().reduce(into: Set<String>()) { $0.formUnion(metricNames(in: $1)) }
+        #expect(!used.isEmpty)
+        for name in used.sorted() {
+            #expect(families.serves(name), "the dashboard queries \(name), which the worker's /metrics does not serve")
+        }
+    }
+
+    @Test("a worker's real /metrics passes promtool check metrics: HELP for every family, buckets from 1 ms and to 7 days, process_* metrics")
+    func metricsPassPromtool() async throws {
+        let promtool = try Repo.onPath("promtool")
+        let text = try await metricsAfterOneRun()
+        let scratch = try ScratchDirectory()
+        try text.write(toFile: scratch.path("metrics.txt"), atomically: true, encoding: .utf8)
+        // promtool reads the exposition on standard input.
+        let check = try await Command.run(try Repo.onPath("sh"), ["-c", "\"$0\" check metrics < \"$1\"", promtool, scratch.path("metrics.txt")])
+        #expect(check.status == 0, "promtool check metrics: \(check.transcript)")
+
+        let lines = text.split(separator: "\n").map(String.init)
+        let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) })
+        #expect(!typed.isEmpty)
+        #expect(typed.subtracting(helped).isEmpty, "families without # HELP: \(typed.subtracting(helped).sorted())")
+        #expect(text.contains(#"scheduler_queue_lag_seconds_bucket{le="0.001"}"#), "\(text)")
+        #expect(text.contains(#"scheduler_queue_lag_seconds_bucket{le="3600.0"}"#), "\(text)")
+        #expect(text.contains(#"scheduler_run_duration_seconds_bucket{kind="echo",outcome="succeeded",le="604800.0"} 1"#), "\(text)")
+        #expect(text.contains(#"scheduler_runs_total{kind="echo",outcome="succeeded"} 1"#), "\(text)")
+        #expect(text.contains(#"scheduler_retries_total{kind="echo"} 0"#), "\(text)")
+        for family in ["scheduler_jobs_queued", "scheduler_jobs_running", "process_cpu_seconds_total", "process_resident_memory_bytes",
+                       "process_open_fds", "process_max_fds", "process_start_time_seconds"] {
+            #expect(typed.contains(family), "\(family) missing")
+        }
+        let values = MetricFamilies.values(exposition: text)
+        let start = try #require(values["process_start_time_seconds"])
+        #expect(abs(start - Date().timeIntervalSince1970) < 600, "start time \(start)")
+        #expect((values["process_resident_memory_bytes"] ?? 0) > 1_000_000)
+        #expect((values["process_open_fds"] ?? 0) > 3)
+        #expect((values["process_open_fds"] ?? 0) <= (values["process_max_fds"] ?? 0))
+        #expect((values["process_cpu_seconds_total"] ?? 0) > 0)
+        #expect(values["scheduler_jobs_running"] == 0)
     }
 
     @Test("init_schema.sh applies the schema to a standalone cqlnode, twice (idempotent)")

@@ -17,8 +17,8 @@ func dashboardExpressions() throws -> [String] {
     return panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
 }
 
-/// The metric names a PromQL expression selects: the project's metrics all start with
-/// `scheduler_`, `cql_` or `worker_`, which no PromQL function or label of the dashboard does.
+/// The metric names a PromQL expression selects: the worker's metrics all start with
+/// `scheduler_`, `cql_`, `worker_` or `process_`, which no PromQL function or label of the dashboard does.
 func metricNames(in expression: String) -> Set<String> {
     var names: Set<String> = []
     var current = ""
@@ -26,7 +26,7 @@ func metricNames(in expression: String) -> Set<String> {
         if character.isLetter || character.isNumber || character == "_" || character == ":" {
             current.append(character)
         } else {
-            if ["scheduler_", "cql_", "worker_"].contains(where: current.hasPrefix) { names.insert(current) }
+            if ["scheduler_", "cql_", "worker_", "process_"].contains(where: current.hasPrefix) { names.insert(current) }
             current = ""
         }
     }
@@ -65,8 +65,15 @@ struct StaticConfigTests {
         let used = try dashboardExpressions().reduce(into: Set<String>()) { $0.formUnion(metricNames(in: $1)) }
         let required = ["scheduler_runs_total", "scheduler_queue_lag_seconds_bucket", "scheduler_run_duration_seconds_bucket",
                         "scheduler_lock_acquisitions_total", "scheduler_lease_losses_total", "cql_requests_total",
-                        "cql_request_errors_total", "cql_request_duration_seconds_bucket", "cql_lwt_requests_total"]
+                        "cql_request_errors_total", "cql_request_duration_seconds_bucket", "cql_lwt_requests_total",
+                        "scheduler_jobs_queued", "scheduler_jobs_running", "scheduler_retries_total",
+                        "process_cpu_seconds_total", "process_resident_memory_bytes"]
         for name in required { #expect(used.contains(name), "the dashboard does not chart \(name)") }
+        let expressions = try dashboardExpressions()
+        for metric in ["scheduler_runs_total", "scheduler_run_duration_seconds_bucket", "scheduler_retries_total"] {
+            #expect(expressions.contains { $0.contains(metric) && $0.range(of: #"by \([^)]*kind"#, options: .regularExpression) != nil },
+                    "no panel shows \(metric) by kind")
+        }
         let lwtPerRun = try dashboardExpressions().contains {
             $0.contains("rate(cql_lwt_requests_total") && $0.contains("/") && $0.contains("rate(scheduler_runs_total")
         }

@@ -183,7 +183,7 @@ struct JobChangeTests {
 
     @Test("purge deletes a finished job with its history and frees its idempotency key; other statuses are refused")
     func purge() async throws {
-        let (bed, _, runtime) = try await Self.bed()
+        let (bed, clock, runtime) = try await Self.bed()
         let service = bed.service
         let key = "purge-\(UUID().uuidString)"
         let created = try await service.create(try SchedulerTestBed.job("now", key: key))
@@ -205,6 +205,16 @@ struct JobChangeTests {
         #expect(!again.replayed)
         #expect(again.jobID != created.jobID)
         #expect(try await service.job(idempotencyKey: key)?.jobID == again.jobID)
+
+        // The intent of an activation that lost to the purge: the sweep deletes it once older than the grace.
+        try await service.store.write([.index(StatusIndexEntry(status: .queued, jobID: created.jobID, updatedAt: clock.now(),
+                                                               nextDueAt: clock.now()))], logged: false)
+        let slot = JobHash.slot(created.jobID)
+        #expect(try await service.store.statusPage(.queued, slot: slot, pageSize: 5000, pagingState: nil).jobIDs.contains(created.jobID))
+        try await runtime.ownership.balance()
+        clock.advance(by: .seconds(1))
+        try await runtime.repair.sweep(intentGrace: .zero)
+        #expect(!(try await service.store.statusPage(.queued, slot: slot, pageSize: 5000, pagingState: nil).jobIDs.contains(created.jobID)))
         await bed.stop()
     }
 

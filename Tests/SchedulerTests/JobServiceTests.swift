@@ -170,6 +170,13 @@ struct JobServiceTests {
             }
         }
         #expect(bed.counter("scheduler_runs_total", [("outcome", "failed")]) == 4)
+        // Both failures of the job that recovers and the first of the one that gives up were retried.
+        #expect(bed.counter("scheduler_retries_total", [("kind", "flaky")]) == 3)
+        #expect(bed.counter("scheduler_runs_total", [("kind", "flaky"), ("outcome", "failed")]) == 4)
+        #expect(bed.counter("scheduler_runs_started_total", [("kind", "flaky")]) == 5)
+        let durations = try bed.metrics.expectRecorder("scheduler_run_duration_seconds", [("kind", "flaky"), ("outcome", "failed")])
+        #expect(durations.values.count == 4)
+        #expect(try bed.metrics.expectGauge("scheduler_jobs_running").lastValue == 0)
         await bed.stop()
     }
 

@@ -30,6 +30,13 @@ struct PollerBacklogTests {
         for id in ids { #expect(try await service.get(id)?.status == .succeeded) }
         #expect(bed.counter("scheduler_runs_started_total") == 40)
         #expect(bed.counter("scheduler_stale_completions_total") == 0)
+        // The gauges: never more runs in flight than the capacity, a backlog seen waiting, both back to zero.
+        let running = try bed.metrics.expectGauge("scheduler_jobs_running")
+        #expect((running.values.max() ?? 0) <= 4 && (running.values.max() ?? 0) >= 1, "\(running.values)")
+        #expect(running.lastValue == 0)
+        let queued = try bed.metrics.expectGauge("scheduler_jobs_queued")
+        #expect((queued.values.max() ?? 0) >= 4, "\(queued.values)")
+        #expect(queued.lastValue == 0, "\(queued.values)")
         await bed.stop()
     }
 

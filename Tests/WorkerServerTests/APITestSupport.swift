@@ -40,7 +40,7 @@ struct APIFixture {
          handlers: HandlerRegistry = .builtIns()) async throws {
         let database = try await SharedDatabase.handle()
         registry = PrometheusCollectorRegistry()
-        let metrics = PrometheusMetricsFactory(registry: registry)
+        let metrics = DocumentedMetricsFactory(registry: registry)
         let logger = Logger(label: "api-test", factory: { _ in SwiftLogNoOpLogHandler() })
         jobs = JobService(session: database.session, keyspace: SharedDatabase.keyspace,
                           configuration: SchedulerConfiguration(shards: 4), handlers: handlers,

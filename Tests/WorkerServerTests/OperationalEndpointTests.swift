@@ -41,7 +41,7 @@ struct OperationalEndpointTests {
             let text = response.text
             #expect(text.contains("# TYPE scheduler_jobs_created_total counter"), "\(text)")
             #expect(text.contains("scheduler_jobs_created_total 1"), "\(text)")
-            #expect(text.contains(#"scheduler_runs_total{outcome="succeeded"}"#), "\(text)")
+            #expect(text.contains(#"scheduler_runs_total{kind="noop",outcome="succeeded"} 0"#), "\(text)")
             #expect(text.contains(#"worker_http_requests_total{method="POST",route="/jobs",status="201"} 1"#), "\(text)")
         }
     }

@@ -49,7 +49,7 @@ struct WorkerProcessTests {
                 "\(history.text)")
 
         let metrics = try await HTTP.request("GET", base + "/metrics")
-        #expect(metrics.text.contains(#"scheduler_runs_total{outcome="succeeded"} 1"#), "\(metrics.text)")
+        #expect(metrics.text.contains(#"scheduler_runs_total{kind="echo",outcome="succeeded"} 1"#), "\(metrics.text)")
 
         let exitStatus = try await worker.terminate(timeout: .seconds(60))
         #expect(exitStatus == 0, "worker exited \(exitStatus); output:\n\(worker.output)")

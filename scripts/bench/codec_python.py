@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The Python side of the codec benchmark (scripts/bench_codec.sh).
 
+usage:
   codec_python.py write PATH      writes a RESULT frame of 5,000 realistic job rows
                                   (uuid, text, timestamp, int, blob), packed by hand per the spec
   codec_python.py bench PATH [S]  decodes that frame with the DataStax driver's protocol handler
@@ -70,7 +71,11 @@ def bench(path, seconds):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "write":
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print(__doc__.strip())
+    elif len(sys.argv) < 3 or sys.argv[1] not in ("write", "bench"):
+        sys.exit(__doc__.strip())
+    elif sys.argv[1] == "write":
         write(sys.argv[2])
     else:
         bench(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 5.0)

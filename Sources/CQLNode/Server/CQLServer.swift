@@ -130,7 +130,7 @@ public final class CQLServer: Sendable {
             channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
             lifecycle.withLockedValue { $0 = .idle }
-            throw error
+            throw ListenError(bindFailure: error, service: "CQL", host: configuration.host, port: configuration.port) ?? error
         }
         let stillWanted = lifecycle.withLockedValue { state -> Bool in
             guard case .starting = state else { return false }

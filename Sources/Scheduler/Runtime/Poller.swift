@@ -16,6 +16,8 @@ final class Poller: Sendable {
         var cursors: [Int: Cursor] = [:]
         /// Where the next pass starts in the owned shards, so a backlog in one shard cannot starve the others.
         var rotation = 0
+        /// Per shard, the due entries its last read left waiting for a free run slot (`scheduler_jobs_queued`).
+        var waiting: [Int: Int] = [:]
     }
 
     let service: JobService
@@ -50,6 +52,17 @@ final class Poller: Sendable {
     private func setCursor(_ shard: Int, _ bucket: Date) {
         let acquisition = ownership.acquisition(of: shard)
         state.withLock { $0.cursors[shard] = Cursor(acquisition: acquisition, bucket: bucket) }
+    }
+
+    /// Keeps `shard`'s waiting count (unchanged when it was not read) and publishes the sum over the owned shards.
+    private func recordWaiting(_ shard: Int, _ waiting: Int?) {
+        let owned = Set(ownership.ownedShards)
+        let total = state.withLock { state -> Int in
+            if let waiting { state.waiting[shard] = waiting }
+            state.waiting = state.waiting.filter { owned.contains($0.key) }
+            return state.waiting.values.reduce(0, +)
+        }
+        service.metrics.jobsQueued.record(total)
     }
 
     /// Polls every owned shard once and starts a run for each due entry while there is capacity.
@@ -114,15 +127,23 @@ final class Poller: Sendable {
         var bucket = cursor ?? Date(milliseconds: now.millis - configuration.pollLookback.milliseconds).bucket
         // Only past a cursor: a shard owned anew starts from the lookback, whatever an earlier pass saw.
         if let resume, cursor != nil, resume > bucket { bucket = resume }
+        // Entries seen due but left for lack of capacity; nil until a bucket was read (a full worker reads none).
+        var waiting: Int?
+        defer { recordWaiting(shard, waiting) }
         while bucket <= current {
             guard ownership.owns(shard), !lifecycle.isStopping else { return nil }
             let capacity = configuration.maximumConcurrentRuns - runs.inFlightCount
             guard capacity > 0 else { return bucket }
             let entries = try await service.store.dueEntries(shard: shard, bucket: bucket, dueBy: now, limit: capacity * 2)
             var started = 0
-            for entry in entries where started < capacity {
-                if start(entry) { started += 1 }
+            for entry in entries {
+                if started >= capacity {
+                    waiting = (waiting ?? 0) + 1
+                } else if start(entry) {
+                    started += 1
+                }
             }
+            waiting = waiting ?? 0
             // A bucket is left behind once it is empty and a minute past its end, so late writes
             // computed within the minute are still seen; anything later is the repair sweep's.
             if entries.isEmpty, bucket.millis + 120_000 < now.millis, (self.cursor(of: shard) ?? .distantPast) <= bucket {

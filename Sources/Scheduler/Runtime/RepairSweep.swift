@@ -58,7 +58,13 @@ final class RepairSweep: Sendable {
         // time that was already reached, so only entries of jobs still waiting are skipped here.
         let indexedDue = status == .queued ? indexed.nextDueAt : nil
         if let indexedDue, indexedDue > horizon() { return }
-        guard let job = try await service.get(id) else { return }
+        guard let job = try await service.get(id) else {
+            // The job was purged; an entry written after the purge's own delete (a lost activation's intent) goes too.
+            if let written = indexed.written, clock.now().millis - written / 1000 > grace.milliseconds {
+                try await store.write([.unindexWritten(status, id, writtenAt: written)], logged: false)
+            }
+            return
+        }
         if job.status == .running, let expires = job.leaseExpiresAt, expires < clock.now() {
             try await reclaim(job, shard: shard)
         } else if job.status == .queued {

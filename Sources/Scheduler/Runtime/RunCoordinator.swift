@@ -81,6 +81,7 @@ final class RunCoordinator: Sendable {
         let registered = state.withLock { state -> Bool in
             guard !lifecycle.isStopping, state.inFlight[key] == nil else { return false }
             state.inFlight[key] = { handBack.withLock { $0 }?() }
+            service.metrics.jobsRunning.record(state.inFlight.count)
             return true
         }
         guard registered else { return false }
@@ -89,6 +90,7 @@ final class RunCoordinator: Sendable {
             let woken = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.inFlight.removeValue(forKey: key)
                 let count = state.inFlight.count
+                self.service.metrics.jobsRunning.record(count)
                 let ready = state.waiters.filter { $0.value.threshold >= count }
                 for id in ready.keys { state.waiters.removeValue(forKey: id) }
                 return ready.values.map(\.continuation)
@@ -209,8 +211,7 @@ final class RunCoordinator: Sendable {
             try await store.write([.dequeue(entry.key)], logged: false)
             return nil
         }
-        service.metrics.runsStarted.increment()
-        service.metrics.queueLag.record(max(0, Double(now.millis - entry.dueAt.millis) / 1000))
+        service.metrics.runStarted(kind: entry.kind, lagSeconds: Double(now.millis - entry.dueAt.millis) / 1000)
         return claim
     }
 
@@ -343,8 +344,8 @@ final class RunCoordinator: Sendable {
         }
         switch verdict {
         case .applied:
-            service.metrics.run(outcome)
-            service.metrics.runDuration.recordNanoseconds(max(0, (now.millis - claim.startedAt.millis) * 1_000_000))
+            service.metrics.runEnded(kind: entry.kind, outcome: outcome, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
+            if next.due != nil, next.tries > 0, outcome == .failed || outcome == .timedOut { service.metrics.retried(kind: entry.kind) }
             var writes: [JobWrite] = [.finishRun(RunFinish(jobID: entry.jobID, attempt: claim.attempt, finishedAt: now,
                                                            status: JobStatus(outcome).rawValue, output: output, error: error))]
             writes += JobWrite.move(entry.jobID, from: .running, to: next.status, at: now, due: next.due)
@@ -362,7 +363,7 @@ final class RunCoordinator: Sendable {
             let logged = next.due != nil
             try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: logged) }
         case .cancelledByUser:
-            service.metrics.run(.cancelled)
+            service.metrics.runEnded(kind: entry.kind, outcome: .cancelled, seconds: Double(now.millis - claim.startedAt.millis) / 1000)
             let finish = RunFinish(jobID: entry.jobID, attempt: claim.attempt, finishedAt: now, status: JobStatus.cancelled.rawValue,
                                    output: output, error: "job cancelled while running")
             try await retry.run(until: leaseExpiresAt) { try await store.write([.finishRun(finish)], logged: false) }

@@ -46,7 +46,7 @@ public final class JobService: Sendable {
         self.clock = clock
         self.logger = logger
         self.requestTimeout = requestTimeout
-        self.metrics = SchedulerMetrics(factory: metrics)
+        self.metrics = SchedulerMetrics(factory: metrics, kinds: handlers.kinds)
         self.locks = LockClient(store: lockStore, clock: clock, safetyMargin: configuration.leaseSafetyMargin, logger: logger,
                                 metrics: self.metrics)
     }

@@ -27,7 +27,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         if let http = error as? HTTPError {
             switch http.status {
             case .notFound:
-                let allowed = APIRoute.allowedMethods(for: request.uri.path)
+                var allowed = APIRoute.allowedMethods(for: request.uri.path)
+                // HEAD is answered wherever GET is (``HeadMiddleware``).
+                if allowed.contains(.get) { allowed.append(.head) }
                 if allowed.isEmpty {
                     return APIError(.notFound, "no such endpoint: \(request.uri.path)", field: "path")
                 }
@@ -54,6 +56,21 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
         return APIError(.internalServerError, "internal error")
+    }
+}
+
+/// Drops the body of every answer to HEAD (RFC 9110 §9.3.2), keeping its status and headers,
+/// `Content-Length` included: every GET route is also routed for HEAD to the same handler
+/// (``WorkerAPI/makeRouter()``), so HEAD answers as GET would. Added outside the error
+/// middleware, so an error answer to a HEAD loses its body too.
+struct HeadMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        guard request.method == .head else { return response }
+        let length = response.headers[.contentLength] ?? response.body.contentLength.map { String($0) }
+        response.body = ResponseBody()
+        response.headers[.contentLength] = length
+        return response
     }
 }
 

@@ -48,6 +48,7 @@ public struct WorkerAPI: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
+        router.add(middleware: HeadMiddleware())
         router.add(middleware: ErrorMiddleware(logger: logger))
         if let apiToken {
             router.add(middleware: BearerTokenMiddleware(token: Array(apiToken.utf8)))
@@ -56,6 +57,10 @@ public struct WorkerAPI: Sendable {
             let handler = self.handler(for: route)
             router.on(route.routerPath, method: route.method) { request, context in
                 try await handler(request, context)
+            }
+            // HEAD answers as GET without the body (HeadMiddleware drops it).
+            if route.method == .get {
+                router.on(route.routerPath, method: .head) { request, context in try await handler(request, context) }
             }
         }
         WebConsole(jobs: jobs, apiToken: apiToken.map { Array($0.utf8) }, nodes: nodes, logger: logger, now: now)
@@ -225,6 +230,7 @@ public struct WorkerAPI: Sendable {
     private func metrics() -> Response {
         var buffer = ByteBuffer()
         buffer.writeBytes(registry.emitToBuffer())
+        buffer.writeString(ProcessMetrics.read().exposition())
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: buffer))
     }

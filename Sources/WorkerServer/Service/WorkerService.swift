@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
 import Scheduler
 import ServiceLifecycle
@@ -39,7 +40,7 @@ public enum WorkerService {
     public static func run(configuration: WorkerConfiguration, logger: Logger,
                            announce: @escaping @Sendable (String) -> Void = WorkerService.printLine) async throws {
         let registry = PrometheusCollectorRegistry()
-        let metrics = PrometheusMetricsFactory(registry: registry)
+        let metrics = DocumentedMetricsFactory(registry: registry)
 
         var node: EmbeddedNode?
         let contactPoints: [CQLEndpoint]
@@ -93,7 +94,7 @@ public enum WorkerService {
     }
 
     private static func serve(configuration: WorkerConfiguration, session: CQLSession, embedded: Bool,
-                              registry: PrometheusCollectorRegistry, metrics: PrometheusMetricsFactory,
+                              registry: PrometheusCollectorRegistry, metrics: DocumentedMetricsFactory,
                               logger: Logger, announce: @escaping @Sendable (String) -> Void) async throws {
         let keyspace = configuration.keyspace
         if embedded {
@@ -128,10 +129,13 @@ public enum WorkerService {
             readiness: { await readiness.answer() }, logger: logger.child(label: "http"),
             nodes: { session.nodeStates })
         let host = configuration.httpHost
+        let listening = NIOLockedValueBox(false)
         let app = Application(
             router: api.makeRouter(),
+            server: .worker,
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.httpPort), serverName: nil),
             onServerRunning: { channel in
+                listening.withLockedValue { $0 = true }
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 announce("worker listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
             },
@@ -151,7 +155,12 @@ public enum WorkerService {
         // The grace period, the runtime's hand-back wait and lease releases; past that a stuck
         // shutdown is escalated to cancellation instead of hanging the process.
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(30)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch where !listening.withLockedValue({ $0 }) {
+            // The HTTP server's bind is what fails before it listens; say which address.
+            throw ListenError(bindFailure: error, service: "HTTP", host: host, port: configuration.httpPort) ?? error
+        }
     }
 }
 
