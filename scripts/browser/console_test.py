@@ -17,12 +17,16 @@ import traceback
 import urllib.error
 import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+    SELENIUM_MISSING = None
+except ImportError as missing:  # --help needs no selenium; a run says what is missing
+    SELENIUM_MISSING = missing
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "<script>window.__xss=1</script>"
@@ -336,6 +340,8 @@ def main():
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     parser.add_argument("--only", help="run only the tests whose name contains this")
     args = parser.parse_args()
+    if SELENIUM_MISSING is not None:
+        parser.error(f"selenium is not installed (pip install selenium): {SELENIUM_MISSING}")
     os.makedirs(args.artifacts, exist_ok=True)
     console = Console(args)
     failed = 0
