@@ -38,8 +38,10 @@ command -v chromedriver >/dev/null || fail "chromedriver is not installed (apt-g
 python3 -c 'import selenium' 2>/dev/null || fail "selenium is not installed (pip install selenium)"
 
 read -r -a build_args <<<"${BROWSER_TEST_BUILD_ARGS:-}"
-log "building worker (debug)"
-swift build "${build_args[@]}" --product worker >&2 || fail "swift build --product worker failed"
+# With the tests, as scripts/test.sh builds: a no-op there (a product-only build would rebuild the
+# dependencies without testability).
+log "building (debug) with tests"
+swift build "${build_args[@]}" --build-tests >&2 || fail "swift build --build-tests failed"
 binary="$(swift build "${build_args[@]}" --show-bin-path)/worker"
 
 # shellcheck source=lib/processes.sh
