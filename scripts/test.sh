@@ -3,7 +3,8 @@
 #
 # usage: scripts/test.sh                 all suites: swift tests (unit, fixtures, interop with the
 #                                        Python driver and cqlsh), the DocC catalogs (broken links
-#                                        fail), a short chaos run (scripts/chaos.sh --short), then
+#                                        fail), a short chaos run (scripts/chaos.sh --short), the
+#                                        console's browser tests (scripts/browser_test.sh), then
 #                                        each fuzz target for FUZZ_SECONDS (default 30)
 #        scripts/test.sh --filter X      only the swift tests matching X (no fuzzing)
 #        scripts/test.sh --fast          only the fast tier: unit and simulation tests (tag `fast`)
@@ -69,6 +70,20 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     fi
 fi
 
+# The console's browser tests drive headless Chromium (Debian's chromium and chromium-driver) with
+# Selenium (PyPI).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    log "installing chromium and chromium-driver (Debian packages)"
+    sudo_cmd=()
+    [[ "$(id -u)" == 0 ]] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+if ! python3 -c 'import selenium' 2>/dev/null; then
+    log "installing selenium (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check selenium
+fi
+
 log "building (debug) with tests"
 swift build --build-tests
 
@@ -99,6 +114,10 @@ if [[ $# -eq 0 ]]; then
     # Reuses the debug build above; chaos.sh kills everything it started, also on failure or timeout.
     log "short chaos run: about 1,000 jobs, 2 faults of each kind, killed after ${CHAOS_TIMEOUT:-330}s"
     scripts/chaos.sh --short 2> >(grep -E "error|warning: .*Chaos" >&2)
+
+    # Two debug-built workers on free ports, stopped also on failure; about a minute and a half.
+    log "browser tests of the web console (headless Chromium, Selenium)"
+    scripts/browser_test.sh
 
     log "schemathesis against a running worker's /openapi.yaml"
     scripts/schemathesis.sh --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --max-time "${SCHEMATHESIS_SECONDS:-150}"

@@ -59,6 +59,7 @@ extension APIRoute {
         APIRoute(.post, "/jobs/{id}/resume"),
         APIRoute(.post, "/jobs/{id}/run"),
         APIRoute(.get, "/jobs/{id}/history"),
+        APIRoute(.get, "/cluster"),
         APIRoute(.get, "/metrics", isPublic: true),
         APIRoute(.get, "/healthz", isPublic: true),
         APIRoute(.get, "/readyz"),

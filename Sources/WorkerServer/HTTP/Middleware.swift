@@ -79,7 +79,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !APIRoute.isPublic(path: request.uri.path) else { return try await next(request, context) }
+        // The console checks the same token itself, from its sign-in cookie.
+        guard !APIRoute.isPublic(path: request.uri.path), !WebConsole.owns(path: request.uri.path) else {
+            return try await next(request, context)
+        }
         var challenge = HTTPFields()
         challenge[.wwwAuthenticate] = "Bearer realm=\"scheduler\""
         guard let header = request.headers[.authorization] else {
@@ -117,7 +120,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         // Templates and known methods only, so job ids and odd methods do not explode the label space.
-        let route = APIRoute.all.first { $0.matches(path: request.uri.path) }?.path ?? "unmatched"
+        let route = APIRoute.all.first { $0.matches(path: request.uri.path) }?.path
+            ?? (WebConsole.owns(path: request.uri.path) ? "/ui" : "unmatched")
         let knownMethods: Set<HTTPRequest.Method> = [.get, .post, .put, .delete, .patch, .head, .options]
         let method = knownMethods.contains(request.method) ? request.method.rawValue : "other"
         Counter(label: "worker_http_requests_total",

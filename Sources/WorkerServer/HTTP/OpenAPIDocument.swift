@@ -354,6 +354,21 @@ paths:
           $ref: '#/components/responses/NotFound'
         "503":
           $ref: '#/components/responses/Unavailable'
+  /cluster:
+    get:
+      operationId: getCluster
+      summary: The pool of workers now - live workers and their shards, every shard's lease (holder, fencing token, expiry) and queue (depth, lag), runs in flight, and the Cassandra nodes the session sees.
+      responses:
+        "200":
+          description: The cluster as read from the workers, locks and status-index tables.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Cluster'
+        "401":
+          $ref: '#/components/responses/Unauthorized'
+        "503":
+          $ref: '#/components/responses/Unavailable'
   /metrics:
     get:
       operationId: metrics
@@ -803,6 +818,112 @@ components:
           type: string
           nullable: true
           description: Pass as `page` for the next page; null on the last page.
+    Cluster:
+      type: object
+      required: [read_at, pool, workers, shards, queue_complete, runs_in_flight, runs, nodes]
+      properties:
+        read_at:
+          type: string
+          format: date-time
+        pool:
+          type: string
+        workers:
+          type: array
+          items:
+            $ref: '#/components/schemas/ClusterWorker'
+        shards:
+          type: array
+          items:
+            $ref: '#/components/schemas/ClusterShard'
+        queue_complete:
+          type: boolean
+          description: False when the queue holds more than 20,000 jobs and only that many were counted (depths and lags are then lower bounds).
+        runs_in_flight:
+          type: integer
+        runs:
+          type: array
+          description: Runs being executed, oldest first (at most 100).
+          items:
+            $ref: '#/components/schemas/ClusterRun'
+        nodes:
+          type: array
+          description: The Cassandra nodes the worker's session knows.
+          items:
+            $ref: '#/components/schemas/ClusterNode'
+    ClusterWorker:
+      type: object
+      required: [worker_id, shards, runs]
+      properties:
+        worker_id:
+          type: string
+        shards:
+          type: array
+          items:
+            type: integer
+          description: The shards whose unexpired lease this worker holds.
+        runs:
+          type: integer
+          description: Runs in flight on this worker (among those listed in runs).
+    ClusterShard:
+      type: object
+      required: [shard, lock, owner, fencing_token, lease_expires_at, queue_depth, lag_seconds]
+      properties:
+        shard:
+          type: integer
+        lock:
+          type: string
+          description: The lock name of the shard's lease (shard-<n>).
+        owner:
+          type: string
+          nullable: true
+          description: The worker holding an unexpired lease; null when released, expired or never taken.
+        fencing_token:
+          type: integer
+          format: int64
+        lease_expires_at:
+          type: string
+          nullable: true
+          format: date-time
+        queue_depth:
+          type: integer
+          description: Queued jobs of the shard.
+        lag_seconds:
+          type: number
+          description: How long the shard's oldest queued run is overdue (0 when none is due).
+    ClusterRun:
+      type: object
+      required: [job_id, kind, attempt, worker_id, started_at, lease_expires_at]
+      properties:
+        job_id:
+          type: string
+          format: uuid
+        kind:
+          type: string
+        attempt:
+          type: integer
+          format: int64
+        worker_id:
+          type: string
+          nullable: true
+        started_at:
+          type: string
+          nullable: true
+          format: date-time
+        lease_expires_at:
+          type: string
+          nullable: true
+          format: date-time
+    ClusterNode:
+      type: object
+      required: [address, datacenter, up]
+      properties:
+        address:
+          type: string
+        datacenter:
+          type: string
+          nullable: true
+        up:
+          type: boolean
     Health:
       type: object
       required: [status]

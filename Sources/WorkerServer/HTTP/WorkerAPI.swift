@@ -1,3 +1,4 @@
+import CQLWire
 import Foundation
 import Hummingbird
 import Logging
@@ -23,13 +24,16 @@ public struct WorkerAPI: Sendable {
     let readiness: ReadinessCheck
     let logger: Logger
     let now: @Sendable () -> Date
+    let nodes: @Sendable () -> [CQLNodeState]
 
     /// An API over `jobs` (whose handler kinds `POST /jobs` accepts). `registry` is what
-    /// `GET /metrics` exposes; `metricsFactory` (writing into it) counts requests.
+    /// `GET /metrics` exposes; `metricsFactory` (writing into it) counts requests; `nodes` are the
+    /// Cassandra nodes `GET /cluster` and the console show (the session's `nodeStates`).
     public init(jobs: JobService, registry: PrometheusCollectorRegistry,
                 metricsFactory: any MetricsFactory, apiToken: String? = nil,
                 readiness: @escaping ReadinessCheck, logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() },
+                nodes: @escaping @Sendable () -> [CQLNodeState] = { [] }) {
         self.jobs = jobs
         self.registry = registry
         self.metricsFactory = metricsFactory
@@ -37,6 +41,7 @@ public struct WorkerAPI: Sendable {
         self.readiness = readiness
         self.logger = logger
         self.now = now
+        self.nodes = nodes
     }
 
     /// The router with every route of ``APIRoute/all`` and the error, authentication and metrics middleware.
@@ -58,6 +63,8 @@ public struct WorkerAPI: Sendable {
                 router.on(route.routerPath, method: .head) { request, context in try await handler(request, context) }
             }
         }
+        WebConsole(jobs: jobs, apiToken: apiToken.map { Array($0.utf8) }, nodes: nodes, logger: logger, now: now)
+            .addRoutes(to: router)
         return router
     }
 
@@ -74,6 +81,7 @@ public struct WorkerAPI: Sendable {
         case (.post, "/jobs/{id}/resume"): return { request, context in try await resumeJob(request, context) }
         case (.post, "/jobs/{id}/run"): return { request, context in try await runJob(request, context) }
         case (.get, "/jobs/{id}/history"): return { request, context in try await history(request, context) }
+        case (.get, "/cluster"): return { _, _ in try await cluster() }
         case (.get, "/metrics"): return { _, _ in metrics() }
         case (.get, "/healthz"): return { _, _ in JSONResponse.make(status: .ok, body: .object(["status": .string("ok")])) }
         case (.get, "/readyz"): return { _, _ in await ready() }
@@ -212,6 +220,11 @@ public struct WorkerAPI: Sendable {
             "runs": .array(try result.runs.map { try APIEncoding.json($0) }),
             "next_page": result.nextPage.map(JSONValue.string) ?? .null,
         ]))
+    }
+
+    private func cluster() async throws -> Response {
+        let status = try await jobs.clusterStatus()
+        return JSONResponse.make(status: .ok, body: status.apiJSON(nodes: nodes()))
     }
 
     private func metrics() -> Response {

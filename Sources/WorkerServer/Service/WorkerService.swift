@@ -126,7 +126,8 @@ public enum WorkerService {
             logger: logger.child(label: "readiness"))
         let api = WorkerAPI(
             jobs: jobs, registry: registry, metricsFactory: metrics, apiToken: configuration.apiToken,
-            readiness: { await readiness.answer() }, logger: logger.child(label: "http"))
+            readiness: { await readiness.answer() }, logger: logger.child(label: "http"),
+            nodes: { session.nodeStates })
         let host = configuration.httpHost
         let listening = NIOLockedValueBox(false)
         let app = Application(
