@@ -105,8 +105,9 @@ final class RepairSweep: Sendable {
             reloaded.status = .queued
             writes.append(.enqueue(QueueEntry(job: reloaded, shard: shard, dueAt: due, tries: tries), enqueuedAt: now))
         }
-        // Logged when re-queued, for the reason RunCoordinator.complete gives.
-        try await store.write(writes, logged: due != nil)
+        // Unlogged, for the reason RunCoordinator.complete gives: the `queued` index entry kept since the claim
+        // leads the next sweep to a re-queued job whatever part of the batch lands.
+        try await store.write(writes, logged: false)
     }
 
     /// Writes the queue entry of a queued job again when it is missing or behind the poller.

@@ -154,16 +154,17 @@ final class RunCoordinator: Sendable {
     }
 
     /// Claims the run by CAS on the job row, raising `attempt` (the run's fencing token), then deletes the
-    /// queue entry, records the run in the history and moves the status index from `queued` to `running`.
+    /// queue entry, records the run in the history and adds the `running` status-index entry.
     ///
-    /// Those writes go in one logged batch: unlogged, a coordinator failing halfway could apply the `queued`
-    /// entry's delete without the `running` one's insert, and should this worker then die, no index entry
-    /// would lead the repair sweep to the run whose lease expired. Lost whole, the `queued` entry leads it there.
+    /// Those writes go in one unlogged batch: the `queued` index entry stays while the job runs (see
+    /// ``JobWrite/move(_:from:to:at:due:)``), so whatever part of the batch lands, should this worker then die,
+    /// that entry leads the repair sweep to the run whose lease expired. No batch log: on Cassandra a logged
+    /// batch costs a batch-log write to two replicas and its removal on top of the writes.
     /// They are retried (idempotent, fenced by the claim) until a third of the run lease is left; then the
     /// lease is renewed (at most ``claimLeaseRenewals`` times) and the batch tried again. On a real cluster a
-    /// replica that died but is not yet marked down fails every logged batch whose batch log it was chosen
-    /// for (WriteTimeout `BATCH_LOG`) for as long as the failure detector takes, about 20 s, while LWTs, which
-    /// need any quorum, go through: giving the run up then would cost its attempt and a reclaim a lease later.
+    /// replica that died but is not yet marked down can fail writes for as long as the failure detector takes,
+    /// about 20 s, while LWTs, which need any quorum, go through: giving the run up then would cost its attempt
+    /// and a reclaim a lease later.
     func claim(_ entry: QueueEntry) async throws -> Claim? {
         guard var claim = try await casClaim(entry) else { return nil }
         let now = claim.startedAt
@@ -175,7 +176,7 @@ final class RunCoordinator: Sendable {
         while true {
             let retryUntil = claim.leaseExpiresAt.adding(.zero - service.configuration.runLease / 3)
             do {
-                try await FencedRetry(clock: clock).run(until: retryUntil) { try await store.write(writes, logged: true) }
+                try await FencedRetry(clock: clock).run(until: retryUntil) { try await store.write(writes, logged: false) }
                 return claim
             } catch where FencedRetry.isTransient(error) && renewals < Self.claimLeaseRenewals {
                 renewals += 1
@@ -338,11 +339,10 @@ final class RunCoordinator: Sendable {
                 queued.tries = next.tries
                 writes.append(.enqueue(queued, enqueuedAt: now))
             }
-            // Re-queued (retry, next fire): logged, since a partly applied batch could delete the `running` index
-            // entry without writing the `queued` one or the queue entry, and nothing would lead to the job again.
-            // Finished: nothing needs to find the job, so a partial batch costs at most a listing's accuracy.
-            let logged = next.due != nil
-            try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: logged) }
+            // Unlogged: re-queued (retry, next fire), the `queued` index entry kept since the claim leads the repair
+            // sweep to the job whatever part of the batch lands; finished, nothing needs to find the job, so a
+            // partial batch costs at most a listing's accuracy (the sweep deletes a leftover `queued` entry).
+            try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: false) }
         case .cancelledByUser:
             service.metrics.run(.cancelled)
             let finish = RunFinish(jobID: entry.jobID, attempt: claim.attempt, finishedAt: now, status: JobStatus.cancelled.rawValue,
