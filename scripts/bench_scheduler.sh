@@ -15,7 +15,8 @@
 #                    when they run on this machine (found with ss), else reported as 0
 #   --idempotency-keys every job is created with an idempotency key of its own (one LWT more per creation)
 #   --keep-logs      keep the node and worker logs (their directory is printed)
-#   env: BUILD_PATH (scratch path, default .build), WORKER_ARGS (extra worker flags, e.g. "--poll-interval 100ms"),
+#   env: BUILD_PATH (scratch path, default .build), BIN_DIR (use the cqlnode, worker and cqlprobe in this
+#        directory instead of building, e.g. a copy of an earlier build to compare), WORKER_ARGS (extra worker flags, e.g. "--poll-interval 100ms"),
 #        SCHEMA_ARGS (init_schema.sh flags with --cassandra; default "--dc datacenter1:1" for one host,
 #        "--dc datacenter1:3" for more)
 #
@@ -65,11 +66,16 @@ join() { local IFS=,; echo "$*"; }
 
 PRODUCTS=(cqlnode worker cqlprobe)
 [[ -n "$CASSANDRA" ]] && PRODUCTS=(worker cqlprobe)
-log "building release (${PRODUCTS[*]})"
-for product in "${PRODUCTS[@]}"; do
-    swift build -c release --scratch-path "$BUILD_PATH" --product "$product" >&2
-done
-BIN="$(swift build -c release --scratch-path "$BUILD_PATH" --show-bin-path)"
+if [[ -n "${BIN_DIR:-}" ]]; then
+    BIN="$BIN_DIR"
+    log "using the binaries in $BIN (no build)"
+else
+    log "building release (${PRODUCTS[*]})"
+    for product in "${PRODUCTS[@]}"; do
+        swift build -c release --scratch-path "$BUILD_PATH" --product "$product" >&2
+    done
+    BIN="$(swift build -c release --scratch-path "$BUILD_PATH" --show-bin-path)"
+fi
 
 WORK="$(mktemp -d)"
 PIDS=()
