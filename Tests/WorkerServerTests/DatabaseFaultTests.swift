@@ -72,10 +72,11 @@ func expectDatabaseFault(_ response: TestResponse, retrySafe: Bool, cause: Strin
 struct DatabaseFaultTests {
     static let createBody = #"{"schedule":"@every 1h","payload":"{}","max_duration_seconds":60}"#
 
-    @Test("POST /jobs without an idempotency key whose logged batch times out: 503, not safe to retry, says to send a key")
+    @Test("POST /jobs without an idempotency key whose first write times out: 503, not safe to retry, says to send a key")
     func createWithoutKey() async throws {
         try await FaultyDatabaseFixture.test { fixture, client in
-            fixture.faults.add(FaultInjection.Rule(match: .opcode(.batch), action: ClusterError.writeTimeout("BATCH_LOG")))
+            // Creation's writes are plain (its status-index entry first), no batch.
+            fixture.faults.add(FaultInjection.Rule(match: .opcode(.execute), action: ClusterError.writeTimeout("SIMPLE")))
             let response = try await client.send(.post, "/jobs", body: Self.createBody)
             expectDatabaseFault(response, retrySafe: false, cause: "write_timeout")
             #expect(response.json["error"]?.stringValue?.contains("idempotency_key") == true, "\(response.text)")
@@ -149,7 +150,7 @@ struct DatabaseFaultTests {
             let rule = fixture.faults.add(FaultInjection.Rule(match: .opcode(.execute), action: ClusterError.overloaded))
             expectDatabaseFault(try await client.send(.get, "/jobs/\(id)"), retrySafe: true, cause: "overloaded")
             fixture.faults.remove(rule)
-            fixture.faults.add(FaultInjection.Rule(match: .opcode(.batch), action: .dropConnection))
+            fixture.faults.add(FaultInjection.Rule(match: .opcode(.execute), action: .dropConnection))
             let response = try await client.send(.post, "/jobs", body: Self.createBody)
             #expect(response.status == .serviceUnavailable, "\(response.text)")
             #expect(response.json["retry_safe"] == .bool(false), "\(response.text)")

@@ -6,6 +6,8 @@
   window   submits N noop jobs all due at one RFC 3339 time in the future, waits for that time,
            snapshots every worker's /metrics and the CPU time of every process, waits until the
            workers have executed N runs, snapshots again and prints the window's figures as JSON.
+           The submission is measured the same way (its own figures under "create"); with
+           --idempotency-keys every job carries a key of its own (one more LWT per creation).
 
 Submission goes through the workers (REST creation costs CQL requests and worker CPU), so the
 window starts only after the last job is created: the jobs are due at a future time, and the
@@ -69,10 +71,16 @@ def runs_executed(samples):
 
 
 def _submit_slice(arguments):
-    urls, body, count, offset = arguments
+    urls, body, count, offset, keyed = arguments
     connections = {}
     errors = 0
+    if keyed:
+        template = json.loads(body)
+        prefix = "bench-%d-%d-%d-" % (os.getpid(), offset, time.time_ns())
     for i in range(count):
+        if keyed:
+            template["idempotency_key"] = prefix + str(i)
+            body = json.dumps(template).encode()
         url = urls[(offset + i) % len(urls)]
         if url not in connections:
             parts = urllib.parse.urlsplit(url)
@@ -93,10 +101,11 @@ def _submit_slice(arguments):
     return errors
 
 
-def submit(urls, jobs, body, processes):
-    """Creates `jobs` jobs from `body` over `urls` with `processes` submitters; (seconds, errors)."""
+def submit(urls, jobs, body, processes, keyed=False):
+    """Creates `jobs` jobs from `body` over `urls` with `processes` submitters, each job with an
+    idempotency key of its own when `keyed`; (seconds, errors)."""
     share, extra = divmod(jobs, processes)
-    slices = [(urls, body, share + (1 if i < extra else 0), i) for i in range(processes)]
+    slices = [(urls, body, share + (1 if i < extra else 0), i, keyed) for i in range(processes)]
     started = time.monotonic()
     with multiprocessing.Pool(processes) as pool:
         errors = sum(pool.map(_submit_slice, [s for s in slices if s[2] > 0]))
@@ -112,20 +121,48 @@ def rfc3339(epoch_seconds):
     return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def snapshot(urls, worker_pids, node_pid):
+def snapshot(urls, worker_pids, node_pids):
     return {
         "time": time.monotonic(),
         "metrics": [scrape(url) for url in urls],
         "worker_cpu": [cpu_seconds(pid) for pid in worker_pids],
-        "node_cpu": cpu_seconds(node_pid) if node_pid else 0.0,
+        "node_cpu": sum(cpu_seconds(pid) for pid in node_pids),
+    }
+
+
+def figures(before, after, jobs):
+    """Per-job figures between two snapshots, `jobs` being the jobs created or run in between."""
+    def delta(name):
+        return sum(a.get(name, 0.0) - b.get(name, 0.0) for a, b in zip(after["metrics"], before["metrics"]))
+
+    elapsed = after["time"] - before["time"]
+    worker_cpu = sum(a - b for a, b in zip(after["worker_cpu"], before["worker_cpu"]))
+    node_cpu = after["node_cpu"] - before["node_cpu"]
+    per_job = max(jobs, 1)
+    return {
+        "seconds": elapsed,
+        "jobs_per_s": jobs / elapsed,
+        "lwt_per_job": delta("cql_lwt_requests_total") / per_job,
+        "cql_per_job": delta("cql_requests_total") / per_job,
+        "batch_per_job": delta('cql_requests_total{kind="batch"}') / per_job,
+        # Executions that are neither LWTs nor batches: plain writes and reads.
+        "plain_per_job": (delta('cql_requests_total{kind="execute"}') + delta('cql_requests_total{kind="query"}')
+                          - delta("cql_lwt_requests_total")) / per_job,
+        "worker_cpu_us_per_job": worker_cpu * 1e6 / per_job,
+        "node_cpu_us_per_job": node_cpu * 1e6 / per_job,
+        "worker_cpu_share": worker_cpu / elapsed,
+        "node_cpu_share": node_cpu / elapsed,
     }
 
 
 def window(args):
     urls = args.urls.split(",")
     worker_pids = [int(p) for p in args.worker_pids.split(",")]
+    node_pids = [int(p) for p in args.node_pids.split(",") if p] if args.node_pids else []
     due = time.time() + args.lead
-    seconds, errors = submit(urls, args.jobs, job_body(rfc3339(due)), args.processes)
+    created = snapshot(urls, worker_pids, node_pids)
+    seconds, errors = submit(urls, args.jobs, job_body(rfc3339(due)), args.processes, args.idempotency_keys)
+    submitted = snapshot(urls, worker_pids, node_pids)
     print("== submitted %d jobs in %.1fs (%.0f/s, %d errors)" % (args.jobs, seconds, args.jobs / seconds, errors),
           file=sys.stderr)
     if errors:
@@ -136,7 +173,7 @@ def window(args):
         sys.exit("submission ended %.1fs before the jobs fell due (need >= 1s): raise --lead" % margin)
     before_runs = sum(runs_executed(scrape(url)) for url in urls)
     time.sleep(max(0.0, due - time.time()))
-    before = snapshot(urls, worker_pids, args.node_pid)
+    before = snapshot(urls, worker_pids, node_pids)
     target = before_runs + args.jobs
     deadline = time.monotonic() + args.timeout
     while True:
@@ -146,31 +183,15 @@ def window(args):
             break
         if time.monotonic() > deadline:
             sys.exit("only %d of %d runs executed within %ds" % (executed - before_runs, args.jobs, args.timeout))
-    after = snapshot(urls, worker_pids, args.node_pid)
+    after = snapshot(urls, worker_pids, node_pids)
 
-    def delta(name):
-        return sum(a.get(name, 0.0) - b.get(name, 0.0) for a, b in zip(after["metrics"], before["metrics"]))
-
-    runs = delta("scheduler_runs_total")
-    elapsed = after["time"] - before["time"]
-    worker_cpu = sum(a - b for a, b in zip(after["worker_cpu"], before["worker_cpu"]))
-    node_cpu = after["node_cpu"] - before["node_cpu"]
-    report = {
-        "workers": len(urls),
-        "jobs": args.jobs,
-        "runs": runs,
-        "succeeded": sum(delta(key) for key in {k for m in after["metrics"] for k in m}
-                         if key.startswith("scheduler_runs_total{") and 'outcome="succeeded"' in key),
-        "seconds": elapsed,
-        "jobs_per_s": runs / elapsed,
-        "lwt_per_job": delta("cql_lwt_requests_total") / runs,
-        "cql_per_job": delta("cql_requests_total") / runs,
-        "worker_cpu_us_per_job": worker_cpu * 1e6 / runs,
-        "node_cpu_us_per_job": node_cpu * 1e6 / runs,
-        "worker_cpu_share": worker_cpu / elapsed,
-        "node_cpu_share": node_cpu / elapsed,
-        "submit_per_s": args.jobs / seconds,
-    }
+    runs = sum(runs_executed(m) for m in after["metrics"]) - sum(runs_executed(m) for m in before["metrics"])
+    report = {"workers": len(urls), "jobs": args.jobs, "runs": runs,
+              "succeeded": sum(a.get(key, 0.0) - b.get(key, 0.0) for a, b in zip(after["metrics"], before["metrics"])
+                               for key in a if key.startswith("scheduler_runs_total{") and 'outcome="succeeded"' in key),
+              "submit_per_s": args.jobs / seconds}
+    report.update(figures(before, after, runs))
+    report["create"] = figures(created, submitted, args.jobs)
     print(json.dumps(report))
 
 
@@ -186,7 +207,8 @@ def main():
     w = commands.add_parser("window", help="submit noop jobs due together, then measure their execution")
     w.add_argument("--urls", required=True, help="worker base URLs, comma-separated")
     w.add_argument("--worker-pids", required=True, help="worker process ids, comma-separated")
-    w.add_argument("--node-pid", type=int, default=0, help="standalone cqlnode process id (0: none)")
+    w.add_argument("--node-pids", default="", help="database process ids (cqlnode or Cassandra), comma-separated")
+    w.add_argument("--idempotency-keys", action="store_true", help="every job with an idempotency key of its own")
     w.add_argument("--jobs", type=int, default=20000)
     w.add_argument("--lead", type=float, default=60.0, help="seconds from now until the jobs fall due")
     w.add_argument("--processes", type=int, default=4, help="submitting processes")

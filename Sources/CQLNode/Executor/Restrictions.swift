@@ -316,8 +316,11 @@ struct RestrictionAnalyzer {
                 } else if op == .notEqual {
                     throw .invalidRequest("Unsupported \"!=\" relation on multiple columns")
                 } else {
-                    if var existing = multiRange, existing.start == start, existing.columns.count == columns.count {
+                    // Bounds of different widths on the same first column, `(a, b) > (?, ?) AND (a) <= (?)`,
+                    // make one slice (Cassandra merges them); each bound is a prefix of the widest tuple.
+                    if var existing = multiRange, existing.start == start {
                         existing.2.append((op, values))
+                        if columns.count > existing.columns.count { existing.columns = columns }
                         multiRange = existing
                     } else {
                         multiRange = (start, columns, [(op, values)])
@@ -375,7 +378,7 @@ struct RestrictionAnalyzer {
                 // Columns of mixed clustering order: the tuple range (natural value order) is not one contiguous
                 // slice of the partition (Cassandra splits it into several), so the rows are tested one by one.
                 for (op, values) in range.2 {
-                    result.filters.append(RowFilter(column: range.columns[0], test: .multiColumn(range.columns, op, values)))
+                    result.filters.append(RowFilter(column: range.columns[0], test: .multiColumn(Array(range.columns.prefix(values.count)), op, values)))
                 }
             } else {
                 result.sliceColumn = range.columns.first
@@ -388,7 +391,7 @@ struct RestrictionAnalyzer {
         }
         if let range = multiRange {
             for (op, values) in range.2 {
-                result.filters.append(RowFilter(column: range.columns[0], test: .multiColumn(range.columns, op, values)))
+                result.filters.append(RowFilter(column: range.columns[0], test: .multiColumn(Array(range.columns.prefix(values.count)), op, values)))
             }
             result.needsFiltering = true
         }

@@ -12,8 +12,16 @@ final class Poller: Sendable {
         var bucket: Date
     }
 
+    /// The last entry of a bucket a pass handed out: a backlog pass reads on after it.
+    private struct Position {
+        var acquisition: UInt64
+        var bucket: Date
+        var entry: QueueEntry
+    }
+
     private struct State {
         var cursors: [Int: Cursor] = [:]
+        var positions: [Int: Position] = [:]
         /// Where the next pass starts in the owned shards, so a backlog in one shard cannot starve the others.
         var rotation = 0
         /// Per shard, the due entries its last read left waiting for a free run slot (`scheduler_jobs_queued`).
@@ -47,6 +55,19 @@ final class Poller: Sendable {
     func cursor(of shard: Int) -> Date? {
         let acquisition = ownership.acquisition(of: shard)
         return state.withLock { state in state.cursors[shard].flatMap { $0.acquisition == acquisition ? $0.bucket : nil } }
+    }
+
+    /// Where a backlog pass of `shard` resumes in `bucket`: after the last entry handed out there.
+    private func position(of shard: Int, in bucket: Date) -> QueueEntry? {
+        let acquisition = ownership.acquisition(of: shard)
+        return state.withLock { state in
+            state.positions[shard].flatMap { $0.acquisition == acquisition && $0.bucket == bucket ? $0.entry : nil }
+        }
+    }
+
+    private func setPosition(_ shard: Int, _ bucket: Date, _ entry: QueueEntry) {
+        let acquisition = ownership.acquisition(of: shard)
+        state.withLock { $0.positions[shard] = Position(acquisition: acquisition, bucket: bucket, entry: entry) }
     }
 
     private func setCursor(_ shard: Int, _ bucket: Date) {
@@ -134,19 +155,27 @@ final class Poller: Sendable {
             guard ownership.owns(shard), !lifecycle.isStopping else { return nil }
             let capacity = configuration.maximumConcurrentRuns - runs.inFlightCount
             guard capacity > 0 else { return bucket }
-            let entries = try await service.store.dueEntries(shard: shard, bucket: bucket, dueBy: now, limit: capacity * 2)
+            // A backlog pass reads on after the last entry handed out in the bucket: those before it are in flight
+            // or done, and on Cassandra each claimed one left a tombstone a read from the start would go through
+            // again. A full pass (every poll interval) reads from the start, so an entry whose claim failed is
+            // seen again there.
+            let after = resume == nil ? nil : position(of: shard, in: bucket)
+            let entries = try await service.store.dueEntries(shard: shard, bucket: bucket, dueBy: now, after: after, limit: capacity * 2)
             var started = 0
+            var last: QueueEntry?
             for entry in entries {
                 if started >= capacity {
                     waiting = (waiting ?? 0) + 1
-                } else if start(entry) {
-                    started += 1
+                    continue
                 }
+                if start(entry) { started += 1 }
+                last = entry
             }
             waiting = waiting ?? 0
+            if let last { setPosition(shard, bucket, last) }
             // A bucket is left behind once it is empty and a minute past its end, so late writes
             // computed within the minute are still seen; anything later is the repair sweep's.
-            if entries.isEmpty, bucket.millis + 120_000 < now.millis, (self.cursor(of: shard) ?? .distantPast) <= bucket {
+            if entries.isEmpty, after == nil, bucket.millis + 120_000 < now.millis, (self.cursor(of: shard) ?? .distantPast) <= bucket {
                 setCursor(shard, Date(milliseconds: bucket.millis + 60_000))
             } else if self.cursor(of: shard) == nil {
                 setCursor(shard, bucket)

@@ -214,16 +214,17 @@ final class RunCoordinator: Sendable {
     }
 
     /// Claims the run by CAS on the job row, raising `attempt` (the run's fencing token), then deletes the
-    /// queue entry, records the run in the history and moves the status index from `queued` to `running`.
+    /// queue entry, records the run in the history and adds the `running` status-index entry.
     ///
-    /// Those writes go in one logged batch: unlogged, a coordinator failing halfway could apply the `queued`
-    /// entry's delete without the `running` one's insert, and should this worker then die, no index entry
-    /// would lead the repair sweep to the run whose lease expired. Lost whole, the `queued` entry leads it there.
+    /// Those writes go in one unlogged batch: the `queued` index entry stays while the job runs (see
+    /// ``JobWrite/move(_:from:to:at:due:)``), so whatever part of the batch lands, should this worker then die,
+    /// that entry leads the repair sweep to the run whose lease expired. No batch log: on Cassandra a logged
+    /// batch costs a batch-log write to two replicas and its removal on top of the writes.
     /// They are retried (idempotent, fenced by the claim) until a third of the run lease is left; then the
     /// lease is renewed (at most ``claimLeaseRenewals`` times) and the batch tried again. On a real cluster a
-    /// replica that died but is not yet marked down fails every logged batch whose batch log it was chosen
-    /// for (WriteTimeout `BATCH_LOG`) for as long as the failure detector takes, about 20 s, while LWTs, which
-    /// need any quorum, go through: giving the run up then would cost its attempt and a reclaim a lease later.
+    /// replica that died but is not yet marked down can fail writes for as long as the failure detector takes,
+    /// about 20 s, while LWTs, which need any quorum, go through: giving the run up then would cost its attempt
+    /// and a reclaim a lease later.
     func claim(_ entry: QueueEntry) async throws -> Claim? {
         guard var claim = try await casClaim(entry) else { return nil }
         let now = claim.startedAt
@@ -235,7 +236,7 @@ final class RunCoordinator: Sendable {
         while true {
             let retryUntil = claim.leaseExpiresAt.adding(.zero - service.configuration.runLease / 3)
             do {
-                try await FencedRetry(clock: clock).run(until: retryUntil) { try await store.write(writes, logged: true) }
+                try await FencedRetry(clock: clock).run(until: retryUntil) { try await store.write(writes, logged: false) }
                 return claim
             } catch where FencedRetry.isTransient(error) && renewals < Self.claimLeaseRenewals {
                 renewals += 1
@@ -457,10 +458,10 @@ final class RunCoordinator: Sendable {
                 queued.tries = next.tries
                 writes.append(.enqueue(queued, enqueuedAt: now))
             }
-            // Logged: a partly applied batch could delete the `running` index entry without writing the `queued` one
-            // or the queue entry (re-queued: nothing would lead to the job again), or without the history record's
-            // end (finished: the record would stay `running`). Lost whole, the `running` entry leads the repair sweep
-            // to the job, and the sweep ends the record with the outcome on the job row.
+            // Logged: an unlogged batch landing in part could delete the `running` (and `queued`) index entries
+            // without the history record's end, and the record would stay `running` with nothing leading the repair
+            // sweep to it. Lost whole, the `running` entry leads the sweep to the job, which ends the record from the
+            // job row.
             try await retry.run(until: leaseExpiresAt) { try await store.write(writes, logged: true) }
         case .cancelledByUser:
             try await finishCancelled(entry, claim: claim, report: report, now: now, until: leaseExpiresAt)

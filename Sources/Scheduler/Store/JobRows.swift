@@ -334,8 +334,17 @@ enum JobWrite: Sendable, Hashable {
     case cancelRun(RunCancel)
 
     /// The status-index writes of a status change; `due` is the job row's new `next_due_at` (for `queued`).
+    ///
+    /// The `queued` entry stays while a run of the job is in progress (queued → running keeps it; it goes
+    /// when the job leaves queued and running): whatever part of an unlogged batch of a claim or a
+    /// re-queue lands, an active job keeps an index entry that leads the repair sweep to it, so those
+    /// batches need no batch log. A listing shows a job only under the status its row has.
     static func move(_ id: UUID, from old: JobStatus, to new: JobStatus, at now: Date, due: Date? = nil) -> [JobWrite] {
         guard old != new else { return [] }
-        return [.unindex(old, id), .index(StatusIndexEntry(status: new, jobID: id, updatedAt: now, nextDueAt: new == .queued ? due : nil))]
+        var writes: [JobWrite] = []
+        if old != .queued || !new.isActive { writes.append(.unindex(old, id)) }
+        if old == .running, !new.isActive { writes.append(.unindex(.queued, id)) }
+        writes.append(.index(StatusIndexEntry(status: new, jobID: id, updatedAt: now, nextDueAt: new == .queued ? due : nil)))
+        return writes
     }
 }

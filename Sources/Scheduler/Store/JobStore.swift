@@ -105,8 +105,9 @@ protocol JobStoring: Sendable {
     func write(_ writes: [JobWrite], logged: Bool, timestamp: Int64?) async throws
 
     // MARK: Queue, history, index
-    /// Up to `limit` entries of `shard`'s `bucket` due by `dueBy`.
-    func dueEntries(shard: Int, bucket: Date, dueBy: Date, limit: Int) async throws -> [QueueEntry]
+    /// Up to `limit` entries of `shard`'s `bucket` due by `dueBy`, in clustering order, after the entry
+    /// `after` (its due time and job id) when given.
+    func dueEntries(shard: Int, bucket: Date, dueBy: Date, after: QueueEntry?, limit: Int) async throws -> [QueueEntry]
     /// Whether the queue entry exists.
     func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool
     /// A page of the job's runs, newest first.
@@ -162,6 +163,7 @@ struct JobStore: JobStoring {
     private let insertEntry: String
     private let deleteEntry: String
     private let selectDue: String
+    private let selectDueAfter: String
     private let selectEntry: String
     private let insertIndex: String
     private let insertQueuedIndex: String
@@ -203,6 +205,8 @@ struct JobStore: JobStoring {
         insertEntry = "INSERT INTO \(queue) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries, revision, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         deleteEntry = "DELETE FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
         selectDue = "SELECT \(QueueEntry.columns) FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at <= ? LIMIT ?"
+        // Both bounds multi-column: Cassandra 3.x refuses single- and multi-column relations mixed on clustering columns.
+        selectDueAfter = "SELECT \(QueueEntry.columns) FROM \(queue) WHERE shard = ? AND bucket = ? AND (due_at, job_id) > (?, ?) AND (due_at) <= (?) LIMIT ?"
         selectEntry = "SELECT job_id FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
         insertIndex = "INSERT INTO \(index) (status, slot, job_id, updated_at) VALUES (?, ?, ?, ?)"
         insertQueuedIndex = "INSERT INTO \(index) (status, slot, job_id, updated_at, next_due_at) VALUES (?, ?, ?, ?, ?)"
@@ -337,8 +341,12 @@ struct JobStore: JobStoring {
 
     // MARK: Queue, history, index
 
-    func dueEntries(shard: Int, bucket: Date, dueBy: Date, limit: Int) async throws -> [QueueEntry] {
-        try await cql.run(selectDue, [Int32(clamping: shard), bucket, dueBy, Int32(clamping: limit)]).decode(QueueEntry.self)
+    func dueEntries(shard: Int, bucket: Date, dueBy: Date, after: QueueEntry?, limit: Int) async throws -> [QueueEntry] {
+        guard let after else {
+            return try await cql.run(selectDue, [Int32(clamping: shard), bucket, dueBy, Int32(clamping: limit)]).decode(QueueEntry.self)
+        }
+        return try await cql.run(selectDueAfter, [Int32(clamping: shard), bucket, after.dueAt, after.jobID, dueBy, Int32(clamping: limit)])
+            .decode(QueueEntry.self)
     }
 
     func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool {

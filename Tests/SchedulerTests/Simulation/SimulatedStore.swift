@@ -186,10 +186,11 @@ struct SimulatedStore: JobStoring, LockStoring {
         throw timeoutError(kind)
     }
 
-    func dueEntries(shard: Int, bucket: Date, dueBy: Date, limit: Int) async throws -> [QueueEntry] {
+    func dueEntries(shard: Int, bucket: Date, dueBy: Date, after: QueueEntry?, limit: Int) async throws -> [QueueEntry] {
         try await request("poll shard \(shard)", .read) { t in
             let entries = t.queue.compactMap { key, cell -> QueueEntry? in
                 guard key.shard == Int32(shard), key.bucket == bucket, key.dueAt <= dueBy else { return nil }
+                if let after, (key.dueAt, key.jobID.uuidString) <= (after.dueAt, after.jobID.uuidString) { return nil }
                 return cell.value
             }
             return Array(entries.sorted { ($0.dueAt, $0.jobID.uuidString) < ($1.dueAt, $1.jobID.uuidString) }.prefix(limit))
