@@ -12,7 +12,7 @@ struct SchemaFileTests {
         .appendingPathComponent("infra/schema.cql")
 
     static let seedTables: Set<String> = ["locks", "lock_seq", "jobs", "jobs_sharded", "job_history"]
-    static let addedTables: Set<String> = ["schema_version", "workers", "idempotency_keys", "jobs_by_status"]
+    static let addedTables: Set<String> = ["schema_version", "workers", "idempotency_keys", "jobs_by_status", "run_cancels"]
 
     /// The statements of a CQL script: split at `;` outside strings, quoted names and comments;
     /// chunks holding only comments and whitespace are dropped.

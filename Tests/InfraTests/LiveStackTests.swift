@@ -268,12 +268,13 @@ struct LiveStackTests {
             let versions = try await Command.run(try Repo.product("cqlprobe"), [
                 host, port, "-e", "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler';",
             ])
-            #expect(versions.stdout.contains("(3 rows)"), "\(versions.transcript)")
+            #expect(versions.stdout.contains("(4 rows)"), "\(versions.transcript)")
 
-            // A run that added the columns but stopped before recording migrations 2 and 3: the ADDs are skipped.
+            // A run that added the columns but stopped before recording migrations 2 to 4: the ADDs are skipped.
             let forget = try await Command.run(try Repo.product("cqlprobe"), [
                 host, port, "-e", "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 2; "
-                    + "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 3;",
+                    + "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 3; "
+                    + "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 4;",
             ])
             #expect(forget.status == 0, "\(forget.transcript)")
             let rest = try await initSchema(["--dry-run", host, port])
