@@ -6,7 +6,7 @@ import Metrics
 /// The jobs API: creation, reading, listing, cancelling and activating jobs, over a `JobStoring`.
 ///
 /// Creation writes in a fixed order (idempotency key by LWT, then the status-index entry, the job row
-/// and the queue entry as plain writes), and the runtime's ``RepairSweep`` re-enqueues
+/// and the queue entry as plain writes), and the runtime's `RepairSweep` re-enqueues
 /// activated jobs whose queue entry is missing, so no job is ever queued-but-lost. Activation by
 /// ``run(_:)`` writes its `queued` index entry before its CAS for the same reason.
 public final class JobService: Sendable {
