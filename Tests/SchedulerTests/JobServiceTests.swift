@@ -368,4 +368,24 @@ struct JobServiceTests {
         #expect(try await service.list(status: .queued, limit: 10, page: nil).jobs.map(\.jobID) == [orphan])
         await bed.stop()
     }
+
+    @Test("the cluster status counts a claimed job as a run in flight, not also as queued")
+    func clusterStatusQueueDepth() async throws {
+        let clock = TestSchedulerClock(start: Date())
+        let bed = try await SchedulerTestBed.start(clock: clock)
+        let service = bed.service
+        let claimed = try await service.create(try SchedulerTestBed.job("now"))
+        _ = try await service.create(try SchedulerTestBed.job("now"))
+        let before = try await service.clusterStatus()
+        #expect(before.shards.map(\.queueDepth).reduce(0, +) == 2)
+        #expect(before.runsInFlight == 0)
+
+        let worker = Self.runtime(service, "claimer")
+        _ = try #require(try await worker.runs.claim(try await SchedulerTestBed.queueEntry(service, claimed.jobID)))
+        let after = try await service.clusterStatus()
+        #expect(after.shards.map(\.queueDepth).reduce(0, +) == 1)
+        #expect(after.runsInFlight == 1)
+        #expect(after.runs.map(\.jobID) == [claimed.jobID])
+        await bed.stop()
+    }
 }

@@ -79,18 +79,23 @@ extension JobService {
         var running: [IndexedJob] = []
         var counted = 0
         for slot in 0..<JobHash.slots {
+            // A claimed job keeps its `queued` entry until its run ends (see the claim), so the run
+            // entries of the slot are read first and their jobs left out of the queue depth.
+            var runningInSlot = Set<UUID>()
+            try await store.scanStatusIndex(.running, slot: slot) { entry in
+                running.append(entry)
+                runningInSlot.insert(entry.jobID)
+                return true
+            }
             if counted < ClusterStatus.maximumQueuedCounted {
                 try await store.scanStatusIndex(.queued, slot: slot) { entry in
+                    guard !runningInSlot.contains(entry.jobID) else { return true }
                     let shard = JobHash.shard(entry.jobID, shards: shardCount)
                     depth[shard] += 1
                     if let due = entry.nextDueAt, oldestDue[shard].map({ due < $0 }) ?? true { oldestDue[shard] = due }
                     counted += 1
                     return counted < ClusterStatus.maximumQueuedCounted
                 }
-            }
-            try await store.scanStatusIndex(.running, slot: slot) { entry in
-                running.append(entry)
-                return true
             }
         }
 

@@ -215,8 +215,9 @@ enum ConsolePages {
             row("Tries this activation", "\(job.tries) of \(job.maxAttempts)"),
             row("Max duration", "\(job.maxDurationSeconds) s"),
             row("Retry backoff", "\(String(format: "%g s, ×%g, at most %g s", job.backoff.initialSeconds, job.backoff.multiplier, job.backoff.maxSeconds))"),
-            row("Running on", text(job.leaseOwner)),
-            row("Run lease until", time(job.leaseExpiresAt, now: now)),
+            // The run lease fields keep the last run's values after it ends; they mean something only while it runs.
+            row("Running on", text(job.status == .running ? job.leaseOwner : nil)),
+            row("Run lease until", job.status == .running ? time(job.leaseExpiresAt, now: now) : text(nil)),
             row("Idempotency key", text(job.idempotencyKey)),
             row("Created", time(job.createdAt, now: now)),
             row("Updated", time(job.updatedAt, now: now)),
