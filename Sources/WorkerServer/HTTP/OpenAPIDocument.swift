@@ -118,19 +118,8 @@ paths:
           description: The job created with this idempotency key; not combined with `page`.
           schema:
             type: string
-        - name: limit
-          in: query
-          schema:
-            type: integer
-            minimum: 1
-            maximum: 1000
-            default: 100
-        - name: page
-          in: query
-          description: The next_page value of the previous answer.
-          schema:
-            type: string
-            minLength: 1
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Page'
       responses:
         "200":
           description: One page of jobs.
@@ -326,19 +315,8 @@ paths:
       operationId: getJobHistory
       summary: The job's recorded runs, newest first, a page at a time.
       parameters:
-        - name: limit
-          in: query
-          schema:
-            type: integer
-            minimum: 1
-            maximum: 1000
-            default: 100
-        - name: page
-          in: query
-          description: The next_page value of the previous answer.
-          schema:
-            type: string
-            minLength: 1
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Page'
       responses:
         "200":
           description: The runs.
@@ -441,6 +419,22 @@ components:
       schema:
         type: string
         format: uuid
+    Limit:
+      name: limit
+      in: query
+      description: At most this many items in the answer.
+      schema:
+        type: integer
+        minimum: 1
+        maximum: 1000
+        default: 100
+    Page:
+      name: page
+      in: query
+      description: The next_page value of the previous answer.
+      schema:
+        type: string
+        minLength: 1
   responses:
     BadRequest:
       description: Malformed or invalid input; `field` names the part at fault.
