@@ -49,12 +49,19 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 }
 
-/// JSON response bodies written with the scheduler's own JSON value (sorted keys, exact numbers).
+/// JSON answers, written by ``APIEncoding``.
 enum JSONResponse {
-    /// A response carrying `body` as `application/json`.
-    static func make(status: HTTPResponse.Status, body: JSONValue, headers: HTTPFields = [:]) -> Response {
+    /// A response carrying `body` as `application/json` (one line).
+    static func make(status: HTTPResponse.Status, body: some Encodable, headers: HTTPFields = [:]) -> Response {
+        var status = status
         var buffer = ByteBuffer()
-        buffer.writeString(body.jsonText)
+        do {
+            buffer.writeBytes(try APIEncoding.data(body))
+        } catch {
+            // Only a non-finite Double fails to encode and no answer holds one; a 500 rather than a trap.
+            status = .internalServerError
+            buffer.writeString(#"{"error":"the answer could not be encoded"}"#)
+        }
         buffer.writeString("\n")
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
