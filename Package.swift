@@ -5,6 +5,12 @@ let strictConcurrency: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Imports are internal unless a file says `public import`, and a member is visible only where its module is imported.
+let explicitImports: [SwiftSetting] = strictConcurrency + [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "cassandra-scheduler",
     platforms: [.macOS(.v15)],
@@ -110,10 +116,11 @@ let package = Package(
             name: "Scheduler",
             dependencies: [
                 "CQLWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: explicitImports
         ),
         .testTarget(
             name: "SchedulerTests",
@@ -122,6 +129,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -136,6 +144,7 @@ let package = Package(
                 "Scheduler", "CQLWire", "CQLNode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -145,7 +154,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: explicitImports
         ),
         .executableTarget(
             name: "worker",
@@ -155,7 +164,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/WorkerMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: explicitImports
         ),
         .testTarget(
             name: "WorkerServerTests",

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Parsing of RFC 3339 date-times with an explicit offset: `2026-03-08T07:30:00Z`,
 /// `2026-03-08T02:30:00.250-05:00`. Lowercase `t`/`z` and a space separator are accepted, as

@@ -1,4 +1,4 @@
-import CQLWire
+public import CQLWire
 import Foundation
 
 /// infra/schema.cql, embedded in the library (see scripts/generate_schema_swift.sh), and its application.

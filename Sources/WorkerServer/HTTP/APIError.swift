@@ -1,5 +1,5 @@
-import Hummingbird
-import Scheduler
+public import Hummingbird
+public import Scheduler
 
 /// An HTTP error answered as `{"error": "...", "field": "..."}` plus any extra members
 /// (e.g. `status` on a 409), so clients can tell what was wrong without parsing prose.

@@ -1,10 +1,10 @@
-import CQLWire
-import Foundation
-import Hummingbird
-import Logging
-import Metrics
-import Prometheus
-import Scheduler
+public import CQLWire
+public import Foundation
+public import Hummingbird
+public import Logging
+public import Metrics
+public import Prometheus
+public import Scheduler
 
 /// The worker's HTTP API over a ``JobService``: routes, middleware and the JSON shapes of
 /// requests and answers. Build it once and hand ``makeRouter()`` to a Hummingbird application.
