@@ -111,13 +111,13 @@ struct CQLProbeCommand: AsyncParsableCommand {
         if clientDescribe { shell.clientDescribe = true }
 
         if let execute {
-            await shell.run(StatementSplitter.split(execute))
+            await shell.run(CQLScript.statements(in: execute, lineCommands: CQLScript.shellCommands))
         } else if let file {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 terminal.error("Could not open '\(file)'")
                 throw ExitCode(2)
             }
-            await shell.run(StatementSplitter.split(text))
+            await shell.run(CQLScript.statements(in: text, lineCommands: CQLScript.shellCommands))
         } else {
             await prompt(shell: shell, terminal: terminal, interactive: interactive)
         }
@@ -152,7 +152,7 @@ struct CQLProbeCommand: AsyncParsableCommand {
             terminal.line("Connected to \(host):\(port) with cqlprobe (CQLWire, native protocol v4).")
             terminal.line("Use HELP for help.")
         }
-        var splitter = StatementSplitter()
+        var splitter = CQLScript.shellInput()
         var number = 0
         var typed: [String] = []
         while !shell.exitRequested {

@@ -105,10 +105,15 @@ struct ExecutorErrorTests {
     }
 
     @Test("a prepared id is MD5(keyspace + query), as Cassandra computes it")
-    func preparedID() {
-        #expect(MD5.digest(Array("capINSERT INTO pg (p, c, v) VALUES (?, ?, ?)".utf8)).map { String(format: "%02x", $0) }.joined()
-            == "d7dd994f8874d76f7934621fd8af2a15")
-        #expect(MD5.digest([]).map { String(format: "%02x", $0) }.joined() == "d41d8cd98f00b204e9800998ecf8427e")
+    func preparedID() async throws {
+        let node = try ExecutorHarness()
+        let message = await node.executor.handle(.prepare(Prepare(query: "INSERT INTO pg (p, c, v) VALUES (?, ?, ?)")), context: node.context).message
+        guard case let .result(.prepared(statement)) = message else {
+            Issue.record("not prepared: \(message)")
+            return
+        }
+        // The id Cassandra 3.11 answered in batch.pcap for this query in keyspace `cap`.
+        #expect(statement.id.map { String(format: "%02x", $0) }.joined() == "d7dd994f8874d76f7934621fd8af2a15")
     }
 
     @Test("schema statements reach the schema executor: AlreadyExists carries keyspace and table, new tables take data")

@@ -3,6 +3,7 @@ import CQLWire
 import Foundation
 import Testing
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// The writes of a run fenced by its token are retried, not given up: a completion whose write
 /// fails or times out several times still records the run once, and the job never runs twice.
@@ -82,10 +83,10 @@ struct FencedRetryTests {
         let runtime = SchedulerRuntime(service: service, workerID: "patient", shards: 1, pollInterval: .seconds(3600))
         let claimTask = Task { try await runtime.runs.claim(entry) }
         // Every try sleeps on the test clock: advance it until the claim returns.
-        let finished = LockedBox(false)
-        let watcher = Task { _ = try? await claimTask.value; finished.withLock { $0 = true } }
+        let finished = NIOLockedValueBox(false)
+        let watcher = Task { _ = try? await claimTask.value; finished.withLockedValue { $0 = true } }
         var advanced = Duration.zero
-        while !finished.withLock({ $0 }), advanced < .seconds(600) {
+        while !finished.withLockedValue({ $0 }), advanced < .seconds(600) {
             try await Task.sleep(for: .milliseconds(5))
             clock.advance(by: .milliseconds(100))
             advanced += .milliseconds(100)

@@ -2,6 +2,7 @@ import CQLWire
 import Foundation
 import Testing
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// The injected clock and the rules of time built on it, without a node and without waiting.
 @Suite("Scheduler clock", .tags(.fast))
@@ -10,21 +11,21 @@ struct SchedulerClockTests {
     func testClock() async throws {
         let clock = TestSchedulerClock(start: Date(timeIntervalSince1970: 1_000))
         #expect(clock.now() == Date(timeIntervalSince1970: 1_000))
-        let woken = LockedBox<[Int]>([])
-        let late = Task { try await clock.sleep(until: SchedulerInstant(sinceOrigin: .seconds(2))); woken.withLock { $0.append(2) } }
-        let early = Task { try await clock.sleep(for: .seconds(1)); woken.withLock { $0.append(1) } }
+        let woken = NIOLockedValueBox<[Int]>([])
+        let late = Task { try await clock.sleep(until: SchedulerInstant(sinceOrigin: .seconds(2))); woken.withLockedValue { $0.append(2) } }
+        let early = Task { try await clock.sleep(for: .seconds(1)); woken.withLockedValue { $0.append(1) } }
         while clock.sleeperCount < 2 { await Task.yield() }
         clock.advance(by: .milliseconds(999))
         #expect(clock.sleeperCount == 2)
         clock.advance(by: .milliseconds(1))
         try await early.value
-        #expect(woken.withLock { $0 } == [1])
+        #expect(woken.withLockedValue { $0 } == [1])
         clock.skew = .seconds(5)
         #expect(clock.now() == Date(timeIntervalSince1970: 1_006))
         #expect(clock.instant == SchedulerInstant(sinceOrigin: .seconds(1)))
         clock.advance(by: .seconds(1))
         try await late.value
-        #expect(woken.withLock { $0 } == [1, 2])
+        #expect(woken.withLockedValue { $0 } == [1, 2])
     }
 
     @Test("a cancelled sleep on the test clock ends at once")
@@ -40,12 +41,12 @@ struct SchedulerClockTests {
     @Test("a fenced write is retried with backoff on the clock until the lease would end")
     func fencedRetry() async throws {
         let clock = TestSchedulerClock()
-        let tries = LockedBox(0)
+        let tries = NIOLockedValueBox(0)
         let retry = FencedRetry(clock: clock)
         let deadline = clock.now().adding(.seconds(1))
         let task = Task {
             try await retry.run(until: deadline) {
-                tries.withLock { $0 += 1 }
+                tries.withLockedValue { $0 += 1 }
                 throw CQLError.requestTimedOut(endpoint: "replica", timeout: .seconds(2))
             }
         }
@@ -55,18 +56,18 @@ struct SchedulerClockTests {
             clock.advance(by: clock.nextDeadline.map { $0 - clock.instant } ?? .zero)
         }
         await #expect(throws: CQLError.self) { try await task.value }
-        #expect(tries.withLock { $0 } == 5)
+        #expect(tries.withLockedValue { $0 } == 5)
 
         let succeeded = try await retry.run(until: deadline) { 42 }
         #expect(succeeded == 42)
-        let invalid = LockedBox(0)
+        let invalid = NIOLockedValueBox(0)
         await #expect(throws: CQLError.self) {
             try await retry.run(until: deadline) {
-                invalid.withLock { $0 += 1 }
+                invalid.withLockedValue { $0 += 1 }
                 throw CQLError.invalidStatement("no retry cures this")
             }
         }
-        #expect(invalid.withLock { $0 } == 1)
+        #expect(invalid.withLockedValue { $0 } == 1)
     }
 
     @Test("stopping a runtime cuts its pauses short")

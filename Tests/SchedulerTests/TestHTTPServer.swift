@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// A one-request-at-a-time HTTP/1.1 server on 127.0.0.1 with a free port, answering every
 /// request with a fixed status and recording what it received. Blocking socket calls run on
@@ -20,7 +21,7 @@ final class TestHTTPServer: Sendable {
     let port: UInt16
     private let listener: Int32
     private let status: Int
-    private let received = LockedBox<[Request]>([])
+    private let received = NIOLockedValueBox<[Request]>([])
 
     /// A server answering `status`; a `silent` one accepts connections (the kernel's backlog) and never answers.
     init(status: Int, silent: Bool = false) throws {
@@ -53,7 +54,7 @@ final class TestHTTPServer: Sendable {
         thread.start()
     }
 
-    var requests: [Request] { received.withLock { $0 } }
+    var requests: [Request] { received.withLockedValue { $0 } }
 
     /// Stops accepting; the accept loop ends when the listener is shut down.
     func stop() {
@@ -103,7 +104,7 @@ final class TestHTTPServer: Sendable {
             }
         }
         let body = String(decoding: data[end..<min(data.count, end + contentLength)], as: UTF8.self)
-        received.withLock { $0.append(Request(requestLine: requestLine, headers: headers, body: body)) }
+        received.withLockedValue { $0.append(Request(requestLine: requestLine, headers: headers, body: body)) }
         let answer = "received"
         let response = "HTTP/1.1 \(status) Status\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n\(answer)"
         let bytes = Array(response.utf8)

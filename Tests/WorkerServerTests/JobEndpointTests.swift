@@ -44,6 +44,22 @@ struct JobEndpointTests {
         }
     }
 
+    @Test("An answer is one line of JSON: keys sorted, `/` not escaped, the job id in lower case")
+    func answerText() async throws {
+        let fixture = try await APIFixture()
+        try await fixture.test { client in
+            let id = try await client.createJob(#"{"schedule":"now","payload":{"path":"a/b"},"max_duration_seconds":60,"kind":"echo"}"#)
+            let job = try await client.send(.get, "/jobs/\(id)")
+            let text = job.text
+            #expect(text.hasSuffix("}\n") && text.filter { $0 == "\n" }.count == 1, "\(text)")
+            #expect(text.contains(#""job_id":"\#(id.lowercased())""#), "\(text)")
+            #expect(text.contains(#""payload":"{\"path\":\"a/b\"}""#), "\(text)")
+            let keys = ["attempt", "backoff", "created_at", "job_id", "kind", "max_attempts", "payload", "schedule", "status"]
+            let offsets = keys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound }
+            #expect(offsets.count == keys.count && offsets == offsets.sorted(), "\(text)")
+        }
+    }
+
     @Test("An idempotent replay answers 200 with the same id; the key with another request is a 409")
     func idempotencyKey() async throws {
         let fixture = try await APIFixture()

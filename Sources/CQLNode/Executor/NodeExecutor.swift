@@ -1,4 +1,5 @@
 import CQLWire
+import Crypto
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -86,7 +87,8 @@ public final class NodeExecutor: QueryHandler {
             let columns = try SelectPlanner.outputColumns(select, table: table)
             resultMetadata = RowsMetadata(columns: SelectPlanner.resultSpecs(select, columns, table: table))
         }
-        let id = MD5.digest(Array(((keyspace ?? "") + text).utf8))
+        // Cassandra's id: MD5(keyspace + query), so every node gives the same text the same id.
+        let id = Array(Insecure.MD5.hash(data: Array(((keyspace ?? "") + text).utf8)))
         let statement = PreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
         preparedStatements.withLockedValue { $0[id] = statement }
         let metadata = PreparedMetadata(columns: variables?.columnSpecs ?? [],

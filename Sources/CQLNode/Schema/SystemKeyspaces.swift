@@ -1,4 +1,5 @@
 import CQLWire
+import Crypto
 import Foundation
 import Synchronization
 
@@ -173,7 +174,7 @@ public enum SystemKeyspaces {
 
     /// A stable id for a system table (a name-based UUID, as Cassandra's `TableId.forSystemTable`).
     static func tableID(_ keyspace: String, _ table: String) -> UUID {
-        var digest = MD5.digest(Array((keyspace + table).utf8))
+        var digest = Array(Insecure.MD5.hash(data: Array((keyspace + table).utf8)))
         guard digest.count == 16 else { return UUID() }
         digest[6] = (digest[6] & 0x0F) | 0x30
         digest[8] = (digest[8] & 0x3F) | 0x80

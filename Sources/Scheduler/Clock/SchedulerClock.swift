@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import Synchronization
 
 /// A point on a scheduler clock's monotonic timeline: the time since the clock's own origin.
 ///
@@ -74,7 +75,7 @@ public final class TestSchedulerClock: SchedulerClock {
     }
 
     private let start: Date
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
 
     /// A clock whose wall time starts at `start` (rounded to the millisecond).
     public init(start: Date = Date(timeIntervalSince1970: 1_767_225_600)) {

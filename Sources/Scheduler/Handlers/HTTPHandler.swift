@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import NIOConcurrencyHelpers
 
 /// POSTs to a URL: payload `{"url": "http://...", "timeout_seconds": n, "body": ...}`.
 ///
@@ -68,12 +70,12 @@ public struct HTTPHandler: JobHandler {
     private static func send(_ request: URLRequest, urlText: String, timeout: Double) async throws -> (Data, Int) {
         let session = URLSession(configuration: .ephemeral)
         defer { session.finishTasksAndInvalidate() }
-        let pending = LockedBox<(task: URLSessionDataTask?, cancelled: Bool)>((nil, false))
+        let pending = NIOLockedValueBox<(task: URLSessionDataTask?, cancelled: Bool)>((nil, false))
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, Int), any Error>) in
                 let task = session.dataTask(with: request) { data, response, error in
                     if let error {
-                        let cancelled = pending.withLock { $0.cancelled }
+                        let cancelled = pending.withLockedValue { $0.cancelled }
                         if cancelled {
                             continuation.resume(throwing: CancellationError())
                         } else if (error as? URLError)?.code == .timedOut || (error as NSError).code == NSURLErrorTimedOut {
@@ -89,7 +91,7 @@ public struct HTTPHandler: JobHandler {
                     }
                     continuation.resume(returning: (data ?? Data(), http.statusCode))
                 }
-                let alreadyCancelled = pending.withLock { state in
+                let alreadyCancelled = pending.withLockedValue { state in
                     state.task = task
                     return state.cancelled
                 }
@@ -97,7 +99,7 @@ public struct HTTPHandler: JobHandler {
                 if alreadyCancelled { task.cancel() }
             }
         } onCancel: {
-            let task = pending.withLock { state in
+            let task = pending.withLockedValue { state in
                 state.cancelled = true
                 return state.task
             }

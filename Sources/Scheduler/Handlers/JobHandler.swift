@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 
 /// What a handler knows about the run it executes.
 public struct JobContext: Sendable {

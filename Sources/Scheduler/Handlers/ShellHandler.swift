@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Runs a program: payload `{"command": "...", "args": ["..."], "shell": false}`.
 ///
@@ -252,7 +253,7 @@ private final class ProcessSupervisor: Sendable {
         var cause: Cause?
     }
 
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
     private let processGroup: pid_t
     private let grace: Duration
 
@@ -316,7 +317,7 @@ private final class OutputCollector: Sendable {
 
     private let fileDescriptor: Int32
     private let limit: Int
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
 
     init(fileDescriptor: Int32, limit: Int) {
         self.fileDescriptor = fileDescriptor

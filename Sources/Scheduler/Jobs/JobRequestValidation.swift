@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A job request that passed validation: every field in range, defaults filled in.
 public struct ValidatedJob: Hashable, Sendable {

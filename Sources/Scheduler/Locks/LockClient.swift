@@ -1,6 +1,6 @@
-import CQLWire
-import Foundation
-import Logging
+public import CQLWire
+public import Foundation
+public import Logging
 
 /// A granted lock: who holds it, its fencing token, and until when.
 public struct Lease: Sendable, Hashable {

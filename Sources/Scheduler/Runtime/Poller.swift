@@ -1,5 +1,7 @@
 import Foundation
+import CoreMetrics
 import Logging
+import Synchronization
 
 /// Finds due runs: reads the due buckets of every owned shard (plain reads) and hands each due
 /// entry to ``start`` while there is capacity. A full pass every poll interval; in between, while
@@ -36,7 +38,7 @@ final class Poller: Sendable {
     let logger: Logger
     /// Starts a run for a due entry; false when it was not started (already on it, stopping).
     let start: @Sendable (QueueEntry) -> Bool
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
 
     init(service: JobService, ownership: ShardOwnership, runs: RunCoordinator, pollInterval: Duration, lifecycle: RuntimeLifecycle,
          logger: Logger, start: (@Sendable (QueueEntry) -> Bool)? = nil) {

@@ -1,6 +1,9 @@
 import CQLWire
+import CoreMetrics
 import Foundation
 import Logging
+import Synchronization
+import NIOConcurrencyHelpers
 
 /// How a run ended, as the run coordinator sees it.
 enum RunEnd: Sendable, Hashable {
@@ -109,7 +112,7 @@ final class RunCoordinator: Sendable {
     let logger: Logger
     /// Jitter of retry delays (1.0...1.2); the simulation passes a seeded source.
     let jitter: @Sendable () -> Double
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
 
     init(service: JobService, workerID: String, lifecycle: RuntimeLifecycle, logger: Logger,
          jitter: @escaping @Sendable () -> Double = { Double.random(in: 1.0...1.2) }) {
@@ -131,10 +134,10 @@ final class RunCoordinator: Sendable {
     /// Starts claiming and executing `entry` in its own task unless this worker is already on it or stopping.
     func start(_ entry: QueueEntry) -> Bool {
         let key = "\(entry.jobID)/\(entry.attempt)"
-        let handBack = LockedBox<(@Sendable () -> Void)?>(nil)
+        let handBack = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
         let registered = state.withLock { state -> Bool in
             guard !lifecycle.isStopping, state.inFlight[key] == nil else { return false }
-            state.inFlight[key] = { handBack.withLock { $0 }?() }
+            state.inFlight[key] = { handBack.withLockedValue { $0 }?() }
             service.metrics.jobsRunning.record(state.inFlight.count)
             return true
         }
@@ -202,7 +205,7 @@ final class RunCoordinator: Sendable {
 
     // MARK: - Claim, execute, complete
 
-    func claimAndExecute(_ entry: QueueEntry, handBack: LockedBox<(@Sendable () -> Void)?>) async {
+    func claimAndExecute(_ entry: QueueEntry, handBack: NIOLockedValueBox<(@Sendable () -> Void)?>) async {
         do {
             guard let claim = try await claim(entry) else { return }
             logger.info("run started", metadata: ["job_id": "\(entry.jobID)", "attempt": "\(claim.attempt)", "kind": "\(entry.kind)"])
@@ -274,7 +277,7 @@ final class RunCoordinator: Sendable {
     /// Runs the handler until it returns, its deadline passes, the job is cancelled, the run lease is lost or
     /// the run is handed back; returns how it ended, what the handler left (a stopped handler is awaited for
     /// its output) and the run lease's end as last granted.
-    func execute(_ entry: QueueEntry, claim: Claim, handBack: LockedBox<(@Sendable () -> Void)?>) async -> (RunEnd, RunReport, Date) {
+    func execute(_ entry: QueueEntry, claim: Claim, handBack: NIOLockedValueBox<(@Sendable () -> Void)?>) async -> (RunEnd, RunReport, Date) {
         guard let handler = service.handlers.handler(for: entry.kind) else {
             return (.finished, RunReport(error: "no handler registered for kind \(entry.kind)"), claim.leaseExpiresAt)
         }
@@ -282,14 +285,14 @@ final class RunCoordinator: Sendable {
         let deadline = clock.instant + maxDuration
         let context = JobContext(jobID: entry.jobID, attempt: claim.attempt, payload: entry.payload,
                                  deadline: HandlerTime.deadline(after: maxDuration), logger: logger)
-        let leaseEnd = LockedBox(claim.leaseExpiresAt)
-        let tasks = LockedBox<[Task<Void, Never>]>([])
-        let runTask = LockedBox<Task<RunReport, Never>?>(nil)
+        let leaseEnd = NIOLockedValueBox(claim.leaseExpiresAt)
+        let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+        let runTask = NIOLockedValueBox<Task<RunReport, Never>?>(nil)
         let clock = self.clock
         let end = await withCheckedContinuation { (continuation: CheckedContinuation<RunEnd, Never>) in
-            let once = LockedBox<CheckedContinuation<RunEnd, Never>?>(continuation)
-            let finish: @Sendable (RunEnd) -> Void = { end in once.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: end) }
-            handBack.withLock { $0 = { finish(.handedBack) } }
+            let once = NIOLockedValueBox<CheckedContinuation<RunEnd, Never>?>(continuation)
+            let finish: @Sendable (RunEnd) -> Void = { end in once.withLockedValue { slot in defer { slot = nil }; return slot }?.resume(returning: end) }
+            handBack.withLockedValue { $0 = { finish(.handedBack) } }
             let run = Task { () -> RunReport in
                 let report: RunReport
                 do {
@@ -300,13 +303,13 @@ final class RunCoordinator: Sendable {
                 finish(.finished)
                 return report
             }
-            runTask.withLock { $0 = run }
+            runTask.withLockedValue { $0 = run }
             let timer = Task {
                 try? await clock.sleep(until: deadline)
                 if !Task.isCancelled { finish(.timedOut) }
             }
             let keeper = Task { await self.keepRunLease(entry, claim: claim, leaseEnd: leaseEnd, lost: { finish(.leaseLost) }) }
-            tasks.withLock { $0 = [timer, keeper] }
+            tasks.withLockedValue { $0 = [timer, keeper] }
             state.withLock { $0.executing[entry.jobID] = Executing(attempt: claim.attempt, stop: { finish(.cancelled) }) }
             // A shutdown that handed runs back while this one was still being claimed found no way to stop it.
             if state.withLock({ $0.handingBack }) { finish(.handedBack) }
@@ -314,23 +317,23 @@ final class RunCoordinator: Sendable {
         state.withLock { state in
             if state.executing[entry.jobID]?.attempt == claim.attempt { state.executing.removeValue(forKey: entry.jobID) }
         }
-        for task in tasks.withLock({ $0 }) { task.cancel() }
-        guard let run = runTask.withLock({ $0 }) else { return (end, RunReport(), leaseEnd.withLock { $0 }) }
+        for task in tasks.withLockedValue({ $0 }) { task.cancel() }
+        guard let run = runTask.withLockedValue({ $0 }) else { return (end, RunReport(), leaseEnd.withLockedValue { $0 }) }
         // The handler ended the run itself: its report is ready.
-        if end == .finished { return (end, await run.value, leaseEnd.withLock { $0 }) }
+        if end == .finished { return (end, await run.value, leaseEnd.withLockedValue { $0 }) }
         // Cancellation is cooperative, and whatever the handler still does is fenced out by the attempt. A stopped
         // handler is given a third of the run lease to hand over what the run produced (a process its grace to exit).
         run.cancel()
         let report = await Self.report(of: run, within: service.configuration.runLease / 3, clock: clock)
             ?? RunReport(error: "handler did not stop within \(service.configuration.runLease / 3)")
-        return (end, report, leaseEnd.withLock { $0 })
+        return (end, report, leaseEnd.withLockedValue { $0 })
     }
 
     /// The report of a handler's task, nil when it did not end within `bound`.
     private static func report(of run: Task<RunReport, Never>, within bound: Duration, clock: any SchedulerClock) async -> RunReport? {
         await withCheckedContinuation { (continuation: CheckedContinuation<RunReport?, Never>) in
-            let once = LockedBox<CheckedContinuation<RunReport?, Never>?>(continuation)
-            let resume: @Sendable (RunReport?) -> Void = { report in once.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: report) }
+            let once = NIOLockedValueBox<CheckedContinuation<RunReport?, Never>?>(continuation)
+            let resume: @Sendable (RunReport?) -> Void = { report in once.withLockedValue { slot in defer { slot = nil }; return slot }?.resume(returning: report) }
             let timer = Task {
                 try? await clock.sleep(for: bound)
                 resume(nil)
@@ -357,10 +360,10 @@ final class RunCoordinator: Sendable {
     }
 
     /// Renews the run lease (one LWT each) while the run outlasts two thirds of it.
-    private func keepRunLease(_ entry: QueueEntry, claim: Claim, leaseEnd: LockedBox<Date>, lost: @Sendable () -> Void) async {
+    private func keepRunLease(_ entry: QueueEntry, claim: Claim, leaseEnd: NIOLockedValueBox<Date>, lost: @Sendable () -> Void) async {
         let runLease = service.configuration.runLease
         while !Task.isCancelled {
-            let expiresAt = leaseEnd.withLock { $0 }
+            let expiresAt = leaseEnd.withLockedValue { $0 }
             let renewAt = Date(milliseconds: expiresAt.millis - runLease.milliseconds / 3)
             let wait = renewAt.millis - clock.now().millis
             if wait > 0 { try? await clock.sleep(for: .milliseconds(wait)) }
@@ -370,7 +373,7 @@ final class RunCoordinator: Sendable {
                     lost()
                     return
                 }
-                leaseEnd.withLock { $0 = next }
+                leaseEnd.withLockedValue { $0 = next }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("run lease renewal failed", metadata: ["job_id": "\(entry.jobID)", "error": "\(error)"])

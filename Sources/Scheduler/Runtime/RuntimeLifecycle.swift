@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Whether a runtime is stopping, and the pauses of its loops, which stopping cuts short.
 ///
@@ -12,7 +13,7 @@ final class RuntimeLifecycle: Sendable {
     }
 
     let clock: any SchedulerClock
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
 
     init(clock: any SchedulerClock) {
         self.clock = clock

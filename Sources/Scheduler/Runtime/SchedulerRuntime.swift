@@ -1,6 +1,6 @@
 import CQLWire
 import Foundation
-import Logging
+public import Logging
 
 /// Why a runtime cannot start.
 public enum SchedulerRuntimeError: Error, Sendable, Hashable, CustomStringConvertible {

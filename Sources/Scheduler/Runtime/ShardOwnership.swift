@@ -1,5 +1,7 @@
 import Foundation
+import CoreMetrics
 import Logging
+import Synchronization
 
 /// A worker's membership in its pool and its shard leases: heartbeats in the `workers` table, and
 /// acquiring, renewing and releasing `shard-<n>` leases so each live worker owns about its fair share.
@@ -18,7 +20,7 @@ final class ShardOwnership: Sendable {
     let startedAt: Date
     let lifecycle: RuntimeLifecycle
     let logger: Logger
-    private let state = LockedBox(State())
+    private let state = Mutex(State())
 
     init(service: JobService, workerID: String, shards: Int, address: String, lifecycle: RuntimeLifecycle, logger: Logger) {
         self.service = service

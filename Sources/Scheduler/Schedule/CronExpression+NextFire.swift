@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension CronExpression {
     /// How far ahead `nextFire` looks before concluding the expression does not fire again.

@@ -1,8 +1,13 @@
-import Foundation
+public import Foundation
 
 /// Parsing of RFC 3339 date-times with an explicit offset: `2026-03-08T07:30:00Z`,
 /// `2026-03-08T02:30:00.250-05:00`. Lowercase `t`/`z` and a space separator are accepted, as
 /// RFC 3339 §5.6 allows; a leap second (`:60`) counts as the second that follows it.
+///
+/// Why not `Date.ISO8601FormatStyle` / `ISO8601DateFormatter`: on Linux (Swift 6.3) they refuse
+/// lowercase `t`/`z` and the space separator, accept `2026-02-30`, `24:00:00` and trailing text,
+/// count years before 1582 in the Julian calendar (`0000-01-01T00:00:00Z` comes out two days off)
+/// and print `.999` as `.998`. Every user (schedules, API answers, the console) calls ``format(_:)``.
 public enum RFC3339 {
     /// The instant, or an error naming what is malformed.
     public static func parse(_ text: String) throws(ScheduleError) -> Date {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// When a job runs, parsed from the API's `schedule` string and optional `timezone`.
 ///

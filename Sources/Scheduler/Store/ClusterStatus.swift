@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What the pool of workers looks like now: live workers, the shard leases, the queue per shard and
 /// the runs in flight, as read from the `workers`, `locks` and `jobs_by_status` tables (the job

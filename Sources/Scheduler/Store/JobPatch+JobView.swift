@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // Beside the job model (Store/), not in Jobs/: the Jobs folder needs nothing from the store, so
 // scripts/fuzz.sh compiles it alone for the `jobrequest` target.

@@ -1,5 +1,5 @@
 import CQLWire
-import Foundation
+public import Foundation
 
 /// Changing a job once it exists: update, pause, resume and purge.
 ///

@@ -1,7 +1,7 @@
-import CQLWire
-import Foundation
-import Logging
-import Metrics
+public import CQLWire
+public import Foundation
+public import Logging
+public import Metrics
 
 /// The jobs API: creation, reading, listing, cancelling and activating jobs, over a `JobStoring`.
 ///

@@ -1,5 +1,5 @@
 import CQLWire
-import Foundation
+public import Foundation
 
 /// A job as the API shows it (snake_case JSON keys).
 public struct JobView: Codable, Sendable, Hashable {

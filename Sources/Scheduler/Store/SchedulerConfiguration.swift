@@ -1,4 +1,4 @@
-import CQLWire
+public import CQLWire
 import Foundation
 
 /// Tunables of the job store, the lock client and the runtime; the defaults suit a cluster.

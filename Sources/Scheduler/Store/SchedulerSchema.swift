@@ -1,4 +1,4 @@
-import CQLWire
+public import CQLWire
 import Foundation
 
 /// infra/schema.cql, embedded in the library (see scripts/generate_schema_swift.sh), and its application.
@@ -104,39 +104,9 @@ public enum SchedulerSchema {
         [keyspaceStatement(keyspace: keyspace, replication: replication)] + migrations(keyspace: keyspace).flatMap(\.statements)
     }
 
-    /// Splits a CQL script at `;` outside strings and comments; comment-only chunks are dropped.
+    /// The statements of a CQL script, comments dropped (see ``CQLScript``).
     static func split(_ script: String) -> [String] {
-        var result: [String] = []
-        var current = ""
-        var hasCode = false
-        var characters = Array(script)[...]
-        while let character = characters.first {
-            characters = characters.dropFirst()
-            if character == "-", characters.first == "-" {
-                while let next = characters.first, next != "\n" { characters = characters.dropFirst() }
-                continue
-            }
-            if character == "'" || character == "\"" {
-                hasCode = true
-                current.append(character)
-                while let next = characters.first {
-                    characters = characters.dropFirst()
-                    current.append(next)
-                    if next == character { break }
-                }
-                continue
-            }
-            if character == ";" {
-                if hasCode { result.append(current.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                current = ""
-                hasCode = false
-                continue
-            }
-            if !character.isWhitespace { hasCode = true }
-            current.append(character)
-        }
-        if hasCode { result.append(current.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        return result
+        CQLScript.statements(in: script).map(\.text)
     }
 }
 

@@ -1,6 +1,6 @@
-import CQLWire
+public import CQLWire
 import Foundation
-import Logging
+public import Logging
 
 /// Everything a worker needs to start, resolved from flags, `SCHEDULER_*` environment
 /// variables and defaults (in that order of precedence).

@@ -106,7 +106,7 @@ struct WebConsole: Sendable {
         let outcome: Outcome
         if signInRequired, !signedIn {
             if session.live {
-                return JSONResponse.make(status: .unauthorized, body: .object(["error": .string("sign in first")]),
+                return JSONResponse.make(status: .unauthorized, body: ["error": "sign in first"],
                                          headers: ConsoleSecurity.headers(contentType: "application/json"))
             }
             outcome = .redirect("/ui/signin")
@@ -129,7 +129,7 @@ struct WebConsole: Sendable {
             for cookie in cookies { response.setCookie(cookie) }
         case let .view(view):
             if session.live {
-                response = JSONResponse.make(status: .init(code: view.status), body: .object(["html": .string(view.live?.rendered ?? "")]),
+                response = JSONResponse.make(status: .init(code: view.status), body: ["html": view.live?.rendered ?? ""],
                                              headers: ConsoleSecurity.headers(contentType: "application/json"))
             } else {
                 let page = ConsolePages.document(view, csrf: csrf, signOut: apiToken != nil && signedIn)
@@ -333,13 +333,12 @@ struct WebConsole: Sendable {
             liveURL: ConsoleURL.make(ConsoleURL.job(id), [("history_page", historyPage)])))
     }
 
-    /// The result and output columns of a run, read from the run as the API shows it (`exit_code` of a
-    /// shell run, `http_status` of an http run, where the history records them).
+    /// The result and output columns of a run (`exit_code` of a shell run, `http_status` of an http run,
+    /// where the history records them).
     static func runDetails(_ run: RunRecord) -> ConsolePages.RunDetails {
-        let json = (try? APIEncoding.json(run)) ?? .null
         var result: [String] = []
-        if let code = json["exit_code"]?.int64Value { result.append("exit code \(code)") }
-        if let status = json["http_status"]?.int64Value { result.append("HTTP \(status)") }
+        if let code = run.exitCode { result.append("exit code \(code)") }
+        if let status = run.httpStatus { result.append("HTTP \(status)") }
         return ConsolePages.RunDetails(
             result: result.isEmpty ? "<span class=\"muted\">—</span>" : HTML(text: result.joined(separator: ", ")),
             output: ConsolePages.outputCell(attempt: run.attempt, output: run.output, error: run.error))

@@ -1,5 +1,5 @@
-import Hummingbird
-import Scheduler
+public import Hummingbird
+public import Scheduler
 
 /// An HTTP error answered as `{"error": "...", "field": "..."}` plus any extra members
 /// (e.g. `status` on a 409), so clients can tell what was wrong without parsing prose.
@@ -49,12 +49,19 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 }
 
-/// JSON response bodies written with the scheduler's own JSON value (sorted keys, exact numbers).
+/// JSON answers, written by ``APIEncoding``.
 enum JSONResponse {
-    /// A response carrying `body` as `application/json`.
-    static func make(status: HTTPResponse.Status, body: JSONValue, headers: HTTPFields = [:]) -> Response {
+    /// A response carrying `body` as `application/json` (one line).
+    static func make(status: HTTPResponse.Status, body: some Encodable, headers: HTTPFields = [:]) -> Response {
+        var status = status
         var buffer = ByteBuffer()
-        buffer.writeString(body.jsonText)
+        do {
+            buffer.writeBytes(try APIEncoding.data(body))
+        } catch {
+            // Only a non-finite Double fails to encode and no answer holds one; a 500 rather than a trap.
+            status = .internalServerError
+            buffer.writeString(#"{"error":"the answer could not be encoded"}"#)
+        }
         buffer.writeString("\n")
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"

@@ -1,4 +1,4 @@
-import Hummingbird
+public import Hummingbird
 
 /// One endpoint of the worker's API: method and path template (`/jobs/{id}`), as the OpenAPI
 /// document spells them. The router, the 405 answers and the document's test all read this table.

@@ -1,4 +1,5 @@
 import CQLWire
+import Foundation
 import Hummingbird
 import Scheduler
 

@@ -1,10 +1,10 @@
-import CQLWire
-import Foundation
-import Hummingbird
-import Logging
-import Metrics
-import Prometheus
-import Scheduler
+public import CQLWire
+public import Foundation
+public import Hummingbird
+public import Logging
+public import Metrics
+public import Prometheus
+public import Scheduler
 
 /// The worker's HTTP API over a ``JobService``: routes, middleware and the JSON shapes of
 /// requests and answers. Build it once and hand ``makeRouter()`` to a Hummingbird application.
@@ -83,7 +83,7 @@ public struct WorkerAPI: Sendable {
         case (.get, "/jobs/{id}/history"): return { request, context in try await history(request, context) }
         case (.get, "/cluster"): return { _, _ in try await cluster() }
         case (.get, "/metrics"): return { _, _ in metrics() }
-        case (.get, "/healthz"): return { _, _ in JSONResponse.make(status: .ok, body: .object(["status": .string("ok")])) }
+        case (.get, "/healthz"): return { _, _ in JSONResponse.make(status: .ok, body: ["status": "ok"]) }
         case (.get, "/readyz"): return { _, _ in await ready() }
         case (.get, "/openapi.yaml"): return { _, _ in openAPI() }
         default:
@@ -120,7 +120,7 @@ public struct WorkerAPI: Sendable {
     private func getJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let id = try Self.jobID(context)
         guard let view = try await jobs.get(id) else { throw Self.unknownJob(id) }
-        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+        return JSONResponse.make(status: .ok, body: APIJob(view: view))
     }
 
     /// `DELETE /jobs/{id}` cancels; with `purge=true` it deletes a finished job and everything it left.
@@ -130,10 +130,10 @@ public struct WorkerAPI: Sendable {
         switch query["purge"] {
         case nil, "false"?:
             let view = try await jobs.cancel(id)
-            return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+            return JSONResponse.make(status: .ok, body: APIJob(view: view))
         case "true"?:
             try await jobs.purge(id)
-            return JSONResponse.make(status: .ok, body: .object(["job_id": .string(id.uuidString.lowercased()), "purged": .bool(true)]))
+            return JSONResponse.make(status: .ok, body: JSONValue.object(["job_id": .string(id.uuidString.lowercased()), "purged": .bool(true)]))
         case let text?:
             throw APIError(.badRequest, "purge: must be true or false, got \(Self.quoted(text))", field: "purge")
         }
@@ -149,23 +149,23 @@ public struct WorkerAPI: Sendable {
         } catch let error as JobValidationError {
             throw APIError(error)
         }
-        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+        return JSONResponse.make(status: .ok, body: APIJob(view: view))
     }
 
     private func pauseJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let view = try await jobs.pause(try Self.jobID(context))
-        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+        return JSONResponse.make(status: .ok, body: APIJob(view: view))
     }
 
     private func resumeJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let view = try await jobs.resume(try Self.jobID(context))
-        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+        return JSONResponse.make(status: .ok, body: APIJob(view: view))
     }
 
     private func runJob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let id = try Self.jobID(context)
         let view = try await jobs.run(id)
-        return JSONResponse.make(status: .ok, body: try APIEncoding.json(view))
+        return JSONResponse.make(status: .ok, body: APIJob(view: view))
     }
 
     private func listJobs(_ request: Request) async throws -> Response {
@@ -192,16 +192,10 @@ public struct WorkerAPI: Sendable {
             let found = try await jobs.job(idempotencyKey: key).flatMap { job in
                 (status == nil || job.status == status) && (query["kind"] == nil || job.kind == query["kind"]) ? job : nil
             }
-            return JSONResponse.make(status: .ok, body: .object([
-                "jobs": .array(try found.map { [try APIEncoding.json($0)] } ?? []),
-                "next_page": .null,
-            ]))
+            return JSONResponse.make(status: .ok, body: APIJobPage(jobs: found.map { [$0] } ?? [], nextPage: nil))
         }
         let result = try await jobs.list(status: status, kind: query["kind"], limit: limit, page: page)
-        return JSONResponse.make(status: .ok, body: .object([
-            "jobs": .array(try result.jobs.map { try APIEncoding.json($0) }),
-            "next_page": result.nextPage.map(JSONValue.string) ?? .null,
-        ]))
+        return JSONResponse.make(status: .ok, body: APIJobPage(jobs: result.jobs, nextPage: result.nextPage))
     }
 
     private func history(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -215,11 +209,7 @@ public struct WorkerAPI: Sendable {
         // An unknown job has no history rows either; 404 tells a typo from a job that never ran.
         guard try await jobs.get(id) != nil else { throw Self.unknownJob(id) }
         let result = try await jobs.historyPage(id, limit: limit, page: page)
-        return JSONResponse.make(status: .ok, body: .object([
-            "job_id": .string(id.uuidString.lowercased()),
-            "runs": .array(try result.runs.map { try APIEncoding.json($0) }),
-            "next_page": result.nextPage.map(JSONValue.string) ?? .null,
-        ]))
+        return JSONResponse.make(status: .ok, body: APIRunPage(jobID: id, runs: result.runs, nextPage: result.nextPage))
     }
 
     private func cluster() async throws -> Response {
@@ -237,9 +227,9 @@ public struct WorkerAPI: Sendable {
 
     private func ready() async -> Response {
         if let problem = await readiness() {
-            return JSONResponse.make(status: .serviceUnavailable, body: .object(["error": .string(problem), "status": .string("unavailable")]))
+            return JSONResponse.make(status: .serviceUnavailable, body: ["error": problem, "status": "unavailable"])
         }
-        return JSONResponse.make(status: .ok, body: .object(["status": .string("ready")]))
+        return JSONResponse.make(status: .ok, body: ["status": "ready"])
     }
 
     private func openAPI() -> Response {

@@ -1,5 +1,5 @@
-import Metrics
-import Prometheus
+public import Metrics
+public import Prometheus
 
 /// The swift-metrics factory of the worker: swift-prometheus's metrics in one registry, made
 /// with the HELP text and buckets of ``MetricCatalog``.

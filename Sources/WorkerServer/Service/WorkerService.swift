@@ -1,8 +1,9 @@
 import CQLNode
+import UnixSignals
 import CQLWire
 import Foundation
 import Hummingbird
-import Logging
+public import Logging
 import Metrics
 import NIOConcurrencyHelpers
 import Prometheus

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// A simulated worker's clock: the shared simulated time, its wall clock shifted by the worker's
 /// skew, and sleeps that park on the turnstile until the simulator moves time past them.
@@ -21,26 +22,26 @@ struct SimulatedClock: SchedulerClock {
 
 /// The simulation's one source of randomness, shared by everything a seed decides.
 final class SimulationRandom: Sendable {
-    private let generator: LockedBox<SplitMix64>
+    private let generator: NIOLockedValueBox<SplitMix64>
 
-    init(seed: UInt64) { generator = LockedBox(SplitMix64(seed: seed)) }
+    init(seed: UInt64) { generator = NIOLockedValueBox(SplitMix64(seed: seed)) }
 
     /// A number in `0..<upperBound`.
     func int(_ upperBound: Int) -> Int {
-        generator.withLock { Int.random(in: 0..<max(1, upperBound), using: &$0) }
+        generator.withLockedValue { Int.random(in: 0..<max(1, upperBound), using: &$0) }
     }
 
     /// True with probability `p`.
     func chance(_ p: Double) -> Bool {
-        generator.withLock { Double.random(in: 0..<1, using: &$0) < p }
+        generator.withLockedValue { Double.random(in: 0..<1, using: &$0) < p }
     }
 
     func double(in range: ClosedRange<Double>) -> Double {
-        generator.withLock { Double.random(in: range, using: &$0) }
+        generator.withLockedValue { Double.random(in: range, using: &$0) }
     }
 
     func uuid() -> UUID {
-        generator.withLock { generator in
+        generator.withLockedValue { generator in
             let a = generator.next(), b = generator.next()
             return withUnsafeBytes(of: (a, b)) { bytes in
                 UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],

@@ -1,6 +1,7 @@
 import CQLWire
 import Foundation
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// The simulated cluster's tables: one linearizable copy, with Cassandra's last-write-wins by
 /// timestamp (and delete-wins on ties) for the queue and status-index rows, which are written
@@ -53,7 +54,7 @@ final class SimulatedDatabase: Sendable {
         var checks = 0
     }
 
-    let tables = LockedBox(Tables())
+    let tables = NIOLockedValueBox(Tables())
     let turnstile: Turnstile
 
     init(turnstile: Turnstile) { self.turnstile = turnstile }
@@ -61,11 +62,11 @@ final class SimulatedDatabase: Sendable {
     /// The servers' wall clock (no skew).
     var serverNow: Date { Date(milliseconds: SimulatedClock.epoch.millis + turnstile.now.milliseconds) }
 
-    func violation(_ text: String) { tables.withLock { $0.violations.append(text) } }
+    func violation(_ text: String) { tables.withLockedValue { $0.violations.append(text) } }
 
     /// Trace lines the database adds (Paxos rounds decided late); the world collects them.
-    let notes = LockedBox<[String]>([])
-    func note(_ text: String) { notes.withLock { $0.append(text) } }
+    let notes = NIOLockedValueBox<[String]>([])
+    func note(_ text: String) { notes.withLockedValue { $0.append(text) } }
 
     // MARK: - Jobs
 

@@ -1,6 +1,7 @@
 import CQLWire
 import Foundation
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// How often the simulated cluster misbehaves, per request.
 struct FaultRates: Sendable {
@@ -20,20 +21,20 @@ struct SimulatedStore: JobStoring, LockStoring {
     let database: SimulatedDatabase
     let turnstile: Turnstile
     let random: SimulationRandom
-    let faults: LockedBox<FaultRates>
+    let faults: NIOLockedValueBox<FaultRates>
     let worker: Int
     let incarnation: Int
     let clock: SimulatedClock
     /// How far the workers' clocks may disagree with the servers'.
     let maximumSkew: Duration
-    let sequence = LockedBox<Int64>(0)
+    let sequence = NIOLockedValueBox<Int64>(0)
 
     private enum Kind { case read, lwt, write(count: Int, logged: Bool) }
 
     private enum Fault { case none, fail, timeoutApplied, timeoutLost, timeoutLate, partial }
 
     private func pickFault(_ kind: Kind) -> Fault {
-        let rates = faults.withLock { $0 }
+        let rates = faults.withLockedValue { $0 }
         if random.chance(rates.fail) { return .fail }
         guard random.chance(rates.timeout) else { return .none }
         switch kind {
@@ -63,21 +64,21 @@ struct SimulatedStore: JobStoring, LockStoring {
         }
         switch pickFault(kind) {
         case .none:
-            return database.tables.withLock { body(&$0) }
+            return database.tables.withLockedValue { body(&$0) }
         case .fail:
             throw ServerError(.unavailable(consistency: .localQuorum, required: 2, alive: 1), message: "simulated")
         case .timeoutApplied:
-            _ = database.tables.withLock { body(&$0) }
+            _ = database.tables.withLockedValue { body(&$0) }
         case .timeoutLost, .partial:
             break
         case .timeoutLate:
-            turnstile.addGhost("w\(worker) late \(label())", paxosPartition: partition) { _ = database.tables.withLock { body(&$0) } }
+            turnstile.addGhost("w\(worker) late \(label())", paxosPartition: partition) { _ = database.tables.withLockedValue { body(&$0) } }
         }
         throw timeoutError(kind)
     }
 
     private func timestamp() -> Int64 {
-        let next = sequence.withLock { value -> Int64 in
+        let next = sequence.withLockedValue { value -> Int64 in
             value = (value + 1) % 1000
             return value
         }
@@ -165,7 +166,7 @@ struct SimulatedStore: JobStoring, LockStoring {
         let fault = pickFault(kind)
         let database = self.database
         let applyAll: @Sendable () -> Void = {
-            database.tables.withLock { t in for write in writes { SimulatedDatabase.apply(write, timestamp: timestamp, &t) } }
+            database.tables.withLockedValue { t in for write in writes { SimulatedDatabase.apply(write, timestamp: timestamp, &t) } }
         }
         switch fault {
         case .none:
@@ -181,7 +182,7 @@ struct SimulatedStore: JobStoring, LockStoring {
             turnstile.addGhost("w\(worker) late \(label())", applyAll)
         case .partial:
             let applied = writes.filter { _ in random.chance(0.5) }
-            database.tables.withLock { t in for write in applied { SimulatedDatabase.apply(write, timestamp: timestamp, &t) } }
+            database.tables.withLockedValue { t in for write in applied { SimulatedDatabase.apply(write, timestamp: timestamp, &t) } }
         }
         throw timeoutError(kind)
     }

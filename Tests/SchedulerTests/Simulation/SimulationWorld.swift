@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// One simulated worker incarnation: the real ownership, poller, run coordinator and repair sweep,
 /// on a simulated store and clock, plus what it has found and claimed.
@@ -31,7 +32,7 @@ final class SimulatedWorker: Sendable {
     let runs: RunCoordinator
     let poller: Poller
     let repair: RepairSweep
-    let state = LockedBox(State())
+    let state = NIOLockedValueBox(State())
 
     init(index: Int, incarnation: Int, world: SimulationWorld) {
         self.index = index
@@ -54,7 +55,7 @@ final class SimulatedWorker: Sendable {
         let found = state
         poller = Poller(service: service, ownership: ownership, runs: runs, pollInterval: .seconds(1), lifecycle: lifecycle, logger: logger,
                         start: { entry in
-                            found.withLock { state in
+                            found.withLockedValue { state in
                                 guard !state.pending.contains(entry), !state.active.contains(where: { $0.entry.jobID == entry.jobID }) else { return false }
                                 state.pending.append(entry)
                                 return true
@@ -91,21 +92,21 @@ final class SimulationWorld: Sendable {
     let random: SimulationRandom
     let turnstile = Turnstile()
     let database: SimulatedDatabase
-    let faults: LockedBox<FaultRates>
+    let faults: NIOLockedValueBox<FaultRates>
     let configuration: SchedulerConfiguration
     let maximumSkew: Duration
-    private let workers = LockedBox<[SimulatedWorker]>([])
-    private let log = LockedBox<[String]>([])
-    private let seenTokens = LockedBox<[String: Int64]>([:])
-    private let checks = LockedBox(0)
-    private let violations = LockedBox<[String]>([])
+    private let workers = NIOLockedValueBox<[SimulatedWorker]>([])
+    private let log = NIOLockedValueBox<[String]>([])
+    private let seenTokens = NIOLockedValueBox<[String: Int64]>([:])
+    private let checks = NIOLockedValueBox(0)
+    private let violations = NIOLockedValueBox<[String]>([])
 
     init(seed: UInt64, options: Options = Options()) {
         self.seed = seed
         self.options = options
         random = SimulationRandom(seed: seed)
         database = SimulatedDatabase(turnstile: turnstile)
-        faults = LockedBox(options.faults)
+        faults = NIOLockedValueBox(options.faults)
         configuration = SchedulerConfiguration(
             shards: 2, runLease: .seconds(12), shardLeaseTTL: .seconds(6), leaseSafetyMargin: .seconds(1), baseRetryDelay: .seconds(1),
             maximumRetryDelay: .seconds(4), workerTTL: .seconds(15), repairInterval: .seconds(30), maximumConcurrentRuns: 4,
@@ -116,53 +117,53 @@ final class SimulationWorld: Sendable {
 
     private func note(_ text: @autoclosure () -> String) {
         guard options.trace else { return }
-        let landed = database.notes.withLock { notes in defer { notes = [] }; return notes }
+        let landed = database.notes.withLockedValue { notes in defer { notes = [] }; return notes }
         let now = turnstile.now.milliseconds
         let line = text()
-        log.withLock { $0 += (landed + [line]).map { "\(now)ms \($0)" } }
+        log.withLockedValue { $0 += (landed + [line]).map { "\(now)ms \($0)" } }
     }
 
     private func fail(_ text: String) {
-        violations.withLock { $0.append(text) }
+        violations.withLockedValue { $0.append(text) }
     }
 
     // MARK: - Running
 
     func run() async -> Outcome {
-        workers.withLock { list in list = (0..<options.workers).map { SimulatedWorker(index: $0, incarnation: 0, world: self) } }
+        workers.withLockedValue { list in list = (0..<options.workers).map { SimulatedWorker(index: $0, incarnation: 0, world: self) } }
         var steps = 0
         while steps < options.steps {
             steps += 1
             await step(draining: false)
             checkInvariants()
-            if !violations.withLock({ $0.isEmpty }) { break }
+            if !violations.withLockedValue({ $0.isEmpty }) { break }
         }
         // Drain: the network heals, nobody crashes; every activation must now come to an end.
-        faults.withLock { $0 = .none }
+        faults.withLockedValue { $0 = .none }
         turnstile.dropGhosts()
         await resumePaused()
         var drained = 0
-        while violations.withLock({ $0.isEmpty }), drained < options.drainSteps, !allSettled() {
+        while violations.withLockedValue({ $0.isEmpty }), drained < options.drainSteps, !allSettled() {
             drained += 1
             await step(draining: true)
             checkInvariants()
         }
-        if violations.withLock({ $0.isEmpty }) { checkLiveness() }
+        if violations.withLockedValue({ $0.isEmpty }) { checkLiveness() }
         // Leave nothing parked: crash every worker so its tasks end.
-        for worker in workers.withLock({ $0 }) { await crash(worker.index, rebuild: false) }
-        let audit = database.tables.withLock { ($0.violations, $0.checks) }
-        return Outcome(violations: violations.withLock { $0 } + audit.0, trace: log.withLock { $0 },
-                       checks: checks.withLock { $0 } + audit.1, steps: steps + drained)
+        for worker in workers.withLockedValue({ $0 }) { await crash(worker.index, rebuild: false) }
+        let audit = database.tables.withLockedValue { ($0.violations, $0.checks) }
+        return Outcome(violations: violations.withLockedValue { $0 } + audit.0, trace: log.withLockedValue { $0 },
+                       checks: checks.withLockedValue { $0 } + audit.1, steps: steps + drained)
     }
 
     private func step(draining: Bool) async {
         await turnstile.quiesce()
         let now = turnstile.now
         let pending = turnstile.pendingWorkers
-        let workers = self.workers.withLock { $0 }
+        let workers = self.workers.withLockedValue { $0 }
         // Requests of paused workers wait; everything else may go.
         let releasable = pending.enumerated().filter { item in
-            workers[item.element].state.withLock { $0.pausedUntil <= now }
+            workers[item.element].state.withLockedValue { $0.pausedUntil <= now }
         }.map(\.offset)
         if draining {
             // A healed cluster and steady workers: each runs a full cycle once per simulated second.
@@ -174,9 +175,9 @@ final class SimulationWorld: Sendable {
                     await turnstile.quiesce()
                 }
             } else if let worker = workers.first(where: { worker in
-                worker.state.withLock { !$0.busy && $0.pausedUntil <= now && $0.lastCycle < now }
+                worker.state.withLockedValue { !$0.busy && $0.pausedUntil <= now && $0.lastCycle < now }
             }) {
-                worker.state.withLock { $0.lastCycle = now }
+                worker.state.withLockedValue { $0.lastCycle = now }
                 await act(worker, .cycle)
             } else {
                 note("time +1s")
@@ -192,7 +193,7 @@ final class SimulationWorld: Sendable {
         } else if roll < 4 {
             let victim = random.int(workers.count)
             let pause = Duration.seconds(5 + random.int(60))
-            workers[victim].state.withLock { $0.pausedUntil = now + pause }
+            workers[victim].state.withLockedValue { $0.pausedUntil = now + pause }
             note("pause w\(victim) for \(pause)")
         } else if roll < 8, turnstile.ghostCount > 0 {
             // Outside note(): its text is an autoclosure evaluated only when tracing, and a replay must do the same.
@@ -210,7 +211,7 @@ final class SimulationWorld: Sendable {
     }
 
     private func idleWorker(_ workers: [SimulatedWorker], now: Duration) -> SimulatedWorker? {
-        let idle = workers.filter { worker in worker.state.withLock { !$0.busy && $0.pausedUntil <= now } }
+        let idle = workers.filter { worker in worker.state.withLockedValue { !$0.busy && $0.pausedUntil <= now } }
         guard !idle.isEmpty else { return nil }
         return idle[random.int(idle.count)]
     }
@@ -233,7 +234,7 @@ final class SimulationWorld: Sendable {
         await turnstile.quiesce()
         if rebuild {
             let replacement = SimulatedWorker(index: index, incarnation: incarnation, world: self)
-            workers.withLock { $0[index] = replacement }
+            workers.withLockedValue { $0[index] = replacement }
         }
     }
 
@@ -244,22 +245,22 @@ final class SimulationWorld: Sendable {
     }
 
     private func randomAction(for worker: SimulatedWorker) -> Action {
-        let (pending, active) = worker.state.withLock { ($0.pending.count, $0.active.count) }
+        let (pending, active) = worker.state.withLockedValue { ($0.pending.count, $0.active.count) }
         var choices: [Action] = [.balance, .poll, .sweep, .cancel, .rerun, .pause, .resume, .update, .purge]
         if pending > 0 { choices.append(.claim) }
         if active > 0 { choices += [.renew, .finish, .finish] }
-        if database.tables.withLock({ $0.jobs.count }) < options.jobs { choices += [.create, .create] }
+        if database.tables.withLockedValue({ $0.jobs.count }) < options.jobs { choices += [.create, .create] }
         return choices[random.int(choices.count)]
     }
 
     /// Runs `action` on `worker` in a task of its own, until it ends or parks.
     private func act(_ worker: SimulatedWorker, _ action: Action) async {
-        worker.state.withLock { $0.busy = true }
+        worker.state.withLockedValue { $0.busy = true }
         turnstile.taskStarting()
         let world = self
         Task {
             defer {
-                worker.state.withLock { $0.busy = false }
+                worker.state.withLockedValue { $0.busy = false }
                 world.turnstile.taskEnded()
             }
             do {
@@ -280,23 +281,23 @@ final class SimulationWorld: Sendable {
             try await worker.ownership.balance()
         case .poll:
             try await worker.poller.pollOnce()
-            note("w\(worker.index) has \(worker.state.withLock { $0.pending.count }) due, owns \(worker.ownership.ownedShards)")
+            note("w\(worker.index) has \(worker.state.withLockedValue { $0.pending.count }) due, owns \(worker.ownership.ownedShards)")
         case .sweep:
             try await worker.repair.sweep()
         case .claim:
-            guard let entry = worker.state.withLock({ $0.pending.isEmpty ? nil : $0.pending.removeFirst() }) else { return }
+            guard let entry = worker.state.withLockedValue({ $0.pending.isEmpty ? nil : $0.pending.removeFirst() }) else { return }
             if let claim = try await worker.runs.claim(entry) {
-                worker.state.withLock { $0.active.append(.init(entry: entry, claim: claim, leaseEnd: claim.leaseExpiresAt)) }
+                worker.state.withLockedValue { $0.active.append(.init(entry: entry, claim: claim, leaseEnd: claim.leaseExpiresAt)) }
             }
         case .renew:
-            guard let run = worker.state.withLock({ $0.active.first }) else { return }
+            guard let run = worker.state.withLockedValue({ $0.active.first }) else { return }
             let renewed = try await worker.runs.renewRunLease(run.entry, claim: run.claim)
-            worker.state.withLock { state in
+            worker.state.withLockedValue { state in
                 guard let at = state.active.firstIndex(where: { $0.claim == run.claim && $0.entry.jobID == run.entry.jobID }) else { return }
                 if let renewed { state.active[at].leaseEnd = renewed } else { state.active[at].leaseEnd = .distantPast }
             }
         case .finish:
-            guard let run = worker.state.withLock({ $0.active.isEmpty ? nil : $0.active.removeFirst() }) else { return }
+            guard let run = worker.state.withLockedValue({ $0.active.isEmpty ? nil : $0.active.removeFirst() }) else { return }
             let lost = worker.clock.now() >= run.leaseEnd
             let report = random.chance(0.25) ? RunReport(output: "partial", error: "simulated failure", exitCode: 1) : RunReport(output: "ok", exitCode: 0)
             try await worker.runs.complete(run.entry, claim: run.claim, end: lost ? .leaseLost : .finished, report: report,
@@ -333,7 +334,7 @@ final class SimulationWorld: Sendable {
             // What a healthy runtime does: leases, due runs claimed and finished, then a sweep.
             // The sweep every 15 s, as a runtime does it every repair interval, not at every poll.
             let now = turnstile.now
-            let sweeps = worker.state.withLock { state in
+            let sweeps = worker.state.withLockedValue { state in
                 defer { if now - state.lastSweep >= .seconds(15) { state.lastSweep = now } }
                 return now - state.lastSweep >= .seconds(15)
             }
@@ -346,23 +347,23 @@ final class SimulationWorld: Sendable {
                     } catch {
                         note("w\(worker.index) \(step) failed: \(error)")
                     }
-                } while step == .claim && worker.state.withLock({ !$0.pending.isEmpty })
-                    || step == .finish && worker.state.withLock({ !$0.active.isEmpty })
+                } while step == .claim && worker.state.withLockedValue({ !$0.pending.isEmpty })
+                    || step == .finish && worker.state.withLockedValue({ !$0.active.isEmpty })
             }
         }
     }
 
     private func randomJob() -> UUID? {
-        let ids = database.tables.withLock { $0.jobs.keys.sorted { $0.uuidString < $1.uuidString } }
+        let ids = database.tables.withLockedValue { $0.jobs.keys.sorted { $0.uuidString < $1.uuidString } }
         return ids.isEmpty ? nil : ids[random.int(ids.count)]
     }
 
     // MARK: - Invariants
 
     private func allSettled() -> Bool {
-        let busy = workers.withLock { $0.contains { $0.state.withLock { $0.busy || !$0.active.isEmpty } } }
+        let busy = workers.withLockedValue { $0.contains { $0.state.withLockedValue { $0.busy || !$0.active.isEmpty } } }
         guard !busy, turnstile.pendingCount == 0 else { return false }
-        return database.tables.withLock { t in
+        return database.tables.withLockedValue { t in
             // A `running` index entry of an ended run stays until a sweep ends the run's record with it.
             t.jobs.values.allSatisfy { $0.status != .queued && $0.status != .running && t.index[.init(status: .running, jobID: $0.jobID)]?.value == nil }
         }
@@ -370,8 +371,8 @@ final class SimulationWorld: Sendable {
 
     /// At the drain's start: every paused job is resumed, so that each activation must come to an end.
     private func resumePaused() async {
-        let paused = database.tables.withLock { t in t.jobs.values.filter { $0.status == .paused || $0.paused }.map(\.jobID) }
-        guard let worker = workers.withLock({ $0.first }) else { return }
+        let paused = database.tables.withLockedValue { t in t.jobs.values.filter { $0.status == .paused || $0.paused }.map(\.jobID) }
+        guard let worker = workers.withLockedValue({ $0.first }) else { return }
         for id in paused.sorted(by: { $0.uuidString < $1.uuidString }) {
             turnstile.taskStarting()
             let world = self
@@ -390,16 +391,16 @@ final class SimulationWorld: Sendable {
 
     /// Checked after every step.
     private func checkInvariants() {
-        let workers = self.workers.withLock { $0 }
+        let workers = self.workers.withLockedValue { $0 }
         let instant = SchedulerInstant(sinceOrigin: turnstile.now)
         var live: [String: [String]] = [:]
         for worker in workers {
             for lease in worker.ownership.leases where !lease.isExpired(at: instant) {
-                checks.withLock { $0 += 2 }
+                checks.withLockedValue { $0 += 2 }
                 live[lease.name, default: []].append(lease.owner)
                 // Tokens: each live lease a worker newly holds carries a token above every one seen before for
                 // the name. (A lease whose acquisition ended after its own deadline is expired when first seen.)
-                seenTokens.withLock { seen in
+                seenTokens.withLockedValue { seen in
                     let key = "\(lease.name)/\(lease.owner)/\(lease.fencingToken)"
                     guard seen[key] == nil else { return }
                     if let highest = seen[lease.name], lease.fencingToken <= highest {
@@ -417,7 +418,7 @@ final class SimulationWorld: Sendable {
         var running: [UUID: [String]] = [:]
         for worker in workers {
             let now = worker.clock.now()
-            for run in worker.state.withLock({ $0.active }) where run.leaseEnd > now {
+            for run in worker.state.withLockedValue({ $0.active }) where run.leaseEnd > now {
                 running[run.entry.jobID, default: []].append("w\(worker.index)#\(run.claim.attempt)")
             }
         }
@@ -426,20 +427,20 @@ final class SimulationWorld: Sendable {
         }
         // No activated job hidden from the sweep: a queued or running job has a queue entry or a
         // `queued`/`running` index entry.
-        let hidden = database.tables.withLock { t -> [String] in
+        let hidden = database.tables.withLockedValue { t -> [String] in
             t.jobs.values.filter { $0.status == .queued || $0.status == .running }.compactMap { job in
                 let queued = t.queue.values.contains { $0.value?.jobID == job.jobID }
                 let indexed = [JobStatus.queued, .running].contains { t.index[.init(status: $0, jobID: job.jobID)]?.value != nil }
                 return queued || indexed ? nil : "job \(job.jobID) is \(job.status.rawValue) with no queue or index entry"
             }.sorted()
         }
-        checks.withLock { $0 += 2 + running.count }
+        checks.withLockedValue { $0 += 2 + running.count }
         for text in hidden { fail(text) }
     }
 
     /// After the drain: every activation ended at least once.
     private func checkLiveness() {
-        let problems = database.tables.withLock { t -> [String] in
+        let problems = database.tables.withLockedValue { t -> [String] in
             t.jobs.values.sorted { $0.jobID.uuidString < $1.jobID.uuidString }.compactMap { job in
                 guard !t.cancelled.contains(job.jobID) else { return nil }
                 if job.status == .queued || job.status == .running {
@@ -451,7 +452,7 @@ final class SimulationWorld: Sendable {
         }
         for text in problems { fail(text) }
         // No run of a gone worker stays `running` in history once its job was reclaimed, finished or cancelled.
-        let running = database.tables.withLock { t -> [String] in
+        let running = database.tables.withLockedValue { t -> [String] in
             t.history.filter { $0.value.status == .running }.compactMap { key, record in
                 guard let job = t.jobs[key.jobID], !(job.status == .running && job.attempt == key.attempt) else { return nil }
                 return "job \(key.jobID) run \(key.attempt) (worker \(record.workerID ?? "?")) still running in history; job \(job.status.rawValue) at attempt \(job.attempt)"

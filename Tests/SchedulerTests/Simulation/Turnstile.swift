@@ -1,5 +1,6 @@
 import Foundation
 @testable import Scheduler
+import NIOConcurrencyHelpers
 
 /// The simulated worker has crashed: its pending store calls and sleeps end with this error.
 struct SimulatedCrash: Error, Hashable {}
@@ -48,17 +49,17 @@ final class Turnstile: Sendable {
         var incarnations: [Int: Int] = [:]
     }
 
-    private let state = LockedBox(State())
+    private let state = NIOLockedValueBox(State())
 
     /// The shared monotonic time.
-    var now: Duration { state.withLock { $0.now } }
+    var now: Duration { state.withLockedValue { $0.now } }
 
     /// Counts a task the simulator is about to start as running.
-    func taskStarting() { state.withLock { $0.running += 1 } }
+    func taskStarting() { state.withLockedValue { $0.running += 1 } }
 
     /// A started task ended.
     func taskEnded() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.running -= 1
             return Self.takeQuiescent(&state)
         }
@@ -91,7 +92,7 @@ final class Turnstile: Sendable {
     private func park(worker: Int, incarnation: Int,
                       _ enqueue: (inout State, UInt64, CheckedContinuation<Void, any Error>) -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
                 let id = state.nextID
                 state.nextID += 1
                 enqueue(&state, id, continuation)
@@ -100,12 +101,12 @@ final class Turnstile: Sendable {
             }
             waiter?.resume()
         }
-        if state.withLock({ $0.incarnations[worker, default: 0] != incarnation }) { throw SimulatedCrash() }
+        if state.withLockedValue({ $0.incarnations[worker, default: 0] != incarnation }) { throw SimulatedCrash() }
     }
 
     /// Registers a request that may still land after its client gave up.
     func addGhost(_ label: String, paxosPartition: String? = nil, _ apply: @escaping @Sendable () -> Void) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.ghosts.append(Ghost(id: state.nextID, label: label, paxosPartition: paxosPartition, apply: apply))
             state.nextID += 1
         }
@@ -114,7 +115,7 @@ final class Turnstile: Sendable {
     /// Decides the open Paxos rounds on `partition` before a serial read or another LWT on it, as
     /// Cassandra's Paxos does: each lands now (`land` says which) or never.
     func settlePaxos(on partition: String, land: () -> Bool) -> [String] {
-        let open = state.withLock { state -> [Ghost] in
+        let open = state.withLockedValue { state -> [Ghost] in
             let open = state.ghosts.filter { $0.paxosPartition == partition }
             state.ghosts.removeAll { $0.paxosPartition == partition }
             return open
@@ -130,7 +131,7 @@ final class Turnstile: Sendable {
     /// Waits until no simulated task runs.
     func quiesce() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
+            let ready = state.withLockedValue { state -> Bool in
                 if state.running == 0 { return true }
                 state.quiescent = continuation
                 return false
@@ -140,17 +141,17 @@ final class Turnstile: Sendable {
     }
 
     /// The workers of the requests waiting, in arrival order.
-    var pendingWorkers: [Int] { state.withLock { $0.requests.map(\.worker) } }
-    var pendingCount: Int { state.withLock { $0.requests.count } }
-    var ghostCount: Int { state.withLock { $0.ghosts.count } }
-    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    var pendingWorkers: [Int] { state.withLockedValue { $0.requests.map(\.worker) } }
+    var pendingCount: Int { state.withLockedValue { $0.requests.count } }
+    var ghostCount: Int { state.withLockedValue { $0.ghosts.count } }
+    var sleeperCount: Int { state.withLockedValue { $0.sleepers.count } }
     /// The earliest sleep deadline.
-    var nextWake: Duration? { state.withLock { $0.sleepers.map(\.deadline).min() } }
+    var nextWake: Duration? { state.withLockedValue { $0.sleepers.map(\.deadline).min() } }
 
     /// Lets the `index`-th waiting request through; returns its label. The caller then quiesces.
     @discardableResult
     func release(_ index: Int) -> @Sendable () -> String {
-        let request = state.withLock { state -> Request in
+        let request = state.withLockedValue { state -> Request in
             state.running += 1
             return state.requests.remove(at: index)
         }
@@ -161,18 +162,18 @@ final class Turnstile: Sendable {
     /// Lands the `index`-th ghost request (it applies now, its client long gone).
     @discardableResult
     func landGhost(_ index: Int) -> String {
-        let ghost = state.withLock { $0.ghosts.remove(at: index) }
+        let ghost = state.withLockedValue { $0.ghosts.remove(at: index) }
         ghost.apply()
         return ghost.label
     }
 
     /// Drops every ghost (the drain phase: the network is healed).
-    func dropGhosts() { state.withLock { $0.ghosts = [] } }
+    func dropGhosts() { state.withLockedValue { $0.ghosts = [] } }
 
     /// Moves the shared time to `time` and wakes the first sleeper whose deadline it reached (in
     /// deadline, then arrival order); returns whether one woke. The caller quiesces and calls again.
     func advance(to time: Duration) -> Bool {
-        let woken = state.withLock { state -> Sleeper? in
+        let woken = state.withLockedValue { state -> Sleeper? in
             state.now = max(state.now, time)
             let due = state.sleepers.enumerated().filter { $0.element.deadline <= state.now }
                 .min { ($0.element.deadline, $0.element.id) < ($1.element.deadline, $1.element.id) }
@@ -187,7 +188,7 @@ final class Turnstile: Sendable {
     /// Crashes `worker`: its incarnation ends, and every request or sleep of it resumes with ``SimulatedCrash``
     /// one at a time (the caller quiesces after each). Returns the new incarnation.
     func crash(_ worker: Int) -> Int {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.incarnations[worker, default: 0] += 1
             return state.incarnations[worker, default: 0]
         }
@@ -195,7 +196,7 @@ final class Turnstile: Sendable {
 
     /// Resumes one waiting request or sleep of a dead incarnation (it throws); false when none is left.
     func reapOne() -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let continuation = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
             if let index = state.requests.firstIndex(where: { state.incarnations[$0.worker, default: 0] != $0.incarnation }) {
                 state.running += 1
                 return state.requests.remove(at: index).continuation
