@@ -100,6 +100,11 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         .testTarget(
+            name: "TestSupportTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
             name: "CQLWireIntegrationTests",
             dependencies: [
                 "CQLWire", "CQLNode", "TestSupport",

@@ -6,7 +6,7 @@ public func eventually(
 ) async rethrows -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
+    while clock.now < deadline, !Task.isCancelled {
         if try await condition() { return true }
         try? await Task.sleep(for: interval)
     }
