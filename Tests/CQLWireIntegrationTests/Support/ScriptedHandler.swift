@@ -98,7 +98,7 @@ final class LockedList<Element: Sendable>: Sendable {
 }
 
 /// A CQL server on a free loopback port, shut down by ``stop()``.
-struct TestServer {
+struct TestServer: Sendable {
     let server: CQLServer
     let port: Int
     let faults: FaultInjection
