@@ -38,7 +38,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        // MD5 for the node's prepared-statement and schema ids.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Child processes of the tests and the chaos harness (TestSupport).
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // cqlbench's latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // `swift package generate-documentation` for the DocC catalogs (scripts/test.sh builds them).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -82,28 +87,37 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["CQLNode", "CQLWire"],
+            dependencies: ["CQLNode", "CQLWire", "TestSupport"],
             exclude: ["python"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "CQLNodeTests",
             dependencies: [
-                "CQLNode", "CQLWire",
+                "CQLNode", "CQLWire", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictConcurrency
         ),
+        // What every test target and the chaos harness share: child processes, scratch directories,
+        // built-product lookup, `eventually`, the loopback TCP proxy and the TLS test certificates.
+        // A leaf (no module of this package), so depending on it drags nothing else into a test target.
         .target(
-            name: "TLSTestSupport",
-            path: "Tests/TLSTestSupport",
+            name: "TestSupport",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/TestSupport",
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "TestSupportTests",
+            dependencies: ["TestSupport"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "CQLWireIntegrationTests",
             dependencies: [
-                "CQLWire", "CQLNode", "TLSTestSupport",
+                "CQLWire", "CQLNode", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -125,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests",
             dependencies: [
-                "Scheduler", "CQLWire", "CQLNode",
+                "Scheduler", "CQLWire", "CQLNode", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -135,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CQLWireTests",
-            dependencies: ["CQLWire"],
+            dependencies: ["CQLWire", "TestSupport"],
             swiftSettings: strictConcurrency
         ),
         .target(
@@ -169,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "WorkerServerTests",
             dependencies: [
-                "WorkerServer", "Scheduler", "CQLWire", "CQLNode", "TLSTestSupport",
+                "WorkerServer", "Scheduler", "CQLWire", "CQLNode", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -190,33 +204,40 @@ let package = Package(
         ),
         .executableTarget(
             name: "cqlbench",
-            dependencies: ["CQLWire", "CQLToolOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CQLWire", "CQLToolOptions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "Sources/CQLBenchMain",
             swiftSettings: strictConcurrency
         ),
+        // The chaos harness's checker, audit-log reader and effect server; its processes, sockets and
+        // proxy come from TestSupport, the same code the process tests run.
         .target(
             name: "ChaosKit",
+            dependencies: ["TestSupport"],
             swiftSettings: strictConcurrency
         ),
         .executableTarget(
             name: "chaos",
-            dependencies: ["ChaosKit", "CQLWire", "Scheduler", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ChaosKit", "TestSupport", "CQLWire", "Scheduler", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/ChaosMain",
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "InfraTests",
-            dependencies: ["worker", "cqlnode", "cqlprobe"],
+            dependencies: ["worker", "cqlnode", "cqlprobe", "TestSupport"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "ChaosTests",
-            dependencies: ["ChaosKit", "CQLNode", "CQLWire"],
+            dependencies: ["ChaosKit", "CQLNode", "CQLWire", "TestSupport"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["CQLNode", "CQLWire", "cqlprobe", "cqlbench"],
+            dependencies: ["CQLNode", "CQLWire", "cqlprobe", "cqlbench", "TestSupport"],
             swiftSettings: strictConcurrency
         ),
     ],

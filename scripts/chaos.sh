@@ -46,7 +46,7 @@ bin="$(swift build "${scratch[@]}" --show-bin-path)"
 
 timeout_cmd=()
 [[ -n "$limit" ]] && timeout_cmd=(timeout -k 10 "$limit")
-# chaos runs in a process group of its own; Foundation starts each node and worker in yet another
+# chaos runs in a process group of its own; each node and worker leads yet another
 # group, so chaos lists their pids in CHAOS_PID_FILE and the cleanup kills those still running the
 # binary listed (a pid reused since is left alone), also when chaos died or the timeout killed it.
 pid_file="$(mktemp "${TMPDIR:-/tmp}/chaos-pids.XXXXXX")"

@@ -2,6 +2,7 @@ import ArgumentParser
 import CQLToolOptions
 import CQLWire
 import Foundation
+import Histogram
 import Synchronization
 
 #if canImport(Glibc)
@@ -177,7 +178,7 @@ struct CQLBenchCommand: AsyncParsableCommand {
                             }
                             if begin >= measureFrom {
                                 let elapsed = clock.now - begin
-                                result.histogram.record(nanoseconds: UInt64(max(0, elapsed.nanoseconds)))
+                                result.histogram.record(min(UInt64(max(0, elapsed.nanoseconds)), WorkerResult.longestLatency))
                             } else {
                                 result.warmupRequests += 1
                             }
@@ -195,16 +196,16 @@ struct CQLBenchCommand: AsyncParsableCommand {
         } }
         let cpuEnd = processCPUMicroseconds()
         let measured = Double(min(clock.now - measureFrom, .seconds(duration + 60)).nanoseconds) / 1e9
-        let measuredRequests = results.histogram.count + results.errors
+        let measuredRequests = results.histogram.totalCount + results.errors
         let cpu = cpuEnd - (cpuAtStart.withLock { $0 } ?? cpuEnd)
         let client = "cqlwire (\(try chosenExecutor().rawValue)\(tls.isEnabled ? ", tls" : ""))"
         let report = Report(
             client: client, workload: workload.rawValue, concurrency: concurrency, durationSeconds: measured,
-            ops: results.histogram.count, opsPerSecond: measured > 0 ? Double(results.histogram.count) / measured : 0,
-            p50Microseconds: Double(results.histogram.percentile(0.50)) / 1000,
-            p99Microseconds: Double(results.histogram.percentile(0.99)) / 1000,
-            p999Microseconds: Double(results.histogram.percentile(0.999)) / 1000,
-            maxMicroseconds: Double(results.histogram.maximum) / 1000,
+            ops: results.histogram.totalCount, opsPerSecond: measured > 0 ? Double(results.histogram.totalCount) / measured : 0,
+            p50Microseconds: Double(results.histogram.valueAtPercentile(50)) / 1000,
+            p99Microseconds: Double(results.histogram.valueAtPercentile(99)) / 1000,
+            p999Microseconds: Double(results.histogram.valueAtPercentile(99.9)) / 1000,
+            maxMicroseconds: Double(results.histogram.maxRecorded) / 1000,
             errors: results.errors,
             cpuMicrosecondsPerRequest: measuredRequests > 0 ? Double(cpu) / Double(measuredRequests) : 0,
             totalRequests: requests.value + results.warmupRequests + measuredRequests,
@@ -294,13 +295,17 @@ struct SplitMix: Sendable {
 
 /// What one worker saw.
 struct WorkerResult: Sendable {
-    var histogram = LatencyHistogram()
+    /// Latencies are recorded up to this many nanoseconds (ten minutes); a longer one counts as this.
+    static let longestLatency: UInt64 = 600_000_000_000
+    /// Latencies in nanoseconds, to three significant digits (HdrHistogram), so percentiles need no sorting.
+    var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: longestLatency,
+                                      numberOfSignificantValueDigits: .three)
     var errors: UInt64 = 0
     var warmupRequests: UInt64 = 0
     var firstError: String?
 
     mutating func merge(_ other: WorkerResult) {
-        histogram.merge(other.histogram)
+        histogram.add(other.histogram)
         errors += other.errors
         warmupRequests += other.warmupRequests
         if firstError == nil { firstError = other.firstError }

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,17 +36,20 @@ public struct EffectRecord: Sendable, Hashable {
 /// a fraction of requests is held for a while before the decision. The worker's request times out
 /// meanwhile, its run fails and is retried under a new token whose effect lands first, so the held
 /// one arrives stale and must be rejected.
-public final class EffectServer: @unchecked Sendable {
+public final class EffectServer: Sendable {
     /// Where it listens.
     public let port: UInt16
     private let listener: Int32
     private let holdFraction: Double
     private let holdSeconds: Double
-    private let lock = NSLock()
-    private var random: SplitMix64
-    private var highest: [String: Int64] = [:]
-    private var records: [EffectRecord] = []
-    private var inFlight = 0
+    private let state: Mutex<State>
+
+    private struct State {
+        var random: SplitMix64
+        var highest: [String: Int64] = [:]
+        var records: [EffectRecord] = []
+        var inFlight = 0
+    }
 
     /// Starts listening on a free loopback port; `holdFraction` of the requests (0...1, drawn from
     /// `seed`) wait `holdSeconds` before they are decided.
@@ -54,23 +59,15 @@ public final class EffectServer: @unchecked Sendable {
         self.port = port
         self.holdFraction = min(max(holdFraction, 0), 1)
         self.holdSeconds = max(holdSeconds, 0)
-        self.random = SplitMix64(seed: seed)
-        Sockets.spawn { [self] in acceptLoop() }
+        self.state = Mutex(State(random: SplitMix64(seed: seed)))
+        Sockets.spawn { [self] in Sockets.acceptLoop(listener) { client in Sockets.spawn { [self] in serve(client) } } }
     }
 
     /// Every effect decided so far, in decision order.
-    public var snapshot: [EffectRecord] {
-        lock.lock()
-        defer { lock.unlock() }
-        return records
-    }
+    public var snapshot: [EffectRecord] { state.withLock { $0.records } }
 
     /// Requests received and not yet decided (held ones included).
-    public var pending: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return inFlight
-    }
+    public var pending: Int { state.withLock { $0.inFlight } }
 
     /// Waits until no request is pending or `timeout` passed; returns whether it is idle.
     public func waitIdle(timeout: Duration) async -> Bool {
@@ -87,38 +84,24 @@ public final class EffectServer: @unchecked Sendable {
 
     /// Applies or rejects one effect; returns whether it was applied.
     public func record(jobID: String, token: Int64, held: Bool = false) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let applied = token >= (highest[jobID] ?? Int64.min)
-        if applied { highest[jobID] = token }
-        records.append(EffectRecord(jobID: jobID, token: token, applied: applied, sequence: records.count, held: held))
-        return applied
-    }
-
-    private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                close(listener)
-                return
-            }
-            Sockets.spawn { [self] in serve(client) }
+        state.withLock { state in
+            let applied = token >= (state.highest[jobID] ?? Int64.min)
+            if applied { state.highest[jobID] = token }
+            state.records.append(EffectRecord(jobID: jobID, token: token, applied: applied, sequence: state.records.count, held: held))
+            return applied
         }
     }
 
     /// Counts a request in and draws whether to hold it.
     private func admit() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        inFlight += 1
-        return holdFraction > 0 && Double.random(in: 0..<1, using: &random) < holdFraction
+        state.withLock { state in
+            state.inFlight += 1
+            return holdFraction > 0 && Double.random(in: 0..<1, using: &state.random) < holdFraction
+        }
     }
 
     private func finish() {
-        lock.lock()
-        inFlight -= 1
-        lock.unlock()
+        state.withLock { $0.inFlight -= 1 }
     }
 
     private func serve(_ fd: Int32) {

@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Scheduler
+import TestSupport
 
 /// `chaos`: runs a node and three workers on loopback, submits jobs, injects faults while they
 /// run, then checks the recorded histories.
@@ -70,7 +71,7 @@ struct ChaosCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
         var random = SplitMix64(seed: seed)
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let bin = URL(fileURLWithPath: try Repository.product("cqlnode")).deletingLastPathComponent()
         let work = URL(fileURLWithPath: workDir ?? NSTemporaryDirectory() + "chaos-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         print("chaos: seed \(seed), jobs \(jobs), duration \(duration) s, kill-rate \(killRate)/min, stop-rate \(stopRate)/min, "

@@ -1,82 +1,22 @@
 import ChaosKit
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A child process whose standard output and error go to files in the work directory.
-final class Child: @unchecked Sendable {
-    /// Its process id.
-    let pid: Int32
-    private let process: Process
-    /// Where its standard output goes.
-    let stdoutPath: String
-
-    /// Starts `executable` with `arguments`, logs named `name` in `directory`.
-    init(executable: URL, arguments: [String], name: String, directory: URL) throws {
-        let out = directory.appendingPathComponent("\(name).out").path
-        let err = directory.appendingPathComponent("\(name).err").path
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        guard let outHandle = FileHandle(forWritingAtPath: out), let errHandle = FileHandle(forWritingAtPath: err) else {
-            throw ChaosError("cannot open log files for \(name)")
+extension ChildProcess {
+    /// Starts `executable`, its standard output and error in `<name>.out` and `<name>.err` of
+    /// `directory`, and lists its pid in the file `CHAOS_PID_FILE` names, if any: each child leads a
+    /// process group of its own, so scripts/chaos.sh kills them by pid when chaos itself cannot.
+    static func start(executable: URL, arguments: [String], name: String, directory: URL) async throws -> ChildProcess {
+        let child = try await start(executable.path, arguments, name: name, logs: directory.path)
+        if let path = ProcessInfo.processInfo.environment["CHAOS_PID_FILE"], let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: Data("\(child.processIdentifier) \(executable.path)\n".utf8))
         }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        try process.run()
-        self.process = process
-        self.pid = process.processIdentifier
-        self.stdoutPath = out
-        Self.register(pid: process.processIdentifier, executable: executable.path)
-    }
-
-    /// Appends `pid executable` to the file `CHAOS_PID_FILE` names, if any: Foundation starts each child
-    /// in a process group of its own, so scripts/chaos.sh kills them by pid when chaos itself cannot.
-    private static func register(pid: Int32, executable: String) {
-        guard let path = ProcessInfo.processInfo.environment["CHAOS_PID_FILE"],
-              let handle = FileHandle(forWritingAtPath: path) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data("\(pid) \(executable)\n".utf8))
-    }
-
-    /// Waits for a line of standard output starting with `prefix`; returns the rest of it.
-    func waitForLine(prefix: String, timeout: Duration) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: stdoutPath, encoding: .utf8),
-               let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                return String(line.dropFirst(prefix.count))
-            }
-            guard process.isRunning else { throw ChaosError("\(stdoutPath): exited before printing '\(prefix)'") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw ChaosError("\(stdoutPath): no '\(prefix)' line in time")
-    }
-
-    /// Sends `signal`.
-    func send(_ signal: Int32) { kill(pid, signal) }
-
-    /// Whether it still runs.
-    var isRunning: Bool { process.isRunning }
-
-    /// SIGKILL and reap.
-    func killHard() {
-        kill(pid, SIGCONT)
-        kill(pid, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    /// SIGTERM, then SIGKILL after `grace` seconds.
-    func stop(grace: Double) async {
-        kill(pid, SIGCONT)
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { killHard() }
+        return child
     }
 }
 
@@ -84,7 +24,7 @@ final class Child: @unchecked Sendable {
 actor Cluster {
     /// One worker slot (restarted under a new id after a kill).
     struct Slot {
-        var child: Child?
+        var child: ChildProcess?
         var url: String?
         var incarnation = 0
         var stoppedUntil: ContinuousClock.Instant?
@@ -93,11 +33,11 @@ actor Cluster {
     private let binDirectory: URL
     private let workDirectory: URL
     private let shards: Int
-    private(set) var node: Child?
+    private(set) var node: ChildProcess?
     /// The node's port, kept across restarts so the proxy keeps forwarding to it.
     private(set) var nodePort: UInt16 = 0
     private var nodeIncarnation = 0
-    private(set) var proxy: FaultProxy?
+    private(set) var proxy: TCPProxy?
     private var slots: [Slot]
 
     /// Faults injected so far, by kind.
@@ -129,23 +69,23 @@ actor Cluster {
     /// Starts the node (on a free port the first time, then on the same one).
     func startNode() async throws {
         nodeIncarnation += 1
-        let child = try Child(executable: binDirectory.appendingPathComponent("cqlnode"),
+        let child = try await ChildProcess.start(executable: binDirectory.appendingPathComponent("cqlnode"),
                               arguments: ["--host", "127.0.0.1", "--port", String(nodePort),
                                           "--data-dir", workDirectory.appendingPathComponent("node-data").path,
                                           "--lwt-audit-log", auditLogPath],
                               name: "cqlnode-\(nodeIncarnation)", directory: workDirectory)
         node = child
-        let address = try await child.waitForLine(prefix: "cqlnode listening on ", timeout: .seconds(120))
+        let address = try await child.waitForLine(prefix: "cqlnode listening on ", timeout: .seconds(120), in: .standardOutput)
         guard let portText = address.split(separator: ":").last, let port = UInt16(portText) else {
             throw ChaosError("cannot parse the node's address '\(address)'")
         }
         nodePort = port
-        if proxy == nil { proxy = try FaultProxy(upstreamPort: port) }
+        if proxy == nil { proxy = try TCPProxy(upstreamPort: Int(port)) }
     }
 
     /// kill -9 the node and start it again from its commit log.
     func restartNode() async throws {
-        node?.killHard()
+        await node?.killAndWait()
         faults["node kill -9 + restart", default: 0] += 1
         try await Task.sleep(for: .milliseconds(500))
         try await startNode()
@@ -156,13 +96,13 @@ actor Cluster {
         guard let proxy else { throw ChaosError("start the node first") }
         slots[index].incarnation += 1
         let id = "w\(index)-\(slots[index].incarnation)"
-        let child = try Child(executable: binDirectory.appendingPathComponent("worker"),
+        let child = try await ChildProcess.start(executable: binDirectory.appendingPathComponent("worker"),
                               arguments: ["--cassandra", "127.0.0.1:\(proxy.port)", "--http-port", "0", "--worker-id", id,
                                           "--shards", String(shards), "--poll-interval", "200ms", "--log-level", "warning"],
                               name: "worker-\(id)", directory: workDirectory)
         slots[index].child = child
         slots[index].stoppedUntil = nil
-        slots[index].url = try await child.waitForLine(prefix: "worker listening on ", timeout: .seconds(120))
+        slots[index].url = try await child.waitForLine(prefix: "worker listening on ", timeout: .seconds(120), in: .standardOutput)
     }
 
     /// URLs of the workers that run and are not stopped.
@@ -177,7 +117,7 @@ actor Cluster {
     func killRandomWorker<G: RandomNumberGenerator>(using generator: inout G) async throws {
         let candidates = slots.indices.filter { slots[$0].stoppedUntil == nil && slots[$0].child != nil }
         guard let index = candidates.randomElement(using: &generator) else { return }
-        slots[index].child?.killHard()
+        await slots[index].child?.killAndWait()
         slots[index].child = nil
         slots[index].url = nil
         faults[Self.killFault, default: 0] += 1
@@ -220,16 +160,16 @@ actor Cluster {
     /// Stops every worker (SIGTERM with a grace period), then the node.
     func shutdown() async {
         for index in slots.indices {
-            if let child = slots[index].child { await child.stop(grace: 15) }
+            if let child = slots[index].child { await child.stop(grace: .seconds(15)) }
             slots[index].child = nil
         }
-        if let node { await node.stop(grace: 15) }
+        if let node { await node.stop(grace: .seconds(15)) }
         node = nil
     }
 
     /// Kills everything at once (error paths).
-    func killAll() {
-        for slot in slots { slot.child?.killHard() }
-        node?.killHard()
+    func killAll() async {
+        for slot in slots { await slot.child?.killAndWait() }
+        await node?.killAndWait()
     }
 }

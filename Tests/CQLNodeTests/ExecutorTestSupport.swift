@@ -1,6 +1,6 @@
 import CQLWire
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 @testable import CQLNode
 
 /// The node's AST statement: CQLWire's session layer has a `Statement` too, and this test target imports both.
@@ -8,13 +8,13 @@ typealias Statement = CQLNode.Statement
 
 /// A clock tests move by hand (microseconds), so TTL expiry needs no sleeping.
 final class ManualClock: Sendable {
-    private let micros: NIOLockedValueBox<Int64>
+    private let micros: Mutex<Int64>
 
-    init(seconds: Int64 = 1_800_000_000) { micros = NIOLockedValueBox(seconds * 1_000_000) }
+    init(seconds: Int64 = 1_800_000_000) { micros = Mutex(seconds * 1_000_000) }
 
-    func advance(seconds: Int64) { micros.withLockedValue { $0 += seconds * 1_000_000 } }
+    func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
 
-    var now: Int64 { micros.withLockedValue { $0 } }
+    var now: Int64 { micros.withLock { $0 } }
 }
 
 /// An executor over in-memory storage with keyspace `cap` and the fixture tables, driven through `handle`.

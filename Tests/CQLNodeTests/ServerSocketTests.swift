@@ -3,6 +3,7 @@ import CQLWire
 import Foundation
 import NIOPosix
 import Testing
+import TestSupport
 
 /// The protocol server over real loopback sockets, with a raw client that writes exact bytes.
 @Suite("Server over loopback sockets")

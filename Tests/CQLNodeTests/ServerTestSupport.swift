@@ -219,15 +219,6 @@ final class RawClient: Sendable {
     }
 }
 
-/// Whether `condition` becomes true while polling it (up to about 10 s, a safety net against hangs).
-func eventually(_ condition: () async -> Bool) async -> Bool {
-    for _ in 0..<10_000 {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return await condition()
-}
-
 /// Bytes from a hex string (fixtures).
 func bytes(hex: String) -> [UInt8] {
     var result: [UInt8] = []

@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 
 /// The session on several nodes: replica-set routing over a scripted four-node cluster in two data
 /// centers, and preparing on every node (and again on a node that comes back) through TCP proxies
@@ -221,14 +222,14 @@ struct ClusterRoutingTests {
     func prepareOnAllNodes(enabled: Bool) async throws {
         let node = try await EmbeddedNode.start(.init())
         defer { Task { try? await node.shutdown() } }
-        let proxies = try (0..<3).map { _ in try TCPProxy(targetPort: node.port) }
+        let proxies = try (0..<3).map { _ in try TCPProxy(upstreamPort: node.port, recordsClientBytes: true) }
         let session = try await Self.session(proxies.map { CQLEndpoint(host: "127.0.0.1", port: $0.port) },
                                              prepareOnAllNodes: enabled)
         defer { session.close() }
         _ = try await session.execute("CREATE KEYSPACE everywhere WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
         _ = try await session.execute("CREATE TABLE everywhere.t (k int PRIMARY KEY, v int)")
         #expect(try await Self.reachEveryNode(session, proxies))
-        for proxy in proxies { proxy.clientBytes.removeAll() }
+        for proxy in proxies { proxy.clearClientChunks() }
         _ = try await session.prepare("INSERT INTO everywhere.t (k, v) VALUES (?, ?)")
         let prepares = try Self.frames(proxies, .prepare)
         if enabled {
@@ -245,7 +246,7 @@ struct ClusterRoutingTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = try await EmbeddedNode.start(.init(dataDirectory: directory))
         let port = first.port
-        let proxies = try (0..<3).map { _ in try TCPProxy(targetPort: port) }
+        let proxies = try (0..<3).map { _ in try TCPProxy(upstreamPort: port, recordsClientBytes: true) }
         let session = try await Self.session(proxies.map { CQLEndpoint(host: "127.0.0.1", port: $0.port) },
                                              reprepareOnUp: reprepareOnUp)
         defer { session.close() }
@@ -255,12 +256,12 @@ struct ClusterRoutingTests {
         _ = try await session.execute(try insert.bind(Int32(-1), Int32(-1)))
         try await first.shutdown()
         // Cleared while the node is down: the pools' first connections to the new one are all recorded.
-        for proxy in proxies { proxy.clientBytes.removeAll() }
+        for proxy in proxies { proxy.clearClientChunks() }
         let second = try await EmbeddedNode.start(.init(port: port, dataDirectory: directory))
         defer { Task { try? await second.shutdown() } }
         #expect(try await Self.reachEveryNode(session, proxies))
         let warmUpPrepares = try Self.frames(proxies, .prepare)
-        for proxy in proxies { proxy.clientBytes.removeAll() }
+        for proxy in proxies { proxy.clearClientChunks() }
         for key in Int32(0)..<30 {
             var statement = try insert.bind(key, key)
             statement.isIdempotent = true

@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("CQLConnection against the embedded node's protocol server")
 struct ConnectionTests {
@@ -202,7 +203,7 @@ struct ConnectionTests {
     func heartbeats() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())
         defer { Task { await server.stop() } }
-        let proxy = try TCPProxy(targetPort: server.port)
+        let proxy = try TCPProxy(upstreamPort: server.port, recordsClientBytes: true)
         let connection = try await CQLConnection.connect(host: "127.0.0.1", port: proxy.port, configuration: .init(
             heartbeatInterval: .milliseconds(100), heartbeatTimeout: .seconds(5)))
         defer { connection.close() }

@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 
 /// The session end to end against the embedded node's real executor and storage.
 @Suite("CQLSession against the embedded node")
@@ -201,7 +202,7 @@ struct EmbeddedNodeSessionTests {
     func tokenAwareRouting(policy: CQLSession.LoadBalancing) async throws {
         let node = try await EmbeddedNode.start(.init())
         defer { Task { try? await node.shutdown() } }
-        let proxies = try (0..<3).map { _ in try TCPProxy(targetPort: node.port) }
+        let proxies = try (0..<3).map { _ in try TCPProxy(upstreamPort: node.port, recordsClientBytes: true) }
         // Only the first address answers system.local's tokens (the others are other names for the same node),
         // so with token awareness it owns the whole ring.
         let session = try await CQLSession.connect(CQLSession.Configuration(
@@ -211,7 +212,7 @@ struct EmbeddedNodeSessionTests {
         try await Self.createKeyspace(session, "routing")
         _ = try await session.execute("CREATE TABLE routing.t (k int PRIMARY KEY, v int)")
         let insert = try await session.prepare("INSERT INTO routing.t (k, v) VALUES (?, ?)")
-        for proxy in proxies { proxy.clientBytes.removeAll() }
+        for proxy in proxies { proxy.clearClientChunks() }
         for key in 0..<30 { _ = try await session.execute(try insert.bind(Int32(key), Int32(key))) }
         let executes = try proxies.map { proxy in
             try proxy.sentFrames().filter { $0.header.opcode == Opcode.execute.rawValue }.count

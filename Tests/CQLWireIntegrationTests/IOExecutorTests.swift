@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 
 /// Connections whose I/O runs on a ``CQLIOExecutor``, with tasks preferring it (and tasks that do not).
 @Suite("CQLIOExecutor: tasks on the connection's I/O thread")

@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 
 /// The QUERY, EXECUTE and BATCH frames the session sends, recorded on the wire by a proxy,
 /// equal the DataStax Python driver's (Fixtures/python-driver/requests.json, cassandra-driver
@@ -106,14 +107,14 @@ struct PythonDriverFrameTests {
         #expect(selected.count >= (lz4 ? 3 : 30))
         let server = try await TestServer.start(handler: ScriptedHandler(preparedIDs: Self.preparedIDs))
         defer { Task { await server.stop() } }
-        let proxy = try TCPProxy(targetPort: server.port)
+        let proxy = try TCPProxy(upstreamPort: server.port, recordsClientBytes: true)
         let session = try await CQLSession.connect(CQLSession.Configuration(
             contactPoints: [CQLEndpoint(host: "127.0.0.1", port: proxy.port)], compression: lz4 ? [.lz4] : [],
             clientTimestamps: false, connectionsPerNode: 1, discoverNodes: false))
         defer { session.close() }
         for testCase in selected {
             let message = testCase.message
-            proxy.clientBytes.removeAll()
+            proxy.clearClientChunks()
             switch testCase.opcode {
             case "BATCH":
                 var statements: [CQLStatement] = []
@@ -130,7 +131,7 @@ struct PythonDriverFrameTests {
                 case "COUNTER": .counter
                 default: .logged
                 }
-                proxy.clientBytes.removeAll()
+                proxy.clearClientChunks()
                 _ = try? await session.execute(BatchStatement(
                     type, statements, consistency: Self.consistency(message["consistency"]),
                     serialConsistency: Self.consistency(message["serial_consistency"]), timestamp: message["timestamp"].int64))
@@ -138,7 +139,7 @@ struct PythonDriverFrameTests {
                 let body: CQLStatement.Body
                 if let id = message["id"].string {
                     body = .prepared(try await session.prepare(Self.preparedText(id)))
-                    proxy.clientBytes.removeAll()
+                    proxy.clearClientChunks()
                 } else {
                     body = .simple(message["query"].string ?? "")
                 }
@@ -176,12 +177,12 @@ struct PythonDriverFrameTests {
         let testCase = try #require(Self.cases.first { $0.name == "query_values" })
         let server = try await TestServer.start(handler: ScriptedHandler())
         defer { Task { await server.stop() } }
-        let proxy = try TCPProxy(targetPort: server.port)
+        let proxy = try TCPProxy(upstreamPort: server.port, recordsClientBytes: true)
         let session = try await CQLSession.connect(CQLSession.Configuration(
             contactPoints: [CQLEndpoint(host: "127.0.0.1", port: proxy.port)], compression: [], consistency: .one,
             pageSize: 0, clientTimestamps: false, connectionsPerNode: 1, discoverNodes: false))
         defer { session.close() }
-        proxy.clientBytes.removeAll()
+        proxy.clearClientChunks()
         let uuid = try #require(UUID(uuidString: "6ab09bec-e68e-48d9-a5f8-97e6fb4c9b47"))
         _ = try await session.execute(testCase.message["query"].string ?? "", [Int32(42), "héllo ☃", Int64(-1), uuid])
         var frame = try #require(try proxy.sentFrames().last(where: { $0.header.opcode == Opcode.query.rawValue }))

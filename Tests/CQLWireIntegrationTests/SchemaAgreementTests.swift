@@ -3,7 +3,9 @@ import CQLNode
 import CQLWire
 import Foundation
 import Logging
+import Synchronization
 import Testing
+import TestSupport
 
 /// Schema agreement after DDL, on a scripted three-node cluster whose third node lags behind the
 /// schema (an older `schema_version`, `unconfigured table` for the new table) for a set time of a test clock.
@@ -168,13 +170,11 @@ struct SchemaAgreementTests {
 
 /// Records every log message with its level.
 struct LogRecorder: LogHandler {
-    final class Store: @unchecked Sendable {
-        // @unchecked: `entries` is only touched while holding `lock`.
-        private let lock = NSLock()
-        private var entries: [(Logger.Level, String)] = []
+    final class Store: Sendable {
+        private let entries = Mutex<[(Logger.Level, String)]>([])
 
-        func append(_ level: Logger.Level, _ message: String) { lock.withLock { entries.append((level, message)) } }
-        func messages(at level: Logger.Level) -> [String] { lock.withLock { entries.filter { $0.0 == level }.map(\.1) } }
+        func append(_ level: Logger.Level, _ message: String) { entries.withLock { $0.append((level, message)) } }
+        func messages(at level: Logger.Level) -> [String] { entries.withLock { $0.filter { $0.0 == level }.map(\.1) } }
     }
 
     let store = Store()

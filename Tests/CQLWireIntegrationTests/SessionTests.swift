@@ -4,6 +4,7 @@ import Foundation
 import Metrics
 import MetricsTestKit
 import Testing
+import TestSupport
 
 @Suite("CQLSession against the protocol server with a scripted handler")
 struct SessionTests {
@@ -128,13 +129,13 @@ struct SessionTests {
     func severalNodes() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())
         defer { Task { await server.stop() } }
-        let proxies = try (0..<3).map { _ in try TCPProxy(targetPort: server.port) }
+        let proxies = try (0..<3).map { _ in try TCPProxy(upstreamPort: server.port, recordsClientBytes: true) }
         let endpoints = proxies.map { CQLEndpoint(host: "127.0.0.1", port: $0.port) }
         let session = try await CQLSession.connect(Self.configuration(endpoints))
         defer { session.close() }
         #expect(Set(session.nodes) == Set(endpoints))
         for index in 0..<30 { #expect(try echoed(try await session.execute("SELECT \(index)")) == "SELECT \(index)") }
-        proxies[1].cut()
+        proxies[1].stop()
         var failures = 0
         for index in 0..<100 {
             let statement = try CQLStatement("SELECT \(index)", isIdempotent: true)
@@ -164,7 +165,7 @@ struct SessionTests {
     func controlConnectionFailover() async throws {
         let server = try await TestServer.start(handler: ScriptedHandler())
         defer { Task { await server.stop() } }
-        let proxies = try (0..<2).map { _ in try TCPProxy(targetPort: server.port) }
+        let proxies = try (0..<2).map { _ in try TCPProxy(upstreamPort: server.port, recordsClientBytes: true) }
         let session = try await CQLSession.connect(Self.configuration(proxies.map { CQLEndpoint(host: "127.0.0.1", port: $0.port) }))
         defer { session.close() }
         let events = server.server.events
@@ -176,7 +177,7 @@ struct SessionTests {
         #expect(try echoed(try await session.execute("SELECT 1")) == "SELECT 1")
 
         #expect(session.controlConnectionEndpoint == "127.0.0.1:\(proxies[0].port)")
-        proxies[0].cut()
+        proxies[0].stop()
         #expect(await eventually { session.controlConnectionEndpoint == "127.0.0.1:\(proxies[1].port)" })
         #expect(await eventually { events.subscriberCount(for: "STATUS_CHANGE") == 1 })
         #expect(try echoed(try await session.execute(try CQLStatement("SELECT 2", isIdempotent: true))) == "SELECT 2")

@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 
 /// Prepared SELECTs executed with skip_metadata, and LWT answers whose metadata the connection reuses,
 /// against the embedded node, across schema changes.

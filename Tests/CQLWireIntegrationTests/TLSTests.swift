@@ -1,7 +1,7 @@
 import CQLNode
 import CQLWire
 import Foundation
-import TLSTestSupport
+import TestSupport
 import Testing
 
 /// TLS between the client and the embedded node, with certificates the test makes with `openssl`.
@@ -54,7 +54,7 @@ struct TLSTests {
     @Test("queries, prepared statements, an LWT and paging run over TLS, with and without LZ4",
           arguments: [[FrameCompression](), [.lz4]])
     func queries(compression: [FrameCompression]) async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.serverCertificate, key: certificates.serverKey) { node in
             let session = try await CQLSession.connect(Self.sessionConfiguration(
                 node, tls: CQLTLSConfiguration(trustRoots: .file(certificates.caFile)), compression: compression))
@@ -92,7 +92,7 @@ struct TLSTests {
 
     @Test("many concurrent requests over two TLS connections all get their own answers")
     func concurrentRequests() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.serverCertificate, key: certificates.serverKey) { node in
             let session = try await CQLSession.connect(Self.sessionConfiguration(
                 node, tls: CQLTLSConfiguration(trustRoots: .file(certificates.caFile)), compression: [.lz4]))
@@ -111,7 +111,7 @@ struct TLSTests {
 
     @Test("a certificate signed by another CA is refused as an untrusted issuer")
     func otherCA() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.otherServerCertificate, key: certificates.otherServerKey) { node in
             let failure = await Self.tlsFailure {
                 _ = try await CQLSession.connect(Self.sessionConfiguration(
@@ -123,7 +123,7 @@ struct TLSTests {
 
     @Test("an expired certificate is refused as expired")
     func expired() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.expiredCertificate, key: certificates.expiredKey) { node in
             let failure = await Self.tlsFailure {
                 _ = try await CQLConnection.connect(host: node.host, port: node.port, configuration: CQLConnection.Configuration(
@@ -135,7 +135,7 @@ struct TLSTests {
 
     @Test("a certificate for another host name is refused, and accepted with that name as the server name")
     func wrongHostName() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.wrongHostCertificate, key: certificates.wrongHostKey) { node in
             for host in ["127.0.0.1", "localhost"] {
                 let failure = await Self.tlsFailure {
@@ -157,7 +157,7 @@ struct TLSTests {
 
     @Test("mutual TLS: a client certificate from the CA is accepted; none, or one from another CA, is refused")
     func mutualTLS() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.serverCertificate, key: certificates.serverKey,
                                    clientCA: certificates.caFile) { node in
             let session = try await CQLSession.connect(Self.sessionConfiguration(node, tls: CQLTLSConfiguration(
@@ -187,7 +187,7 @@ struct TLSTests {
 
     @Test("a plaintext client against a TLS node fails at once with a hint to use TLS")
     func plaintextClientOnTLSNode() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.serverCertificate, key: certificates.serverKey) { node in
             let clock = ContinuousClock()
             let start = clock.now
@@ -204,7 +204,7 @@ struct TLSTests {
 
     @Test("a TLS client against a plaintext node fails at once: the node does not speak TLS")
     func tlsClientOnPlaintextNode() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         let node = try await EmbeddedNode.start(.init())
         defer { Task { try? await node.shutdown() } }
         let clock = ContinuousClock()
@@ -221,7 +221,7 @@ struct TLSTests {
     func silentPeer() async throws {
         // A listening socket that accepts (the kernel does) and never says a word.
         let listener = try SilentListener()
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         let clock = ContinuousClock()
         let start = clock.now
         let failure = await Self.tlsFailure {
@@ -235,7 +235,7 @@ struct TLSTests {
     @Test("a session skips a contact point whose handshake times out and connects through the next one")
     func timedOutContactPoint() async throws {
         let listener = try SilentListener()
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(certificate: certificates.serverCertificate, key: certificates.serverKey) { node in
             var configuration = Self.sessionConfiguration(node, tls: CQLTLSConfiguration(trustRoots: .file(certificates.caFile)))
             configuration.contactPoints.insert(CQLEndpoint(host: "127.0.0.1", port: listener.port), at: 0)
@@ -250,7 +250,7 @@ struct TLSTests {
 
     @Test("configurations that cannot work are refused before connecting")
     func invalidConfigurations() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         var withExecutor = CQLSession.Configuration(contactPoints: [CQLEndpoint(host: "127.0.0.1", port: 1)], usesIOExecutor: true)
         withExecutor.tls = CQLTLSConfiguration(trustRoots: .file(certificates.caFile))
         await #expect(performing: { _ = try await CQLSession.connect(withExecutor) }, throws: { error in

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import CQLWire
 
@@ -249,8 +250,8 @@ struct CompressionTests {
         #expect(CompressionVectors.snappyCapture.count == 38)
     }
 
-    @Test("python lz4 and libsnappy read what we write", .enabled(if: CompressionPeer.available))
-    func peersReadOurOutput() throws {
+    @Test("python lz4 and libsnappy read what we write", .enabled { await CompressionPeer.available() })
+    func peersReadOurOutput() async throws {
         let inputs = CompressionSamples.all.filter { $0.bytes.count <= 300_000 }
         var request = ""
         for input in inputs {
@@ -258,7 +259,7 @@ struct CompressionTests {
             let snappy = FrameCompression.snappy.compress(input.bytes)
             request += "\(hex(lz4)) \(hex(snappy))\n"
         }
-        let answers = try CompressionPeer.run(request).split(separator: "\n", omittingEmptySubsequences: false)
+        let answers = try await CompressionPeer.run(request).split(separator: "\n", omittingEmptySubsequences: false)
         try #require(answers.count >= inputs.count)
         for (input, answer) in zip(inputs, answers) {
             let halves = answer.split(separator: " ", omittingEmptySubsequences: false)
@@ -462,34 +463,16 @@ for line in sys.stdin:
     print(plain.hex(), "-" if snappy_plain is None else snappy_plain.hex())
 """#
 
-    static let available: Bool = {
-        guard let output = try? run("", probe: true) else { return false }
-        return output.hasPrefix("ok")
-    }()
+    /// Whether python3 has the lz4 module (scripts/test.sh installs it), checked once.
+    static func available() async -> Bool { await probe.value }
 
-    static func run(_ input: String, probe: Bool = false) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let code = probe
-            ? "import lz4.block; print('ok')"
-            : script
-        process.arguments = ["python3", "-c", code]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Feed stdin from another thread: the peer's answers can fill the pipe before it reads everything.
-        let data = Data(input.utf8)
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(data)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return "" }
-        return String(decoding: output, as: UTF8.self)
+    private static let probe = Task {
+        (try? await Command.run("python3", ["-c", "import lz4.block; print('ok')"], timeout: .seconds(60)))?.stdout.hasPrefix("ok") == true
+    }
+
+    /// The peer's answer lines for request lines `lz4-hex snappy-hex` (empty when the peer failed).
+    static func run(_ input: String) async throws -> String {
+        let outcome = try await Command.run("python3", ["-c", script], input: input, timeout: .seconds(300))
+        return outcome.status == 0 ? outcome.stdout : ""
     }
 }

@@ -1,16 +1,17 @@
 import ChaosKit
 import Foundation
+import Synchronization
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A loopback peer behind the proxy: accepts one connection and hands its descriptor over.
-private final class Upstream: @unchecked Sendable {
+private final class Upstream: Sendable {
     let port: UInt16
     private let listener: Int32
-    private let lock = NSLock()
-    private var accepted: Int32?
+    private let accepted = Mutex<Int32?>(nil)
 
     init() throws {
         let (fd, port) = try Sockets.listen(port: 0)
@@ -18,9 +19,7 @@ private final class Upstream: @unchecked Sendable {
         self.port = port
         Sockets.spawn { [self] in
             let client = accept(listener, nil, nil)
-            lock.lock()
-            accepted = client
-            lock.unlock()
+            accepted.withLock { $0 = client }
         }
     }
 
@@ -34,12 +33,12 @@ private final class Upstream: @unchecked Sendable {
     }
 
     private func current() -> Int32? {
-        lock.withLock { accepted }
+        accepted.withLock { $0 }
     }
 
     deinit {
         close(listener)
-        if let accepted, accepted >= 0 { close(accepted) }
+        if let fd = accepted.withLock({ $0 }), fd >= 0 { close(fd) }
     }
 }
 
@@ -64,14 +63,14 @@ private func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
     bytes.withUnsafeBytes { raw in raw.baseAddress.map { Sockets.writeAll(fd, $0, raw.count) } ?? false }
 }
 
-@Suite("Fault proxy")
+@Suite("TCP proxy")
 struct ProxyTests {
     @Test("forwards bytes both ways", arguments: [1, 100, 200_000])
     func forwards(size: Int) async throws {
         let upstream = try Upstream()
-        let proxy = try FaultProxy(upstreamPort: upstream.port)
+        let proxy = try TCPProxy(upstreamPort: Int(upstream.port))
         defer { proxy.stop() }
-        let client = try #require(Sockets.connect(port: proxy.port))
+        let client = try #require(Sockets.connect(port: UInt16(proxy.port)))
         defer { close(client) }
         let server = try await upstream.connection()
         let request = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -87,9 +86,9 @@ struct ProxyTests {
     @Test("a cut closes both sides and refuses new connections for a while")
     func cut() async throws {
         let upstream = try Upstream()
-        let proxy = try FaultProxy(upstreamPort: upstream.port)
+        let proxy = try TCPProxy(upstreamPort: Int(upstream.port))
         defer { proxy.stop() }
-        let client = try #require(Sockets.connect(port: proxy.port))
+        let client = try #require(Sockets.connect(port: UInt16(proxy.port)))
         defer { close(client) }
         let server = try await upstream.connection()
         async let warmup = readBytes(server, count: 1)
@@ -100,7 +99,7 @@ struct ProxyTests {
         #expect(await readBytes(client, count: 1).isEmpty)
         #expect(await readBytes(server, count: 1).isEmpty)
         // A new connection is accepted by the kernel but closed by the proxy at once.
-        let refused = try #require(Sockets.connect(port: proxy.port))
+        let refused = try #require(Sockets.connect(port: UInt16(proxy.port)))
         defer { close(refused) }
         #expect(await readBytes(refused, count: 1).isEmpty)
     }
@@ -108,9 +107,9 @@ struct ProxyTests {
     @Test("a delay holds each chunk back and still delivers it intact")
     func delay() async throws {
         let upstream = try Upstream()
-        let proxy = try FaultProxy(upstreamPort: upstream.port)
+        let proxy = try TCPProxy(upstreamPort: Int(upstream.port))
         defer { proxy.stop() }
-        let client = try #require(Sockets.connect(port: proxy.port))
+        let client = try #require(Sockets.connect(port: UInt16(proxy.port)))
         defer { close(client) }
         let server = try await upstream.connection()
         #expect(proxy.delayedChunks == 0)

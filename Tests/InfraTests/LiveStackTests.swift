@@ -1,14 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Asks Prometheus for an instant vector and returns each series' labels and value.
 func prometheusQuery(_ base: String, _ query: String) async throws -> [(labels: [String: String], value: Double)] {
     let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
     let response = try await HTTP.request("GET", "\(base)/api/v1/query?query=\(encoded)")
-    guard response.status == 200 else { throw InfraFailure("query \(query): HTTP \(response.status) \(response.body)") }
+    guard response.status == 200 else { throw TestSupportError("query \(query): HTTP \(response.status) \(response.body)") }
     let object = try HTTP.object(response.body)
     guard object["status"] as? String == "success", let data = object["data"] as? [String: Any],
-          let result = data["result"] as? [[String: Any]] else { throw InfraFailure("query \(query): \(response.body)") }
+          let result = data["result"] as? [[String: Any]] else { throw TestSupportError("query \(query): \(response.body)") }
     return result.compactMap { series in
         guard let pair = series["value"] as? [Any], pair.count == 2, let text = pair[1] as? String,
               let value = Double(text) else { return nil }
@@ -16,26 +17,15 @@ func prometheusQuery(_ base: String, _ query: String) async throws -> [(labels: 
     }
 }
 
-/// Polls `condition` until it holds, failing with `what` after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(250))
-    }
-    throw InfraFailure("\(what) did not happen within \(timeout)")
-}
-
 /// Creates a job and asks for a run now; returns its id.
 func createAndRunJob(_ worker: String) async throws -> String {
     let created = try await HTTP.request("POST", "\(worker)/jobs",
                                          json: #"{"schedule":"now","payload":"{}","max_duration_seconds":60,"kind":"echo"}"#)
     guard created.status == 201, let id = try HTTP.object(created.body)["job_id"] as? String else {
-        throw InfraFailure("POST /jobs answered \(created.status): \(created.body)")
+        throw TestSupportError("POST /jobs answered \(created.status): \(created.body)")
     }
     let run = try await HTTP.request("POST", "\(worker)/jobs/\(id)/run")
-    guard run.status == 200 else { throw InfraFailure("POST /jobs/\(id)/run answered \(run.status): \(run.body)") }
+    guard run.status == 200 else { throw TestSupportError("POST /jobs/\(id)/run answered \(run.status): \(run.body)") }
     return id
 }
 
@@ -47,10 +37,10 @@ struct LiveStackTests {
     func prometheusScrapesWorker() async throws {
         let scratch = try ScratchDirectory()
         // Found before any process starts, so a missing tool cannot leave the worker running.
-        let promtool = try Repo.onPath("promtool")
-        let prometheusBinary = try Repo.onPath("prometheus")
+        let promtool = try Repository.requireOnPath("promtool")
+        let prometheusBinary = try Repository.requireOnPath("prometheus")
         let worker = try await RunningWorker.start(scratch: scratch)
-        let prometheusPort = try freeLoopbackPort()
+        let prometheusPort = try Sockets.freePort()
         let target = try #require(URL(string: worker.url)).port.map { "127.0.0.1:\($0)" }
         let config = """
             global:
@@ -65,15 +55,15 @@ struct LiveStackTests {
         try config.write(toFile: scratch.path("prometheus.yml"), atomically: true, encoding: .utf8)
         let check = try await Command.run(promtool, ["check", "config", scratch.path("prometheus.yml")])
         #expect(check.status == 0, "\(check.transcript)")
-        let prometheus = try LaunchedProcess(prometheusBinary, [
+        let prometheus = try await ChildProcess.start(prometheusBinary, [
             "--config.file=\(scratch.path("prometheus.yml"))",
             "--web.listen-address=127.0.0.1:\(prometheusPort)",
             "--storage.tsdb.path=\(scratch.path("tsdb"))",
-        ], currentDirectory: scratch.url, scratch: scratch)
+        ], logs: scratch.path, workingDirectory: scratch.path)
         do {
             let base = "http://127.0.0.1:\(prometheusPort)"
             try await eventually("Prometheus ready", timeout: .seconds(60)) {
-                guard prometheus.isRunning else { throw InfraFailure("prometheus exited: \(prometheus.stderr)") }
+                guard prometheus.isRunning else { throw TestSupportError("prometheus exited: \(prometheus.standardError)") }
                 return (try? await HTTP.request("GET", "\(base)/-/ready"))?.status == 200
             }
             try await eventually("up{job=\"worker\"} == 1") {
@@ -112,7 +102,7 @@ struct LiveStackTests {
                 return try HTTP.object(answer.body)["status"] as? String == "succeeded"
             }
             let metrics = try await HTTP.request("GET", "\(worker.url)/metrics")
-            guard metrics.status == 200 else { throw InfraFailure("GET /metrics answered \(metrics.status)") }
+            guard metrics.status == 200 else { throw TestSupportError("GET /metrics answered \(metrics.status)") }
             await worker.process.stop()
             return metrics.body + "\n"
         } catch {
@@ -133,12 +123,12 @@ struct LiveStackTests {
 
     @Test("a worker's real /metrics passes promtool check metrics: HELP for every family, buckets from 1 ms and to 7 days, process_* metrics")
     func metricsPassPromtool() async throws {
-        let promtool = try Repo.onPath("promtool")
+        let promtool = try Repository.requireOnPath("promtool")
         let text = try await metricsAfterOneRun()
         let scratch = try ScratchDirectory()
         try text.write(toFile: scratch.path("metrics.txt"), atomically: true, encoding: .utf8)
         // promtool reads the exposition on standard input.
-        let check = try await Command.run(try Repo.onPath("sh"), ["-c", "\"$0\" check metrics < \"$1\"", promtool, scratch.path("metrics.txt")])
+        let check = try await Command.run(try Repository.requireOnPath("sh"), ["-c", "\"$0\" check metrics < \"$1\"", promtool, scratch.path("metrics.txt")])
         #expect(check.status == 0, "promtool check metrics: \(check.transcript)")
 
         let lines = text.split(separator: "\n").map(String.init)
@@ -168,28 +158,28 @@ struct LiveStackTests {
     @Test("init_schema.sh applies the schema to a standalone cqlnode, twice (idempotent)")
     func initSchemaOnStandaloneNode() async throws {
         try await withStandaloneNode { host, port in
-            let environment = ["CASSANDRA_HOST": host, "CASSANDRA_PORT": port, "WORKER": try Repo.product("worker")]
+            let environment = ["CASSANDRA_HOST": host, "CASSANDRA_PORT": port, "WORKER": try Repository.product("worker")]
             for round in 1...2 {
-                let outcome = try await Command.run(try Repo.onPath("bash"),
-                                                    [Repo.file("scripts/init_schema.sh").path, "--timeout", "60"],
+                let outcome = try await Command.run(try Repository.requireOnPath("bash"),
+                                                    [Repository.file("scripts/init_schema.sh").path, "--timeout", "60"],
                                                     environment: environment)
                 #expect(outcome.status == 0, "round \(round): \(outcome.transcript)")
                 #expect(outcome.stdout.contains("schema applied to keyspace scheduler"), "round \(round): \(outcome.transcript)")
             }
-            let probe = try await Command.run(try Repo.product("cqlprobe"), [
+            let probe = try await Command.run(try Repository.product("cqlprobe"), [
                 host, port, "-e",
                 "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler'; SELECT name FROM scheduler.locks;",
             ])
             #expect(probe.status == 0, "\(probe.transcript)")
             // One row per migration of the schema file, however often it is applied.
-            let migrations = try Repo.text("infra/schema.cql")
+            let migrations = try Repository.text("infra/schema.cql")
                 .components(separatedBy: "INSERT INTO scheduler.schema_version").count - 1
             #expect(migrations >= 2)
             #expect(probe.stdout.contains("(\(migrations) rows)"), "\(probe.transcript)")
             // Another keyspace, from the positional host/port form.
             let renamed = try await initSchema(["--keyspace", "infra_check", host, port])
             #expect(renamed.status == 0, "\(renamed.transcript)")
-            let tables = try await Command.run(try Repo.product("cqlprobe"), [host, port, "-e", "SELECT job_id FROM infra_check.jobs;"])
+            let tables = try await Command.run(try Repository.product("cqlprobe"), [host, port, "-e", "SELECT job_id FROM infra_check.jobs;"])
             #expect(tables.status == 0, "\(tables.transcript)")
         }
     }
@@ -197,7 +187,7 @@ struct LiveStackTests {
     /// Runs `body` with the host and port of a fresh standalone cqlnode, stopped afterwards (also when `body` throws).
     func withStandaloneNode(_ body: (String, String) async throws -> Void) async throws {
         let scratch = try ScratchDirectory()
-        let node = try LaunchedProcess(try Repo.product("cqlnode"), ["--in-memory", "--port", "0"], scratch: scratch)
+        let node = try await ChildProcess.start(try Repository.product("cqlnode"), ["--in-memory", "--port", "0"], logs: scratch.path)
         do {
             let address = try await node.waitFor("cqlnode listening line") { lineValue($0, after: "cqlnode listening on ") }
             let parts = address.split(separator: ":").map(String.init)
@@ -211,8 +201,8 @@ struct LiveStackTests {
     }
 
     func initSchema(_ arguments: [String]) async throws -> Command.Outcome {
-        try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/init_schema.sh").path] + arguments,
-                              environment: ["WORKER": try Repo.product("worker")])
+        try await Command.run(try Repository.requireOnPath("bash"), [Repository.file("scripts/init_schema.sh").path] + arguments,
+                              environment: ["WORKER": try Repository.product("worker")])
     }
 
     @Test("init_schema.sh --cluster --dc creates the keyspace with those data centres, twice; an unknown data centre names the statement")
@@ -226,7 +216,7 @@ struct LiveStackTests {
                 // The second run finds every migration recorded: only the keyspace statement is sent.
                 #expect(outcome.stderr.contains("CREATE TABLE") == (round == 1), "round \(round): \(outcome.transcript)")
             }
-            let replication = try await Command.run(try Repo.product("cqlprobe"), [
+            let replication = try await Command.run(try Repository.product("cqlprobe"), [
                 host, port, "-e", "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'dc_check';",
             ])
             #expect(replication.stdout.contains("NetworkTopologyStrategy") && replication.stdout.contains("datacenter1"),
@@ -245,11 +235,11 @@ struct LiveStackTests {
         try await withStandaloneNode { host, port in
             // The keyspace as migration 1 left it: the file up to migration 2.
             let scratch = try ScratchDirectory()
-            let text = try Repo.text("infra/schema.cql")
+            let text = try Repository.text("infra/schema.cql")
             let cut = try #require(text.range(of: "-- migration 2:"))
             let file = scratch.path("migration1.cql")
             try String(text[..<cut.lowerBound]).write(toFile: file, atomically: true, encoding: .utf8)
-            let seeded = try await Command.run(try Repo.product("cqlprobe"), [host, port, "-f", file])
+            let seeded = try await Command.run(try Repository.product("cqlprobe"), [host, port, "-f", file])
             #expect(seeded.status == 0, "\(seeded.transcript)")
 
             let plan = try await initSchema(["--dry-run", host, port])
@@ -265,13 +255,13 @@ struct LiveStackTests {
             let applied = try await initSchema([host, port])
             #expect(applied.status == 0, "\(applied.transcript)")
             #expect(applied.stderr.contains("== ALTER TABLE scheduler.jobs_by_status ADD next_due_at timestamp"), "\(applied.transcript)")
-            let versions = try await Command.run(try Repo.product("cqlprobe"), [
+            let versions = try await Command.run(try Repository.product("cqlprobe"), [
                 host, port, "-e", "SELECT version FROM scheduler.schema_version WHERE scope = 'scheduler';",
             ])
             #expect(versions.stdout.contains("(4 rows)"), "\(versions.transcript)")
 
             // A run that added the columns but stopped before recording migrations 2 to 4: the ADDs are skipped.
-            let forget = try await Command.run(try Repo.product("cqlprobe"), [
+            let forget = try await Command.run(try Repository.product("cqlprobe"), [
                 host, port, "-e", "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 2; "
                     + "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 3; "
                     + "DELETE FROM scheduler.schema_version WHERE scope = 'scheduler' AND version = 4;",
@@ -288,10 +278,10 @@ struct LiveStackTests {
 
     @Test("init_schema.sh gives up with a clear error when nothing answers CQL")
     func initSchemaWithoutNode() async throws {
-        let port = try freeLoopbackPort()
-        let outcome = try await Command.run(try Repo.onPath("bash"), [
-            Repo.file("scripts/init_schema.sh").path, "--timeout", "2", "127.0.0.1", "\(port)",
-        ], environment: ["WORKER": try Repo.product("worker")])
+        let port = try Sockets.freePort()
+        let outcome = try await Command.run(try Repository.requireOnPath("bash"), [
+            Repository.file("scripts/init_schema.sh").path, "--timeout", "2", "127.0.0.1", "\(port)",
+        ], environment: ["WORKER": try Repository.product("worker")])
         #expect(outcome.status == 1, "\(outcome.transcript)")
         #expect(outcome.stderr.contains("no CQL answer from 127.0.0.1:\(port)"), "\(outcome.transcript)")
     }
@@ -302,7 +292,7 @@ struct LiveStackTests {
         let worker = try await RunningWorker.start(scratch: scratch)
         let outcome: Command.Outcome
         do {
-            outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/smoke_test.sh").path],
+            outcome = try await Command.run(try Repository.requireOnPath("bash"), [Repository.file("scripts/smoke_test.sh").path],
                                             environment: ["SCHEDULER_URL": worker.url, "SCHEDULER_API_TOKEN": ""])
         } catch {
             await worker.process.stop()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `--help` and `-h` of every script: the usage, exit status 0 and no side effects. Programs that
@@ -8,8 +9,8 @@ import Testing
 struct ScriptHelpTests {
     /// The runnable scripts under scripts/ (the sourced ones in scripts/lib aside).
     static func scripts() throws -> [String] {
-        let directory = Repo.file("scripts")
-        guard let walker = FileManager.default.enumerator(atPath: directory.path) else { throw InfraFailure("no scripts/") }
+        let directory = Repository.file("scripts")
+        guard let walker = FileManager.default.enumerator(atPath: directory.path) else { throw TestSupportError("no scripts/") }
         return walker.compactMap { $0 as? String }
             .filter { ($0.hasSuffix(".sh") || $0.hasSuffix(".py")) && !$0.hasPrefix("lib/") }
             .sorted()
@@ -22,7 +23,7 @@ struct ScriptHelpTests {
     /// Path and modification time of every repository file outside build and git directories.
     static func repositoryState() -> [String: Date] {
         var state: [String: Date] = [:]
-        guard let walker = FileManager.default.enumerator(at: Repo.root, includingPropertiesForKeys: [.contentModificationDateKey],
+        guard let walker = FileManager.default.enumerator(at: Repository.root, includingPropertiesForKeys: [.contentModificationDateKey],
                                                            options: []) else { return state }
         for case let url as URL in walker {
             let name = url.lastPathComponent
@@ -49,12 +50,12 @@ struct ScriptHelpTests {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: stub)
         }
         // Found before PATH gets the stubs: the Python scripts themselves run on the real interpreter.
-        let python = try Repo.onPath("python3")
-        let bash = try Repo.onPath("bash")
+        let python = try Repository.requireOnPath("python3")
+        let bash = try Repository.requireOnPath("bash")
         let path = stubs + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         let before = Self.repositoryState()
         for script in scripts {
-            let file = Repo.file("scripts/\(script)").path
+            let file = Repository.file("scripts/\(script)").path
             let interpreter = script.hasSuffix(".py") ? python : bash
             let outcome = try await Command.run(interpreter, [file, flag], environment: ["PATH": path], timeout: .seconds(60))
             #expect(outcome.status == 0, "\(script) \(flag): \(outcome.transcript)")

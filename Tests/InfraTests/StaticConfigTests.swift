@@ -1,19 +1,20 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Parses a YAML file of the repository with PyYAML (merge keys included) into JSON objects.
 func loadYAML(_ relative: String) async throws -> [String: Any] {
     let script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
-    let outcome = try await Command.run(try Repo.onPath("python3"), ["-c", script, Repo.file(relative).path])
-    guard outcome.status == 0 else { throw InfraFailure("\(relative) does not parse as YAML: \(outcome.transcript)") }
+    let outcome = try await Command.run(try Repository.requireOnPath("python3"), ["-c", script, Repository.file(relative).path])
+    guard outcome.status == 0 else { throw TestSupportError("\(relative) does not parse as YAML: \(outcome.transcript)") }
     return try HTTP.object(outcome.stdout)
 }
 
 /// Every PromQL expression of the Grafana dashboard.
 func dashboardExpressions() throws -> [String] {
-    let data = try Data(contentsOf: Repo.file("infra/grafana/dashboards/scheduler.json"))
+    let data = try Data(contentsOf: Repository.file("infra/grafana/dashboards/scheduler.json"))
     guard let dashboard = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let panels = dashboard["panels"] as? [[String: Any]] else { throw InfraFailure("dashboard has no panels array") }
+          let panels = dashboard["panels"] as? [[String: Any]] else { throw TestSupportError("dashboard has no panels array") }
     return panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
 }
 
@@ -37,15 +38,15 @@ func metricNames(in expression: String) -> Set<String> {
 struct StaticConfigTests {
     @Test("promtool accepts infra/prometheus/prometheus.yml")
     func promtoolAcceptsConfig() async throws {
-        let outcome = try await Command.run(try Repo.onPath("promtool"),
-                                            ["check", "config", Repo.file("infra/prometheus/prometheus.yml").path])
+        let outcome = try await Command.run(try Repository.requireOnPath("promtool"),
+                                            ["check", "config", Repository.file("infra/prometheus/prometheus.yml").path])
         #expect(outcome.status == 0, "\(outcome.transcript)")
         #expect(outcome.stdout.contains("SUCCESS"))
     }
 
     @Test("the Grafana dashboard is valid JSON with a panel for each scheduler concern")
     func dashboardIsWellFormed() async throws {
-        let data = try Data(contentsOf: Repo.file("infra/grafana/dashboards/scheduler.json"))
+        let data = try Data(contentsOf: Repository.file("infra/grafana/dashboards/scheduler.json"))
         let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect((dashboard["uid"] as? String)?.isEmpty == false)
         let panels = try #require(dashboard["panels"] as? [[String: Any]])
@@ -135,7 +136,7 @@ struct StaticConfigTests {
             for volume in service["volumes"] as? [String] ?? [] {
                 let source = String(volume.split(separator: ":").first ?? "")
                 if source.hasPrefix(".") || source.hasPrefix("/") {
-                    let path = Repo.file("infra/\(source)").path
+                    let path = Repository.file("infra/\(source)").path
                     #expect(source.hasPrefix("/") || FileManager.default.fileExists(atPath: path), "\(name) mounts missing \(source)")
                 } else {
                     #expect(declaredVolumes.contains(source), "\(name) uses undeclared volume \(source)")
@@ -154,7 +155,7 @@ struct StaticConfigTests {
             #expect(environment["MAX_HEAP_SIZE"] != nil && environment["HEAP_NEWSIZE"] != nil)
         }
         // The cluster schema names datacenter1: the nodes must be in that data centre.
-        #expect(try Repo.text("infra/schema.cql").contains("'datacenter1': 3"))
+        #expect(try Repository.text("infra/schema.cql").contains("'datacenter1': 3"))
 
         // Every scrape target is host:port of a compose service that serves that port.
         let prometheus = try await loadYAML("infra/prometheus/prometheus.yml")
@@ -187,7 +188,7 @@ struct StaticConfigTests {
 
     @Test("infra/Dockerfile is multi-stage, runs as non-root and builds products that exist")
     func dockerfileMatchesPackage() throws {
-        let dockerfile = try Repo.text("infra/Dockerfile")
+        let dockerfile = try Repository.text("infra/Dockerfile")
         let lines = dockerfile.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.hasPrefix("#") }
         let stages = lines.filter { $0.hasPrefix("FROM ") }
@@ -200,7 +201,7 @@ struct StaticConfigTests {
         #expect(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/healthz"))
 
         // --product names must be executable products of Package.swift.
-        let manifest = try Repo.text("Package.swift")
+        let manifest = try Repository.text("Package.swift")
         let words = dockerfile.components(separatedBy: .whitespacesAndNewlines).filter { !$0.isEmpty }
         var products: [String] = []
         for (index, word) in words.enumerated() where word == "--product" && index + 1 < words.count {
@@ -222,7 +223,7 @@ struct StaticConfigTests {
             } else {
                 for source in parts.dropFirst().dropLast() where !source.hasPrefix("--") {
                     let path = source.hasSuffix("*") ? String(source.dropLast()) : source
-                    #expect(source.hasSuffix("*") || FileManager.default.fileExists(atPath: Repo.file(path).path),
+                    #expect(source.hasSuffix("*") || FileManager.default.fileExists(atPath: Repository.file(path).path),
                             "COPY source \(source) does not exist")
                 }
             }
@@ -235,8 +236,8 @@ struct StaticConfigTests {
         "scripts/start.sh", "scripts/stop.sh", "scripts/init_schema.sh", "scripts/smoke_test.sh",
     ])
     func scriptHelp(script: String) async throws {
-        #expect(try Repo.text(script).contains("set -euo pipefail"))
-        let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file(script).path, "--help"], timeout: .seconds(30))
+        #expect(try Repository.text(script).contains("set -euo pipefail"))
+        let outcome = try await Command.run(try Repository.requireOnPath("bash"), [Repository.file(script).path, "--help"], timeout: .seconds(30))
         #expect(outcome.status == 0, "\(outcome.transcript)")
         #expect(outcome.stdout.contains("usage:"))
         // The help is the usage text, not lines of the script's own source.
@@ -252,9 +253,9 @@ struct StaticConfigTests {
         let bin = scratch.path("bin")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         for tool in ["bash", "dirname", "sed"] {
-            try FileManager.default.createSymbolicLink(atPath: "\(bin)/\(tool)", withDestinationPath: try Repo.onPath(tool))
+            try FileManager.default.createSymbolicLink(atPath: "\(bin)/\(tool)", withDestinationPath: try Repository.requireOnPath(tool))
         }
-        let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file(script).path],
+        let outcome = try await Command.run(try Repository.requireOnPath("bash"), [Repository.file(script).path],
                                             environment: ["PATH": bin], timeout: .seconds(30))
         #expect(outcome.status == 1, "\(outcome.transcript)")
         #expect(outcome.stderr.contains("docker is not installed"), "\(outcome.transcript)")
@@ -269,8 +270,8 @@ struct StaticConfigTests {
          "datacenter1"),
     ])
     func schemaVariants(arguments: [String], expected: String, absent: String) async throws {
-        let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/init_schema.sh").path] + arguments
-            + ["--keyspace", "jobs_eu"], environment: ["WORKER": try Repo.product("worker")], timeout: .seconds(30))
+        let outcome = try await Command.run(try Repository.requireOnPath("bash"), [Repository.file("scripts/init_schema.sh").path] + arguments
+            + ["--keyspace", "jobs_eu"], environment: ["WORKER": try Repository.product("worker")], timeout: .seconds(30))
         #expect(outcome.status == 0, "\(outcome.transcript)")
         let statements = outcome.stdout.split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: "\n")
         #expect(statements.contains("CREATE KEYSPACE IF NOT EXISTS jobs_eu WITH replication = {\(expected)}"))
@@ -284,7 +285,7 @@ struct StaticConfigTests {
         ["--dc", "dc1"], ["--dc", "dc1:three"], ["--dc"],
     ])
     func schemaBadUsage(arguments: [String]) async throws {
-        let outcome = try await Command.run(try Repo.onPath("bash"), [Repo.file("scripts/init_schema.sh").path] + arguments,
+        let outcome = try await Command.run(try Repository.requireOnPath("bash"), [Repository.file("scripts/init_schema.sh").path] + arguments,
                                             timeout: .seconds(30))
         #expect(outcome.status == 2, "\(outcome.transcript)")
     }

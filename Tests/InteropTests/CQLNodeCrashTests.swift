@@ -21,7 +21,7 @@ struct CQLNodeCrashTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cqlnode-crash-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
-        let first = try CQLNodeExecutableTests.RunningNode(binary: binary, arguments: ["--port", "0", "--data-dir", directory])
+        let first = try await CQLNodeExecutableTests.RunningNode(binary: binary, arguments: ["--port", "0", "--data-dir", directory])
         let port = try await first.waitUntilListening()
         let session = try await CQLSession.connect(.init(contactPoints: [CQLEndpoint(host: "127.0.0.1", port: port)]))
         _ = try await session.execute("CREATE KEYSPACE storm WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
@@ -56,7 +56,7 @@ struct CQLNodeCrashTests {
         let written = acknowledged.all
         #expect(written.count >= 2_000, "the storm was acknowledged only \(written.count) writes before the kill")
 
-        let second = try CQLNodeExecutableTests.RunningNode(binary: binary, arguments: ["--port", "0", "--data-dir", directory])
+        let second = try await CQLNodeExecutableTests.RunningNode(binary: binary, arguments: ["--port", "0", "--data-dir", directory])
         let secondPort = try await second.waitUntilListening()
         let reader = try await CQLSession.connect(.init(contactPoints: [CQLEndpoint(host: "127.0.0.1", port: secondPort)]))
         var recovered = Set<Int32>()
@@ -66,6 +66,6 @@ struct CQLNodeCrashTests {
         reader.close()
         let lost = written.subtracting(recovered)
         #expect(lost.isEmpty, "\(lost.count) of \(written.count) acknowledged writes were lost, e.g. \(lost.sorted().prefix(10))")
-        #expect(try await second.stop(SIGTERM) == 0, "\(second.output.text)")
+        #expect(try await second.stop(SIGTERM) == 0, "\(second.output)")
     }
 }

@@ -1,5 +1,6 @@
 import CQLNode
 import Foundation
+import TestSupport
 import Testing
 
 /// The proof that the embedded node passes for Cassandra 4.1: real peers nobody here wrote (the DataStax
@@ -10,20 +11,20 @@ import Testing
 /// is 4.1.7", which the assertions ignore.
 @Suite("Python peers against the embedded node", .serialized)
 struct PythonPeerInteropTests {
-    static let script = PeerProcess.scriptsDirectory.appendingPathComponent("driver_interop.py").path
+    static let script = Peers.scriptsDirectory.appendingPathComponent("driver_interop.py").path
 
     /// Runs the driver script against a node and fails with its whole output when a check fails.
     private func runDriverScript(port: Int, credentials: String? = nil) async throws {
-        let python = try #require(PeerProcess.which("python3"), "python3 is not on PATH")
+        let python = try #require(Repository.onPath("python3"), "python3 is not on PATH")
         var arguments = [Self.script, "127.0.0.1", String(port)]
         if let credentials { arguments.append(credentials) }
-        let outcome = try await PeerProcess.run(python, arguments, timeout: .seconds(180))
+        let outcome = try await Command.run(python, arguments, combineOutput: true, timeout: .seconds(180))
         #expect(!outcome.timedOut, "driver script timed out:\n\(outcome.output)")
         #expect(outcome.status == 0 && outcome.output.contains("ALL OK"), "driver script failed:\n\(outcome.output)")
     }
 
     @Test("the DataStax Python driver with default settings: metadata, DDL, prepared, paging, LWT, batches, TTL, UDTs, counters",
-          .enabled(if: PeerProcess.pythonDriverAvailable, "cassandra-driver is not installed (scripts/test.sh installs it)"))
+          .enabled("cassandra-driver is not installed (scripts/test.sh installs it)") { await Peers.pythonDriverAvailable() })
     func pythonDriver() async throws {
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration())
         do {
@@ -36,13 +37,13 @@ struct PythonPeerInteropTests {
     }
 
     @Test("the Python driver authenticates with PlainTextAuthProvider when the node requires it",
-          .enabled(if: PeerProcess.pythonDriverAvailable, "cassandra-driver is not installed (scripts/test.sh installs it)"))
+          .enabled("cassandra-driver is not installed (scripts/test.sh installs it)") { await Peers.pythonDriverAvailable() })
     func pythonDriverWithAuthentication() async throws {
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(credentials: ("cassandra", "s3cret")))
         do {
             try await runDriverScript(port: node.port, credentials: "cassandra:s3cret")
-            let python = try #require(PeerProcess.which("python3"))
-            let refused = try await PeerProcess.run(python, ["-c", """
+            let python = try #require(Repository.onPath("python3"))
+            let refused = try await Command.run(python, ["-c", """
                 import sys
                 from cassandra.auth import PlainTextAuthProvider
                 from cassandra.cluster import Cluster, NoHostAvailable
@@ -53,7 +54,7 @@ struct PythonPeerInteropTests {
                     print(error)
                     sys.exit(0)
                 sys.exit(3)
-                """], timeout: .seconds(60))
+                """], combineOutput: true, timeout: .seconds(60))
             #expect(refused.status == 0, "a wrong password was accepted:\n\(refused.output)")
             #expect(refused.output.contains("Provided username cassandra and/or password are incorrect"), "\(refused.output)")
         } catch {
@@ -64,14 +65,14 @@ struct PythonPeerInteropTests {
     }
 
     @Test("cqlsh 6: DESCRIBE KEYSPACES/TABLE/CLUSTER, INSERT ... IF NOT EXISTS and SELECT",
-          .enabled(if: PeerProcess.cqlshAvailable, "cqlsh is not installed (scripts/test.sh installs it)"))
+          .enabled(if: Peers.cqlshAvailable, "cqlsh is not installed (scripts/test.sh installs it)"))
     func cqlsh() async throws {
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration())
         do {
-            let cqlsh = try #require(PeerProcess.which("cqlsh"))
-            func run(_ statements: String) async throws -> PeerProcess.Outcome {
-                let outcome = try await PeerProcess.run(cqlsh, ["127.0.0.1", String(node.port), "-e", statements],
-                                                        timeout: .seconds(120))
+            let cqlsh = try #require(Repository.onPath("cqlsh"))
+            func run(_ statements: String) async throws -> Command.Outcome {
+                let outcome = try await Command.run(cqlsh, ["127.0.0.1", String(node.port), "-e", statements],
+                                                        combineOutput: true, timeout: .seconds(120))
                 #expect(outcome.status == 0 && !outcome.timedOut, "cqlsh failed on \(statements):\n\(outcome.output)")
                 return outcome
             }

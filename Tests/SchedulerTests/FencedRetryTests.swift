@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 @testable import Scheduler
 import NIOConcurrencyHelpers
 
@@ -46,7 +47,7 @@ struct FencedRetryTests {
         let runtime = SchedulerRuntime(service: service, workerID: "faulty", shards: 1, pollInterval: .milliseconds(50))
         try await runtime.ownership.balance()
         try await runtime.poller.pollOnce()
-        #expect(try await SchedulerTestBed.eventually { runtime.runs.inFlightCount == 0 })
+        #expect(try await eventually(timeout: .seconds(30)) { runtime.runs.inFlightCount == 0 })
         #expect(bed.faults.firedCount(id) == rule.remaining ?? 0)
         let job = try #require(try await service.get(created.jobID))
         #expect(job.status == .succeeded)

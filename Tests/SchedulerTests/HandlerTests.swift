@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import Scheduler
 
 @Suite("Job handlers", .tags(.fast))
@@ -194,7 +195,7 @@ struct HandlerTests {
         // The grandchild `sleep` is in the group too: the run ends only once the pipe's writers are gone.
         let payload = #"{"command":"echo begun; touch \#(marker); sleep 30; echo never","shell":true}"#
         let task = Task { try await ShellHandler().run(Self.context(payload: payload)) }
-        #expect(try await SchedulerTestBed.eventually(20) { FileManager.default.fileExists(atPath: marker) })
+        #expect(try await eventually(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: marker) })
         let start = ContinuousClock.now
         task.cancel()
         await #expect(throws: JobHandlerError.stopped(kind: "shell", output: "begun\n")) { try await task.value }

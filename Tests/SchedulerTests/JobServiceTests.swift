@@ -3,6 +3,7 @@ import CQLWire
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import Scheduler
 
 /// The job store and runtime against the embedded node.
@@ -28,7 +29,7 @@ struct JobServiceTests {
     }
 
     static func settled(_ service: JobService, _ id: UUID, _ status: JobStatus, seconds: Double = 30) async throws -> JobView {
-        _ = try await SchedulerTestBed.eventually(seconds) { try await service.get(id)?.status == status }
+        _ = try await eventually(timeout: .seconds(seconds)) { try await service.get(id)?.status == status }
         return try #require(try await service.get(id))
     }
 
@@ -99,14 +100,14 @@ struct JobServiceTests {
             let again = try await service.run(once.jobID)
             #expect(again.status == .queued)
             let twice = try await Self.settled(service, once.jobID, .succeeded)
-            _ = try await SchedulerTestBed.eventually { try await service.history(once.jobID, limit: 10).count == 2 }
+            _ = try await eventually(timeout: .seconds(30)) { try await service.history(once.jobID, limit: 10).count == 2 }
             let history = try await service.history(once.jobID, limit: 10)
             #expect(twice.attempt == 2)
             #expect(history.map(\.attempt) == [2, 1])
             #expect(history.allSatisfy { $0.status == .succeeded && $0.workerID == "solo" })
 
             let every = try await service.create(try SchedulerTestBed.job("@every 1s"))
-            #expect(try await SchedulerTestBed.eventually { try await service.history(every.jobID, limit: 10).filter { $0.status == .succeeded }.count >= 3 })
+            #expect(try await eventually(timeout: .seconds(30)) { try await service.history(every.jobID, limit: 10).filter { $0.status == .succeeded }.count >= 3 })
             let runs = try await service.history(every.jobID, limit: 10).filter { $0.status != .running }.reversed()
             for (earlier, later) in zip(runs, runs.dropFirst()) {
                 let finished = try #require(earlier.finishedAt)
@@ -132,14 +133,14 @@ struct JobServiceTests {
             try await runtime.poller.pollOnce()
             _ = try await Self.settled(service, created.jobID, .running)
             // The run's timer sleeps on the test clock: nothing times out until the clock passes the deadline.
-            #expect(try await SchedulerTestBed.eventually { clock.sleeperCount >= 2 })
+            #expect(try await eventually(timeout: .seconds(30)) { clock.sleeperCount >= 2 })
             clock.advance(by: .milliseconds(999))
             #expect(try await service.get(created.jobID)?.status == .running)
             clock.advance(by: .milliseconds(1))
             let job = try await Self.settled(service, created.jobID, .timedOut)
             #expect(job.status == .timedOut)
             #expect(job.lastOutcome == .timedOut)
-            _ = try await SchedulerTestBed.eventually { try await service.history(created.jobID, limit: 5).first?.status == .timedOut }
+            _ = try await eventually(timeout: .seconds(30)) { try await service.history(created.jobID, limit: 5).first?.status == .timedOut }
             #expect(try await service.history(created.jobID, limit: 5).map(\.status) == [.timedOut])
         }
         await runtime.shutdown(gracePeriod: .zero)
@@ -161,7 +162,7 @@ struct JobServiceTests {
             #expect(recovered.attempt == 3)
             #expect(failed.attempt == 2)
             #expect(failed.lastError?.contains("attempt 2 fails") == true)
-            _ = try await SchedulerTestBed.eventually { try await service.history(recovers.jobID, limit: 10).first?.status == .succeeded }
+            _ = try await eventually(timeout: .seconds(30)) { try await service.history(recovers.jobID, limit: 10).first?.status == .succeeded }
             let history = try await service.history(recovers.jobID, limit: 10)
             #expect(history.map(\.status) == [.succeeded, .failed, .failed])
             // Backoff: each retry starts no earlier than its predecessor finished.
@@ -208,7 +209,7 @@ struct JobServiceTests {
         try await rescuer.poller.pollOnce()
         let reclaimed = try await Self.settled(service, created.jobID, .succeeded)
         #expect(reclaimed.attempt == 2)
-        #expect(try await SchedulerTestBed.eventually { rescuer.runs.inFlightCount == 0 })
+        #expect(try await eventually(timeout: .seconds(30)) { rescuer.runs.inFlightCount == 0 })
         try await abandoner.runs.complete(entry, claim: claim, end: .finished, report: RunReport(output: "late"), leaseExpiresAt: claim.leaseExpiresAt)
         #expect(bed.counter("scheduler_stale_completions_total") == 1)
         let after = try #require(try await service.get(created.jobID))
@@ -239,7 +240,7 @@ struct JobServiceTests {
         let lwts = bed.lwts
         let requests = bed.requests
         try await runtime.poller.pollOnce()
-        #expect(try await SchedulerTestBed.eventually { runtime.runs.inFlightCount == 0 })
+        #expect(try await eventually(timeout: .seconds(30)) { runtime.runs.inFlightCount == 0 })
         let runLWTs = bed.lwts - lwts
         let runRequests = bed.requests - requests
         for id in ids { #expect(try await service.get(id)?.status == .succeeded) }
@@ -277,7 +278,7 @@ struct JobServiceTests {
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
-            #expect(try await SchedulerTestBed.eventually(240) {
+            #expect(try await eventually(timeout: .seconds(240)) {
                 bed.counter("scheduler_runs_total", [("outcome", "succeeded")]) >= 1000
             })
             return ids
@@ -311,7 +312,7 @@ struct JobServiceTests {
         let second = Self.runtime(service, "second")
         let firstTask = Task { try await first.run() }
         let secondTask = Task { try await second.run() }
-        #expect(try await SchedulerTestBed.eventually {
+        #expect(try await eventually(timeout: .seconds(30)) {
             first.ownedShards.count == 2 && second.ownedShards.count == 2
         })
         #expect(Set(first.ownedShards + second.ownedShards) == [0, 1, 2, 3])
@@ -322,10 +323,10 @@ struct JobServiceTests {
         let other = holder === first ? second : first
         await holder.shutdown(gracePeriod: .milliseconds(200))
         // Handed back: queued again without spending the only attempt, then picked up by the other worker.
-        #expect(try await SchedulerTestBed.eventually {
+        #expect(try await eventually(timeout: .seconds(30)) {
             try await service.get(created.jobID).map { $0.status == .running && $0.leaseOwner == other.workerID } ?? false
         })
-        #expect(try await SchedulerTestBed.eventually { other.ownedShards.count == 4 })
+        #expect(try await eventually(timeout: .seconds(30)) { other.ownedShards.count == 4 })
         #expect(bed.counter("scheduler_runs_total", [("outcome", "cancelled")]) == 1)
         let history = try await service.history(created.jobID, limit: 5)
         #expect(history.last?.status == .cancelled)

@@ -1,31 +1,33 @@
 import CQLNode
 import CQLWire
 import Foundation
+import Synchronization
 import Testing
 @testable import Scheduler
 
 /// The lease lock client against the embedded node: exclusivity, fencing tokens, expiry, unknown outcomes, LWT budget.
 @Suite("LockClient")
 struct LockClientTests {
-    final class Ledger: @unchecked Sendable {
-        private let lock = NSLock()
-        private var holder: String?
-        private(set) var overlaps = 0
-        private(set) var tokens: [Int64] = []
+    final class Ledger: Sendable {
+        private struct State {
+            var holder: String?
+            var overlaps = 0
+            var tokens: [Int64] = []
+        }
+        private let state = Mutex(State())
+
+        var overlaps: Int { state.withLock { $0.overlaps } }
+        var tokens: [Int64] { state.withLock { $0.tokens } }
 
         func granted(_ lease: Lease) {
-            lock.lock()
-            defer { lock.unlock() }
-            if holder != nil { overlaps += 1 }
-            holder = lease.owner
-            tokens.append(lease.fencingToken)
+            state.withLock { state in
+                if state.holder != nil { state.overlaps += 1 }
+                state.holder = lease.owner
+                state.tokens.append(lease.fencingToken)
+            }
         }
 
-        func releasing() {
-            lock.lock()
-            defer { lock.unlock() }
-            holder = nil
-        }
+        func releasing() { state.withLock { $0.holder = nil } }
     }
 
     @Test("32 tasks racing for one lock never overlap; tokens strictly increase, also across deletions of the lock row")

@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 @testable import Scheduler
 
 /// The poller under a backlog larger than its run capacity, and the repair sweep's horizon.
@@ -21,7 +22,7 @@ struct PollerBacklogTests {
         try await runtime.ownership.balance()
         #expect(runtime.ownedShards == [0, 1])
         let task = Task { try await runtime.run() }
-        let drained = try await SchedulerTestBed.eventually(60) {
+        let drained = try await eventually(timeout: .seconds(60)) {
             bed.counter("scheduler_runs_total", [("outcome", "succeeded")]) >= 40
         }
         #expect(drained, "\(bed.counter("scheduler_runs_total", [("outcome", "succeeded")])) of 40 runs")

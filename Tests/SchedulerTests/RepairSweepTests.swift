@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 @testable import Scheduler
 
 /// The repair sweep's guarantees (missing entries, expired run leases) and what a sweep costs when
@@ -81,7 +82,7 @@ struct RepairSweepTests {
         #expect(try await Self.entryExists(service, abandoned))
 
         let task = Task { try await runtime.run() }
-        let ran = try await SchedulerTestBed.eventually(30) {
+        let ran = try await eventually(timeout: .seconds(30)) {
             var done = 0
             for id in [missing, legacy, abandoned] where try await service.get(id)?.status == .succeeded { done += 1 }
             return done == 3

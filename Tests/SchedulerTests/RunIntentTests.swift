@@ -2,6 +2,7 @@ import CQLNode
 import CQLWire
 import Foundation
 import Testing
+import TestSupport
 @testable import Scheduler
 
 /// `POST /jobs/{id}/run` writes its `queued` index entry as an intent before the CAS, so a run whose
@@ -63,7 +64,7 @@ struct RunIntentTests {
             try await runtime.repair.sweep()
             #expect(try await RepairSweepTests.entryExists(service, id), "round \(round): the sweep did not re-enqueue the job")
             try await runtime.poller.pollOnce()
-            let ran = try await SchedulerTestBed.eventually(30) { try await service.get(id)?.status == .succeeded }
+            let ran = try await eventually(timeout: .seconds(30)) { try await service.get(id)?.status == .succeeded }
             #expect(ran, "round \(round): the job did not run")
             // Further sweeps find nothing to redo: one history record per activation.
             try await runtime.repair.sweep()
@@ -115,7 +116,7 @@ struct RunIntentTests {
         try await runtime.repair.sweep(intentGrace: .zero)
         for id in [stale, fresh] { #expect(try await Self.queuedIndexEntry(service, id)) }
         try await runtime.poller.pollOnce()
-        let ran = try await SchedulerTestBed.eventually(30) {
+        let ran = try await eventually(timeout: .seconds(30)) {
             let first = try await service.get(stale)?.status
             let second = try await service.get(fresh)?.status
             return first == .succeeded && second == .succeeded
@@ -180,7 +181,7 @@ struct RunIntentTests {
         #expect(reclaimed.lastError?.contains("run lease expired") == true)
         #expect(try await RepairSweepTests.entryExists(service, id))
         try await runtime.poller.pollOnce()
-        let ran = try await SchedulerTestBed.eventually(30) { try await service.get(id)?.status == .succeeded }
+        let ran = try await eventually(timeout: .seconds(30)) { try await service.get(id)?.status == .succeeded }
         #expect(ran)
         await runtime.shutdown(gracePeriod: .seconds(5))
         await dead.shutdown(gracePeriod: .zero)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Scheduler
 
 /// What a run leaves and how it ends: results in its history record (output, exit code, HTTP
@@ -12,14 +13,14 @@ struct RunResultTests {
                         until condition: () async throws -> Bool) async throws -> Bool {
         for _ in 0..<steps {
             clock.advance(by: step)
-            if try await SchedulerTestBed.eventually(1, condition) { return true }
+            if try await eventually(timeout: .seconds(1), condition) { return true }
         }
         return false
     }
 
     /// The newest history record of the job once it is no longer `running`.
     static func finishedRun(_ service: JobService, _ id: UUID, seconds: Double = 30) async throws -> RunRecord {
-        _ = try await SchedulerTestBed.eventually(seconds) {
+        _ = try await eventually(timeout: .seconds(seconds)) {
             guard let run = try await service.history(id, limit: 1).first else { return false }
             return run.status != .running
         }
@@ -111,7 +112,7 @@ struct RunResultTests {
             let created = try await service.create(try SchedulerTestBed.job("now", kind: "shell", payload: .object([
                 "command": .string("echo started; touch \(marker); sleep 30"), "shell": .bool(true)]), maxDuration: 5, maxAttempts: 1))
             #expect(try await Self.advance(clock, by: .milliseconds(100)) { runtime.runs.inFlightCount == 1 })
-            #expect(try await SchedulerTestBed.eventually(20) { FileManager.default.fileExists(atPath: marker) })
+            #expect(try await eventually(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: marker) })
             clock.advance(by: .seconds(5))
             let run = try await Self.finishedRun(service, created.jobID)
             #expect(run.status == .timedOut)

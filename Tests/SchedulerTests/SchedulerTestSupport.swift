@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import MetricsTestKit
 import Testing
+import TestSupport
 @testable import Scheduler
 
 /// An embedded node in memory with the scheduler schema applied, a session and a job service,
@@ -70,16 +71,6 @@ struct SchedulerTestBed: Sendable {
         let rows = try await service.cql.run("SELECT \(QueueEntry.columns) FROM scheduler.jobs_sharded WHERE shard = ? AND bucket = ?",
                                              [Int32(try #require(job.queueShard)), try #require(job.queueBucket)])
         return try #require(try rows.decode(QueueEntry.self).first { $0.jobID == id })
-    }
-
-    /// Polls `condition` until it holds (or about `seconds` pass); returns whether it held.
-    static func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
-        let end = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < end {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
     }
 }
 

@@ -1,5 +1,6 @@
 import CQLNode
 import Foundation
+import TestSupport
 import Testing
 
 /// `cqlprobe` as scripts run it, against an embedded node: cqlsh's output and error shapes, exit codes.
@@ -27,9 +28,9 @@ struct CQLProbeTests {
     @Test("-e runs statements and prints a SELECT as cqlsh's aligned table with its row count")
     func selectTable() async throws {
         try await Self.withNode { port in
-            let created = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", Self.schema])
+            let created = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", Self.schema])
             #expect(created.status == 0, "stderr: \(created.stderr)")
-            let selected = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "SELECT id, name, score FROM probe.people WHERE id = 100"])
+            let selected = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "SELECT id, name, score FROM probe.people WHERE id = 100"])
             #expect(selected.status == 0, "stderr: \(selected.stderr)")
             #expect(selected.stdout == """
 
@@ -63,7 +64,7 @@ struct CQLProbeTests {
                 APPLY BATCH;
                 SELECT id, body FROM notes WHERE id IN (1, 2);
                 """.write(to: file, atomically: true, encoding: .utf8)
-            let outcome = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-f", file.path])
+            let outcome = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-f", file.path])
             #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
             #expect(outcome.stdout.contains("""
                  id | body
@@ -79,11 +80,11 @@ struct CQLProbeTests {
     @Test("a server error and a syntax error exit 2 with cqlsh's error lines on stderr")
     func invalidStatement() async throws {
         try await Self.withNode { port in
-            let outcome = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "SELECT * FROM nowhere.nothing"])
+            let outcome = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "SELECT * FROM nowhere.nothing"])
             #expect(outcome.status == 2)
             #expect(outcome.stderr.hasPrefix("<stdin>:1:InvalidRequest: Error from server: code=2200 [Invalid query] message=\""),
                     "stderr: \(outcome.stderr)")
-            let syntax = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "SELEKT 1"])
+            let syntax = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "SELEKT 1"])
             #expect(syntax.status == 2)
             #expect(syntax.stderr.hasPrefix("<stdin>:1:SyntaxException: "), "stderr: \(syntax.stderr)")
         }
@@ -95,7 +96,7 @@ struct CQLProbeTests {
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration(host: "127.0.0.1", port: 0))
         let port = String(node.port)
         try await node.shutdown()
-        let outcome = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "SELECT * FROM system.local",
+        let outcome = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "SELECT * FROM system.local",
                                                              "--connect-timeout", "2"])
         #expect(outcome.status == 2)
         let lines = outcome.stderr.split(separator: "\n")
@@ -108,12 +109,12 @@ struct CQLProbeTests {
     @Test("DESCRIBE KEYSPACES runs on the node and lists names as cqlsh does; DESCRIBE TABLE prints CREATE TABLE")
     func describe() async throws {
         try await Self.withNode { port in
-            _ = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", Self.schema])
-            let keyspaces = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "DESCRIBE KEYSPACES"])
+            _ = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", Self.schema])
+            let keyspaces = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "DESCRIBE KEYSPACES"])
             #expect(keyspaces.status == 0, "stderr: \(keyspaces.stderr)")
             let names = keyspaces.stdout.split(whereSeparator: { $0.isWhitespace }).map(String.init)
             #expect(names.contains("probe") && names.contains("system") && names.contains("system_schema"), "\(keyspaces.stdout)")
-            let table = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-k", "probe", "-e", "DESC TABLE people"])
+            let table = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-k", "probe", "-e", "DESC TABLE people"])
             #expect(table.status == 0, "stderr: \(table.stderr)")
             #expect(table.stdout.contains("CREATE TABLE probe.people"), "\(table.stdout)")
         }
@@ -143,12 +144,12 @@ struct CQLProbeTests {
     }
 
     /// Runs the statements of `text` from a file (`-f`: a text starting with `--` is no option then).
-    static func runFile(_ port: String, _ text: String, _ options: [String] = []) async throws -> ToolProcess.Outcome {
+    static func runFile(_ port: String, _ text: String, _ options: [String] = []) async throws -> Command.Outcome {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cqlprobe-\(UUID().uuidString).cql")
         try text.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         // A long timeout: the node shares the test process with every other suite running at once.
-        return try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-f", file.path, "--request-timeout", "60"] + options)
+        return try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-f", file.path, "--request-timeout", "60"] + options)
     }
 
     @Test("DESCRIBE built on the client from system_schema replays to the same tables as the node's own DESCRIBE; listings match")
@@ -159,20 +160,20 @@ struct CQLProbeTests {
         try await Self.withNode { port in
             let applied = try await Self.runFile(port, schema)
             #expect(applied.status == 0, "stderr: \(applied.stderr)")
-            let server = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "DESCRIBE KEYSPACE scheduler"])
-            let client = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "--client-describe", "-e", "DESCRIBE KEYSPACE scheduler"])
+            let server = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "DESCRIBE KEYSPACE scheduler"])
+            let client = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "--client-describe", "-e", "DESCRIBE KEYSPACE scheduler"])
             #expect(server.status == 0 && client.status == 0, "stderr: \(server.stderr) \(client.stderr)")
             serverDescription = server.stdout
             clientDescription = client.stdout
             // Whole-cluster listings differ by design on Cassandra 4: virtual keyspaces are not in system_schema.
             for listing in ["USE scheduler; DESCRIBE TABLES", "USE scheduler; DESCRIBE TYPES",
                             "DESCRIBE TABLE scheduler.\"Mixed\"", "DESCRIBE TYPE scheduler.address", "DESCRIBE TABLE scheduler.jobs"] {
-                let server = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", listing])
-                let client = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "--client-describe", "-e", listing])
+                let server = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", listing])
+                let client = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "--client-describe", "-e", listing])
                 #expect(client.status == 0, "\(listing): \(client.stderr)")
                 #expect(Self.withoutUnknowableOptions(client.stdout) == Self.withoutUnknowableOptions(server.stdout), "\(listing)")
             }
-            let missing = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "--client-describe", "-e", "DESCRIBE TABLE scheduler.nope"])
+            let missing = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "--client-describe", "-e", "DESCRIBE TABLE scheduler.nope"])
             #expect(missing.status == 2)
             #expect(missing.stderr.contains("'nope' not found in keyspace 'scheduler'"), "\(missing.stderr)")
         }
@@ -183,7 +184,7 @@ struct CQLProbeTests {
         try await Self.withNode { port in
             let replayed = try await Self.runFile(port, clientDescription)
             #expect(replayed.status == 0, "stderr: \(replayed.stderr)")
-            let described = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", "DESCRIBE KEYSPACE scheduler"])
+            let described = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", "DESCRIBE KEYSPACE scheduler"])
             #expect(described.stdout == serverDescription)
         }
     }
@@ -191,8 +192,8 @@ struct CQLProbeTests {
     @Test("LWT results print the [applied] column; shell commands answer as cqlsh's")
     func lwtAndShellCommands() async throws {
         try await Self.withNode { port in
-            _ = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-e", Self.schema])
-            let outcome = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port, "-k", "probe", "-e", """
+            _ = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-e", Self.schema])
+            let outcome = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port, "-k", "probe", "-e", """
                 CONSISTENCY QUORUM; CONSISTENCY; SERIAL CONSISTENCY LOCAL_SERIAL;
                 INSERT INTO people (id, name) VALUES (7, 'x') IF NOT EXISTS;
                 INSERT INTO people (id, name) VALUES (7, 'y') IF NOT EXISTS;
@@ -213,7 +214,7 @@ struct CQLProbeTests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("cqlprobe-home-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: home) }
-            let outcome = try await ToolProcess.run("cqlprobe", ["127.0.0.1", port], input: """
+            let outcome = try await Command.run(try Repository.product("cqlprobe"), ["127.0.0.1", port], input: """
                 CREATE KEYSPACE paged WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
                 CREATE TABLE paged.t (p int, c int, PRIMARY KEY (p, c));
                 \(inserts)
@@ -236,7 +237,7 @@ struct CQLBenchTests {
     @Test("a short mixed run reports requests done and no errors")
     func mixedRun() async throws {
         try await CQLProbeTests.withNode { port in
-            let outcome = try await ToolProcess.run("cqlbench", [
+            let outcome = try await Command.run(try Repository.product("cqlbench"), [
                 "--port", port, "--workload", "mixed", "--duration", "2", "--warmup", "0.5", "--concurrency", "8",
                 "--rows", "500", "--json",
             ])

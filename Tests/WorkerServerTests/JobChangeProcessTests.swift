@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Scheduler
+import TestSupport
 import Testing
 
 /// Operating a recurring job through the `worker` binary as users run it: runs, then PATCH, pause,
@@ -11,8 +12,8 @@ import Testing
 struct JobChangeProcessTests {
     @Test("a running recurring job is changed, paused, resumed, cancelled and purged over HTTP; SIGTERM exits 0")
     func operateRecurringJob() async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", [
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", [
             "--http-port", "0", "--embedded-port", "0", "--data-dir", directory.path + "/data",
             "--poll-interval", "100ms", "--shards", "2", "--shutdown-grace", "5s", "--history-retention", "2h",
         ], log: directory.path + "/worker.log")
@@ -26,13 +27,13 @@ struct JobChangeProcessTests {
         #expect(created.status == 201, "\(created.text)")
         let id = try #require(created.json["job_id"]?.stringValue, "\(created.text)")
         // It runs (each second) before anything changes.
-        #expect(try await Self.eventually { try await Self.succeededRuns(base, id) >= 2 }, "no runs: \(worker.output)")
+        #expect(try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { try await Self.succeededRuns(base, id) >= 2 }, "no runs: \(worker.output)")
 
         // The new schedule applies from the next fire: the job is then queued about an hour out.
         let patched = try await HTTP.request("PATCH", base + "/jobs/\(id)", body: #"{"schedule":"@every 1h","payload":{"v":2}}"#)
         #expect(patched.status == 200, "\(patched.text)")
         #expect(patched.json["schedule"]?.stringValue == "@every 1h")
-        #expect(try await Self.eventually {
+        #expect(try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
             let job = try await HTTP.request("GET", base + "/jobs/\(id)")
             guard job.json["status"]?.stringValue == "queued", let due = job.json["next_due_at"]?.stringValue,
                   let at = try? RFC3339.parse(due) else { return false }
@@ -69,14 +70,5 @@ struct JobChangeProcessTests {
         let history = try await HTTP.request("GET", base + "/jobs/\(id)/history?limit=1000")
         guard case .array(let runs)? = history.json["runs"] else { return 0 }
         return runs.filter { $0["status"]?.stringValue == "succeeded" }.count
-    }
-
-    /// Polls `condition` for up to 30 s (runs happen in real time here, each second).
-    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<150 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return try await condition()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import WorkerServer
 
@@ -20,37 +21,27 @@ struct OpenAPIValidatorTests {
         """
 
     /// Runs the validators on `yaml`: their exit status and output.
-    static func validate(_ yaml: String) throws -> (status: Int32, output: String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let document = directory.appendingPathComponent("openapi.yaml")
-        try yaml.write(to: document, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, document.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+    static func validate(_ yaml: String) async throws -> (status: Int32, output: String) {
+        let directory = try ScratchDirectory(prefix: "openapi")
+        let document = directory.path("openapi.yaml")
+        try yaml.write(toFile: document, atomically: true, encoding: .utf8)
+        let outcome = try await Command.run("python3", ["-c", script, document], combineOutput: true)
+        return (outcome.status, outcome.output)
     }
 
     @Test("ruamel.yaml (strict) loads it and openapi-spec-validator accepts it")
-    func validates() throws {
-        let result = try Self.validate(OpenAPIDocument.yaml)
+    func validates() async throws {
+        let result = try await Self.validate(OpenAPIDocument.yaml)
         #expect(result.status == 0,
                 "the validators refused the document (pip install ruamel.yaml openapi-spec-validator if a module is missing):\n\(result.output)")
         #expect(result.output.hasPrefix("valid"), "\(result.output)")
     }
 
     @Test("a repeated key is refused by the strict parser, so the check above can fail")
-    func strictParserRefusesDuplicates() throws {
+    func strictParserRefusesDuplicates() async throws {
         let duplicated = OpenAPIDocument.yaml.replacingOccurrences(of: "          nullable: true\n", with: "          nullable: true\n          nullable: true\n")
         #expect(duplicated != OpenAPIDocument.yaml)
-        let result = try Self.validate(duplicated)
+        let result = try await Self.validate(duplicated)
         #expect(result.status != 0)
         #expect(result.output.contains("DuplicateKey") || result.output.contains("duplicate"), "\(result.output)")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Scheduler
+import TestSupport
 import Testing
 
 /// Runs of the `worker` binary as users run it: a `shell` job's process holds none of the worker's
@@ -8,7 +9,7 @@ import Testing
 @Suite("Worker runs", .serialized)
 struct RunProcessTests {
     /// The worker's arguments on the given ports, with shell jobs enabled.
-    static func arguments(_ directory: TemporaryDirectory, http: Int = 0, cql: Int = 0) -> [String] {
+    static func arguments(_ directory: ScratchDirectory, http: Int = 0, cql: Int = 0) -> [String] {
         ["--http-port", "\(http)", "--embedded-port", "\(cql)", "--data-dir", directory.path + "/data", "--poll-interval", "100ms",
          "--shards", "1", "--worker-id", "runs-worker", "--shutdown-grace", "1s", "--enable-shell-jobs"]
     }
@@ -71,8 +72,8 @@ struct RunProcessTests {
 
     @Test("a kill -9ed worker with a running shell job restarts on the same ports at once; the job's process holds no socket")
     func killedWorkerRestarts() async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
         defer { worker.kill() }
         let base = try await worker.waitForLine(prefix: "worker listening on ")
         let cqlPort = try #require(Int(try await worker.waitForLine(prefix: "embedded CQL node on 127.0.0.1:")))
@@ -100,7 +101,7 @@ struct RunProcessTests {
         _ = try await worker.waitForExit(timeout: .seconds(30))
         #expect(kill(pid, 0) == 0, "the job's process should outlive the worker it was started by")
 
-        let restarted = try ChildProcess.start("worker", Self.arguments(directory, http: httpPort, cql: cqlPort),
+        let restarted = try await ChildProcess.start("worker", Self.arguments(directory, http: httpPort, cql: cqlPort),
                                                log: directory.path + "/restarted.log")
         defer { restarted.kill() }
         let again = try await restarted.waitForLine(prefix: "worker listening on ")
@@ -114,8 +115,8 @@ struct RunProcessTests {
     @Test("DELETE of a running sleep or shell job stops the run, records it cancelled, and the shell job's process is gone",
           arguments: ["sleep", "shell"])
     func cancelStopsRun(kind: String) async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
         defer { worker.kill() }
         let base = try await worker.waitForLine(prefix: "worker listening on ")
         let duration = Self.uniqueSleep(30)
@@ -152,8 +153,8 @@ struct RunProcessTests {
 
     @Test("SIGTERM of a worker with a running shell job ends the job's process group and records the run handed back")
     func shutdownEndsProcess() async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", Self.arguments(directory), log: directory.path + "/worker.log")
         defer { worker.kill() }
         let base = try await worker.waitForLine(prefix: "worker listening on ")
         let duration = Self.uniqueSleep(40)

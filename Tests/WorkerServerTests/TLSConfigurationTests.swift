@@ -1,13 +1,13 @@
 import CQLWire
-import TLSTestSupport
+import TestSupport
 import Testing
 import WorkerServer
 
 @Suite("Worker TLS configuration")
 struct TLSConfigurationTests {
     @Test("SCHEDULER_TLS_* variables configure TLS; flags win over them")
-    func environmentAndFlags() throws {
-        let certificates = try TestCertificates.shared()
+    func environmentAndFlags() async throws {
+        let certificates = try await TestCertificates.shared()
         let environment = [
             "SCHEDULER_CASSANDRA": "db1:9142", "SCHEDULER_TLS_CA": certificates.otherCAFile,
             "SCHEDULER_TLS_CERT": certificates.clientCertificate, "SCHEDULER_TLS_KEY": certificates.clientKey,

@@ -1,7 +1,7 @@
 import CQLWire
 import Foundation
 import Scheduler
-import TLSTestSupport
+import TestSupport
 import Testing
 
 /// Every tool over TLS to a standalone `cqlnode` process serving TLS only, with certificates the
@@ -12,14 +12,14 @@ struct TLSProcessTests {
     /// `body` with its port, then stops it with SIGTERM; killed when something fails first.
     /// The node serves the CA's `localhost`/`127.0.0.1` certificate unless `wrongHost`.
     static func withTLSNode(clientCA: String? = nil, wrongHost: Bool = false,
-                            _ body: (Int, TestCertificates, TemporaryDirectory) async throws -> Void) async throws {
-        let certificates = try TestCertificates.shared()
-        let directory = try TemporaryDirectory()
+                            _ body: (Int, TestCertificates, ScratchDirectory) async throws -> Void) async throws {
+        let certificates = try await TestCertificates.shared()
+        let directory = try ScratchDirectory(prefix: "worker-test")
         var arguments = ["--port", "0", "--in-memory",
                          "--tls-cert", wrongHost ? certificates.wrongHostCertificate : certificates.serverCertificate,
                          "--tls-key", wrongHost ? certificates.wrongHostKey : certificates.serverKey]
         if let clientCA { arguments += ["--tls-client-ca", clientCA] }
-        let node = try ChildProcess.start("cqlnode", arguments, log: directory.path + "/cqlnode.log")
+        let node = try await ChildProcess.start("cqlnode", arguments, log: directory.path + "/cqlnode.log")
         defer { node.kill() }
         let address = try await node.waitForLine(prefix: "cqlnode listening on ")
         let port = try #require(address.split(separator: ":").last.flatMap { Int($0) }, "no port in '\(address)'")
@@ -29,9 +29,9 @@ struct TLSProcessTests {
     }
 
     /// Runs a tool to completion and returns its exit status and output.
-    static func run(_ name: String, _ arguments: [String], in directory: TemporaryDirectory,
+    static func run(_ name: String, _ arguments: [String], in directory: ScratchDirectory,
                     timeout: Duration = .seconds(120)) async throws -> (status: Int32, output: String) {
-        let tool = try ChildProcess.start(name, arguments, log: directory.path + "/\(name)-\(UUID().uuidString).log")
+        let tool = try await ChildProcess.start(name, arguments, log: directory.path + "/\(name)-\(UUID().uuidString).log")
         defer { tool.kill() }
         let status = try await tool.waitForExit(timeout: timeout)
         return (status, tool.output)
@@ -40,7 +40,7 @@ struct TLSProcessTests {
     /// Runs `cqlprobe -e 'SELECT key FROM system.local'` with `tlsArguments` and expects its exit
     /// status and a text in its output.
     static func expectProbe(port: Int, _ tlsArguments: [String], exits status: Int32, saying text: String,
-                            in directory: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                            in directory: ScratchDirectory, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let probe = try await run("cqlprobe", ["127.0.0.1", "\(port)"] + tlsArguments + ["-e", "SELECT key FROM system.local"],
                                   in: directory, timeout: .seconds(60))
         #expect(probe.status == status, "\(probe.output)", sourceLocation: sourceLocation)
@@ -78,7 +78,7 @@ struct TLSProcessTests {
 
     @Test("cqlprobe with --tls-cert/--tls-key passes a node requiring client certificates; without them it is refused")
     func mutualTLS() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         try await Self.withTLSNode(clientCA: certificates.caFile) { port, certificates, directory in
             try await Self.expectProbe(port: port, ["--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificate,
                                                     "--tls-key", certificates.clientKey],
@@ -120,7 +120,7 @@ struct TLSProcessTests {
             defer { session.close() }
             try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
 
-            let worker = try ChildProcess.start("worker", [
+            let worker = try await ChildProcess.start("worker", [
                 "--cassandra", "127.0.0.1:\(port)", "--tls-ca", certificates.caFile, "--http-port", "0",
                 "--shards", "2", "--poll-interval", "100ms", "--shutdown-grace", "2s", "--log-level", "warning",
             ], log: directory.path + "/worker.log")
@@ -139,7 +139,7 @@ struct TLSProcessTests {
             #expect(status == 0, "worker exited \(status); output:\n\(worker.output)")
 
             // Without TLS settings the same worker cannot get in, and says so.
-            let plaintext = try ChildProcess.start("worker", [
+            let plaintext = try await ChildProcess.start("worker", [
                 "--cassandra", "127.0.0.1:\(port)", "--http-port", "0", "--log-level", "warning",
             ], log: directory.path + "/worker-plain.log")
             defer { plaintext.kill() }

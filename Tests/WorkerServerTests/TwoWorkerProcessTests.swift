@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Scheduler
+import TestSupport
 import Testing
 
 /// Two `worker` processes sharing one standalone `cqlnode` process, everything driven over
@@ -91,8 +92,8 @@ struct TwoWorkerProcessTests {
     /// first worker and the node, expecting clean exits. Every process is killed and the data
     /// directory removed also when something fails on the way.
     static func withTwoWorkers(secondGrace: String, _ body: (Stack) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let node = try ChildProcess.start("cqlnode", ["--port", "0", "--data-dir", directory.path + "/node"],
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let node = try await ChildProcess.start("cqlnode", ["--port", "0", "--data-dir", directory.path + "/node"],
                                           log: directory.path + "/cqlnode.log")
         defer { node.kill() }
         let address = try await node.waitForLine(prefix: "cqlnode listening on ")
@@ -104,16 +105,16 @@ struct TwoWorkerProcessTests {
         defer { session.close() }
         try await SchedulerSchema.applySchema(session: session, keyspace: "scheduler")
 
-        let a = try startWorker(firstWorker, port: port, grace: "10s", directory: directory)
+        let a = try await startWorker(firstWorker, port: port, grace: "10s", directory: directory)
         defer { a.kill() }
-        let b = try startWorker(secondWorker, port: port, grace: secondGrace, directory: directory)
+        let b = try await startWorker(secondWorker, port: port, grace: secondGrace, directory: directory)
         defer { b.kill() }
         let urlA = try await a.waitForLine(prefix: "worker listening on ")
         let urlB = try await b.waitForLine(prefix: "worker listening on ")
 
         // Both hold shards, and together all of them.
         var owned = (a: 0.0, b: 0.0)
-        try await eventually("the shards to split between the workers", timeout: .seconds(120), [a, b]) {
+        try await eventually("the shards to split between the workers", timeout: .seconds(120), context: { Self.outputs([a, b]) }) {
             owned.a = try await metric(urlA, "scheduler_owned_shards")
             owned.b = try await metric(urlB, "scheduler_owned_shards")
             return owned.a > 0 && owned.b > 0 && owned.a + owned.b == Double(shards)
@@ -133,7 +134,7 @@ struct TwoWorkerProcessTests {
     /// Waits until the second worker has runs under way (and at least `completed` finished); returns how many are under way.
     static func waitForRunsUnderWay(_ stack: Stack, completed: Double = 1) async throws -> Double {
         var inFlight = 0.0
-        try await eventually("\(secondWorker) to have runs under way", timeout: .seconds(120), [stack.a, stack.b]) {
+        try await eventually("\(secondWorker) to have runs under way", timeout: .seconds(120), context: { Self.outputs([stack.a, stack.b]) }) {
             let started = try await metric(stack.urlB, "scheduler_runs_started_total")
             let ended = try await metric(stack.urlB, "scheduler_runs_total")
             inFlight = started - ended
@@ -149,7 +150,7 @@ struct TwoWorkerProcessTests {
     static func finishedRuns(_ ids: [String], _ stack: Stack, timeout: Duration) async throws -> [String: [JSONValue]] {
         let jobs = try await waitUntilFinished(ids, stack.urlA, worker: stack.a, timeout: timeout)
         // The survivor took over the leaving worker's shards (their jobs could not have finished otherwise).
-        try await eventually("\(firstWorker) to hold every shard", timeout: .seconds(60), [stack.a]) {
+        try await eventually("\(firstWorker) to hold every shard", timeout: .seconds(60), context: { Self.outputs([stack.a]) }) {
             try await metric(stack.urlA, "scheduler_owned_shards") == Double(shards)
         }
         let holders = try await shardHolders(stack.session)
@@ -195,8 +196,8 @@ struct TwoWorkerProcessTests {
     // MARK: - Helpers
 
     /// A `worker` against the standalone node: free HTTP port, fast polling, quiet logs.
-    static func startWorker(_ id: String, port: Int, grace: String, directory: TemporaryDirectory) throws -> ChildProcess {
-        try ChildProcess.start("worker", [
+    static func startWorker(_ id: String, port: Int, grace: String, directory: ScratchDirectory) async throws -> ChildProcess {
+        try await ChildProcess.start("worker", [
             "--cassandra", "127.0.0.1:\(port)", "--http-port", "0", "--worker-id", id, "--shards", "\(shards)",
             "--poll-interval", "100ms", "--shutdown-grace", grace, "--log-level", "warning",
         ], log: directory.path + "/\(id).log")
@@ -210,7 +211,7 @@ struct TwoWorkerProcessTests {
             let url = urls[index % urls.count]
             let answer = try await HTTP.request("POST", url + "/jobs", body: body)
             guard answer.status == 201, let id = answer.json["job_id"]?.stringValue else {
-                throw ChildProcess.Failure.unexpected("POST \(url)/jobs answered \(answer.status): \(answer.text)")
+                throw TestSupportError("POST \(url)/jobs answered \(answer.status): \(answer.text)")
             }
             return id
         }
@@ -238,7 +239,7 @@ struct TwoWorkerProcessTests {
             }
             if pending.isEmpty { break }
             guard ContinuousClock.now < deadline, worker.isRunning else {
-                throw ChildProcess.Failure.unexpected(
+                throw TestSupportError(
                     "\(pending.count) of \(ids.count) jobs unfinished (\(statuses)); worker output:\n\(worker.output)")
             }
             try await Task.sleep(for: .milliseconds(500))
@@ -254,7 +255,7 @@ struct TwoWorkerProcessTests {
             let query = page.map { "&page=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
             let answer = try await HTTP.request("GET", url + "/jobs?status=\(status)&limit=1000" + query)
             guard answer.status == 200, case .array(let jobs)? = answer.json["jobs"] else {
-                throw ChildProcess.Failure.unexpected("GET /jobs?status=\(status): HTTP \(answer.status) \(answer.text)")
+                throw TestSupportError("GET /jobs?status=\(status): HTTP \(answer.status) \(answer.text)")
             }
             count += jobs.count
             page = answer.json["next_page"]?.stringValue
@@ -285,16 +286,9 @@ struct TwoWorkerProcessTests {
         return total
     }
 
-    /// Polls `condition` until it holds, failing with the processes' output after `timeout`.
-    static func eventually(_ what: String, timeout: Duration, _ processes: [ChildProcess],
-                           _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        let outputs = processes.map { "--- \($0.name)\n\($0.output)" }.joined(separator: "\n")
-        throw ChildProcess.Failure.unexpected("waited \(timeout) for \(what)\n\(outputs)")
+    /// What the processes printed, for a failure message.
+    static func outputs(_ processes: [ChildProcess]) -> String {
+        processes.map { "--- \($0.name)\n\($0.output)" }.joined(separator: "\n")
     }
 
     /// Maps `items` with at most `width` calls at a time, keeping the order.

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 import Testing
 
 /// A blocking TCP client on 127.0.0.1 with send and receive timeouts, so a server that stops
@@ -121,8 +122,8 @@ final class BusyPort {
 struct WorkerConnectionTests {
     /// Runs `body` with the port of a worker on the embedded in-memory node, stopped afterwards.
     func withWorker(_ body: (Int) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", ["--in-memory", "--http-port", "0", "--embedded-port", "0"],
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", ["--in-memory", "--http-port", "0", "--embedded-port", "0"],
                                             log: directory.path + "/worker.log")
         defer { worker.kill() }
         let url = try await worker.waitForLine(prefix: "worker listening on ")
@@ -207,9 +208,9 @@ struct WorkerConnectionTests {
     func busyPortsAreNamed() async throws {
         let busy = try BusyPort()
         for (flag, service) in [("--http-port", "HTTP"), ("--embedded-port", "CQL")] {
-            let directory = try TemporaryDirectory()
+            let directory = try ScratchDirectory(prefix: "worker-test")
             let other = flag == "--http-port" ? "--embedded-port" : "--http-port"
-            let worker = try ChildProcess.start("worker", ["--in-memory", flag, "\(busy.port)", other, "0"],
+            let worker = try await ChildProcess.start("worker", ["--in-memory", flag, "\(busy.port)", other, "0"],
                                                 log: directory.path + "/worker.log")
             defer { worker.kill() }
             let status = try await worker.waitForExit(timeout: .seconds(60))
@@ -222,8 +223,8 @@ struct WorkerConnectionTests {
     @Test("A busy port stops cqlnode with a non-zero status naming the address and port")
     func cqlnodeBusyPort() async throws {
         let busy = try BusyPort()
-        let directory = try TemporaryDirectory()
-        let node = try ChildProcess.start("cqlnode", ["--in-memory", "--port", "\(busy.port)"], log: directory.path + "/node.log")
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let node = try await ChildProcess.start("cqlnode", ["--in-memory", "--port", "\(busy.port)"], log: directory.path + "/node.log")
         defer { node.kill() }
         let status = try await node.waitForExit(timeout: .seconds(60))
         #expect(status != 0, "\(node.output)")

@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Scheduler
+import TestSupport
 import Testing
 
 /// The `worker` binary as users run it: a real process on free ports with a temporary data
@@ -12,8 +13,8 @@ import Testing
 struct WorkerProcessTests {
     @Test("A job created and run over HTTP succeeds, is in its history, and SIGTERM exits 0")
     func endToEnd() async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", [
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", [
             "--http-port", "0", "--embedded-port", "0", "--data-dir", directory.path + "/data",
             "--poll-interval", "100ms", "--shards", "2", "--worker-id", "e2e-worker", "--shutdown-grace", "5s",
         ], log: directory.path + "/worker.log")
@@ -57,8 +58,8 @@ struct WorkerProcessTests {
 
     @Test("SIGTERM during a long run hands it back after the grace period and exits 0")
     func shutdownWithRunningJob() async throws {
-        let directory = try TemporaryDirectory()
-        let worker = try ChildProcess.start("worker", [
+        let directory = try ScratchDirectory(prefix: "worker-test")
+        let worker = try await ChildProcess.start("worker", [
             "--http-port", "0", "--embedded-port", "0", "--data-dir", directory.path + "/data",
             "--poll-interval", "100ms", "--shards", "1", "--shutdown-grace", "1s",
         ], log: directory.path + "/worker.log")
@@ -80,9 +81,9 @@ struct WorkerProcessTests {
 
     @Test("Against a cluster without the schema the worker exits non-zero naming scripts/init_schema.sh")
     func missingSchema() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory(prefix: "worker-test")
         let node = try await EmbeddedNode.start(EmbeddedNode.Configuration())
-        let worker = try ChildProcess.start("worker", ["--cassandra", "127.0.0.1:\(node.port)", "--http-port", "0"],
+        let worker = try await ChildProcess.start("worker", ["--cassandra", "127.0.0.1:\(node.port)", "--http-port", "0"],
                                             log: directory.path + "/worker.log")
         defer { worker.kill() }
         let exitStatus = try await worker.waitForExit(timeout: .seconds(60))
@@ -92,113 +93,14 @@ struct WorkerProcessTests {
     }
 }
 
-/// A temporary directory removed when the value goes away.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("worker-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// A built executable of this package run as a child process, its output going to a log file
-/// (no pipe to fill), killed by the test's `defer` when the test fails before stopping it.
-final class ChildProcess: Sendable {
-    /// What went wrong starting or watching a process.
-    enum Failure: Error, CustomStringConvertible {
-        case binaryMissing(String)
-        case noLine(String, output: String)
-        case timeout(String, output: String)
-        case unexpected(String)
-
-        var description: String {
-            switch self {
-            case let .binaryMissing(path): "no executable at \(path); build the package first (swift build)"
-            case let .noLine(prefix, output): "the process never printed '\(prefix)'; output:\n\(output)"
-            case let .timeout(name, output): "\(name) did not exit in time; output:\n\(output)"
-            case let .unexpected(message): message
-            }
-        }
-    }
-
-    /// Where the test binary's build products are: the executables sit beside the test bundle.
-    static var productDirectory: URL {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        // On macOS the test binary sits inside Foo.xctest/Contents/MacOS.
-        while directory.path.contains(".xctest") { directory.deleteLastPathComponent() }
-        return directory
-    }
-
-    let name: String
-    private let process: Process
-    private let logPath: String
-
-    /// Starts the product `name` (built beside the test binary) with `SCHEDULER_*` cleared.
-    static func start(_ name: String, _ arguments: [String], log: String) throws -> ChildProcess {
-        let path = productDirectory.appendingPathComponent(name).path
-        guard FileManager.default.isExecutableFile(atPath: path) else { throw Failure.binaryMissing(path) }
-        guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
-            throw Failure.unexpected("cannot create \(log)")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SCHEDULER_") }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try handle.close()
-        return ChildProcess(name: name, process: process, logPath: log)
-    }
-
-    private init(name: String, process: Process, logPath: String) {
-        self.name = name
-        self.process = process
-        self.logPath = logPath
-    }
-
-    /// Standard output and error so far.
-    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-    /// Whether the process still runs.
-    var isRunning: Bool { process.isRunning }
-
-    /// Waits for a line starting with `prefix` and returns the rest of it.
-    func waitForLine(prefix: String, timeout: Duration = .seconds(120)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            for line in output.split(separator: "\n") where line.hasPrefix(prefix) {
-                return String(line.dropFirst(prefix.count))
-            }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw Failure.noLine(prefix, output: output)
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    func terminate(timeout: Duration) async throws -> Int32 {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
-        return try await waitForExit(timeout: timeout)
-    }
-
-    /// Waits for the process to exit by itself and returns its status.
-    func waitForExit(timeout: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw Failure.timeout(name, output: output) }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return process.terminationStatus
-    }
-
-    /// Ends the process if a test left it running.
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+extension ChildProcess {
+    /// Starts the product `name` as users run it, with `SCHEDULER_*` cleared and both output streams
+    /// in the file `log` (its name without extension names the process).
+    static func start(_ name: String, _ arguments: [String], log: String) async throws -> ChildProcess {
+        let file = URL(fileURLWithPath: log)
+        return try await start(try Repository.product(name), arguments, name: file.deletingPathExtension().lastPathComponent,
+                               logs: file.deletingLastPathComponent().path, removingEnvironment: ["SCHEDULER_"],
+                               combineOutput: true)
     }
 }
 

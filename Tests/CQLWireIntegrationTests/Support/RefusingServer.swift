@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CQLWire
 import Foundation
+import TestSupport
 
 /// A loopback listener that answers the first frame of each connection as a node that only
 /// speaks protocol v3 does: an ERROR (Protocol error) in a v3 frame on the request's stream.
@@ -21,7 +22,7 @@ final class RefusingServer: Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard bound == 0, listen(fd, 8) == 0 else { throw TCPProxy.ProxyError.setup(errno) }
+        guard bound == 0, listen(fd, 8) == 0 else { throw TestSupportError("cannot listen: errno \(errno)") }
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }

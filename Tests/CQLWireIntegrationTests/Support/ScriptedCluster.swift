@@ -1,6 +1,7 @@
 import CQLNode
 import CQLWire
 import Foundation
+import Synchronization
 
 /// A scripted multi-node cluster: one real CQL server per node, each on its own loopback port,
 /// answering `system.local`, `system.peers_v2` and `system_schema.keyspaces` as a cluster of that
@@ -16,16 +17,22 @@ import Foundation
 ///   reports its own old version for every peer too (it has heard of the change from nobody). The
 ///   node that runs the CREATE stops lagging: a coordinator has the change it applied.
 /// - Other QUERYs and BATCHes answer void.
-final class ScriptedCluster: @unchecked Sendable {
-    // @unchecked: `keyspaces`, `outside` and `version` are only touched while holding `lock`.
-    private let lock = NSLock()
-    private var keyspaces: [String: [String: String]]
-    private var version = UUID()
-    /// Nodes running but not yet members: left out of `system.peers_v2` until ``join(_:)``.
-    private var outside: Set<Int>
+final class ScriptedCluster: Sendable {
+    private struct State {
+        var keyspaces: [String: [String: String]]
+        var version = UUID()
+        /// Nodes running but not yet members: left out of `system.peers_v2` until ``join(_:)``.
+        var outside: Set<Int>
+        var handlers: [NodeHandler] = []
+        var servers: [TestServer] = []
+    }
+
+    private let state: Mutex<State>
     let specs: [NodeSpec]
-    private(set) var handlers: [NodeHandler] = []
-    private(set) var servers: [TestServer] = []
+    /// Each node's handler, by index.
+    var handlers: [NodeHandler] { state.withLock { $0.handlers } }
+    /// Each node's server, by index.
+    var servers: [TestServer] { state.withLock { $0.servers } }
 
     /// One node: its ring tokens and data center.
     struct NodeSpec: Sendable {
@@ -35,8 +42,7 @@ final class ScriptedCluster: @unchecked Sendable {
 
     private init(specs: [NodeSpec], keyspaces: [String: [String: String]], outside: Set<Int>) {
         self.specs = specs
-        self.keyspaces = keyspaces
-        self.outside = outside
+        self.state = Mutex(State(keyspaces: keyspaces, outside: outside))
     }
 
     /// Starts one server per node; those in `outside` are not members until they ``join(_:)``.
@@ -45,8 +51,11 @@ final class ScriptedCluster: @unchecked Sendable {
         let cluster = ScriptedCluster(specs: specs, keyspaces: keyspaces, outside: outside)
         for index in specs.indices {
             let handler = NodeHandler(index: index, cluster: cluster)
-            cluster.handlers.append(handler)
-            cluster.servers.append(try await TestServer.start(handler: handler))
+            let server = try await TestServer.start(handler: handler)
+            cluster.state.withLock { state in
+                state.handlers.append(handler)
+                state.servers.append(server)
+            }
         }
         return cluster
     }
@@ -56,7 +65,7 @@ final class ScriptedCluster: @unchecked Sendable {
 
     /// Changes a keyspace's replication and tells registered clients (a SCHEMA_CHANGE event), as ALTER KEYSPACE does.
     func alter(keyspace: String, replication: [String: String]) {
-        lock.withLock { keyspaces[keyspace] = replication }
+        state.withLock { $0.keyspaces[keyspace] = replication }
         for server in servers {
             server.server.events.publish(.schemaChange(SchemaChange(changeType: .updated, target: .keyspace, keyspace: keyspace)))
         }
@@ -64,16 +73,16 @@ final class ScriptedCluster: @unchecked Sendable {
 
     /// Makes node `index` a member and tells registered clients (a NEW_NODE event), as a bootstrap does.
     func join(_ index: Int) {
-        lock.withLock { _ = outside.remove(index) }
+        state.withLock { _ = $0.outside.remove(index) }
         guard let loopback = InetAddress("127.0.0.1") else { return }
         let event = Event.topologyChange(.newNode, InetEndpoint(address: loopback, port: Int32(servers[index].port)))
         for server in servers { server.server.events.publish(event) }
     }
 
-    fileprivate func isMember(_ index: Int) -> Bool { lock.withLock { !outside.contains(index) } }
+    fileprivate func isMember(_ index: Int) -> Bool { state.withLock { !$0.outside.contains(index) } }
 
     /// The cluster's current schema version (a lagging node reports an older one).
-    var schemaVersion: UUID { lock.withLock { version } }
+    var schemaVersion: UUID { state.withLock { $0.version } }
 
     /// The schema version node `index` reports.
     fileprivate func schemaVersion(of index: Int) -> UUID {
@@ -81,14 +90,14 @@ final class ScriptedCluster: @unchecked Sendable {
     }
 
     /// A schema change applied: a new version.
-    fileprivate func changeSchema() { lock.withLock { version = UUID() } }
+    fileprivate func changeSchema() { state.withLock { $0.version = UUID() } }
 
     func stop() async {
         for server in servers { await server.stop() }
     }
 
     fileprivate var keyspaceRows: [[String: String]] {
-        lock.withLock { keyspaces.map { name, replication in replication.merging(["\u{0}name": name]) { $1 } } }
+        state.withLock { $0.keyspaces.map { name, replication in replication.merging(["\u{0}name": name]) { $1 } } }
     }
 
     /// One node's handler.

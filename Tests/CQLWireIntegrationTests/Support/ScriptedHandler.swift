@@ -1,6 +1,7 @@
 import CQLNode
 import CQLWire
 import Foundation
+import Synchronization
 
 /// A small, real statement handler for connection-level tests, before or beside the executor.
 ///
@@ -85,33 +86,19 @@ final class ScriptedHandler: QueryHandler {
     }
 }
 
-/// A thread-safe list for what handlers and proxies observe.
-final class LockedList<Element: Sendable>: @unchecked Sendable {
-    // @unchecked: `items` is only touched while holding `lock`.
-    private let lock = NSLock()
-    private var items: [Element] = []
+/// A thread-safe list for what handlers observe.
+final class LockedList<Element: Sendable>: Sendable {
+    private let items = Mutex<[Element]>([])
 
-    func append(_ item: Element) {
-        lock.lock()
-        items.append(item)
-        lock.unlock()
-    }
+    func append(_ item: Element) { items.withLock { $0.append(item) } }
 
-    func removeAll() {
-        lock.lock()
-        items.removeAll()
-        lock.unlock()
-    }
+    func removeAll() { items.withLock { $0.removeAll() } }
 
-    var all: [Element] {
-        lock.lock()
-        defer { lock.unlock() }
-        return items
-    }
+    var all: [Element] { items.withLock { $0 } }
 }
 
 /// A CQL server on a free loopback port, shut down by ``stop()``.
-struct TestServer {
+struct TestServer: Sendable {
     let server: CQLServer
     let port: Int
     let faults: FaultInjection
@@ -130,15 +117,6 @@ struct TestServer {
     func stop() async {
         try? await server.shutdown()
     }
-}
-
-/// Polls `condition` until it holds or about ten seconds pass.
-func eventually(_ condition: () async -> Bool) async -> Bool {
-    for _ in 0..<1000 {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
 }
 
 /// The echoed text of a result made by ``ScriptedHandler``.

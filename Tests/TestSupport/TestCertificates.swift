@@ -41,9 +41,9 @@ public struct TestCertificates: Sendable {
     public var otherClientKey: String { directory + "/other-client.key" }
 
     /// The certificates of this test process, made on first use.
-    public static func shared() throws -> TestCertificates { try made.get() }
+    public static func shared() async throws -> TestCertificates { try await made.value }
 
-    private static let made = Result { try TestCertificates(making: scratchDirectory) }
+    private static let made = Task { try await TestCertificates(making: scratchDirectory) }
 
     private static let scratchDirectory: String = {
         let path = NSTemporaryDirectory() + "cqlwire-tls-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
@@ -56,50 +56,41 @@ public struct TestCertificates: Sendable {
         public let description: String
     }
 
-    private init(making directory: String) throws {
+    private init(making directory: String) async throws {
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try makeCA("ca", "Scheduler Test CA")
-        try makeCA("other-ca", "Some Other CA")
+        try await makeCA("ca", "Scheduler Test CA")
+        try await makeCA("other-ca", "Some Other CA")
         let serverNames = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"
-        try makeLeaf("server", subject: "localhost", extensions: serverNames, issuer: "ca")
-        try makeLeaf("other-server", subject: "localhost", extensions: serverNames, issuer: "other-ca")
-        try makeLeaf("wrong-host", subject: wrongHostName,
+        try await makeLeaf("server", subject: "localhost", extensions: serverNames, issuer: "ca")
+        try await makeLeaf("other-server", subject: "localhost", extensions: serverNames, issuer: "other-ca")
+        try await makeLeaf("wrong-host", subject: wrongHostName,
                      extensions: "subjectAltName=DNS:\(wrongHostName)\nextendedKeyUsage=serverAuth", issuer: "ca")
-        try makeLeaf("expired", subject: "localhost", extensions: serverNames, issuer: "ca", days: -1)
+        try await makeLeaf("expired", subject: "localhost", extensions: serverNames, issuer: "ca", days: -1)
         let client = "extendedKeyUsage=clientAuth"
-        try makeLeaf("client", subject: "scheduler-client", extensions: client, issuer: "ca")
-        try makeLeaf("other-client", subject: "scheduler-client", extensions: client, issuer: "other-ca")
+        try await makeLeaf("client", subject: "scheduler-client", extensions: client, issuer: "ca")
+        try await makeLeaf("other-client", subject: "scheduler-client", extensions: client, issuer: "other-ca")
     }
 
-    private func makeCA(_ name: String, _ commonName: String) throws {
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    private func makeCA(_ name: String, _ commonName: String) async throws {
+        try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                      "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "30", "-subj", "/CN=\(commonName)",
                      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
     }
 
-    private func makeLeaf(_ name: String, subject: String, extensions: String, issuer: String, days: Int = 30) throws {
-        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    private func makeLeaf(_ name: String, subject: String, extensions: String, issuer: String, days: Int = 30) async throws {
+        try await openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                      "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(subject)"])
         try Data((extensions + "\nbasicConstraints=CA:FALSE\n").utf8).write(to: URL(fileURLWithPath: "\(directory)/\(name).ext"))
-        try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).pem", "-CAkey", "\(issuer).key",
+        try await openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).pem", "-CAkey", "\(issuer).key",
                      "-set_serial", "\(UInt32.random(in: 1...UInt32.max))", "-days", "\(days)",
                      "-extfile", "\(name).ext", "-out", "\(name).pem"])
     }
 
-    private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OpenSSLFailed(description: "openssl \(arguments.joined(separator: " ")) failed: \(text)")
+    private func openssl(_ arguments: [String]) async throws {
+        let outcome = try await Command.run("openssl", arguments, workingDirectory: directory, timeout: .seconds(60))
+        guard outcome.status == 0 else {
+            throw OpenSSLFailed(description: "openssl \(arguments.joined(separator: " ")) failed: \(outcome.stderr)")
         }
     }
 }
