@@ -14,10 +14,14 @@ import argparse, collections, datetime, os, subprocess, sys, time, uuid
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def cpu_seconds(pids):
+    """utime + stime of the processes, in seconds."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
 
 
 def listener_pid(host, port):
@@ -54,7 +58,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1", help="the node (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=9042)
-    ap.add_argument("--pid", type=int, help="the Cassandra process (default: the one listening on HOST:PORT)")
+    ap.add_argument("--pid", help="the Cassandra processes whose CPU is summed, comma-separated (default: the one listening on HOST:PORT)")
+    ap.add_argument("--rf", type=int, default=1, help="replication factor of the keyspace (SimpleStrategy; default 1)")
     ap.add_argument("--n", type=int, default=4000, help="requests per kind (range reads: a quarter)")
     ap.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     ap.add_argument("--schema", default=os.path.join(root, "infra/schema.cql"))
@@ -64,12 +69,12 @@ def main():
     from cassandra import ConsistencyLevel
     from cassandra.cluster import Cluster
     from cassandra.query import BatchStatement, BatchType
-    pid = args.pid or listener_pid(args.host, args.port)
+    pid = [int(p) for p in args.pid.split(",")] if args.pid else [listener_pid(args.host, args.port)]
     ks = "cost_" + time.strftime("%H%M%S")
     cluster = Cluster([args.host], port=args.port, protocol_version=4)
     s = cluster.connect()
     s.default_timeout = 30
-    s.execute(f"CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")
+    s.execute(f"CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {args.rf}}}")
     for stmt in schema_statements(args.schema, ks):
         s.execute(stmt)
     s.set_keyspace(ks)
@@ -236,7 +241,7 @@ def main():
 
     assert sorted(kinds) == sorted(KINDS), sorted(kinds)
     wanted = args.kinds or KINDS
-    print(f"Cassandra pid {pid}, keyspace {ks}, n={n}, concurrency={args.concurrency}, load {os.getloadavg()[0]:.1f}")
+    print(f"Cassandra pids {pid}, keyspace {ks} (RF {args.rf}), n={n}, concurrency={args.concurrency}, load {os.getloadavg()[0]:.1f}")
     print("| request | count | req/s | Cassandra CPU us/req (gross) | net of idle | idle CPU | note |")
     print("|---|---|---|---|---|---|---|")
     for k in wanted:
