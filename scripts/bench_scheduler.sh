@@ -18,7 +18,9 @@
 #   env: BUILD_PATH (scratch path, default .build), BIN_DIR (use the cqlnode, worker and cqlprobe in this
 #        directory instead of building, e.g. a copy of an earlier build to compare), WORKER_ARGS (extra worker flags, e.g. "--poll-interval 100ms"),
 #        SCHEMA_ARGS (init_schema.sh flags with --cassandra; default "--dc datacenter1:1" for one host,
-#        "--dc datacenter1:3" for more)
+#        "--dc datacenter1:3" for more), NODETOOL (with --cassandra: a nodetool command for the first
+#        host, e.g. "nodetool -h 127.0.0.1"; then each table's local reads and writes per job are
+#        printed, the keyspace's and system.paxos / system.batches, over creation and run)
 #
 # For each worker count: start cqlnode on a free port, apply infra/schema.cql (init_schema.sh with the
 # release worker), start the workers (--cassandra, --http-port 0), wait until they hold all shards,
@@ -34,7 +36,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 JOBS=20000
 WORKER_COUNTS="1 3"
 CONCURRENCY=256
@@ -114,6 +116,16 @@ cassandra_endpoints() {
     done
 }
 
+# "keyspace.table reads writes" for every table of `nodetool tablestats ARGS` (local counts since start).
+table_counts() {
+    # shellcheck disable=SC2086 # NODETOOL is a command line
+    $NODETOOL tablestats "$@" | awk '
+        /^Keyspace *:/ { keyspace = $3 }
+        /^[ \t]*Table: / { table = $2 }
+        /Local read count:/ { reads = $4 }
+        /Local write count:/ { print keyspace "." table, reads, $4 }'
+}
+
 # Sum of a metric (every label set) over the workers' /metrics.
 metric_sum() {
     local name="$1" url total=0 value
@@ -126,6 +138,7 @@ metric_sum() {
 }
 
 : >"$WORK/results"
+: >"$WORK/tables"
 for count in $WORKER_COUNTS; do
     run="$WORK/w$count"
     mkdir -p "$run"
@@ -183,12 +196,20 @@ for count in $WORKER_COUNTS; do
     [[ "$owned" -ge "$shards" ]] || { echo "workers own $owned of $shards shards" >&2; exit 1; }
     sleep 3
 
+    [[ -n "$CASSANDRA" && -n "${NODETOOL:-}" ]] && table_counts system.paxos system.batches >"$run/system_before"
     log "window: $JOBS noop jobs due in ${LEAD}s, $count worker(s)"
     keyed=()
     [[ "$KEYED" == true ]] && keyed=(--idempotency-keys)
     python3 scripts/bench/scheduler_load.py window --urls "$(join "${URLS[@]}")" --worker-pids "$(join "${WORKER_PIDS[@]}")" \
         --node-pids "$(join "${NODE_PIDS[@]}")" --jobs "$JOBS" --lead "$LEAD" "${keyed[@]}" >>"$WORK/results"
     stop_all
+    if [[ -n "$CASSANDRA" && -n "${NODETOOL:-}" ]]; then
+        table_counts "$KEYSPACE" system.paxos system.batches | awk -v workers="$count" -v jobs="$JOBS" '
+            NR == FNR { before[$1] = $2 " " $3; next }
+            { split(before[$1], b, " "); reads = ($2 - b[1]) / jobs; writes = ($3 - b[2]) / jobs
+              if (reads > 0 || writes > 0) printf "%-8d %-40s %10.3f %10.3f\n", workers, $1, reads, writes }' \
+            "$run/system_before" - | sed "s/bench_[0-9_]*\./KEYSPACE./" >>"$WORK/tables"
+    fi
     if [[ -n "$CASSANDRA" ]]; then
         "$BIN/cqlprobe" "$first_host" "$first_port" -e "DROP KEYSPACE IF EXISTS $KEYSPACE" >/dev/null 2>&1 \
             || log "could not drop keyspace $KEYSPACE"
@@ -222,3 +243,9 @@ for r in rows:
         goals += [("Cassandra CPU/job (create + run) <= 1.5 ms", r["create"]["node_cpu_us_per_job"] + r["node_cpu_us_per_job"] <= 1500)]
     print("%d worker(s): " % r["workers"] + "; ".join("%s %s" % (name, "met" if ok else "NOT met") for name, ok in goals))
 PY
+if [[ -s "$WORK/tables" ]]; then
+    echo
+    echo "per job, over creation and run (nodetool tablestats: local reads and writes of each table on the first host)"
+    printf '%-8s %-40s %10s %10s\n' workers table reads/job writes/job
+    cat "$WORK/tables"
+fi

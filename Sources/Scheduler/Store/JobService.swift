@@ -5,8 +5,8 @@ public import Metrics
 
 /// The jobs API: creation, reading, listing, cancelling and activating jobs, over a `JobStoring`.
 ///
-/// Creation writes in a fixed order (idempotency key by LWT, then the status-index entry, the job row
-/// and the queue entry as plain writes), and the runtime's `RepairSweep` re-enqueues
+/// Creation writes in a fixed order (idempotency key by LWT, then the status-index entry, then the job
+/// row and the queue entry in one unlogged batch), and the runtime's `RepairSweep` re-enqueues
 /// activated jobs whose queue entry is missing, so no job is ever queued-but-lost. Activation by
 /// ``run(_:)`` writes its `queued` index entry before its CAS for the same reason.
 public final class JobService: Sendable {
@@ -87,22 +87,26 @@ public final class JobService: Sendable {
                             queueShard: due.map { _ in Int32(shard) }, queueBucket: due?.bucket, createdAt: now, updatedAt: now,
                             backoff: job.backoff)
         let index = JobWrite.index(StatusIndexEntry(status: status, jobID: id, updatedAt: now, nextDueAt: due))
-        // The index entry first, like the intent of run(_:): should this request stop right after the
-        // row's insert, the entry still leads the repair sweep to the queued job (a retry of the request
-        // finds the job and returns it as replayed). Where the job already exists, a `queued` entry of a
-        // job in another status is deleted by the sweep after the intent grace. Two plain writes rather
-        // than a logged batch: on Cassandra the batch log costs more than the second request.
+        // The index entry first, like the intent of run(_:): should this request stop right after it, or
+        // land only part of the writes that follow, the entry still leads the repair sweep to the queued
+        // job, which re-enqueues it (a retry of the request finds the job and returns it as replayed).
+        // Where the job already exists, a `queued` entry of a job in another status is deleted by the sweep
+        // after the intent grace. Then the row and the queue entry in one unlogged batch: a queue entry
+        // landing without its row is refused by the claim's CAS and dropped. No batch log: on Cassandra it
+        // costs more than the request it saves.
         try await store.write([index], logged: false)
-        if replayed {
-            guard try await store.insertJobIfNotExists(row) else { return JobCreation(jobID: id, replayed: true) }
-        } else {
-            try await store.write([.insertJob(row)], logged: false)
+        let entry = due.map { due in
+            QueueEntry(shard: shard, dueAt: due, jobID: id, attempt: 0, kind: job.kind, schedule: job.scheduleText,
+                       timezone: job.timeZoneIdentifier, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
+                       maxAttempts: job.maxAttempts, tries: 0, backoff: job.backoff)
         }
-        if let due {
-            let entry = QueueEntry(shard: shard, dueAt: due, jobID: id, attempt: 0, kind: job.kind, schedule: job.scheduleText,
-                                   timezone: job.timeZoneIdentifier, payload: job.payload, maxDurationSeconds: job.maxDurationSeconds,
-                                   maxAttempts: job.maxAttempts, tries: 0, backoff: job.backoff)
-            try await store.write([.enqueue(entry, enqueuedAt: now)], logged: false)
+        let enqueue = entry.map { [JobWrite.enqueue($0, enqueuedAt: now)] } ?? []
+        if replayed {
+            // A conditional insert cannot share a batch with another partition's write.
+            guard try await store.insertJobIfNotExists(row) else { return JobCreation(jobID: id, replayed: true) }
+            try await store.write(enqueue, logged: false)
+        } else {
+            try await store.write([.insertJob(row)] + enqueue, logged: false)
         }
         if !replayed { metrics.jobsCreated.increment() }
         return JobCreation(jobID: id, replayed: replayed)

@@ -189,7 +189,7 @@ struct JobStore: JobStoring {
         let jobs = cql.table("jobs"), queue = cql.table("jobs_sharded"), index = cql.table("jobs_by_status")
         let history = cql.table("job_history"), keys = cql.table("idempotency_keys"), workers = cql.table("workers")
         selectJob = "SELECT \(JobView.columns) FROM \(jobs) WHERE job_id = ?"
-        insertJob = "INSERT INTO \(jobs) (job_id, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, idempotency_key, status, attempt, tries, next_due_at, queue_shard, queue_bucket, created_at, updated_at, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        insertJob = "INSERT INTO \(jobs) (\(NewJobRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         insertJobIfNotExistsCQL = insertJob + " IF NOT EXISTS"
         claimCQL = "UPDATE \(jobs) SET status = ?, attempt = ?, tries = ?, lease_owner = ?, lease_expires_at = ?, started_at = ?, finished_at = null, last_fire_at = ?, updated_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND next_due_at = ?"
         renewCQL = "UPDATE \(jobs) SET lease_expires_at = ? WHERE job_id = ? IF attempt = ? AND status = ? AND lease_owner = ?"
@@ -202,7 +202,7 @@ struct JobStore: JobStoring {
         deleteHistory = "DELETE FROM \(history) WHERE job_id = ?"
         deleteKey = "DELETE FROM \(keys) WHERE idempotency_key = ? IF job_id = ?"
         activateCQL = "UPDATE \(jobs) SET status = ?, tries = ?, next_due_at = ?, queue_shard = ?, queue_bucket = ?, updated_at = ? WHERE job_id = ? IF status = ? AND attempt = ?"
-        insertEntry = "INSERT INTO \(queue) (shard, bucket, due_at, job_id, attempt, enqueued_at, kind, schedule, timezone, payload, max_duration_seconds, max_attempts, tries, revision, backoff_initial_seconds, backoff_max_seconds, backoff_multiplier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        insertEntry = "INSERT INTO \(queue) (\(QueueEntry.insertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         deleteEntry = "DELETE FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at = ? AND job_id = ?"
         selectDue = "SELECT \(QueueEntry.columns) FROM \(queue) WHERE shard = ? AND bucket = ? AND due_at <= ? LIMIT ?"
         // Both bounds multi-column: Cassandra 3.x refuses single- and multi-column relations mixed on clustering columns.
@@ -244,7 +244,7 @@ struct JobStore: JobStoring {
     }
 
     func insertJobIfNotExists(_ row: NewJobRow) async throws -> Bool {
-        try await cql.session.execute(try await cql.statement(insertJobIfNotExistsCQL, binding: row)).wasApplied
+        try await cql.session.execute(try await cql.statement(insertJobIfNotExistsCQL, row.values)).wasApplied
     }
 
     func claim(_ update: ClaimUpdate) async throws -> Bool {
@@ -315,13 +315,13 @@ struct JobStore: JobStoring {
     private func statement(_ write: JobWrite) async throws -> CQLStatement {
         switch write {
         case let .insertJob(row):
-            return try await cql.statement(insertJob, binding: row)
+            return try await cql.statement(insertJob, row.values)
         case let .enqueue(entry, enqueuedAt):
-            return try await cql.statement(insertEntry, binding: QueueEntry.Insert(entry: entry, enqueuedAt: enqueuedAt))
+            return try await cql.statement(insertEntry, entry.insertValues(enqueuedAt: enqueuedAt))
         case let .dequeue(key):
-            return try await cql.statement(deleteEntry, binding: key)
+            return try await cql.statement(deleteEntry, key.values)
         case let .index(entry):
-            return try await cql.statement(entry.nextDueAt == nil ? insertIndex : insertQueuedIndex, binding: entry)
+            return try await cql.statement(entry.nextDueAt == nil ? insertIndex : insertQueuedIndex, entry.values)
         case let .unindex(status, id):
             return try await cql.statement(deleteIndex, [status.rawValue, Int32(JobHash.slot(id)), id])
         case let .unindexWritten(status, id, written):
@@ -329,9 +329,9 @@ struct JobStore: JobStoring {
         case let .indexDue(id, due, written):
             return try await cql.statement(updateIndexDue, [written, due, JobStatus.queued.rawValue, Int32(JobHash.slot(id)), id])
         case let .startRun(start):
-            return try await cql.statement(insertHistory, binding: start)
+            return try await cql.statement(insertHistory, start.values)
         case let .finishRun(finish):
-            return try await cql.statement(finishHistory, binding: finish)
+            return try await cql.statement(finishHistory, finish.values)
         case let .requestCancel(cancel):
             return try await cql.statement(insertCancel, binding: cancel)
         case let .cancelRun(cancel):
@@ -350,7 +350,7 @@ struct JobStore: JobStoring {
     }
 
     func hasQueueEntry(_ key: QueueEntry.Key) async throws -> Bool {
-        try await cql.session.execute(try await cql.statement(selectEntry, binding: key)).first != nil
+        try await cql.session.execute(try await cql.statement(selectEntry, key.values)).first != nil
     }
 
     func history(_ id: UUID, pageSize: Int, pagingState: [UInt8]?) async throws -> HistoryPage {
