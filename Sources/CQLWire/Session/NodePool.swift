@@ -1,9 +1,10 @@
 import Dispatch
 import Logging
 
-/// The connections of a session to one node: a few, opened on demand and kept filled,
-/// reopened with exponential backoff and jitter after failures.
-final class NodePool: Sendable {
+/// One node as a session sees it: where it is, its data centre, whether it looks reachable, and the
+/// session's connections to it (a few, opened on demand and kept filled, reopened with exponential
+/// backoff and jitter after failures). A ``HostSelectionPolicy`` orders these.
+public final class NodePool: Sendable {
     private struct State: Sendable {
         var connections: [CQLConnection] = []
         var opening: Task<CQLConnection, any Error>?
@@ -17,7 +18,8 @@ final class NodePool: Sendable {
         var cursor = 0
     }
 
-    let endpoint: CQLEndpoint
+    /// Where the node serves CQL.
+    public let endpoint: CQLEndpoint
     private let target: Int
     private let reconnection: ReconnectionPolicy
     private let makeConfiguration: @Sendable () -> CQLConnection.Configuration
@@ -40,7 +42,7 @@ final class NodePool: Sendable {
     }
 
     /// The node's data center (from `system.local` / `system.peers`), for NetworkTopologyStrategy replicas.
-    var dataCenter: String? {
+    public internal(set) var dataCenter: String? {
         get { state.withLock { $0.dataCenter } }
         set { state.withLock { $0.dataCenter = newValue } }
     }
@@ -52,7 +54,7 @@ final class NodePool: Sendable {
     }
 
     /// Whether the node looks reachable: it has an open connection, or is not waiting out a backoff.
-    var isUp: Bool {
+    public var isUp: Bool {
         let now = DispatchTime.now().uptimeNanoseconds
         return state.withLock { state in
             state.connections.contains { !$0.isClosed } || now >= state.nextAttempt
