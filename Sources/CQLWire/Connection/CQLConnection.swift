@@ -54,11 +54,11 @@ public final class CQLConnection: Sendable {
     public let events: AsyncStream<Event>
     /// The statements (keyspace and text) a session prepared through this connection, so preparing
     /// on every node skips a node whose warm-up already did it.
-    let preparedStatements = Locked<Set<String>>([])
+    let preparedStatements = Mutex<Set<String>>([])
 
     let transport: any CQLTransport
     /// Stream ids, in-flight requests, deadlines and heartbeats (the state machine), and how the connection ended.
-    let state: Locked<State>
+    let state: Mutex<State>
     /// The write buffer and its drain strategies.
     let writer: FrameWriter
     /// Wakes the timer thread: a request's deadline is earlier than it sleeps until, or the connection closed.
@@ -83,7 +83,7 @@ public final class CQLConnection: Sendable {
         readState = ReadState(maxBodyLength: configuration.maxFrameBodyLength)
         writer = FrameWriter(transport: transport)
         attachedExecutor = transport.pollableDescriptor == nil ? nil : configuration.ioExecutor
-        state = Locked(State(machine: ConnectionStateMachine(
+        state = Mutex(State(machine: ConnectionStateMachine(
             maxStreams: configuration.maxConcurrentRequests,
             heartbeatInterval: configuration.heartbeatInterval.nanoseconds,
             heartbeatTimeout: configuration.heartbeatTimeout.nanoseconds,

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// The write side of a connection: encoded frames queued in one buffer, and who writes them.
 ///
@@ -34,7 +35,7 @@ final class FrameWriter: Sendable {
     private static let keptWriteCapacity = 256 * 1024
 
     private let transport: any CQLTransport
-    private let state = Locked(State())
+    private let state = Mutex(State())
     /// Signalled when the socket pushed back (the writer thread takes over) and on close.
     private let backPressure = DispatchSemaphore(value: 0)
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Synchronization
 
 /// The user-facing client: a pool of connections to every node of a cluster, statements that
 /// read like CQL, prepared statements, paging, batches and lightweight transactions.
@@ -51,7 +52,7 @@ public final class CQLSession: Sendable {
     /// The configured ``Configuration/hostSelectionPolicy``, or the default one built from the configuration.
     let hostSelection: any HostSelectionPolicy
     let timestamps = ClientTimestampGenerator()
-    let state: Locked<State>
+    let state: Mutex<State>
 
     private init(configuration: Configuration) {
         self.configuration = configuration
@@ -59,7 +60,7 @@ public final class CQLSession: Sendable {
         self.metrics = SessionMetrics(factory: configuration.metricsFactory)
         self.hostSelection = configuration.hostSelectionPolicy
             ?? DefaultHostSelectionPolicy(loadBalancing: configuration.loadBalancing, localDatacenter: configuration.localDatacenter)
-        self.state = Locked(State(keyspace: configuration.keyspace))
+        self.state = Mutex(State(keyspace: configuration.keyspace))
         self.ioExecutor = configuration.usesIOExecutor ? CQLIOExecutor(name: "cqlwire-io") : nil
     }
 

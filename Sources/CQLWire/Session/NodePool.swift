@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Synchronization
 
 /// One node as a session sees it: where it is, its data centre, whether it looks reachable, and the
 /// session's connections to it (a few, opened on demand and kept filled, reopened with exponential
@@ -25,7 +26,7 @@ public final class NodePool: Sendable {
     private let makeConfiguration: @Sendable () -> CQLConnection.Configuration
     private let logger: Logger
     private let warmUp: @Sendable (CQLConnection) async -> Void
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     /// `warmUp` runs on the first connection opened while the pool has none (the node is new, or
     /// back after a restart or an outage) before any request can use it: the session re-prepares
