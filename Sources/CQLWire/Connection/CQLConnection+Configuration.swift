@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 extension CQLConnection {
     /// How a connection is opened and behaves.

@@ -1,5 +1,7 @@
 import Dispatch
 import Foundation
+import Logging
+import Synchronization
 
 /// The connection's loops: the reader thread (or the I/O executor) decoding frames and resuming
 /// the waiting tasks, the timer thread failing requests past their deadline, the heartbeat task,

@@ -1,5 +1,7 @@
 import Dispatch
 import Logging
+import Metrics
+import Synchronization
 
 /// How a request travels: the ``HostSelectionPolicy`` plans the nodes, the request is sent to the
 /// plan's next node, and after a failure the ``RetryPolicy`` decides what follows (see

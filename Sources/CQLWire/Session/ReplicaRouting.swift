@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Replica-set routing and preparing on every node: the parts of the session a multi-node
 /// cluster needs and a single node never reaches (one node skips query planning altogether).

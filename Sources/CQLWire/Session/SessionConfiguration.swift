@@ -1,5 +1,5 @@
-import Logging
-import Metrics
+public import Logging
+public import Metrics
 
 /// A node address: host name or IP literal, and the native-protocol port.
 public struct CQLEndpoint: Hashable, Sendable, CustomStringConvertible {
