@@ -49,17 +49,17 @@ struct RetryPolicyDecisionTests {
 
     @Test("the session settles unknown LWT outcomes itself, and asks the policy only about retryable server errors")
     func sessionRouting() {
-        #expect(CQLSession.leavesLWTOutcomeUnknown(ServerError(.writeTimeout(consistency: .serial, received: 0, blockFor: 1,
+        #expect(FailedAttempt.leavesLWTOutcomeUnknown(ServerError(.writeTimeout(consistency: .serial, received: 0, blockFor: 1,
                                                                               writeType: "CAS"), message: "")))
-        #expect(CQLSession.leavesLWTOutcomeUnknown(ServerError(.writeTimeout(consistency: .quorum, received: 0, blockFor: 1,
+        #expect(FailedAttempt.leavesLWTOutcomeUnknown(ServerError(.writeTimeout(consistency: .quorum, received: 0, blockFor: 1,
                                                                               writeType: "SIMPLE"), message: "")))
-        #expect(!CQLSession.leavesLWTOutcomeUnknown(ServerError(.writeTimeout(consistency: .one, received: 0, blockFor: 1,
+        #expect(!FailedAttempt.leavesLWTOutcomeUnknown(ServerError(.writeTimeout(consistency: .one, received: 0, blockFor: 1,
                                                                                writeType: "BATCH_LOG"), message: "")))
         let request = Self.request()
-        #expect(CQLSession.decision(of: Self.policy, on: ServerError(.invalid, message: "unconfigured table t"),
+        #expect(Self.policy.decision(on: ServerError(.invalid, message: "unconfigured table t"),
                                     request: request) == nil)
-        #expect(CQLSession.decision(of: Self.policy, on: ServerError(.syntaxError, message: ""), request: request) == nil)
-        let overloaded = CQLSession.decision(of: Self.policy, on: ServerError(.overloaded, message: ""),
+        #expect(Self.policy.decision(on: ServerError(.syntaxError, message: ""), request: request) == nil)
+        let overloaded = Self.policy.decision(on: ServerError(.overloaded, message: ""),
                                              request: Self.request(idempotent: true))
         #expect(overloaded?.0 == .requestError)
         #expect(overloaded?.1 == .retryNextHost)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A bounds-checked cursor over bytes received from the wire.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import NIOSSL
+package import NIOSSL
 
 /// TLS to the nodes (Cassandra's `client_encryption_options`): the server's certificate is
 /// verified against trust roots and its host name checked; a client certificate is presented

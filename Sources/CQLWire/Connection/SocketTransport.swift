@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// A plain TCP transport over a BSD socket: IPv4 or IPv6, host names through `getaddrinfo`,
 /// TCP_NODELAY (requests are small and latency-bound) and keep-alive.
@@ -11,7 +12,7 @@ public final class SocketTransport: CQLTransport {
     /// The descriptor stays open until deinit so a concurrent `read` never sees it reused;
     /// `close()` only shuts the socket down, which wakes the reader.
     private let descriptor: Int32
-    private let isClosed = Locked(false)
+    private let isClosed = Mutex(false)
 
     private init(descriptor: Int32) { self.descriptor = descriptor }
 

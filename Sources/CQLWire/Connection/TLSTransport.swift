@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Synchronization
 
 /// A TLS transport: a SwiftNIO channel with NIOSSL's client handler, behind the blocking
 /// ``CQLTransport`` interface.
@@ -337,7 +338,7 @@ private final class TLSStreamHandler: ChannelInboundHandler {
 /// The first certificate BoringSSL's verification rejected, as its validity period (seconds
 /// since 1970), so a failed handshake can say "expired" rather than "verify failed".
 private final class VerificationRecorder: Sendable {
-    private let failed = Locked<(notBefore: Int, notAfter: Int)?>(nil)
+    private let failed = Mutex<(notBefore: Int, notAfter: Int)?>(nil)
 
     var failedValidity: (notBefore: Int, notAfter: Int)? { failed.withLock { $0 } }
 

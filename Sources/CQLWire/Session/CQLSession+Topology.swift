@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One node of the cluster as the session sees it now.
 public struct CQLNodeState: Sendable, Hashable, CustomStringConvertible {
     /// Where the node serves CQL.

@@ -1,5 +1,7 @@
 import Dispatch
+import Foundation
 import Logging
+import Synchronization
 
 /// The user-facing client: a pool of connections to every node of a cluster, statements that
 /// read like CQL, prepared statements, paging, batches and lightweight transactions.
@@ -48,14 +50,18 @@ public final class CQLSession: Sendable {
     public let ioExecutor: CQLIOExecutor?
     let logger: Logger
     let metrics: SessionMetrics
+    /// The configured ``Configuration/hostSelectionPolicy``, or the default one built from the configuration.
+    let hostSelection: any HostSelectionPolicy
     let timestamps = ClientTimestampGenerator()
-    let state: Locked<State>
+    let state: Mutex<State>
 
     private init(configuration: Configuration) {
         self.configuration = configuration
         self.logger = configuration.logger
         self.metrics = SessionMetrics(factory: configuration.metricsFactory)
-        self.state = Locked(State(keyspace: configuration.keyspace))
+        self.hostSelection = configuration.hostSelectionPolicy
+            ?? DefaultHostSelectionPolicy(loadBalancing: configuration.loadBalancing, localDatacenter: configuration.localDatacenter)
+        self.state = Mutex(State(keyspace: configuration.keyspace))
         self.ioExecutor = configuration.usesIOExecutor ? CQLIOExecutor(name: "cqlwire-io") : nil
     }
 
@@ -145,10 +151,8 @@ public final class CQLSession: Sendable {
         let parameters = self.parameters(for: statement, conditional: conditional)
         var result = try await perform(kind: kind, cql: statement.cql, conditional: conditional,
                                        idempotent: statement.isIdempotent,
-                                       localOnly: Self.isDataCenterLocal(parameters, conditional: conditional), routing: {
-            guard case let .prepared(prepared) = statement.body, let key = prepared.routingKey(statement.values) else { return nil }
-            return Routing(key: key, keyspace: prepared.routingKeyspace)
-        }, timeout: statement.timeout, ignored: QueryResult.init(ignoredBy:)) { connection in
+                                       localOnly: Self.isDataCenterLocal(parameters, conditional: conditional), routed: statement,
+                                       timeout: statement.timeout, ignored: QueryResult.init(ignoredBy:)) { connection in
             switch statement.body {
             case let .simple(text):
                 return try self.expectResult(try await connection.send(
@@ -178,17 +182,12 @@ public final class CQLSession: Sendable {
     /// Runs a batch (logged, unlogged or counter); a conditional batch reports ``QueryResult/wasApplied``.
     public func execute(_ batch: BatchStatement) async throws -> QueryResult {
         let conditional = batch.isLightweightTransaction
-        let routing = { () -> Routing? in
-            guard let first = batch.statements.first, case let .prepared(prepared) = first.body,
-                  let key = prepared.routingKey(first.values) else { return nil }
-            return Routing(key: key, keyspace: prepared.routingKeyspace)
-        }
         let consistency = batch.consistency ?? configuration.consistency
         let serial = batch.serialConsistency ?? (conditional ? configuration.serialConsistency : nil)
         let timestamp = batch.timestamp ?? (configuration.clientTimestamps ? timestamps.next() : nil)
         let localOnly = consistency.isDataCenterLocal || (conditional && serial?.isDataCenterLocal == true)
         var result = try await perform(kind: .batch, cql: "BATCH", conditional: conditional, idempotent: batch.isIdempotent,
-                                       localOnly: localOnly, routing: routing, timeout: batch.timeout,
+                                       localOnly: localOnly, routed: batch.statements.first, timeout: batch.timeout,
                                        ignored: QueryResult.init(ignoredBy:)) { connection in
             var retriedUnprepared = false
             while true {
@@ -230,7 +229,7 @@ public final class CQLSession: Sendable {
         if let cached = state.withLock({ $0.prepared[key] }) { return cached }
         let keyspace = key.keyspace
         let (prepared, coordinator) = try await perform(kind: .prepare, cql: cql, conditional: false, idempotent: true,
-                                                        localOnly: false, routing: { nil }, timeout: nil) { connection in
+                                                        localOnly: false, routed: nil, timeout: nil) { connection in
             (try await self.prepare(cql, keyspace: keyspace, on: connection), connection.endpoint)
         }
         if configuration.prepareOnAllNodes { await prepareOnOtherNodes(prepared, except: coordinator) }
@@ -438,210 +437,6 @@ public final class CQLSession: Sendable {
         default:
             throw CQLError.unexpectedResponse(endpoint: connection.endpoint, expected: "RESULT", received: "\(envelope.message.opcode)")
         }
-    }
-
-    /// Sends a request along its query plan, retrying as the configured ``RetryPolicy`` decides, with metrics and logs.
-    ///
-    /// `routing` is only computed when token-aware routing has a choice to make. `localOnly`: the
-    /// request's consistency is a LOCAL_* one, so with a local data center only its nodes are tried.
-    /// `ignored` is the answer when the policy ignores a failure (nil: the failure is rethrown).
-    private func perform<Result: Sendable>(kind: RequestKind, cql: String, conditional: Bool, idempotent: Bool,
-                                           localOnly: Bool, routing: () -> Routing?, timeout: Duration?,
-                                           ignored: (@Sendable (String) -> Result)? = nil,
-                                           _ body: @escaping @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
-        guard let plan = queryPlan(conditional: conditional, localOnly: localOnly, routing: routing) else {
-            throw CQLError.sessionClosed
-        }
-        if idempotent, !conditional, let speculative = configuration.speculativeExecution, speculative.maxExecutions > 1,
-           plan.count > 1 {
-            return try await speculate(speculative, clock: configuration.clock, plan: plan, kind: kind, cql: cql,
-                                       ignored: ignored, body)
-        }
-        return try await send(along: plan, kind: kind, cql: cql, conditional: conditional, idempotent: idempotent,
-                              ignored: ignored, body)
-    }
-
-    /// Runs an idempotent request as speculative executions: the first along the plan, each next one
-    /// `policy.delay` later along the plan rotated to start at the next node, while none has finished;
-    /// the first to finish (answer or final error) is the request's outcome and the others are cancelled.
-    private func speculate<Result: Sendable, C: Clock>(
-        _ policy: SpeculativeExecutionPolicy, clock: C, plan: [NodePool], kind: RequestKind, cql: String,
-        ignored: (@Sendable (String) -> Result)?, _ body: @escaping @Sendable (CQLConnection) async throws -> Result
-    ) async throws -> Result where C.Duration == Duration {
-        let executions = min(policy.maxExecutions, plan.count)
-        return try await withThrowingTaskGroup(of: Result.self) { group in
-            for index in 0..<executions {
-                group.addTask {
-                    if index > 0 {
-                        try await clock.sleep(for: policy.delay * index)
-                        self.metrics.speculativeExecutionStarted()
-                        self.logger.debug("speculative execution", metadata: ["cql.query": "\(cql)", "cql.execution": "\(index)"])
-                    }
-                    let rotated = Array(plan[index...] + plan[..<index])
-                    return try await self.send(along: rotated, kind: kind, cql: cql, conditional: false, idempotent: true,
-                                               ignored: ignored, body)
-                }
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CQLError.noHostAvailable(errors: []) }
-            return first
-        }
-    }
-
-    /// Sends a request along `plan`, retrying as the configured ``RetryPolicy`` decides, with metrics and logs.
-    private func send<Result: Sendable>(along plan: [NodePool], kind: RequestKind, cql: String, conditional: Bool,
-                                        idempotent: Bool, ignored: (@Sendable (String) -> Result)?,
-                                        _ body: @Sendable (CQLConnection) async throws -> Result) async throws -> Result {
-        let metrics = self.metrics
-        let policy = configuration.retryPolicy
-        let started = metrics.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
-        var errors: [String] = []
-        var retries = 0
-        // The plan's node to try next (wrapping round the plan), and how many nodes were found unreachable.
-        var position = 0
-        var unreachable = 0
-        var logger = self.logger
-        // Every log line below is debug or trace: the metadata is only worth building when they print.
-        if logger.logLevel <= .debug { logger[metadataKey: "cql.kind"] = "\(kind.label)" }
-        func finish(failed: Bool) {
-            guard metrics.isEnabled else { return }
-            metrics.requestFinished(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started, failed: failed)
-        }
-        func unknownOutcome(_ reason: String) -> CQLError {
-            finish(failed: true)
-            metrics.lwtUnknown?.increment()
-            logger.debug("LWT outcome unknown", metadata: ["cql.error": "\(reason)", "cql.query": "\(cql)"])
-            return CQLError.lwtOutcomeUnknown(reason: reason)
-        }
-        if plan.isEmpty, let local = configuration.localDatacenter {
-            finish(failed: true)
-            throw CQLError.noHostAvailable(errors: ["no node of the local data center \(local) is known"])
-        }
-        while unreachable < plan.count {
-            let node = plan[position % plan.count]
-            let connection: CQLConnection
-            do {
-                connection = try await node.connection()
-            } catch {
-                errors.append("\(node.endpoint): \(error)")
-                unreachable += 1
-                position += 1
-                continue
-            }
-            metrics.requestSent(kind, conditional: conditional)
-            logger.trace("sending", metadata: ["cql.endpoint": "\(connection.endpoint)", "cql.query": "\(cql)",
-                                               "cql.retries": "\(retries)"])
-            let decision: RetryDecision
-            let failure: any Error
-            do {
-                let result = try await body(connection)
-                finish(failed: false)
-                return result
-            } catch let error as ServerError {
-                failure = error
-                errors.append("\(connection.endpoint): \(error)")
-                if conditional, Self.leavesLWTOutcomeUnknown(error) {
-                    throw unknownOutcome("\(connection.endpoint): \(error)")
-                }
-                if case .isBootstrapping = error.kind {
-                    // The coordinator refuses every request while it joins: nothing was applied.
-                    unreachable += 1
-                    position += 1
-                    continue
-                }
-                let request = RetryRequest(cql: cql, isIdempotent: idempotent, retryCount: retries)
-                guard let (cause, decided) = Self.decision(of: policy, on: error, request: request) else {
-                    finish(failed: true)
-                    logger.debug("request failed", metadata: ["cql.error": "\(error)", "cql.query": "\(cql)"])
-                    throw error
-                }
-                metrics.retryDecided(decided, after: cause)
-                decision = decided
-            } catch let error as CQLError {
-                failure = error
-                errors.append("\(connection.endpoint): \(error)")
-                if error.requestWasNotSent {
-                    unreachable += 1
-                    position += 1
-                    continue
-                }
-                if conditional { throw unknownOutcome("\(error)") }
-                decision = policy.onRequestError(RetryRequest(cql: cql, isIdempotent: idempotent, retryCount: retries),
-                                                 error: error)
-                metrics.retryDecided(decision, after: .requestError)
-            } catch {
-                // A cancelled speculative execution did not fail: another one answered.
-                finish(failed: !(error is CancellationError))
-                throw error
-            }
-            switch decision {
-            case .retrySameHost, .retryNextHost:
-                if case .retryNextHost = decision { position += 1 }
-                retries += 1
-                logger.debug("retrying", metadata: ["cql.error": "\(failure)", "cql.endpoint": "\(connection.endpoint)",
-                                                    "cql.decision": "\(decision.label)"])
-            case .ignore:
-                if let ignored {
-                    finish(failed: false)
-                    logger.debug("failure ignored", metadata: ["cql.error": "\(failure)", "cql.query": "\(cql)"])
-                    return ignored(connection.endpoint)
-                }
-                fallthrough
-            case .rethrow:
-                finish(failed: true)
-                logger.debug("request failed", metadata: ["cql.error": "\(failure)", "cql.query": "\(cql)"])
-                throw failure
-            }
-        }
-        finish(failed: true)
-        throw CQLError.noHostAvailable(errors: errors)
-    }
-
-    /// Whether `error`, answering a conditional statement, leaves its outcome unknown: a timeout or
-    /// a failure in the Paxos propose or commit phase (WriteTimeout CAS, or SIMPLE for the commit).
-    static func leavesLWTOutcomeUnknown(_ error: ServerError) -> Bool {
-        switch error.kind {
-        case let .writeTimeout(_, _, _, writeType): writeType == "CAS" || writeType == "SIMPLE"
-        case .writeFailure, .readFailure: true
-        default: false
-        }
-    }
-
-    /// What `policy` decides about `error`, with the cause it was asked about; nil for errors no
-    /// policy is asked about (the statement itself is wrong, or a replica failed rather than timed out).
-    static func decision(of policy: any RetryPolicy, on error: ServerError,
-                         request: RetryRequest) -> (RetryCause, RetryDecision)? {
-        switch error.kind {
-        case let .readTimeout(consistency, received, blockFor, dataPresent):
-            (.readTimeout, policy.onReadTimeout(request, consistency: consistency, received: received, blockFor: blockFor,
-                                                dataPresent: dataPresent))
-        case let .writeTimeout(consistency, received, blockFor, writeType):
-            (.writeTimeout, policy.onWriteTimeout(request, consistency: consistency, writeType: writeType, received: received,
-                                                  blockFor: blockFor))
-        case let .unavailable(consistency, required, alive):
-            (.unavailable, policy.onUnavailable(request, consistency: consistency, required: required, alive: alive))
-        case .overloaded, .serverError, .truncateError:
-            (.requestError, policy.onRequestError(request, error: error))
-        default:
-            nil
-        }
-    }
-
-    /// The nodes to try, in order: when token-aware, the partition's replicas first (see
-    /// ``plan(nodes:map:start:tokenAware:conditional:routing:)``), then the others in turn; reachable ones first.
-    /// Nil once the session is closed.
-    private func queryPlan(conditional: Bool, localOnly: Bool, routing: () -> Routing?) -> [NodePool]? {
-        let snapshot = state.withLock { state -> (nodes: [NodePool], map: TokenMap, start: Int)? in
-            guard !state.closed else { return nil }
-            state.roundRobin &+= 1
-            return (state.nodes, state.tokenMap, state.roundRobin)
-        }
-        guard let (nodes, map, start) = snapshot else { return nil }
-        let local = configuration.localDatacenter
-        // One node: nothing to order (and no routing key to compute); the pool's array is shared, not copied.
-        guard nodes.count > 1 || local != nil else { return nodes }
-        return Self.plan(nodes: nodes, map: map, start: start, tokenAware: configuration.loadBalancing == .tokenAware,
-                         conditional: conditional, localDataCenter: local, remoteAllowed: !localOnly, routing: routing)
     }
 
     /// The owner of `token`: the node of the first ring token at or above it, wrapping around.

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// The control connection: one extra connection that reads the cluster's topology from
 /// `system.local` and `system.peers_v2` (or `system.peers`) and listens for topology, status

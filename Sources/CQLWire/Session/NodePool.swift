@@ -1,9 +1,11 @@
 import Dispatch
 import Logging
+import Synchronization
 
-/// The connections of a session to one node: a few, opened on demand and kept filled,
-/// reopened with exponential backoff and jitter after failures.
-final class NodePool: Sendable {
+/// One node as a session sees it: where it is, its data centre, whether it looks reachable, and the
+/// session's connections to it (a few, opened on demand and kept filled, reopened with exponential
+/// backoff and jitter after failures). A ``HostSelectionPolicy`` orders these.
+public final class NodePool: Sendable {
     private struct State: Sendable {
         var connections: [CQLConnection] = []
         var opening: Task<CQLConnection, any Error>?
@@ -17,13 +19,14 @@ final class NodePool: Sendable {
         var cursor = 0
     }
 
-    let endpoint: CQLEndpoint
+    /// Where the node serves CQL.
+    public let endpoint: CQLEndpoint
     private let target: Int
     private let reconnection: ReconnectionPolicy
     private let makeConfiguration: @Sendable () -> CQLConnection.Configuration
     private let logger: Logger
     private let warmUp: @Sendable (CQLConnection) async -> Void
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     /// `warmUp` runs on the first connection opened while the pool has none (the node is new, or
     /// back after a restart or an outage) before any request can use it: the session re-prepares
@@ -40,7 +43,7 @@ final class NodePool: Sendable {
     }
 
     /// The node's data center (from `system.local` / `system.peers`), for NetworkTopologyStrategy replicas.
-    var dataCenter: String? {
+    public internal(set) var dataCenter: String? {
         get { state.withLock { $0.dataCenter } }
         set { state.withLock { $0.dataCenter = newValue } }
     }
@@ -52,7 +55,7 @@ final class NodePool: Sendable {
     }
 
     /// Whether the node looks reachable: it has an open connection, or is not waiting out a backoff.
-    var isUp: Bool {
+    public var isUp: Bool {
         let now = DispatchTime.now().uptimeNanoseconds
         return state.withLock { state in
             state.connections.contains { !$0.isClosed } || now >= state.nextAttempt

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a statement returned: rows (one page of them), or the effect of a schema change or `USE`.
 public struct QueryResult: Sendable {

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Replica-set routing and preparing on every node: the parts of the session a multi-node
 /// cluster needs and a single node never reaches (one node skips query planning altogether).
@@ -12,7 +13,7 @@ extension CQLSession {
     /// Statements re-prepared at once on a node that comes back, so a long cache does not flood one connection.
     private static let warmUpConcurrency = 16
 
-    /// The order in which a request tries `nodes`: reachable before unreachable and, within each,
+    /// The order in which a request tries `nodes` under ``DefaultHostSelectionPolicy``: reachable before unreachable and, within each,
     /// when token-aware and the partition is known, its replicas first, then the others in turn
     /// from `start`. Replicas take turns being first (`start` rotates them) so one owner is not
     /// every partition's hot spot; a conditional statement (LWT) always starts at the token's owner,
@@ -28,9 +29,7 @@ extension CQLSession {
         let offset = Int(UInt(bitPattern: start) % UInt(nodes.count))
         var ordered = (0..<nodes.count).map { nodes[(offset + $0) % nodes.count] }
         if tokenAware, !map.ring.isEmpty, let routing = routing() {
-            let token = Murmur3Token.token(of: routing.key)
-            let replicas = routing.keyspace.flatMap { map.replicas(of: token, in: $0) }
-                ?? [map.nodes[map.ring[TokenMap.position(of: token, in: map.ring)].node]]
+            let replicas = map.replicas(of: Murmur3Token.token(of: routing.key), keyspace: routing.keyspace)
             if !replicas.isEmpty {
                 let first = conditional ? 0 : Int(UInt(bitPattern: start) % UInt(replicas.count))
                 var planned: [NodePool] = []
@@ -66,10 +65,7 @@ extension CQLSession {
         guard case let .prepared(prepared) = statement.body, let key = prepared.routingKey(statement.values) else { return [] }
         let map = state.withLock { $0.tokenMap }
         guard !map.ring.isEmpty else { return [] }
-        let token = Murmur3Token.token(of: key)
-        let replicas = prepared.routingKeyspace.flatMap { map.replicas(of: token, in: $0) }
-            ?? [map.nodes[map.ring[TokenMap.position(of: token, in: map.ring)].node]]
-        return replicas.map(\.endpoint)
+        return map.replicas(of: Murmur3Token.token(of: key), keyspace: prepared.routingKeyspace).map(\.endpoint)
     }
 
     /// Rebuilds the ring and replica tables from the nodes' tokens and data centers and the

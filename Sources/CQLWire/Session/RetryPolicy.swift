@@ -140,3 +140,68 @@ enum RetryCause: Int, CaseIterable, Sendable {
         }
     }
 }
+
+/// What the session does after one attempt of a request failed: the rules it settles itself, and
+/// otherwise the ``RetryPolicy``'s decision.
+enum FailedAttempt {
+    /// The request certainly never reached a node (no connection, refused before sending, or the
+    /// coordinator is bootstrapping and refuses every request): the next node of the plan, not a retry.
+    case notSent
+    /// A conditional statement whose outcome only a SERIAL read can tell (the reason, for the error).
+    case lwtOutcomeUnknown(reason: String)
+    /// What the policy decided, and the failure it was asked about.
+    case decided(RetryDecision, after: RetryCause)
+    /// Thrown as it is: the statement itself is wrong or a replica failed rather than timed out
+    /// (`logged`), or the attempt was cancelled or failed outside the protocol.
+    case fail(logged: Bool)
+
+    /// Whether `error`, answering a conditional statement, leaves its outcome unknown: a timeout or
+    /// a failure in the Paxos propose or commit phase (WriteTimeout CAS, or SIMPLE for the commit).
+    static func leavesLWTOutcomeUnknown(_ error: ServerError) -> Bool {
+        switch error.kind {
+        case let .writeTimeout(_, _, _, writeType): writeType == "CAS" || writeType == "SIMPLE"
+        case .writeFailure, .readFailure: true
+        default: false
+        }
+    }
+}
+
+extension RetryPolicy {
+    /// What follows `error`, thrown by an attempt of `request` (a conditional statement when
+    /// `conditional`) at `endpoint`.
+    func handle(_ error: any Error, of request: RetryRequest, conditional: Bool, endpoint: String) -> FailedAttempt {
+        switch error {
+        case let error as ServerError:
+            if conditional, FailedAttempt.leavesLWTOutcomeUnknown(error) { return .lwtOutcomeUnknown(reason: "\(endpoint): \(error)") }
+            // The coordinator refuses every request while it joins: nothing was applied.
+            if case .isBootstrapping = error.kind { return .notSent }
+            guard let (cause, decision) = decision(on: error, request: request) else { return .fail(logged: true) }
+            return .decided(decision, after: cause)
+        case let error as CQLError:
+            if error.requestWasNotSent { return .notSent }
+            if conditional { return .lwtOutcomeUnknown(reason: "\(error)") }
+            return .decided(onRequestError(request, error: error), after: .requestError)
+        default:
+            return .fail(logged: false)
+        }
+    }
+
+    /// What the policy decides about `error`, with the cause it was asked about; nil for errors no
+    /// policy is asked about (the statement itself is wrong, or a replica failed rather than timed out).
+    func decision(on error: ServerError, request: RetryRequest) -> (RetryCause, RetryDecision)? {
+        switch error.kind {
+        case let .readTimeout(consistency, received, blockFor, dataPresent):
+            (.readTimeout, onReadTimeout(request, consistency: consistency, received: received, blockFor: blockFor,
+                                         dataPresent: dataPresent))
+        case let .writeTimeout(consistency, received, blockFor, writeType):
+            (.writeTimeout, onWriteTimeout(request, consistency: consistency, writeType: writeType, received: received,
+                                           blockFor: blockFor))
+        case let .unavailable(consistency, required, alive):
+            (.unavailable, onUnavailable(request, consistency: consistency, required: required, alive: alive))
+        case .overloaded, .serverError, .truncateError:
+            (.requestError, onRequestError(request, error: error))
+        default:
+            nil
+        }
+    }
+}

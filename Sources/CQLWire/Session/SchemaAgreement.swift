@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Schema agreement: after a schema change, the nodes of a cluster take a moment to learn it
 /// (gossip); a statement sent meanwhile to a node that has not yet learnt it fails with

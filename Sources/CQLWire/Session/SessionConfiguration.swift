@@ -1,5 +1,5 @@
-import Logging
-import Metrics
+public import Logging
+public import Metrics
 
 /// A node address: host name or IP literal, and the native-protocol port.
 public struct CQLEndpoint: Hashable, Sendable, CustomStringConvertible {
@@ -46,8 +46,14 @@ extension CQLSession {
         public var connectionsPerNode: Int
         /// Whether other nodes are discovered from the contact points' `system.peers` tables and events.
         public var discoverNodes: Bool
-        /// How requests pick a node.
+        /// How requests pick a node, with the default ``hostSelectionPolicy``.
         public var loadBalancing: LoadBalancing
+        /// Which nodes a request may go to and in what order; nil (the default) for
+        /// ``DefaultHostSelectionPolicy`` with ``loadBalancing`` and ``localDatacenter``. The
+        /// replication of keyspaces, which a policy needs to place replicas
+        /// (``HostSelectionContext/replicas(ofRoutingKey:keyspace:)``), is read only with
+        /// ``LoadBalancing/tokenAware`` ``loadBalancing`` (the default).
+        public var hostSelectionPolicy: (any HostSelectionPolicy)?
         /// When failed requests are tried again, and where (``DefaultRetryPolicy``: the DataStax drivers' default).
         public var retryPolicy: any RetryPolicy
         /// The data center whose nodes coordinate requests: when set, its nodes come first in every
@@ -93,7 +99,8 @@ extension CQLSession {
                     retryPolicy: any RetryPolicy = DefaultRetryPolicy(), reconnection: ReconnectionPolicy = ReconnectionPolicy(),
                     logger: Logger = Logger(label: "cqlwire", factory: { _ in SwiftLogNoOpLogHandler() }),
                     metricsFactory: (any MetricsFactory)? = nil, usesIOExecutor: Bool = false,
-                    localDatacenter: String? = nil, maxSchemaAgreementWait: Duration = .seconds(10)) {
+                    localDatacenter: String? = nil, maxSchemaAgreementWait: Duration = .seconds(10),
+                    hostSelectionPolicy: (any HostSelectionPolicy)? = nil) {
             self.contactPoints = contactPoints
             self.keyspace = keyspace
             self.credentials = credentials
@@ -115,6 +122,7 @@ extension CQLSession {
             self.usesIOExecutor = usesIOExecutor
             self.localDatacenter = localDatacenter
             self.maxSchemaAgreementWait = maxSchemaAgreementWait
+            self.hostSelectionPolicy = hostSelectionPolicy
         }
     }
 

@@ -1,10 +1,11 @@
 import Foundation
 import Metrics
+import Synchronization
 
 /// Client-side write timestamps: microseconds since the epoch, strictly increasing within the
 /// session even when the wall clock stalls or steps back, so two writes of one session never tie.
 final class ClientTimestampGenerator: Sendable {
-    private let last = Locked<Int64>(0)
+    private let last = Mutex<Int64>(0)
 
     func next() -> Int64 {
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)

@@ -83,6 +83,12 @@ final class TokenMap: Sendable {
         self.replicas = replicas
     }
 
+    /// The replicas of `token`, owner first: as `keyspace`'s replication places them, or the token's
+    /// owner alone when the keyspace or its replication is unknown. The ring must not be empty.
+    func replicas(of token: Int64, keyspace: String?) -> [NodePool] {
+        keyspace.flatMap { replicas(of: token, in: $0) } ?? [nodes[ring[Self.position(of: token, in: ring)].node]]
+    }
+
     /// The replicas of `token` in `keyspace`, owner first; nil when the keyspace has no replica preference.
     func replicas(of token: Int64, in keyspace: String) -> [NodePool]? {
         guard let table = replicas[keyspace], !ring.isEmpty else { return nil }
