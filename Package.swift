@@ -9,6 +9,7 @@ let package = Package(
     name: "cassandra-scheduler",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "CQLCodec", targets: ["CQLCodec"]),
         .library(name: "CQLWire", targets: ["CQLWire"]),
         .library(name: "CQLNode", targets: ["CQLNode"]),
         .executable(name: "cqlnode", targets: ["cqlnode"]),
@@ -36,9 +37,16 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
+        // Bytes <-> frames, messages and values of the native protocol; no I/O. The client
+        // (CQLWire) and the node (CQLNode) both build on it and on nothing of each other.
+        .target(
+            name: "CQLCodec",
+            swiftSettings: strictConcurrency
+        ),
         .target(
             name: "CQLWire",
             dependencies: [
+                "CQLCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -51,7 +59,7 @@ let package = Package(
         .target(
             name: "CQLNode",
             dependencies: [
-                "CQLWire",
+                "CQLCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -123,8 +131,13 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         .testTarget(
+            name: "CQLCodecTests",
+            dependencies: ["CQLCodec"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
             name: "CQLWireTests",
-            dependencies: ["CQLWire"],
+            dependencies: ["CQLWire", "CQLCodec"],
             swiftSettings: strictConcurrency
         ),
         .target(

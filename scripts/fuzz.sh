@@ -23,9 +23,9 @@ usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 #   jobrequest  validation of POST /jobs bodies (JSON, schedules, cron, time zones, limits)
 target_spec() {
     case "$1" in
-        frame)      echo "Sources/CQLWire/Codec|Fuzz/FrameDecoderFuzz.swift|frames|" ;;
-        result)     echo "Sources/CQLWire/Codec|Fuzz/ResultDecoderFuzz.swift|bodies|" ;;
-        cql)        echo "Sources/CQLNode/CQL|Fuzz/CQLParserFuzz.swift|cql|CQLWire" ;;
+        frame)      echo "Sources/CQLCodec|Fuzz/FrameDecoderFuzz.swift|frames|" ;;
+        result)     echo "Sources/CQLCodec|Fuzz/ResultDecoderFuzz.swift|bodies|" ;;
+        cql)        echo "Sources/CQLNode/CQL|Fuzz/CQLParserFuzz.swift|cql|CQLCodec" ;;
         jobrequest) echo "Sources/Scheduler/Jobs Sources/Scheduler/Schedule|Fuzz/JobRequestFuzz.swift|json|" ;;
         *) return 1 ;;
     esac
@@ -35,7 +35,7 @@ TARGETS="frame result cql jobrequest"
 # module -> its source folder, for targets whose sources import it
 module_sources() {
     case "$1" in
-        CQLWire) echo "Sources/CQLWire/Codec" ;;
+        CQLCodec) echo "Sources/CQLCodec" ;;
         *) return 1 ;;
     esac
 }

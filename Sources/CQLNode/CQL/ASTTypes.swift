@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// A keyspace-qualified name of a table, type or function (`ks.name`, or `name` alone).
 public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// A duration literal Cassandra refuses (it answers these as Invalid, not Syntax).
 public struct DurationLiteralError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -162,7 +162,7 @@ public final class NodeExecutor: QueryHandler {
     }
 
     /// BATCH message: each statement a query string or a prepared id with its own values.
-    func executeBatchMessage(_ batch: CQLWire.Batch, context: RequestContext) async throws(ServerError) -> QueryResponse {
+    func executeBatchMessage(_ batch: CQLCodec.Batch, context: RequestContext) async throws(ServerError) -> QueryResponse {
         var children: [(BatchChild, TermEvaluator)] = []
         let options = ExecutionOptions(consistency: batch.consistency, serialConsistency: batch.serialConsistency,
                                        defaultTimestamp: batch.defaultTimestamp)

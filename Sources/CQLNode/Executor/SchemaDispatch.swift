@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 extension NodeExecutor {
     /// The one place DDL and DESCRIBE statements leave the data path: CREATE/ALTER/DROP KEYSPACE, TABLE and TYPE,

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 extension NodeExecutor {
     /// Runs INSERT/UPDATE/DELETE statements, alone (`batch` nil) or as one BATCH, conditional or not.

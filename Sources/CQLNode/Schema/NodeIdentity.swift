@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// What the node says about itself in `system.local` and DESCRIBE CLUSTER: a single Cassandra 4.1 node

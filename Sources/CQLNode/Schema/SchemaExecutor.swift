@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Executes DDL (CREATE/ALTER/DROP KEYSPACE, TABLE and TYPE, TRUNCATE) and DESCRIBE as Cassandra 4.1 does.

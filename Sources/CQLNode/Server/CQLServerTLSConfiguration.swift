@@ -1,4 +1,4 @@
-import CQLWire
+import Foundation
 import NIOSSL
 
 /// TLS on the node's native-protocol port, as Cassandra's `client_encryption_options` with
@@ -19,23 +19,33 @@ public struct CQLServerTLSConfiguration: Sendable, Hashable {
         self.clientCAFile = clientCAFile
     }
 
+    /// Why the TLS files cannot serve connections: the message names the file and the problem.
+    public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+        /// What is wrong, naming the file.
+        public let description: String
+    }
+
     /// The NIOSSL context every connection's handshake uses; reads the files, and throws
-    /// ``CQLError/invalidConfiguration(_:)`` naming one that cannot be used.
-    func makeContext() throws(CQLError) -> NIOSSLContext {
-        let chain = try CQLTLSConfiguration.loadCertificates(certificateChainFile, role: "certificate")
-        let key = try CQLTLSConfiguration.loadPrivateKey(privateKeyFile)
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
-                                                           privateKey: .privateKey(key))
+    /// ``ConfigurationError`` naming one that cannot be used.
+    func makeContext() throws(ConfigurationError) -> NIOSSLContext {
+        let files = [("certificate", certificateChainFile), ("private key", privateKeyFile)]
+            + (clientCAFile.map { [("client CA file", $0)] } ?? [])
+        for (role, path) in files where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigurationError(description: "the \(role) \(path) does not exist or cannot be read")
+        }
+        // NIOSSL reads and parses the PEM files when the context is made.
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: [.file(certificateChainFile)],
+                                                           privateKey: .file(privateKeyFile))
         tls.minimumTLSVersion = .tlsv12
         if let clientCAFile {
-            tls.trustRoots = .certificates(try CQLTLSConfiguration.loadCertificates(clientCAFile, role: "client CA file"))
+            tls.trustRoots = .file(clientCAFile)
             // Clients are not known by name: their certificate's chain is what is checked.
             tls.certificateVerification = .noHostnameVerification
         }
         do {
             return try NIOSSLContext(configuration: tls)
         } catch {
-            throw .invalidConfiguration("TLS configuration refused: \(error)")
+            throw ConfigurationError(description: "TLS configuration refused: \(error)")
         }
     }
 }

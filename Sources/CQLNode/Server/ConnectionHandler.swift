@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import NIOCore
 
 /// Drives one client connection: bytes go through the ``ConnectionStateMachine``, statements

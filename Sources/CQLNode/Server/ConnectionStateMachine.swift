@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// The native protocol as this node speaks it: Cassandra 4.1 configured without protocol v5.
 public enum NodeProtocol {

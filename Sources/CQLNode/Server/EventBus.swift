@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import NIOConcurrencyHelpers
 
 /// Delivers server EVENTs (schema, topology, status changes) to the connections that asked

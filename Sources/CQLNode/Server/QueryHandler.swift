@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -16,13 +16,13 @@ public protocol QueryHandler: Sendable {
 /// The requests a ``QueryHandler`` executes: the statement-carrying opcodes.
 public enum QueryRequest: Sendable, Equatable {
     /// QUERY: a CQL string with its parameters.
-    case query(CQLWire.Query)
+    case query(CQLCodec.Query)
     /// PREPARE: a CQL string to prepare.
-    case prepare(CQLWire.Prepare)
+    case prepare(CQLCodec.Prepare)
     /// EXECUTE: a prepared statement id with its parameters.
-    case execute(CQLWire.Execute)
+    case execute(CQLCodec.Execute)
     /// BATCH: several statements applied together.
-    case batch(CQLWire.Batch)
+    case batch(CQLCodec.Batch)
 
     /// The frame opcode the request arrived with.
     public var opcode: Opcode {

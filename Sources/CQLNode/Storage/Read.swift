@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// A live cell as a read returns it: value, `writetime()` and remaining `ttl()`.

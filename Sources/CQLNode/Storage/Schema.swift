@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// The sort direction of a clustering column (`WITH CLUSTERING ORDER BY`).

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// Cassandra's comparators over serialized values: the order of clustering columns, set elements and map keys.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 /// Keeps the decoder it was made from, to prove a reused row cursor never changes under it.
 private struct KeepsDecoder: Decodable {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 /// Reads the `name<TAB>uncompressed-hex<TAB>compressed-hex` vectors written by
 /// `Fixtures/compression/generate.py`.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 @Suite("CQLValue rendering as cqlsh prints it")
 struct ValueLiteralTests {

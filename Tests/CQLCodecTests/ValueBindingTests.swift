@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 private struct Address: Encodable {
     var street: String

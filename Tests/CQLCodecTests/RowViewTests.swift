@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 @Suite("RowView: zero-copy rows")
 struct RowViewTests {

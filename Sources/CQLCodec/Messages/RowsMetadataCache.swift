@@ -7,7 +7,7 @@ import Foundation
 /// equal to an entry's, the entry's decoded columns are reused instead of decoding every column
 /// spec (its strings and types) again. Equal bytes decode to equal metadata, so reuse is exact.
 /// Metadata with a paging state (different each page) is never cached.
-struct RowsMetadataCache: Sendable {
+package struct RowsMetadataCache: Sendable {
     private var entries: [(bytes: [UInt8], metadata: RowsMetadata)] = []
     private var nextVictim = 0
 
@@ -17,7 +17,7 @@ struct RowsMetadataCache: Sendable {
     static let maxCachedLength = 2048
 
     /// A cache that starts empty.
-    init() {}
+    package init() {}
 
     /// The metadata of an entry whose bytes `reader` starts with, the reader moved past them.
     mutating func take(from reader: inout ByteReader) -> RowsMetadata? {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 /// Values shared by the value and row tests.
 enum ValueFixtures {

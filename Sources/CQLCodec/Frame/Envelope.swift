@@ -96,8 +96,8 @@ extension Frame {
     }
 
     /// Decodes a response frame; rows metadata may be one `metadataCache` already decoded.
-    func decodeResponse(compression: FrameCompression?, maxBodyLength: Int,
-                        metadataCache: inout RowsMetadataCache) throws(WireError) -> Envelope<ResponseMessage> {
+    package func decodeResponse(compression: FrameCompression?, maxBodyLength: Int,
+                                metadataCache: inout RowsMetadataCache) throws(WireError) -> Envelope<ResponseMessage> {
         let (opcode, body) = try plainBody(response: true, compression: compression, maxBodyLength: maxBodyLength)
         var reader = ByteReader(body)
         let tracingID = header.flags.contains(.tracing) ? try reader.readUUID("tracing id") : nil

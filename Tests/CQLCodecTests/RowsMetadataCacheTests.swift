@@ -1,5 +1,5 @@
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 /// Result metadata reused by bytes: answers to one statement decode their column specs once.
 @Suite("Rows metadata cache: equal bytes reuse the decoded columns, anything else decodes afresh")

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 @Suite("Body primitives (specification section 3)")
 struct PrimitiveTests {

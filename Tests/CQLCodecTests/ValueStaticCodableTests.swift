@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 /// Encodes with ``CQLEncodable`` and decodes back with ``CQLDecodable``.
 private func roundTrip<T: CQLCodable>(_ value: T, as type: DataType) throws -> T {

@@ -1,5 +1,5 @@
 import Testing
-@testable import CQLWire
+@testable import CQLCodec
 
 @Suite("Murmur3 tokens, value for value with Cassandra")
 struct Murmur3TokenTests {
