@@ -9,11 +9,12 @@
 #
 # Each target is compiled with `swiftc -sanitize=fuzzer,address` from the source folders it
 # needs into one module, so the sanitizer build stays small and never pulls in NIO or
-# Hummingbird (the codec imports nothing from the connection layer: this build proves it).
+# Hummingbird (the codec imports nothing from the connection layer: this build proves it). All
+# modules share one -package-name, so the node's parser sees the codec's `package` declarations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # target -> "source folders|entry file|seed kind|module the sources import (built first)"
 #   frame       the frame decoder and every message decoder, both directions: the client's
@@ -63,7 +64,7 @@ sources=()
 for folder in $folders; do
     while IFS= read -r file; do sources+=("$file"); done < <(find "$folder" -name '*.swift' | sort)
 done
-swiftc_fuzz() { swiftc -sanitize=fuzzer,address -parse-as-library -O "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
+swiftc_fuzz() { swiftc -sanitize=fuzzer,address -parse-as-library -O -package-name cassandra_scheduler "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
 
 # A module the target's sources import is built first as a static library of its own.
 link=()

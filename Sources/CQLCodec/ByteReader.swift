@@ -5,23 +5,23 @@ import Foundation
 /// Reads the body primitives of the native protocol specification (section 3). Every read
 /// checks the remaining length first and throws ``WireError`` instead of trapping; lengths
 /// read from the wire are validated before any arithmetic uses them.
-public struct ByteReader: Sendable {
+package struct ByteReader: Sendable {
     /// The bytes being read. Slices handed out by the reader index into this array.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
     /// The index of the next byte to read.
-    public private(set) var offset: Int
+    package private(set) var offset: Int
     /// One past the last byte this reader may read.
-    public let end: Int
+    package let end: Int
 
     /// A reader over all of `bytes`.
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
         self.offset = 0
         self.end = bytes.count
     }
 
     /// A reader over `range` of `bytes`; `range` is clamped to the array.
-    public init(_ bytes: [UInt8], range: Range<Int>) {
+    package init(_ bytes: [UInt8], range: Range<Int>) {
         self.bytes = bytes
         let lower = min(max(range.lowerBound, 0), bytes.count)
         let upper = min(max(range.upperBound, lower), bytes.count)
@@ -30,24 +30,24 @@ public struct ByteReader: Sendable {
     }
 
     /// How many bytes are left to read.
-    public var remaining: Int { end - offset }
+    package var remaining: Int { end - offset }
 
     /// Whether every byte has been read.
-    public var isAtEnd: Bool { offset >= end }
+    package var isAtEnd: Bool { offset >= end }
 
     /// Throws unless at least `count` bytes remain.
-    public func require(_ count: Int, _ what: @autoclosure () -> String) throws(WireError) {
+    package func require(_ count: Int, _ what: @autoclosure () -> String) throws(WireError) {
         if count < 0 { throw .negativeLength(what: what(), length: count) }
         if count > end - offset { throw .truncated(what: what(), needed: count, available: end - offset) }
     }
 
     /// Throws ``WireError/trailingBytes(what:count:)`` unless every byte was read.
-    public func expectEnd(_ what: String) throws(WireError) {
+    package func expectEnd(_ what: String) throws(WireError) {
         if offset < end { throw .trailingBytes(what: what, count: end - offset) }
     }
 
     /// Skips `count` bytes.
-    public mutating func skip(_ count: Int, _ what: String = "bytes") throws(WireError) {
+    package mutating func skip(_ count: Int, _ what: String = "bytes") throws(WireError) {
         try require(count, what)
         offset += count
     }
@@ -55,7 +55,7 @@ public struct ByteReader: Sendable {
     // MARK: Fixed-width integers (big-endian)
 
     /// Reads one unsigned byte.
-    public mutating func readUInt8(_ what: @autoclosure () -> String = "byte") throws(WireError) -> UInt8 {
+    package mutating func readUInt8(_ what: @autoclosure () -> String = "byte") throws(WireError) -> UInt8 {
         try require(1, what())
         let value = bytes[offset]
         offset += 1
@@ -63,7 +63,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads an unsigned 16-bit integer.
-    public mutating func readUInt16(_ what: @autoclosure () -> String = "[short]") throws(WireError) -> UInt16 {
+    package mutating func readUInt16(_ what: @autoclosure () -> String = "[short]") throws(WireError) -> UInt16 {
         try require(2, what())
         let value = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
         offset += 2
@@ -71,7 +71,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads a signed 32-bit integer: `[int]`.
-    public mutating func readInt32(_ what: @autoclosure () -> String = "[int]") throws(WireError) -> Int32 {
+    package mutating func readInt32(_ what: @autoclosure () -> String = "[int]") throws(WireError) -> Int32 {
         try require(4, what())
         var value: UInt32 = 0
         for index in offset..<(offset + 4) { value = value << 8 | UInt32(bytes[index]) }
@@ -80,7 +80,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads a signed 64-bit integer: `[long]`.
-    public mutating func readInt64(_ what: @autoclosure () -> String = "[long]") throws(WireError) -> Int64 {
+    package mutating func readInt64(_ what: @autoclosure () -> String = "[long]") throws(WireError) -> Int64 {
         try require(8, what())
         var value: UInt64 = 0
         for index in offset..<(offset + 8) { value = value << 8 | UInt64(bytes[index]) }
@@ -89,7 +89,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads `count` raw bytes, copying them.
-    public mutating func readRaw(_ count: Int, _ what: @autoclosure () -> String = "bytes") throws(WireError) -> [UInt8] {
+    package mutating func readRaw(_ count: Int, _ what: @autoclosure () -> String = "bytes") throws(WireError) -> [UInt8] {
         try require(count, what())
         let slice = Array(bytes[offset..<(offset + count)])
         offset += count
@@ -97,7 +97,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Reads `count` bytes and returns their range in ``bytes`` without copying.
-    public mutating func readRange(_ count: Int, _ what: @autoclosure () -> String = "bytes") throws(WireError) -> Range<Int> {
+    package mutating func readRange(_ count: Int, _ what: @autoclosure () -> String = "bytes") throws(WireError) -> Range<Int> {
         try require(count, what())
         let range = offset..<(offset + count)
         offset += count
@@ -107,29 +107,29 @@ public struct ByteReader: Sendable {
     // MARK: Protocol primitives
 
     /// `[short]`: a 2-byte unsigned integer.
-    public mutating func readShort() throws(WireError) -> UInt16 { try readUInt16("[short]") }
+    package mutating func readShort() throws(WireError) -> UInt16 { try readUInt16("[short]") }
 
     /// `[string]`: a `[short]` n, then n bytes of UTF-8.
-    public mutating func readString(_ what: @autoclosure () -> String = "[string]") throws(WireError) -> String {
+    package mutating func readString(_ what: @autoclosure () -> String = "[string]") throws(WireError) -> String {
         let length = Int(try readUInt16(what()))
         return try readUTF8(length, what())
     }
 
     /// `[long string]`: an `[int]` n, then n bytes of UTF-8.
-    public mutating func readLongString(_ what: @autoclosure () -> String = "[long string]") throws(WireError) -> String {
+    package mutating func readLongString(_ what: @autoclosure () -> String = "[long string]") throws(WireError) -> String {
         let length = Int(try readInt32(what()))
         return try readUTF8(length, what())
     }
 
     /// Reads `length` bytes as UTF-8 text.
-    public mutating func readUTF8(_ length: Int, _ what: @autoclosure () -> String = "text") throws(WireError) -> String {
+    package mutating func readUTF8(_ length: Int, _ what: @autoclosure () -> String = "text") throws(WireError) -> String {
         let range = try readRange(length, what())
         guard let text = String(validating: bytes[range], as: UTF8.self) else { throw .invalidUTF8(what: what()) }
         return text
     }
 
     /// `[uuid]`: 16 bytes.
-    public mutating func readUUID(_ what: @autoclosure () -> String = "[uuid]") throws(WireError) -> UUID {
+    package mutating func readUUID(_ what: @autoclosure () -> String = "[uuid]") throws(WireError) -> UUID {
         try require(16, what())
         let b = bytes
         let o = offset
@@ -139,7 +139,7 @@ public struct ByteReader: Sendable {
     }
 
     /// `[string list]`: a `[short]` n, then n `[string]`.
-    public mutating func readStringList(_ what: @autoclosure () -> String = "[string list]") throws(WireError) -> [String] {
+    package mutating func readStringList(_ what: @autoclosure () -> String = "[string list]") throws(WireError) -> [String] {
         let count = Int(try readUInt16(what()))
         // Each string takes at least 2 bytes: refuse counts the input cannot hold before allocating.
         try require(count * 2, what())
@@ -150,21 +150,21 @@ public struct ByteReader: Sendable {
     }
 
     /// `[bytes]`: an `[int]` n, then n bytes; a negative n is null.
-    public mutating func readBytes(_ what: @autoclosure () -> String = "[bytes]") throws(WireError) -> [UInt8]? {
+    package mutating func readBytes(_ what: @autoclosure () -> String = "[bytes]") throws(WireError) -> [UInt8]? {
         let length = Int(try readInt32(what()))
         if length < 0 { return nil }
         return try readRaw(length, what())
     }
 
     /// `[bytes]` without copying: the range of the content in ``bytes``, or nil for null.
-    public mutating func readBytesRange(_ what: @autoclosure () -> String = "[bytes]") throws(WireError) -> Range<Int>? {
+    package mutating func readBytesRange(_ what: @autoclosure () -> String = "[bytes]") throws(WireError) -> Range<Int>? {
         let length = Int(try readInt32(what()))
         if length < 0 { return nil }
         return try readRange(length, what())
     }
 
     /// `[value]`: an `[int]` n, then n bytes; -1 is null, -2 is unset, other negatives are invalid.
-    public mutating func readValue(_ what: @autoclosure () -> String = "[value]") throws(WireError) -> WireValue {
+    package mutating func readValue(_ what: @autoclosure () -> String = "[value]") throws(WireError) -> WireValue {
         let length = Int(try readInt32(what()))
         switch length {
         case -1: return .null
@@ -175,20 +175,20 @@ public struct ByteReader: Sendable {
     }
 
     /// `[short bytes]`: a `[short]` n, then n bytes.
-    public mutating func readShortBytes(_ what: @autoclosure () -> String = "[short bytes]") throws(WireError) -> [UInt8] {
+    package mutating func readShortBytes(_ what: @autoclosure () -> String = "[short bytes]") throws(WireError) -> [UInt8] {
         let length = Int(try readUInt16(what()))
         return try readRaw(length, what())
     }
 
     /// `[inet]`: a one-byte address size (4 or 16), the address, then an `[int]` port.
-    public mutating func readInet(_ what: @autoclosure () -> String = "[inet]") throws(WireError) -> InetEndpoint {
+    package mutating func readInet(_ what: @autoclosure () -> String = "[inet]") throws(WireError) -> InetEndpoint {
         let address = try readInetAddress(what())
         let port = try readInt32(what())
         return InetEndpoint(address: address, port: port)
     }
 
     /// `[inetaddr]`: a one-byte address size (4 or 16), then the address.
-    public mutating func readInetAddress(_ what: @autoclosure () -> String = "[inetaddr]") throws(WireError) -> InetAddress {
+    package mutating func readInetAddress(_ what: @autoclosure () -> String = "[inetaddr]") throws(WireError) -> InetAddress {
         let size = Int(try readUInt8(what()))
         guard size == 4 || size == 16 else {
             throw .invalidValue(what: what(), detail: "address size \(size), expected 4 or 16")
@@ -200,7 +200,7 @@ public struct ByteReader: Sendable {
     }
 
     /// `[consistency]`: a `[short]` consistency level.
-    public mutating func readConsistency(_ what: @autoclosure () -> String = "[consistency]") throws(WireError) -> Consistency {
+    package mutating func readConsistency(_ what: @autoclosure () -> String = "[consistency]") throws(WireError) -> Consistency {
         let raw = try readUInt16(what())
         guard let level = Consistency(rawValue: raw) else {
             throw .invalidValue(what: what(), detail: "consistency 0x\(String(raw, radix: 16))")
@@ -209,7 +209,7 @@ public struct ByteReader: Sendable {
     }
 
     /// `[string map]`: a `[short]` n, then n pairs of `[string]` key and `[string]` value, in wire order.
-    public mutating func readStringMap(_ what: @autoclosure () -> String = "[string map]") throws(WireError) -> [(String, String)] {
+    package mutating func readStringMap(_ what: @autoclosure () -> String = "[string map]") throws(WireError) -> [(String, String)] {
         let count = Int(try readUInt16(what()))
         try require(count * 4, what())
         var pairs: [(String, String)] = []
@@ -219,7 +219,7 @@ public struct ByteReader: Sendable {
     }
 
     /// `[string multimap]`: a `[short]` n, then n pairs of `[string]` key and `[string list]`, in wire order.
-    public mutating func readStringMultimap(_ what: @autoclosure () -> String = "[string multimap]") throws(WireError) -> [(String, [String])] {
+    package mutating func readStringMultimap(_ what: @autoclosure () -> String = "[string multimap]") throws(WireError) -> [(String, [String])] {
         let count = Int(try readUInt16(what()))
         try require(count * 4, what())
         var pairs: [(String, [String])] = []
@@ -229,7 +229,7 @@ public struct ByteReader: Sendable {
     }
 
     /// `[bytes map]`: a `[short]` n, then n pairs of `[string]` key and `[bytes]` value, in wire order.
-    public mutating func readBytesMap(_ what: @autoclosure () -> String = "[bytes map]") throws(WireError) -> [(String, [UInt8]?)] {
+    package mutating func readBytesMap(_ what: @autoclosure () -> String = "[bytes map]") throws(WireError) -> [(String, [UInt8]?)] {
         let count = Int(try readUInt16(what()))
         try require(count * 6, what())
         var pairs: [(String, [UInt8]?)] = []

@@ -46,7 +46,7 @@ public struct ByteWriter: Sendable {
     }
 
     /// Overwrites an `[int]` previously written at `offset` (for length fields known only later).
-    public mutating func patchInt32(_ value: Int32, at offset: Int) {
+    package mutating func patchInt32(_ value: Int32, at offset: Int) {
         let v = UInt32(bitPattern: value)
         bytes[offset] = UInt8(truncatingIfNeeded: v >> 24)
         bytes[offset + 1] = UInt8(truncatingIfNeeded: v >> 16)
@@ -55,11 +55,11 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `[short]`.
-    public mutating func writeShort(_ value: UInt16) { writeUInt16(value) }
+    package mutating func writeShort(_ value: UInt16) { writeUInt16(value) }
 
     /// Appends `[string]`. Text longer than 65535 UTF-8 bytes is truncated to keep the frame valid;
     /// callers that can receive such text validate it first.
-    public mutating func writeString(_ value: String) {
+    package mutating func writeString(_ value: String) {
         let utf8 = value.utf8
         let length = min(utf8.count, Int(UInt16.max))
         writeUInt16(UInt16(length))
@@ -67,7 +67,7 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `[long string]`.
-    public mutating func writeLongString(_ value: String) {
+    package mutating func writeLongString(_ value: String) {
         let utf8 = value.utf8
         writeInt32(Int32(clamping: utf8.count))
         bytes.append(contentsOf: utf8)
@@ -81,7 +81,7 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `[string list]`.
-    public mutating func writeStringList(_ list: [String]) {
+    package mutating func writeStringList(_ list: [String]) {
         writeUInt16(UInt16(clamping: list.count))
         for item in list.prefix(Int(UInt16.max)) { writeString(item) }
     }
@@ -103,28 +103,28 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `[short bytes]`.
-    public mutating func writeShortBytes(_ value: [UInt8]) {
+    package mutating func writeShortBytes(_ value: [UInt8]) {
         writeUInt16(UInt16(clamping: value.count))
         bytes.append(contentsOf: value.prefix(Int(UInt16.max)))
     }
 
     /// Appends `[inet]`.
-    public mutating func writeInet(_ value: InetEndpoint) {
+    package mutating func writeInet(_ value: InetEndpoint) {
         writeInetAddress(value.address)
         writeInt32(value.port)
     }
 
     /// Appends `[inetaddr]`.
-    public mutating func writeInetAddress(_ value: InetAddress) {
+    package mutating func writeInetAddress(_ value: InetAddress) {
         writeUInt8(UInt8(value.bytes.count))
         bytes.append(contentsOf: value.bytes)
     }
 
     /// Appends `[consistency]`.
-    public mutating func writeConsistency(_ value: Consistency) { writeUInt16(value.rawValue) }
+    package mutating func writeConsistency(_ value: Consistency) { writeUInt16(value.rawValue) }
 
     /// Appends `[string map]`, pairs in the given order (a decoded map re-encodes byte for byte).
-    public mutating func writeStringMap(_ pairs: [(String, String)]) {
+    package mutating func writeStringMap(_ pairs: [(String, String)]) {
         writeUInt16(UInt16(clamping: pairs.count))
         for (key, value) in pairs.prefix(Int(UInt16.max)) {
             writeString(key)
@@ -133,7 +133,7 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `[string multimap]`, pairs in the given order.
-    public mutating func writeStringMultimap(_ pairs: [(String, [String])]) {
+    package mutating func writeStringMultimap(_ pairs: [(String, [String])]) {
         writeUInt16(UInt16(clamping: pairs.count))
         for (key, values) in pairs.prefix(Int(UInt16.max)) {
             writeString(key)
@@ -142,7 +142,7 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `[bytes map]`, pairs in the given order.
-    public mutating func writeBytesMap(_ pairs: [(String, [UInt8]?)]) {
+    package mutating func writeBytesMap(_ pairs: [(String, [UInt8]?)]) {
         writeUInt16(UInt16(clamping: pairs.count))
         for (key, value) in pairs.prefix(Int(UInt16.max)) {
             writeString(key)

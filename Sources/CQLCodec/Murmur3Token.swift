@@ -5,9 +5,9 @@
 /// 64-bit lanes), which differs from the reference algorithm for bytes ≥ 0x80; drivers route by
 /// this exact value, so we reproduce it. `Int64.min` is reserved as the minimum token and is
 /// mapped to `Int64.max`.
-public enum Murmur3Token {
+package enum Murmur3Token {
     /// The token of a serialized partition key (see ``partitionKeyBytes(_:)`` for composite keys).
-    public static func token<Bytes: RandomAccessCollection>(of key: Bytes) -> Int64
+    package static func token<Bytes: RandomAccessCollection>(of key: Bytes) -> Int64
         where Bytes.Element == UInt8, Bytes.Index == Int {
         let h1 = hash(key).0
         return h1 == .min ? .max : h1
@@ -15,7 +15,7 @@ public enum Murmur3Token {
 
     /// The bytes Cassandra hashes for a partition key: the single component's value, or for a
     /// composite key each component as `[short] length, bytes, 0x00`.
-    public static func partitionKeyBytes(_ components: [[UInt8]]) -> [UInt8] {
+    package static func partitionKeyBytes(_ components: [[UInt8]]) -> [UInt8] {
         guard components.count != 1 else { return components[0] }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(components.reduce(0) { $0 + $1.count + 3 })

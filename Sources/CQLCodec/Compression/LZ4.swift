@@ -3,7 +3,7 @@
 ///
 /// A block carries no length of its own: the caller knows the uncompressed length (the v4
 /// body prefix, the v5 segment header) and the decoder produces exactly that many bytes.
-public enum LZ4 {
+package enum LZ4 {
     /// The last match must start at least this many bytes before the end of the block
     /// (the format's `MFLIMIT`): reference decoders copy in wide words and rely on it.
     static let matchFindLimit = 12
@@ -14,12 +14,12 @@ public enum LZ4 {
     static let maxExpansion = 255
 
     /// The largest block ``compressBlock(_:)`` produces for `count` input bytes.
-    public static func maxCompressedLength(_ count: Int) -> Int {
+    package static func maxCompressedLength(_ count: Int) -> Int {
         count + count / 255 + 16
     }
 
     /// Compresses `input` into one LZ4 block (no length prefix).
-    public static func compressBlock(_ input: [UInt8]) -> [UInt8] {
+    package static func compressBlock(_ input: [UInt8]) -> [UInt8] {
         let capacity = maxCompressedLength(input.count)
         return input.withUnsafeBytes { source in
             [UInt8](unsafeUninitializedCapacity: capacity) { output, written in
@@ -29,7 +29,7 @@ public enum LZ4 {
     }
 
     /// Decompresses one LZ4 block that must decode to exactly `uncompressedLength` bytes.
-    public static func decompressBlock(_ block: [UInt8], uncompressedLength: Int) throws(WireError) -> [UInt8] {
+    package static func decompressBlock(_ block: [UInt8], uncompressedLength: Int) throws(WireError) -> [UInt8] {
         // `withUnsafeBytes` only rethrows untyped errors, so the typed one travels in a Result.
         try block.withUnsafeBytes { source in
             Result { () throws(WireError) in try decompressBlock(source, uncompressedLength: uncompressedLength) }

@@ -2,7 +2,7 @@
 /// uncompressed length, then literal and copy elements. Not the Snappy framing format.
 ///
 /// This is what Cassandra's `SnappyCompressor` puts in a protocol v4 frame body.
-public enum Snappy {
+package enum Snappy {
     /// A 3-byte copy element yields at most 64 bytes, the densest any element gets; a
     /// declared length above that ratio is a lie, refused before allocating.
     static let maxExpansion = 22
@@ -11,12 +11,12 @@ public enum Snappy {
     static let maxLiteralChunk = 65_536
 
     /// The largest stream ``compress(_:)`` produces for `count` input bytes.
-    public static func maxCompressedLength(_ count: Int) -> Int {
+    package static func maxCompressedLength(_ count: Int) -> Int {
         32 + count + count / 6
     }
 
     /// Compresses `input` into one raw Snappy stream.
-    public static func compress(_ input: [UInt8]) -> [UInt8] {
+    package static func compress(_ input: [UInt8]) -> [UInt8] {
         let capacity = maxCompressedLength(input.count)
         return input.withUnsafeBytes { source in
             [UInt8](unsafeUninitializedCapacity: capacity) { output, written in
@@ -26,7 +26,7 @@ public enum Snappy {
     }
 
     /// Decompresses one raw Snappy stream, refusing one that declares more than `maxLength` bytes.
-    public static func decompress(_ input: [UInt8], maxLength: Int) throws(WireError) -> [UInt8] {
+    package static func decompress(_ input: [UInt8], maxLength: Int) throws(WireError) -> [UInt8] {
         // `withUnsafeBytes` only rethrows untyped errors, so the typed one travels in a Result.
         try input.withUnsafeBytes { source in
             Result { () throws(WireError) in try decompress(source, maxLength: maxLength) }
@@ -34,7 +34,7 @@ public enum Snappy {
     }
 
     /// Reads the uncompressed length at the start of a stream without decoding the rest.
-    public static func uncompressedLength(_ input: [UInt8]) throws(WireError) -> Int {
+    package static func uncompressedLength(_ input: [UInt8]) throws(WireError) -> Int {
         try input.withUnsafeBytes { source in
             var position = 0
             return Result { () throws(WireError) in try readPreamble(source, at: &position) }

@@ -65,7 +65,7 @@ extension Frame {
     /// A server refusing the version a client offered answers ERROR in that version or in its
     /// own; the ERROR layout is the same in v3 to v5, so this reads why the version was refused
     /// where ``decodeResponse(compression:maxBodyLength:)`` throws ``WireError/unsupportedVersion(_:)``.
-    public func decodeVersionRefusal() throws(WireError) -> ServerError? {
+    package func decodeVersionRefusal() throws(WireError) -> ServerError? {
         guard header.isResponse, header.opcode == Opcode.error.rawValue, !header.flags.contains(.compression) else {
             return nil
         }
@@ -79,7 +79,7 @@ extension Frame {
     }
 
     /// Decodes a request frame: custom payload (if flagged), then the message, consuming the body exactly.
-    public func decodeRequest(compression: FrameCompression?,
+    package func decodeRequest(compression: FrameCompression?,
                               maxBodyLength: Int = 256 * 1024 * 1024) throws(WireError) -> Envelope<RequestMessage> {
         let (opcode, body) = try plainBody(response: false, compression: compression, maxBodyLength: maxBodyLength)
         var reader = ByteReader(body)
@@ -89,7 +89,7 @@ extension Frame {
     }
 
     /// Decodes a response frame: tracing id, warnings, custom payload (each if flagged), then the message.
-    public func decodeResponse(compression: FrameCompression?,
+    package func decodeResponse(compression: FrameCompression?,
                                maxBodyLength: Int = 256 * 1024 * 1024) throws(WireError) -> Envelope<ResponseMessage> {
         var cache = RowsMetadataCache()
         return try decodeResponse(compression: compression, maxBodyLength: maxBodyLength, metadataCache: &cache)
@@ -131,7 +131,7 @@ extension Frame {
 extension RequestMessage {
     /// The frame carrying this request. STARTUP and OPTIONS are never compressed: they precede or
     /// negotiate the compression (specification section 5).
-    public func encodeFrame(stream: Int16, version: UInt8 = 4, tracing: Bool = false,
+    package func encodeFrame(stream: Int16, version: UInt8 = 4, tracing: Bool = false,
                             customPayload: [(String, [UInt8]?)]? = nil,
                             compression: FrameCompression? = nil) -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
@@ -151,7 +151,7 @@ extension RequestMessage {
 
 extension ResponseMessage {
     /// The frame carrying this response, with the optional tracing id, warnings and custom payload.
-    public func encodeFrame(stream: Int16, version: UInt8 = 4, tracingID: UUID? = nil, warnings: [String] = [],
+    package func encodeFrame(stream: Int16, version: UInt8 = 4, tracingID: UUID? = nil, warnings: [String] = [],
                             customPayload: [(String, [UInt8]?)]? = nil, compression: FrameCompression? = nil,
                             useBeta: Bool = false) -> [UInt8] {
         var writer = ByteWriter(capacity: 64)

@@ -5,30 +5,30 @@
 /// one over ``maxBodyLength`` is refused as soon as its header is in, before its body is
 /// awaited; after such an error the stream cannot be resynchronised, so the decoder keeps
 /// throwing it.
-public struct FrameDecoder: Sendable {
+package struct FrameDecoder: Sendable {
     /// The largest body accepted (Cassandra's `native_transport_max_frame_size`, 256 MiB by default).
-    public let maxBodyLength: Int
+    package let maxBodyLength: Int
 
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var failure: WireError?
 
     /// A decoder refusing bodies longer than `maxBodyLength` bytes.
-    public init(maxBodyLength: Int = 256 * 1024 * 1024) {
+    package init(maxBodyLength: Int = 256 * 1024 * 1024) {
         self.maxBodyLength = max(0, maxBodyLength)
     }
 
     /// How many received bytes are not yet part of a returned frame.
-    public var bufferedCount: Int { buffer.count - readIndex }
+    package var bufferedCount: Int { buffer.count - readIndex }
 
     /// Adds received bytes.
-    public mutating func append(_ bytes: some Sequence<UInt8>) {
+    package mutating func append(_ bytes: some Sequence<UInt8>) {
         compactIfWorthwhile()
         buffer.append(contentsOf: bytes)
     }
 
     /// Adds received bytes.
-    public mutating func append(_ bytes: [UInt8]) {
+    package mutating func append(_ bytes: [UInt8]) {
         compactIfWorthwhile()
         if buffer.isEmpty {
             // Nothing is pending: share the caller's storage (copy-on-write) instead of copying a whole page.
@@ -40,13 +40,13 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Adds received bytes straight from a socket buffer.
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         compactIfWorthwhile()
         buffer.append(contentsOf: bytes)
     }
 
     /// The next complete frame, or nil when more bytes are needed.
-    public mutating func nextFrame() throws(WireError) -> Frame? {
+    package mutating func nextFrame() throws(WireError) -> Frame? {
         if let failure { throw failure }
         guard buffer.count - readIndex >= FrameHeader.size else { return nil }
         var reader = ByteReader(buffer, range: readIndex..<(readIndex + FrameHeader.size))

@@ -31,7 +31,7 @@ public struct FrameHeader: Hashable, Sendable {
     }
 
     /// Reads a header; throws only when fewer than 9 bytes remain.
-    public init(decoding reader: inout ByteReader) throws(WireError) {
+    package init(decoding reader: inout ByteReader) throws(WireError) {
         try reader.require(Self.size, "frame header")
         let versionByte = try reader.readUInt8("frame version")
         version = versionByte & 0x7F
@@ -46,7 +46,7 @@ public struct FrameHeader: Hashable, Sendable {
     public var knownOpcode: Opcode? { Opcode(rawValue: opcode) }
 
     /// Appends the 9 header bytes.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeUInt8((version & 0x7F) | (isResponse ? 0x80 : 0))
         writer.writeUInt8(flags.rawValue)
         writer.writeUInt16(UInt16(bitPattern: stream))
@@ -56,20 +56,20 @@ public struct FrameHeader: Hashable, Sendable {
 }
 
 /// One frame as received: its header and its raw body (compressed when the header says so).
-public struct Frame: Hashable, Sendable {
+package struct Frame: Hashable, Sendable {
     /// The frame header.
-    public var header: FrameHeader
+    package var header: FrameHeader
     /// The body bytes exactly as they travelled.
-    public var body: [UInt8]
+    package var body: [UInt8]
 
     /// A frame from a header and a body.
-    public init(header: FrameHeader, body: [UInt8]) {
+    package init(header: FrameHeader, body: [UInt8]) {
         self.header = header
         self.body = body
     }
 
     /// The frame's bytes on the wire; the header's length is taken from `body`.
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         var writer = ByteWriter(capacity: FrameHeader.size + body.count)
         var header = self.header
         header.length = Int32(clamping: body.count)

@@ -12,8 +12,8 @@ public struct AuthResponse: Sendable, Hashable {
     }
 
     /// Reads the body: a `[bytes]`.
-    public init(from reader: inout ByteReader) throws(WireError) { token = try reader.readBytes("auth token") }
+    package init(from reader: inout ByteReader) throws(WireError) { token = try reader.readBytes("auth token") }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) { writer.writeBytes(token) }
+    package func encode(into writer: inout ByteWriter) { writer.writeBytes(token) }
 }

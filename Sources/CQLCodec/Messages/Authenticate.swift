@@ -7,10 +7,10 @@ public struct Authenticate: Sendable, Hashable {
     public init(authenticator: String) { self.authenticator = authenticator }
 
     /// Reads the body: a `[string]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         authenticator = try reader.readString("authenticator")
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) { writer.writeString(authenticator) }
+    package func encode(into writer: inout ByteWriter) { writer.writeString(authenticator) }
 }

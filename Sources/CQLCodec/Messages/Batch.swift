@@ -66,7 +66,7 @@ public struct Batch: Sendable, Equatable {
     }
 
     /// Reads the body: `<type><n><query_1>...<query_n><consistency><flags>[<serial_consistency>][<timestamp>]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         let rawType = try reader.readUInt8("batch type")
         guard let type = BatchType(rawValue: rawType) else {
             throw .invalidValue(what: "batch type", detail: "\(rawType)")
@@ -127,7 +127,7 @@ public struct Batch: Sendable, Equatable {
     }
 
     /// Appends the body. With the names flag, positional values get empty names to keep the frame well formed.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         let flags = self.flags
         let named = flags & Flag.namesForValues != 0
         writer.writeUInt8(type.rawValue)

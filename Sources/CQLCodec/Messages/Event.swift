@@ -35,7 +35,7 @@ public enum Event: Sendable, Hashable {
     }
 
     /// Reads the body: the event type then its fields.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         let type = try reader.readString("event type")
         switch type {
         case "TOPOLOGY_CHANGE":
@@ -54,7 +54,7 @@ public enum Event: Sendable, Hashable {
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeString(eventType)
         switch self {
         case let .topologyChange(change, endpoint):

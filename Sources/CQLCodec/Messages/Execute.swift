@@ -12,13 +12,13 @@ public struct Execute: Sendable, Equatable {
     }
 
     /// Reads the body: `<id><query_parameters>`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         id = try reader.readShortBytes("prepared id")
         parameters = try QueryParameters(from: &reader)
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeShortBytes(id)
         parameters.encode(into: &writer)
     }

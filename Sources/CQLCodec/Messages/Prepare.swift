@@ -7,10 +7,10 @@ public struct Prepare: Sendable, Hashable {
     public init(query: String) { self.query = query }
 
     /// Reads the body: a `[long string]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         query = try reader.readLongString("query string")
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) { writer.writeLongString(query) }
+    package func encode(into writer: inout ByteWriter) { writer.writeLongString(query) }
 }

@@ -28,7 +28,7 @@ public struct PreparedMetadata: Sendable, Hashable {
     public var flags: Int32 { writesGlobalTableSpec ? 0x0001 : 0 }
 
     /// Reads `<flags><columns_count><pk_count>[<pk_index_1>...<pk_index_n>][<global_table_spec>?<col_spec_1>...<col_spec_n>]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         let flags = try reader.readInt32("prepared metadata flags")
         guard flags & ~0x0001 == 0 else {
             throw .invalidValue(what: "prepared metadata flags", detail: "unknown bits 0x\(String(flags & ~0x0001, radix: 16))")
@@ -47,7 +47,7 @@ public struct PreparedMetadata: Sendable, Hashable {
     }
 
     /// Appends the metadata.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         let global = writesGlobalTableSpec
         writer.writeInt32(flags)
         writer.writeInt32(Int32(clamping: columns.count))
@@ -74,14 +74,14 @@ public struct Prepared: Sendable, Hashable {
     }
 
     /// Reads `<id><metadata><result_metadata>`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         id = try reader.readShortBytes("prepared id")
         metadata = try PreparedMetadata(from: &reader)
         resultMetadata = try RowsMetadata(from: &reader)
     }
 
     /// Appends `<id><metadata><result_metadata>`.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeShortBytes(id)
         metadata.encode(into: &writer)
         resultMetadata.encode(into: &writer)

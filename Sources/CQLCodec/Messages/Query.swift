@@ -12,13 +12,13 @@ public struct Query: Sendable, Equatable {
     }
 
     /// Reads the body: `<query><query_parameters>`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         query = try reader.readLongString("query string")
         parameters = try QueryParameters(from: &reader)
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeLongString(query)
         parameters.encode(into: &writer)
     }

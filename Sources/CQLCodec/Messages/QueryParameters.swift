@@ -87,7 +87,7 @@ public struct QueryParameters: Sendable, Equatable {
     }
 
     /// Reads `<query_parameters>`; flags outside protocol v4 are refused.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         consistency = try reader.readConsistency("query consistency")
         let flags = try reader.readUInt8("query flags")
         guard flags & ~Flag.all == 0 else {
@@ -116,7 +116,7 @@ public struct QueryParameters: Sendable, Equatable {
     }
 
     /// Appends `<query_parameters>`.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeConsistency(consistency)
         writer.writeUInt8(flags)
         switch values {

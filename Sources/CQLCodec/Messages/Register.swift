@@ -7,8 +7,8 @@ public struct Register: Sendable, Hashable {
     public init(events: [String]) { self.events = events }
 
     /// Reads the body: a `[string list]`.
-    public init(from reader: inout ByteReader) throws(WireError) { events = try reader.readStringList("event types") }
+    package init(from reader: inout ByteReader) throws(WireError) { events = try reader.readStringList("event types") }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) { writer.writeStringList(events) }
+    package func encode(into writer: inout ByteWriter) { writer.writeStringList(events) }
 }

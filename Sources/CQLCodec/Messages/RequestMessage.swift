@@ -32,7 +32,7 @@ public enum RequestMessage: Sendable, Equatable {
     }
 
     /// Reads a whole body of a request with `opcode`; leftover bytes are an error.
-    public init(opcode: Opcode, body reader: inout ByteReader) throws(WireError) {
+    package init(opcode: Opcode, body reader: inout ByteReader) throws(WireError) {
         switch opcode {
         case .startup: self = .startup(try Startup(from: &reader))
         case .authResponse: self = .authResponse(try AuthResponse(from: &reader))
@@ -49,7 +49,7 @@ public enum RequestMessage: Sendable, Equatable {
     }
 
     /// Appends the message body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         switch self {
         case let .startup(message): message.encode(into: &writer)
         case let .authResponse(message): message.encode(into: &writer)

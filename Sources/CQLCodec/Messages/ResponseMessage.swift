@@ -32,7 +32,7 @@ public enum ResponseMessage: Sendable, Equatable {
     }
 
     /// Reads a whole body of a response with `opcode`; leftover bytes are an error.
-    public init(opcode: Opcode, body reader: inout ByteReader) throws(WireError) {
+    package init(opcode: Opcode, body reader: inout ByteReader) throws(WireError) {
         var cache = RowsMetadataCache()
         try self.init(opcode: opcode, body: &reader, metadataCache: &cache)
     }
@@ -55,7 +55,7 @@ public enum ResponseMessage: Sendable, Equatable {
     }
 
     /// Appends the message body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         switch self {
         case let .error(message): message.encode(into: &writer)
         case .ready: break

@@ -23,7 +23,7 @@ public enum ResultMessage: Sendable, Equatable {
     }
 
     /// Reads the body: `<kind>` and the kind's content. Rows stay in `reader.bytes` without copying.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         var cache = RowsMetadataCache()
         try self.init(from: &reader, metadataCache: &cache)
     }
@@ -42,7 +42,7 @@ public enum ResultMessage: Sendable, Equatable {
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeInt32(kind)
         switch self {
         case .void: break

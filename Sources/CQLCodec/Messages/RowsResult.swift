@@ -23,7 +23,7 @@ extension RowsMetadata {
     }
 
     /// Reads `<metadata>`: `<flags><columns_count>[<paging_state>][<global_table_spec>?<col_spec_1>...<col_spec_n>]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         let flags = try reader.readInt32("result metadata flags")
         guard flags & ~Flag.all == 0 else {
             throw .invalidValue(what: "result metadata flags", detail: "unknown bits 0x\(String(flags & ~Flag.all, radix: 16))")
@@ -48,7 +48,7 @@ extension RowsMetadata {
     }
 
     /// Appends `<metadata>`; the global table spec is used when asked for and possible.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeInt32(flags)
         writer.writeInt32(Int32(clamping: noMetadata ? columnCount : columns.count))
         if let pagingState { writer.writeBytes(pagingState) }
@@ -111,7 +111,7 @@ extension Rows {
     ///
     /// Every one of `rows_count × columns_count` cells is checked to be present, so row views
     /// can trust the layout; the counts are never used to allocate.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         var cache = RowsMetadataCache()
         try self.init(from: &reader, metadataCache: &cache)
     }
@@ -140,7 +140,7 @@ extension Rows {
     }
 
     /// Rows built from cells (nil is null), one inner array per row of `metadata.columnCount` cells.
-    public init(metadata: RowsMetadata, cells: [[[UInt8]?]]) throws(WireError) {
+    package init(metadata: RowsMetadata, cells: [[[UInt8]?]]) throws(WireError) {
         var writer = ByteWriter(capacity: 64)
         for row in cells {
             guard row.count == metadata.columnCount else {
@@ -152,7 +152,7 @@ extension Rows {
     }
 
     /// Rows built from values; unset, which rows cannot carry, is written as null.
-    public init(metadata: RowsMetadata, values: [[WireValue]]) throws(WireError) {
+    package init(metadata: RowsMetadata, values: [[WireValue]]) throws(WireError) {
         try self.init(metadata: metadata, cells: values.map { row in
             row.map { value in
                 if case let .bytes(content) = value { content } else { nil }
@@ -161,7 +161,7 @@ extension Rows {
     }
 
     /// The cells of every row, copied (for tests and small results; the fast path reads `buffer`).
-    public func cellValues() throws(WireError) -> [[[UInt8]?]] {
+    package func cellValues() throws(WireError) -> [[[UInt8]?]] {
         var reader = ByteReader(buffer, range: contentRange)
         var rows: [[[UInt8]?]] = []
         for _ in 0..<rowCount {
@@ -173,7 +173,7 @@ extension Rows {
     }
 
     /// Appends `<metadata><rows_count><rows_content>`, the content byte for byte.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         metadata.encode(into: &writer)
         writer.writeInt32(Int32(clamping: rowCount))
         writer.writeRaw(buffer[contentRange])

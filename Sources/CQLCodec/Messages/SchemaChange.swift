@@ -46,7 +46,7 @@ public struct SchemaChange: Sendable, Hashable {
     }
 
     /// Reads `<change_type><target><options>`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         let change = try reader.readString("schema change type")
         guard let changeType = ChangeType(rawValue: change) else {
             throw .invalidValue(what: "schema change type", detail: change)
@@ -72,7 +72,7 @@ public struct SchemaChange: Sendable, Hashable {
     }
 
     /// Appends `<change_type><target><options>`; missing names are written empty to keep the layout.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeString(changeType.rawValue)
         writer.writeString(target.rawValue)
         writer.writeString(keyspace)

@@ -114,7 +114,7 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads the body: `<code><message>` and the code's fields.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         let code = try reader.readInt32("error code")
         message = try reader.readString("error message")
         switch code {
@@ -156,7 +156,7 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.writeInt32(code)
         writer.writeString(message)
         switch kind {

@@ -25,12 +25,12 @@ public struct Startup: Sendable, Equatable {
     public var compression: String? { self[option: "COMPRESSION"] }
 
     /// Reads the body: a `[string map]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         options = try reader.readStringMap("STARTUP options")
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) { writer.writeStringMap(options) }
+    package func encode(into writer: inout ByteWriter) { writer.writeStringMap(options) }
 
     public static func == (lhs: Startup, rhs: Startup) -> Bool {
         lhs.options.elementsEqual(rhs.options) { $0.0 == $1.0 && $0.1 == $1.1 }

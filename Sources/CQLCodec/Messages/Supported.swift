@@ -12,12 +12,12 @@ public struct Supported: Sendable, Equatable {
     }
 
     /// Reads the body: a `[string multimap]`.
-    public init(from reader: inout ByteReader) throws(WireError) {
+    package init(from reader: inout ByteReader) throws(WireError) {
         options = try reader.readStringMultimap("SUPPORTED options")
     }
 
     /// Appends the body.
-    public func encode(into writer: inout ByteWriter) { writer.writeStringMultimap(options) }
+    package func encode(into writer: inout ByteWriter) { writer.writeStringMultimap(options) }
 
     public static func == (lhs: Supported, rhs: Supported) -> Bool {
         lhs.options.elementsEqual(rhs.options) { $0.0 == $1.0 && $0.1 == $1.1 }

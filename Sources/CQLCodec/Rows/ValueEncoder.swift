@@ -6,13 +6,13 @@ import Foundation
 /// `nil` binds `.null`, ``CQLUnset`` binds `.unset`. Values go straight through
 /// ``CQLEncodable``; other `Encodable` values map structs to UDTs (by field name), arrays and
 /// sets to lists and sets, arrays to tuples by position, and dictionaries to maps.
-public enum CQLBinder {
+package enum CQLBinder {
     /// Binds the stored properties of `value` to the bind markers of the same name
     /// (a Swift `jobId` also finds `job_id`); a marker without a property binds null.
     ///
     /// A value that is one ``CQLEncodable`` binds a single marker; an unkeyed value (an
     /// array) binds markers by position. A property that names no marker is an error.
-    public static func encodeValues<T: Encodable>(_ value: T, for columns: [ColumnSpec]) throws -> [WireValue] {
+    package static func encodeValues<T: Encodable>(_ value: T, for columns: [ColumnSpec]) throws -> [WireValue] {
         let root = try ValueNode.encode(value)
         switch root.content {
         case let .keyed(entries):
@@ -46,7 +46,7 @@ public enum CQLBinder {
     }
 
     /// Binds values by position to markers of the given types.
-    public static func encodeValues(_ values: [any CQLEncodable], types: [DataType]) throws(WireError) -> [WireValue] {
+    package static func encodeValues(_ values: [any CQLEncodable], types: [DataType]) throws(WireError) -> [WireValue] {
         try checkCount(values.count, types.count)
         var bound: [WireValue] = []
         bound.reserveCapacity(values.count)
@@ -61,7 +61,7 @@ public enum CQLBinder {
     }
 
     /// Binds values by position to the markers of a prepared statement.
-    public static func encodeValues(_ values: [any CQLEncodable], for columns: [ColumnSpec]) throws(WireError) -> [WireValue] {
+    package static func encodeValues(_ values: [any CQLEncodable], for columns: [ColumnSpec]) throws(WireError) -> [WireValue] {
         // The same as encodeValues(_:types:) without building an array of the types on every bind.
         try checkCount(values.count, columns.count)
         var bound: [WireValue] = []
@@ -78,12 +78,12 @@ public enum CQLBinder {
 
     /// Binds values for a statement without metadata, each as its Swift type's default CQL type
     /// (`Int` as `bigint`, `String` as `text`, `Date` as `timestamp`, ...).
-    public static func encodeValues(_ values: [any CQLEncodable]) throws(WireError) -> [WireValue] {
+    package static func encodeValues(_ values: [any CQLEncodable]) throws(WireError) -> [WireValue] {
         try encodeValues(values, types: values.map(\.inferredCQLType))
     }
 
     /// Binds named values for a statement without metadata (QUERY's `names for values`), in the given order.
-    public static func encodeNamedValues(_ values: [(name: String, value: any CQLEncodable)]) throws(WireError) -> [(name: String, value: WireValue)] {
+    package static func encodeNamedValues(_ values: [(name: String, value: any CQLEncodable)]) throws(WireError) -> [(name: String, value: WireValue)] {
         var bound: [(name: String, value: WireValue)] = []
         bound.reserveCapacity(values.count)
         for (name, value) in values {

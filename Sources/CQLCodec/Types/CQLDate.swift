@@ -85,9 +85,9 @@ extension CQLDate: CQLCodable {
 }
 
 /// Proleptic Gregorian calendar arithmetic on day counts (Howard Hinnant's civil algorithms).
-public enum CivilCalendar {
+package enum CivilCalendar {
     /// Days since 1970-01-01 of a civil date (months and days outside their range roll over).
-    public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+    package static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
