@@ -1,19 +1,19 @@
 /// A parsed CQL statement with its bind markers.
 public struct ParsedStatement: Hashable, Sendable {
     /// The statement.
-    public var statement: Statement
+    public var statement: StatementSyntax
     /// Every bind marker in order of appearance; `bindMarkers[i].index == i`.
     public var bindMarkers: [BindMarker]
 
     /// A statement and its markers.
-    public init(statement: Statement, bindMarkers: [BindMarker]) {
+    public init(statement: StatementSyntax, bindMarkers: [BindMarker]) {
         self.statement = statement
         self.bindMarkers = bindMarkers
     }
 }
 
 /// Every statement form the node understands.
-public indirect enum Statement: Hashable, Sendable {
+public indirect enum StatementSyntax: Hashable, Sendable {
     /// `USE ks`.
     case use(keyspace: String)
     /// `CREATE KEYSPACE`.
@@ -41,7 +41,7 @@ public indirect enum Statement: Hashable, Sendable {
     /// `DELETE`.
     case delete(Delete)
     /// `BEGIN ... BATCH ... APPLY BATCH`.
-    case batch(Batch)
+    case batch(BatchSyntax)
     /// `SELECT`.
     case select(Select)
     /// `DESCRIBE` / `DESC`.
@@ -457,7 +457,7 @@ public enum BatchChild: Hashable, Sendable {
 }
 
 /// `BEGIN [UNLOGGED | COUNTER] BATCH [USING ...] ... APPLY BATCH`.
-public struct Batch: Hashable, Sendable {
+public struct BatchSyntax: Hashable, Sendable {
     /// The batch's kind.
     public var kind: Kind
     /// `USING ...`.

@@ -14,7 +14,7 @@ public final class NodeExecutor: QueryHandler {
     let clock: NodeClock
     /// Testing aid: where applied LWTs are logged in commit order; nil logs nothing.
     let lwtAudit: LWTAuditLog?
-    private let preparedStatements = NIOLockedValueBox<[[UInt8]: PreparedStatement]>([:])
+    private let preparedStatements = NIOLockedValueBox<[[UInt8]: ServerPreparedStatement]>([:])
     private let parsedStatements = NIOLockedValueBox<[String: ParsedStatement]>([:])
 
     /// The most parsed statements kept by query text; the cache starts over when full.
@@ -87,7 +87,7 @@ public final class NodeExecutor: QueryHandler {
             resultMetadata = RowsMetadata(columns: SelectPlanner.resultSpecs(select, columns, table: table))
         }
         let id = MD5.digest(Array(((keyspace ?? "") + text).utf8))
-        let statement = PreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
+        let statement = ServerPreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
         preparedStatements.withLockedValue { $0[id] = statement }
         let metadata = PreparedMetadata(columns: variables?.columnSpecs ?? [],
                                         pkIndices: variables?.partitionKeyIndices ?? [])
@@ -188,7 +188,7 @@ public final class NodeExecutor: QueryHandler {
             // Each statement resolves unqualified names in its own keyspace (a prepared one in the keyspace it was prepared in).
             children.append((child.qualified(keyspace: keyspace), TermEvaluator(values: values, clock: clock)))
         }
-        let kind = Batch.Kind(rawValue: batch.type.rawValue) ?? .logged
+        let kind = BatchSyntax.Kind(rawValue: batch.type.rawValue) ?? .logged
         return try await executeModifications(children, batch: kind, options: options, keyspace: sessionKeyspace)
     }
 
@@ -288,7 +288,7 @@ public final class NodeExecutor: QueryHandler {
 }
 
 /// A statement registered by PREPARE.
-struct PreparedStatement: Sendable {
+struct ServerPreparedStatement: Sendable {
     /// The CQL text.
     var query: String
     /// The session keyspace when it was prepared (unqualified tables resolve in it).
@@ -338,7 +338,7 @@ extension ServerError {
 
 extension BatchChild {
     /// The modification a statement is, or nil for other statements.
-    init?(_ statement: Statement) {
+    init?(_ statement: StatementSyntax) {
         switch statement {
         case let .insert(insert): self = .insert(insert)
         case let .update(update): self = .update(update)

@@ -24,7 +24,7 @@ public struct SchemaExecutor: Sendable {
     }
 
     /// Runs a DDL or DESCRIBE statement; `keyspace` is the session's (or prepared statement's) keyspace.
-    public func execute(_ statement: Statement, context: RequestContext, keyspace: String?) async -> QueryResponse {
+    public func execute(_ statement: StatementSyntax, context: RequestContext, keyspace: String?) async -> QueryResponse {
         do {
             if case let .describe(describe) = statement {
                 let identity = SystemKeyspaces.storedIdentity(in: storage) ?? NodeIdentity()
@@ -51,7 +51,7 @@ public struct SchemaExecutor: Sendable {
 
     // MARK: Applying
 
-    private func apply(_ statement: Statement, keyspace session: String?, state: inout StorageState) throws(ServerError) -> Outcome {
+    private func apply(_ statement: StatementSyntax, keyspace session: String?, state: inout StorageState) throws(ServerError) -> Outcome {
         switch statement {
         case let .createKeyspace(create):
             try Self.checkName(create.name, what: "Keyspace")

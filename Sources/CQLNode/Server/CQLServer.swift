@@ -96,7 +96,7 @@ public final class CQLServer: Sendable {
             }
         }
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        let connectionConfiguration = ConnectionStateMachine.Configuration(
+        let connectionConfiguration = ServerConnectionStateMachine.Configuration(
             maxBodyLength: max(0, configuration.maxFrameBodyLength), authenticator: configuration.authenticator)
         let handler = self.handler
         let events = self.events

@@ -2,7 +2,7 @@ import CQLCodec
 
 /// The native protocol as this node speaks it: Cassandra 4.1 configured without protocol v5.
 public enum NodeProtocol {
-    /// The protocol versions a connection may use; v3 shares v4's framing (see ``ConnectionStateMachine``).
+    /// The protocol versions a connection may use; v3 shares v4's framing (see ``ServerConnectionStateMachine``).
     public static let supportedVersions: [UInt8] = [3, 4]
     /// The version error frames use before a connection has chosen one (Cassandra's `ProtocolVersion.CURRENT`).
     public static let currentVersion: UInt8 = 4
@@ -36,7 +36,7 @@ public enum NodeProtocol {
 /// refused as "version 71" before its would-be length is looked at), then the opcode and its
 /// direction, then the length, and only then waits for the body. A frame whose length is
 /// negative or over the limit closes the connection without its body ever being buffered.
-struct ConnectionStateMachine {
+struct ServerConnectionStateMachine {
     /// Where the connection is in its life.
     enum Phase: Equatable, Sendable {
         /// Only OPTIONS and STARTUP are allowed.
