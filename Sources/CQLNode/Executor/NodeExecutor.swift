@@ -7,9 +7,9 @@ import NIOConcurrencyHelpers
 ///
 /// Shared by every connection: prepared statements and parsed statements are cached per node, the session
 /// state (current keyspace) travels in each request's ``RequestContext``.
-public final class NodeExecutor: QueryHandler {
+final class NodeExecutor: QueryHandler {
     /// The storage engine statements read and write.
-    public let storage: Storage
+    let storage: Storage
     /// Write timestamps, expiry times and `now()`.
     let clock: NodeClock
     /// Testing aid: where applied LWTs are logged in commit order; nil logs nothing.
@@ -22,14 +22,14 @@ public final class NodeExecutor: QueryHandler {
 
     /// An executor over `storage`; `clock` (microseconds since the epoch) replaces the system clock in tests.
     /// `lwtAudit` (a testing aid) gets one line per applied LWT.
-    public init(storage: Storage, clock: (@Sendable () -> Int64)? = nil, lwtAudit: LWTAuditLog? = nil) {
+    init(storage: Storage, clock: (@Sendable () -> Int64)? = nil, lwtAudit: LWTAuditLog? = nil) {
         self.storage = storage
         self.clock = NodeClock(source: clock)
         self.lwtAudit = lwtAudit
     }
 
     /// Runs one request; every failure becomes an ERROR response with Cassandra's code and message.
-    public func handle(_ request: QueryRequest, context: RequestContext) async -> QueryResponse {
+    func handle(_ request: QueryRequest, context: RequestContext) async -> QueryResponse {
         do {
             switch request {
             case let .query(query):

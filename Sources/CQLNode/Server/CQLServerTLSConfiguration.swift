@@ -1,4 +1,3 @@
-import Foundation
 import NIOSSL
 
 /// TLS on the node's native-protocol port, as Cassandra's `client_encryption_options` with
@@ -28,17 +27,18 @@ public struct CQLServerTLSConfiguration: Sendable, Hashable {
     /// The NIOSSL context every connection's handshake uses; reads the files, and throws
     /// ``ConfigurationError`` naming one that cannot be used.
     func makeContext() throws(ConfigurationError) -> NIOSSLContext {
-        let files = [("certificate", certificateChainFile), ("private key", privateKeyFile)]
-            + (clientCAFile.map { [("client CA file", $0)] } ?? [])
-        for (role, path) in files where !FileManager.default.isReadableFile(atPath: path) {
-            throw ConfigurationError(description: "the \(role) \(path) does not exist or cannot be read")
+        let chain = try Self.certificates(certificateChainFile, role: "certificate")
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
+        } catch {
+            throw ConfigurationError(description: "cannot load the private key \(privateKeyFile): \(error)")
         }
-        // NIOSSL reads and parses the PEM files when the context is made.
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: [.file(certificateChainFile)],
-                                                           privateKey: .file(privateKeyFile))
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                           privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         if let clientCAFile {
-            tls.trustRoots = .file(clientCAFile)
+            tls.trustRoots = .certificates(try Self.certificates(clientCAFile, role: "client CA file"))
             // Clients are not known by name: their certificate's chain is what is checked.
             tls.certificateVerification = .noHostnameVerification
         }
@@ -47,5 +47,17 @@ public struct CQLServerTLSConfiguration: Sendable, Hashable {
         } catch {
             throw ConfigurationError(description: "TLS configuration refused: \(error)")
         }
+    }
+
+    /// The PEM certificates of `path` (at least one); `role` names the file in the error.
+    private static func certificates(_ path: String, role: String) throws(ConfigurationError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw ConfigurationError(description: "cannot load the \(role) \(path): \(error)")
+        }
+        guard !certificates.isEmpty else { throw ConfigurationError(description: "the \(role) \(path) holds no PEM certificate") }
+        return certificates
     }
 }
