@@ -5,6 +5,14 @@ let strictConcurrency: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Imports are internal unless a file says `public import`, and a member is found only through
+/// a module the file imports: a file shows exactly what it uses. On the codec, the node and the
+/// command-line tools.
+let explicitImports: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "cassandra-scheduler",
     platforms: [.macOS(.v15)],
@@ -41,7 +49,7 @@ let package = Package(
         // (CQLWire) and the node (CQLNode) both build on it and on nothing of each other.
         .target(
             name: "CQLCodec",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .target(
             name: "CQLWire",
@@ -67,7 +75,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "BigInt", package: "BigInt"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "cqlnode",
@@ -77,7 +85,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CQLNodeMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .testTarget(
             name: "InteropTests",
@@ -181,19 +189,19 @@ let package = Package(
         .target(
             name: "CQLToolOptions",
             dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "cqlprobe",
             dependencies: ["CQLWire", "CQLToolOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CQLProbeMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "cqlbench",
             dependencies: ["CQLWire", "CQLToolOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CQLBenchMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .target(
             name: "ChaosKit",

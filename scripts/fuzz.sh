@@ -50,6 +50,13 @@ target=$1; shift
 spec=$(target_spec "$target") || { echo "fuzz.sh: unknown target '$target' (targets: $TARGETS)" >&2; exit 2; }
 IFS='|' read -r folders entry seeds module <<<"$spec"
 
+# The upcoming features the package turns on for these sources' targets (Package.swift's
+# explicitImports): their files say `public import`, which needs them.
+features=()
+case "$target" in
+    frame|result|cql) features=(-enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature MemberImportVisibility) ;;
+esac
+
 mode=(-runs=100000)
 if [[ "${1:-}" == "--seconds" ]]; then
     mode=(-max_total_time="${2:?--seconds needs a number}"); shift 2
@@ -75,7 +82,7 @@ if [[ -n "$module" ]]; then
     while IFS= read -r file; do modsources+=("$file"); done < <(find $(module_sources "$module") -name '*.swift' | sort)
     if [[ ! -f "$moddir/lib$module.a" ]] || [[ -n "$(find "${modsources[@]}" -newer "$moddir/lib$module.a" | head -1)" ]]; then
         echo "== building module $module for fuzzing (${#modsources[@]} files)" >&2
-        swiftc_fuzz -emit-module -emit-library -static -module-name "$module" \
+        swiftc_fuzz "${features[@]}" -emit-module -emit-library -static -module-name "$module" \
             -emit-module-path "$moddir/$module.swiftmodule" "${modsources[@]}" -o "$moddir/lib$module.a"
     fi
     link=(-I "$moddir" -L "$moddir" "-l$module")
@@ -84,7 +91,7 @@ fi
 binary="$out/bin/$target"
 if [[ ! -x "$binary" ]] || [[ -n "$(find "${sources[@]}" "$entry" ${module:+"$moddir/lib$module.a"} -newer "$binary" 2>/dev/null | head -1)" ]]; then
     echo "== building fuzz target $target (${#sources[@]} files)" >&2
-    swiftc_fuzz -module-name "Fuzz_$target" "${link[@]}" "${sources[@]}" "$entry" -o "$binary"
+    swiftc_fuzz "${features[@]}" -module-name "Fuzz_$target" "${link[@]}" "${sources[@]}" "$entry" -o "$binary"
 fi
 if [[ -z "$(ls -A "$out/corpus/$target")" ]]; then
     python3 scripts/fuzz_seeds.py "$seeds" "$out/corpus/$target" >&2

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A bounds-checked cursor over bytes received from the wire.
 ///

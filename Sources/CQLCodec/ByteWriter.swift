@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Appends native protocol body primitives (specification section 3) to a byte array.
 public struct ByteWriter: Sendable {

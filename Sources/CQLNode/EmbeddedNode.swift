@@ -1,5 +1,5 @@
 import CQLCodec
-import Logging
+public import Logging
 import NIOCore
 
 /// A single-node CQL server in-process: storage, statement executor and native-protocol server together,

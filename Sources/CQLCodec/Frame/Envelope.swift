@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A decoded message with what the frame carried around it (specification 2.2).
 public struct Envelope<Message: Sendable>: Sendable {

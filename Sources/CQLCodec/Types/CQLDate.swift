@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A CQL `date`: a day without time zone, as days since 1970-01-01 shifted by 2^31 on the wire.
 public struct CQLDate: Hashable, Sendable, Comparable, CustomStringConvertible {

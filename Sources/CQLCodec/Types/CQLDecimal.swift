@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A CQL `decimal`: an arbitrary-precision unscaled integer and a 32-bit scale
 /// (the value is `unscaled × 10^-scale`, as Java's `BigDecimal`).

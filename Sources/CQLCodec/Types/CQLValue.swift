@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Any CQL value, typed by its CQL type: for tools, the embedded node and rendering.
 ///

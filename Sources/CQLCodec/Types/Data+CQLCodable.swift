@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension Data: CQLCodable {
     /// Decodes `blob` (or a custom type's opaque bytes).

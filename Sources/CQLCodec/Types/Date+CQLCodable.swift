@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension Date: CQLCodable {
     /// Decodes `timestamp` (milliseconds since the epoch).

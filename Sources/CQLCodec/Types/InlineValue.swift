@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Inlinable fast paths for the commonest column values, so a caller's loop decodes them
 /// without a call, a retain of the buffer or an error path per value.

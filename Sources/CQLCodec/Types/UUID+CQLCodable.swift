@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension UUID: CQLCodable {
     /// Decodes `uuid` or `timeuuid`.
