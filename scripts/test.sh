@@ -85,7 +85,9 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
 fi
 
 log "building (debug) with tests"
-swift build --build-tests
+# The import check makes the layer map binding: a target that imports one it does not depend on
+# (the node importing the client) fails, even when that module is already built in .build.
+swift build --build-tests --explicit-target-dependency-import-check error
 
 if [[ $# -eq 0 ]]; then
     # The deterministic simulation is CPU-bound: run beside the live-node suites it would starve
