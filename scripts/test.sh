@@ -111,7 +111,7 @@ if [[ $# -eq 0 ]]; then
     # that no longer resolves (a renamed type or member) or a malformed article fails the run. Reuses
     # the debug build above: about 1.5 minutes on 2 cores (symbol graphs, then docc convert).
     log "documentation: DocC catalogs of CQLWire and Scheduler"
-    swift package generate-documentation --target CQLWire --target Scheduler --warnings-as-errors
+    swift package generate-documentation --target CQLCodec --target CQLWire --target Scheduler --warnings-as-errors
 
     # Reuses the debug build above; chaos.sh kills everything it started, also on failure or timeout.
     log "short chaos run: about 1,000 jobs, 2 faults of each kind, killed after ${CHAOS_TIMEOUT:-330}s"

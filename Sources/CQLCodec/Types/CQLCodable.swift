@@ -74,7 +74,7 @@ public struct CQLUnset: CQLEncodable, Encodable, Hashable, Sendable {
     /// Always `.unset`.
     public func cqlWireValue(as type: DataType) throws(WireError) -> WireValue { .unset }
 
-    /// Encoders other than ``CQLBinder`` (which binds `.unset`) see nil.
+    /// Encoders other than `CQLBinder` (which binds `.unset`) see nil.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encodeNil()
