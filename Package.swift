@@ -5,8 +5,10 @@ let strictConcurrency: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-/// Imports are internal unless a file says `public import`, and a member is visible only where its module is imported.
-let explicitImports: [SwiftSetting] = strictConcurrency + [
+/// Imports are internal unless a file says `public import`, and a member is found only through
+/// a module the file imports: a file shows exactly what it uses. On every library and executable
+/// target (the test targets keep implicit imports).
+let explicitImports: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
@@ -15,6 +17,7 @@ let package = Package(
     name: "cassandra-scheduler",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "CQLCodec", targets: ["CQLCodec"]),
         .library(name: "CQLWire", targets: ["CQLWire"]),
         .library(name: "CQLNode", targets: ["CQLNode"]),
         .executable(name: "cqlnode", targets: ["cqlnode"]),
@@ -48,9 +51,16 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
+        // Bytes <-> frames, messages and values of the native protocol; no I/O. The client
+        // (CQLWire) and the node (CQLNode) both build on it and on nothing of each other.
+        .target(
+            name: "CQLCodec",
+            swiftSettings: strictConcurrency + explicitImports
+        ),
         .target(
             name: "CQLWire",
             dependencies: [
+                "CQLCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -58,15 +68,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
             ],
-            swiftSettings: strictConcurrency + [
-                .enableUpcomingFeature("InternalImportsByDefault"),
-                .enableUpcomingFeature("MemberImportVisibility"),
-            ]
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .target(
             name: "CQLNode",
             dependencies: [
-                "CQLWire",
+                "CQLCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -76,7 +83,7 @@ let package = Package(
                 // Insecure.MD5 for prepared statement ids and system table ids, as Cassandra derives them.
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "cqlnode",
@@ -86,7 +93,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CQLNodeMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .testTarget(
             name: "InteropTests",
@@ -137,7 +144,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: explicitImports
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .testTarget(
             name: "SchedulerTests",
@@ -151,8 +158,13 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         .testTarget(
+            name: "CQLCodecTests",
+            dependencies: ["CQLCodec", "TestSupport"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
             name: "CQLWireTests",
-            dependencies: ["CQLWire", "TestSupport"],
+            dependencies: ["CQLWire", "CQLCodec", "TestSupport"],
             swiftSettings: strictConcurrency
         ),
         .target(
@@ -171,7 +183,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            swiftSettings: explicitImports
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "worker",
@@ -181,7 +193,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/WorkerMain",
-            swiftSettings: explicitImports
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .testTarget(
             name: "WorkerServerTests",
@@ -197,13 +209,13 @@ let package = Package(
         .target(
             name: "CQLToolOptions",
             dependencies: ["CQLWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "cqlprobe",
             dependencies: ["CQLWire", "CQLToolOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CQLProbeMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "cqlbench",
@@ -213,7 +225,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Sources/CQLBenchMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         // The chaos harness's checker, audit-log reader and effect server; its processes, sockets and
         // proxy come from TestSupport, the same code the process tests run.

@@ -9,11 +9,12 @@
 #
 # Each target is compiled with `swiftc -sanitize=fuzzer,address` from the source folders it
 # needs into one module, so the sanitizer build stays small and never pulls in NIO or
-# Hummingbird (the codec imports nothing from the connection layer: this build proves it).
+# Hummingbird (the codec imports nothing from the connection layer: this build proves it). All
+# modules share one -package-name, so the node's parser sees the codec's `package` declarations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # target -> "source folders|entry file|seed kind|module the sources import (built first)"
 #   frame       the frame decoder and every message decoder, both directions: the client's
@@ -23,9 +24,9 @@ usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 #   jobrequest  validation of POST /jobs bodies (JSON, schedules, cron, time zones, limits)
 target_spec() {
     case "$1" in
-        frame)      echo "Sources/CQLWire/Codec|Fuzz/FrameDecoderFuzz.swift|frames|" ;;
-        result)     echo "Sources/CQLWire/Codec|Fuzz/ResultDecoderFuzz.swift|bodies|" ;;
-        cql)        echo "Sources/CQLNode/CQL|Fuzz/CQLParserFuzz.swift|cql|CQLWire" ;;
+        frame)      echo "Sources/CQLCodec|Fuzz/FrameDecoderFuzz.swift|frames|" ;;
+        result)     echo "Sources/CQLCodec|Fuzz/ResultDecoderFuzz.swift|bodies|" ;;
+        cql)        echo "Sources/CQLNode/CQL|Fuzz/CQLParserFuzz.swift|cql|CQLCodec" ;;
         jobrequest) echo "Sources/Scheduler/Jobs Sources/Scheduler/Schedule|Fuzz/JobRequestFuzz.swift|json|" ;;
         *) return 1 ;;
     esac
@@ -35,7 +36,7 @@ TARGETS="frame result cql jobrequest"
 # module -> its source folder, for targets whose sources import it
 module_sources() {
     case "$1" in
-        CQLWire) echo "Sources/CQLWire/Codec" ;;
+        CQLCodec) echo "Sources/CQLCodec" ;;
         *) return 1 ;;
     esac
 }
@@ -48,6 +49,13 @@ esac
 target=$1; shift
 spec=$(target_spec "$target") || { echo "fuzz.sh: unknown target '$target' (targets: $TARGETS)" >&2; exit 2; }
 IFS='|' read -r folders entry seeds module <<<"$spec"
+
+# The upcoming features the package turns on for these sources' targets (Package.swift's
+# explicitImports): their files say `public import`, which needs them.
+features=()
+case "$target" in
+    frame|result|cql) features=(-enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature MemberImportVisibility) ;;
+esac
 
 mode=(-runs=100000)
 if [[ "${1:-}" == "--seconds" ]]; then
@@ -63,7 +71,7 @@ sources=()
 for folder in $folders; do
     while IFS= read -r file; do sources+=("$file"); done < <(find "$folder" -name '*.swift' | sort)
 done
-swiftc_fuzz() { swiftc -sanitize=fuzzer,address -parse-as-library -O "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
+swiftc_fuzz() { swiftc -sanitize=fuzzer,address -parse-as-library -O -package-name cassandra_scheduler "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
 
 # A module the target's sources import is built first as a static library of its own.
 link=()
@@ -74,7 +82,7 @@ if [[ -n "$module" ]]; then
     while IFS= read -r file; do modsources+=("$file"); done < <(find $(module_sources "$module") -name '*.swift' | sort)
     if [[ ! -f "$moddir/lib$module.a" ]] || [[ -n "$(find "${modsources[@]}" -newer "$moddir/lib$module.a" | head -1)" ]]; then
         echo "== building module $module for fuzzing (${#modsources[@]} files)" >&2
-        swiftc_fuzz -emit-module -emit-library -static -module-name "$module" \
+        swiftc_fuzz "${features[@]}" -emit-module -emit-library -static -module-name "$module" \
             -emit-module-path "$moddir/$module.swiftmodule" "${modsources[@]}" -o "$moddir/lib$module.a"
     fi
     link=(-I "$moddir" -L "$moddir" "-l$module")
@@ -83,7 +91,7 @@ fi
 binary="$out/bin/$target"
 if [[ ! -x "$binary" ]] || [[ -n "$(find "${sources[@]}" "$entry" ${module:+"$moddir/lib$module.a"} -newer "$binary" 2>/dev/null | head -1)" ]]; then
     echo "== building fuzz target $target (${#sources[@]} files)" >&2
-    swiftc_fuzz -module-name "Fuzz_$target" "${link[@]}" "${sources[@]}" "$entry" -o "$binary"
+    swiftc_fuzz "${features[@]}" -module-name "Fuzz_$target" "${link[@]}" "${sources[@]}" "$entry" -o "$binary"
 fi
 if [[ -z "$(ls -A "$out/corpus/$target")" ]]; then
     python3 scripts/fuzz_seeds.py "$seeds" "$out/corpus/$target" >&2

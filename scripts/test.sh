@@ -85,7 +85,9 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
 fi
 
 log "building (debug) with tests"
-swift build --build-tests
+# The import check makes the layer map binding: a target that imports one it does not depend on
+# (the node importing the client) fails, even when that module is already built in .build.
+swift build --build-tests --explicit-target-dependency-import-check error
 
 if [[ $# -eq 0 ]]; then
     # The deterministic simulation is CPU-bound: run beside the live-node suites it would starve
@@ -109,7 +111,7 @@ if [[ $# -eq 0 ]]; then
     # that no longer resolves (a renamed type or member) or a malformed article fails the run. Reuses
     # the debug build above: about 1.5 minutes on 2 cores (symbol graphs, then docc convert).
     log "documentation: DocC catalogs of CQLWire and Scheduler"
-    swift package generate-documentation --target CQLWire --target Scheduler --warnings-as-errors
+    swift package generate-documentation --target CQLCodec --target CQLWire --target Scheduler --warnings-as-errors
 
     # Reuses the debug build above; chaos.sh kills everything it started, also on failure or timeout.
     log "short chaos run: about 1,000 jobs, 2 faults of each kind, killed after ${CHAOS_TIMEOUT:-330}s"

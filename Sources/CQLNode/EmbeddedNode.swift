@@ -1,5 +1,5 @@
-import CQLWire
-import Logging
+import CQLCodec
+public import Logging
 import NIOCore
 
 /// A single-node CQL server in-process: storage, statement executor and native-protocol server together,
@@ -48,9 +48,9 @@ public final class EmbeddedNode: Sendable {
     /// The port the node listens on.
     public let port: Int
     /// The node's storage engine.
-    public let storage: Storage
+    let storage: Storage
     /// The statement executor the server hands requests to.
-    public let executor: NodeExecutor
+    let executor: NodeExecutor
     private let server: CQLServer
     private let logger: Logger
 

@@ -1,5 +1,5 @@
-import ArgumentParser
-import CQLWire
+public import ArgumentParser
+public import CQLWire
 
 /// The TLS flags every CQL tool takes (`cqlprobe`, `cqlbench`; `worker` has the same names with
 /// `SCHEDULER_TLS_*` variables): `--tls-ca FILE` turns TLS on.

@@ -3,9 +3,6 @@ import Foundation
 import Synchronization
 @testable import CQLNode
 
-/// The node's AST statement: CQLWire's session layer has a `Statement` too, and this test target imports both.
-typealias Statement = CQLNode.Statement
-
 /// A clock tests move by hand (microseconds), so TTL expiry needs no sleeping.
 final class ManualClock: Sendable {
     private let micros: Mutex<Int64>

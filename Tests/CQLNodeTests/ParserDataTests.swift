@@ -10,7 +10,7 @@ private func table(_ name: String, _ keyspace: String? = nil) -> QualifiedName {
 
 @Suite("CQL parser: data statements")
 struct ParserDataTests {
-    static let cases: [(String, Statement)] = [
+    static let cases: [(String, StatementSyntax)] = [
         // INSERT
         (
             "INSERT INTO pg (p, c, v) VALUES (9, 9, 'x')",
@@ -154,7 +154,7 @@ struct ParserDataTests {
         // BATCH
         (
             "BEGIN BATCH INSERT INTO t (k) VALUES (?); UPDATE t SET v = ? WHERE k = ?; DELETE FROM t WHERE k = ? APPLY BATCH",
-            .batch(Batch(kind: .logged, statements: [
+            .batch(BatchSyntax(kind: .logged, statements: [
                 .insert(Insert(table: table("t"), values: .columns(["k"], [marker(0)]))),
                 .update(Update(table: table("t"), assignments: [.set("v", marker(1))], whereClause: [.compare("k", .equal, marker(2))])),
                 .delete(Delete(table: table("t"), whereClause: [.compare("k", .equal, marker(3))])),
@@ -162,18 +162,18 @@ struct ParserDataTests {
         ),
         (
             "BEGIN UNLOGGED BATCH USING TIMESTAMP 7 INSERT INTO t (k) VALUES (1) INSERT INTO t (k) VALUES (2) APPLY BATCH;",
-            .batch(Batch(kind: .unlogged, parameters: UpdateParameters(timestamp: int("7")), statements: [
+            .batch(BatchSyntax(kind: .unlogged, parameters: UpdateParameters(timestamp: int("7")), statements: [
                 .insert(Insert(table: table("t"), values: .columns(["k"], [int("1")]))),
                 .insert(Insert(table: table("t"), values: .columns(["k"], [int("2")]))),
             ]))
         ),
         (
             "BEGIN COUNTER BATCH UPDATE c SET n = n + 1 WHERE k = 1; APPLY BATCH",
-            .batch(Batch(kind: .counter, statements: [
+            .batch(BatchSyntax(kind: .counter, statements: [
                 .update(Update(table: table("c"), assignments: [.add("n", int("1"))], whereClause: [.compare("k", .equal, int("1"))])),
             ]))
         ),
-        ("BEGIN BATCH APPLY BATCH", .batch(Batch(kind: .logged, statements: []))),
+        ("BEGIN BATCH APPLY BATCH", .batch(BatchSyntax(kind: .logged, statements: []))),
         // SELECT
         ("SELECT * FROM system.peers_v2", .select(Select(table: table("peers_v2", "system")))),
         (
@@ -283,7 +283,7 @@ struct ParserDataTests {
     ]
 
     @Test("each data statement parses to its AST", arguments: cases)
-    func parses(cql: String, expected: Statement) throws {
+    func parses(cql: String, expected: StatementSyntax) throws {
         #expect(try CQLParser.parse(cql).statement == expected)
     }
 

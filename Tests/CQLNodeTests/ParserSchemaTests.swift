@@ -4,7 +4,7 @@ import Testing
 
 @Suite("CQL parser: schema statements")
 struct ParserSchemaTests {
-    static let cases: [(String, Statement)] = [
+    static let cases: [(String, StatementSyntax)] = [
         ("USE ks", .use(keyspace: "ks")),
         ("use \"MyKs\";", .use(keyspace: "MyKs")),
         ("USE key", .use(keyspace: "key")),
@@ -191,7 +191,7 @@ struct ParserSchemaTests {
     ]
 
     @Test("each schema statement parses to its AST", arguments: cases)
-    func parses(cql: String, expected: Statement) throws {
+    func parses(cql: String, expected: StatementSyntax) throws {
         let parsed = try CQLParser.parse(cql)
         #expect(parsed.statement == expected)
         #expect(parsed.bindMarkers.isEmpty)

@@ -5,7 +5,7 @@ import Testing
 /// The per-connection protocol state machine, driven with bytes and no sockets.
 @Suite("Server connection state machine")
 struct ServerStateMachineTests {
-    typealias Machine = ConnectionStateMachine
+    typealias Machine = ServerConnectionStateMachine
 
     static let limit = 1024
 

@@ -1,4 +1,4 @@
-import CQLNode
+@testable import CQLNode
 import CQLWire
 import Foundation
 import Testing

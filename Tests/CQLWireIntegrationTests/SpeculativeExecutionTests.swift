@@ -1,5 +1,5 @@
 import Clocks
-import CQLNode
+@testable import CQLNode
 import CQLWire
 import Foundation
 import MetricsTestKit

@@ -1,4 +1,5 @@
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 /// The pieces the connection's request path was made cheaper with: deadlines kept by the state

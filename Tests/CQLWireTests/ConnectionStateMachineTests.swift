@@ -1,4 +1,5 @@
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 @Suite("Client connection state machine: stream ids, late answers, heartbeats, failure fan-out")

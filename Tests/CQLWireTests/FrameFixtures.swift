@@ -1,4 +1,5 @@
 import Foundation
+@testable import CQLCodec
 @testable import CQLWire
 
 /// Byte vectors from `Fixtures/` (provenance in `Fixtures/MANIFEST.md`), located from this file.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 @Suite("Frames: header, streaming decoder, envelope (specification section 2)")

@@ -1,4 +1,5 @@
 import Foundation
+@testable import CQLCodec
 @testable import CQLWire
 
 /// One value of every request and response shape, for round trips and truncation sweeps.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 @Suite("Protocol v4 messages (specification section 4)")

@@ -1,4 +1,5 @@
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 @Suite("Replica-set routing: replication strategies, replicas over hand-built rings, query plan order")

@@ -1,4 +1,5 @@
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 @Suite("DefaultRetryPolicy: the DataStax drivers' documented default, decision by decision")

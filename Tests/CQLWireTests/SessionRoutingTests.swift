@@ -1,4 +1,5 @@
 import Testing
+@testable import CQLCodec
 @testable import CQLWire
 
 @Suite("Session helpers: token ownership, backoff, client timestamps")

@@ -1,19 +1,19 @@
 /// A parsed CQL statement with its bind markers.
-public struct ParsedStatement: Hashable, Sendable {
+struct ParsedStatement: Hashable, Sendable {
     /// The statement.
-    public var statement: Statement
+    var statement: StatementSyntax
     /// Every bind marker in order of appearance; `bindMarkers[i].index == i`.
-    public var bindMarkers: [BindMarker]
+    var bindMarkers: [BindMarker]
 
     /// A statement and its markers.
-    public init(statement: Statement, bindMarkers: [BindMarker]) {
+    init(statement: StatementSyntax, bindMarkers: [BindMarker]) {
         self.statement = statement
         self.bindMarkers = bindMarkers
     }
 }
 
 /// Every statement form the node understands.
-public indirect enum Statement: Hashable, Sendable {
+indirect enum StatementSyntax: Hashable, Sendable {
     /// `USE ks`.
     case use(keyspace: String)
     /// `CREATE KEYSPACE`.
@@ -41,7 +41,7 @@ public indirect enum Statement: Hashable, Sendable {
     /// `DELETE`.
     case delete(Delete)
     /// `BEGIN ... BATCH ... APPLY BATCH`.
-    case batch(Batch)
+    case batch(BatchSyntax)
     /// `SELECT`.
     case select(Select)
     /// `DESCRIBE` / `DESC`.
@@ -52,7 +52,7 @@ public indirect enum Statement: Hashable, Sendable {
 }
 
 /// The kinds of valid statements the node does not implement.
-public enum UnsupportedStatementKind: String, Hashable, Sendable {
+enum UnsupportedStatementKind: String, Hashable, Sendable {
     /// `CREATE INDEX`.
     case createIndex = "CREATE INDEX"
     /// `DROP INDEX`.
@@ -104,21 +104,21 @@ public enum UnsupportedStatementKind: String, Hashable, Sendable {
 // MARK: DDL
 
 /// A `WITH name = value` option of a keyspace or table.
-public struct Property: Hashable, Sendable {
+struct Property: Hashable, Sendable {
     /// The option's name (lowercased unless quoted).
-    public var name: String
+    var name: String
     /// Its value.
-    public var value: PropertyValue
+    var value: PropertyValue
 
     /// An option.
-    public init(name: String, value: PropertyValue) {
+    init(name: String, value: PropertyValue) {
         self.name = name
         self.value = value
     }
 }
 
 /// The value of a `WITH` option.
-public enum PropertyValue: Hashable, Sendable {
+enum PropertyValue: Hashable, Sendable {
     /// A constant (`'text'`, `1`, `true`, ...).
     case constant(Literal)
     /// An unreserved keyword used as a value.
@@ -127,21 +127,21 @@ public enum PropertyValue: Hashable, Sendable {
     case map([Entry])
 
     /// One entry of a map-valued option.
-    public struct Entry: Hashable, Sendable {
+    struct Entry: Hashable, Sendable {
         /// The key's raw text.
-        public var key: String
+        var key: String
         /// The value's raw text.
-        public var value: String
+        var value: String
 
         /// An entry.
-        public init(key: String, value: String) {
+        init(key: String, value: String) {
             self.key = key
             self.value = value
         }
     }
 
     /// The raw text of a constant or keyword value; nil for maps.
-    public var text: String? {
+    var text: String? {
         switch self {
         case let .constant(literal): literal.rawText
         case let .keyword(word): word
@@ -151,16 +151,16 @@ public enum PropertyValue: Hashable, Sendable {
 }
 
 /// `CREATE KEYSPACE [IF NOT EXISTS] ks WITH ...`.
-public struct CreateKeyspace: Hashable, Sendable {
+struct CreateKeyspace: Hashable, Sendable {
     /// The keyspace.
-    public var name: String
+    var name: String
     /// `IF NOT EXISTS`.
-    public var ifNotExists: Bool
+    var ifNotExists: Bool
     /// `replication = {...}`, `durable_writes = ...`, in order.
-    public var properties: [Property]
+    var properties: [Property]
 
     /// The statement.
-    public init(name: String, ifNotExists: Bool, properties: [Property]) {
+    init(name: String, ifNotExists: Bool, properties: [Property]) {
         self.name = name
         self.ifNotExists = ifNotExists
         self.properties = properties
@@ -168,16 +168,16 @@ public struct CreateKeyspace: Hashable, Sendable {
 }
 
 /// `ALTER KEYSPACE [IF EXISTS] ks WITH ...`.
-public struct AlterKeyspace: Hashable, Sendable {
+struct AlterKeyspace: Hashable, Sendable {
     /// The keyspace.
-    public var name: String
+    var name: String
     /// `IF EXISTS`.
-    public var ifExists: Bool
+    var ifExists: Bool
     /// The new options.
-    public var properties: [Property]
+    var properties: [Property]
 
     /// The statement.
-    public init(name: String, ifExists: Bool, properties: [Property]) {
+    init(name: String, ifExists: Bool, properties: [Property]) {
         self.name = name
         self.ifExists = ifExists
         self.properties = properties
@@ -185,16 +185,16 @@ public struct AlterKeyspace: Hashable, Sendable {
 }
 
 /// A column declared by CREATE TABLE or ALTER TABLE ADD.
-public struct ColumnDefinition: Hashable, Sendable {
+struct ColumnDefinition: Hashable, Sendable {
     /// The column's name.
-    public var name: Identifier
+    var name: Identifier
     /// Its type.
-    public var type: CQLTypeName
+    var type: CQLTypeName
     /// `STATIC`.
-    public var isStatic: Bool
+    var isStatic: Bool
 
     /// A column definition.
-    public init(name: Identifier, type: CQLTypeName, isStatic: Bool = false) {
+    init(name: Identifier, type: CQLTypeName, isStatic: Bool = false) {
         self.name = name
         self.type = type
         self.isStatic = isStatic
@@ -202,51 +202,51 @@ public struct ColumnDefinition: Hashable, Sendable {
 }
 
 /// A primary key declaration: partition key columns, then clustering columns.
-public struct PrimaryKey: Hashable, Sendable {
+struct PrimaryKey: Hashable, Sendable {
     /// The partition key columns.
-    public var partitionKey: [Identifier]
+    var partitionKey: [Identifier]
     /// The clustering columns, in order.
-    public var clustering: [Identifier]
+    var clustering: [Identifier]
 
     /// A primary key.
-    public init(partitionKey: [Identifier], clustering: [Identifier] = []) {
+    init(partitionKey: [Identifier], clustering: [Identifier] = []) {
         self.partitionKey = partitionKey
         self.clustering = clustering
     }
 }
 
 /// One column of `WITH CLUSTERING ORDER BY (...)`.
-public struct ClusteringOrderItem: Hashable, Sendable {
+struct ClusteringOrderItem: Hashable, Sendable {
     /// The clustering column.
-    public var column: Identifier
+    var column: Identifier
     /// `DESC`.
-    public var descending: Bool
+    var descending: Bool
 
     /// An item.
-    public init(column: Identifier, descending: Bool) {
+    init(column: Identifier, descending: Bool) {
         self.column = column
         self.descending = descending
     }
 }
 
 /// `CREATE TABLE [IF NOT EXISTS] t (...) [WITH ...]`.
-public struct CreateTable: Hashable, Sendable {
+struct CreateTable: Hashable, Sendable {
     /// The table.
-    public var name: QualifiedName
+    var name: QualifiedName
     /// `IF NOT EXISTS`.
-    public var ifNotExists: Bool
+    var ifNotExists: Bool
     /// The columns in declaration order.
-    public var columns: [ColumnDefinition]
+    var columns: [ColumnDefinition]
     /// Every primary key declaration (inline `PRIMARY KEY` or the `PRIMARY KEY (...)` clause);
     /// Cassandra requires exactly one and answers Invalid otherwise, so the executor checks.
-    public var primaryKeys: [PrimaryKey]
+    var primaryKeys: [PrimaryKey]
     /// `CLUSTERING ORDER BY (...)`.
-    public var clusteringOrder: [ClusteringOrderItem]
+    var clusteringOrder: [ClusteringOrderItem]
     /// The other `WITH` options, in order.
-    public var properties: [Property]
+    var properties: [Property]
 
     /// The statement.
-    public init(
+    init(
         name: QualifiedName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKeys: [PrimaryKey],
         clusteringOrder: [ClusteringOrderItem] = [], properties: [Property] = []
     ) {
@@ -259,22 +259,22 @@ public struct CreateTable: Hashable, Sendable {
     }
 
     /// The primary key when exactly one was declared.
-    public var primaryKey: PrimaryKey? {
+    var primaryKey: PrimaryKey? {
         primaryKeys.count == 1 ? primaryKeys.first : nil
     }
 }
 
 /// `ALTER TABLE [IF EXISTS] t ...`.
-public struct AlterTable: Hashable, Sendable {
+struct AlterTable: Hashable, Sendable {
     /// The table.
-    public var name: QualifiedName
+    var name: QualifiedName
     /// `IF EXISTS` after `ALTER TABLE`.
-    public var ifExists: Bool
+    var ifExists: Bool
     /// What changes.
-    public var action: Action
+    var action: Action
 
     /// The change an ALTER TABLE makes.
-    public enum Action: Hashable, Sendable {
+    enum Action: Hashable, Sendable {
         /// `ADD [IF NOT EXISTS] c type [STATIC]` or `ADD (c type, ...)`.
         case add([ColumnDefinition], ifNotExists: Bool)
         /// `DROP [IF EXISTS] c` or `DROP (a, b)`, optionally `USING TIMESTAMP n`.
@@ -290,21 +290,21 @@ public struct AlterTable: Hashable, Sendable {
     }
 
     /// One `a TO b` of a RENAME.
-    public struct Rename: Hashable, Sendable {
+    struct Rename: Hashable, Sendable {
         /// The current name.
-        public var from: Identifier
+        var from: Identifier
         /// The new name.
-        public var to: Identifier
+        var to: Identifier
 
         /// A rename.
-        public init(from: Identifier, to: Identifier) {
+        init(from: Identifier, to: Identifier) {
             self.from = from
             self.to = to
         }
     }
 
     /// The statement.
-    public init(name: QualifiedName, ifExists: Bool = false, action: Action) {
+    init(name: QualifiedName, ifExists: Bool = false, action: Action) {
         self.name = name
         self.ifExists = ifExists
         self.action = action
@@ -312,30 +312,30 @@ public struct AlterTable: Hashable, Sendable {
 }
 
 /// `CREATE TYPE [IF NOT EXISTS] t (field type, ...)`.
-public struct CreateType: Hashable, Sendable {
+struct CreateType: Hashable, Sendable {
     /// The type.
-    public var name: QualifiedName
+    var name: QualifiedName
     /// `IF NOT EXISTS`.
-    public var ifNotExists: Bool
+    var ifNotExists: Bool
     /// The fields in order.
-    public var fields: [Field]
+    var fields: [Field]
 
     /// A field of a new type.
-    public struct Field: Hashable, Sendable {
+    struct Field: Hashable, Sendable {
         /// The field's name.
-        public var name: Identifier
+        var name: Identifier
         /// Its type.
-        public var type: CQLTypeName
+        var type: CQLTypeName
 
         /// A field.
-        public init(name: Identifier, type: CQLTypeName) {
+        init(name: Identifier, type: CQLTypeName) {
             self.name = name
             self.type = type
         }
     }
 
     /// The statement.
-    public init(name: QualifiedName, ifNotExists: Bool, fields: [Field]) {
+    init(name: QualifiedName, ifNotExists: Bool, fields: [Field]) {
         self.name = name
         self.ifNotExists = ifNotExists
         self.fields = fields
@@ -345,21 +345,21 @@ public struct CreateType: Hashable, Sendable {
 // MARK: DML
 
 /// `USING TTL x AND TIMESTAMP y`: each an integer literal or a bind marker.
-public struct UpdateParameters: Hashable, Sendable {
+struct UpdateParameters: Hashable, Sendable {
     /// `TIMESTAMP`.
-    public var timestamp: Term?
+    var timestamp: Term?
     /// `TTL`.
-    public var timeToLive: Term?
+    var timeToLive: Term?
 
     /// Parameters.
-    public init(timestamp: Term? = nil, timeToLive: Term? = nil) {
+    init(timestamp: Term? = nil, timeToLive: Term? = nil) {
         self.timestamp = timestamp
         self.timeToLive = timeToLive
     }
 }
 
 /// The `IF` of an UPDATE or DELETE.
-public enum UpdateCondition: Hashable, Sendable {
+enum UpdateCondition: Hashable, Sendable {
     /// `IF EXISTS`.
     case exists
     /// `IF c = v AND ...`.
@@ -367,18 +367,18 @@ public enum UpdateCondition: Hashable, Sendable {
 }
 
 /// `INSERT INTO t ...`.
-public struct Insert: Hashable, Sendable {
+struct Insert: Hashable, Sendable {
     /// The table.
-    public var table: QualifiedName
+    var table: QualifiedName
     /// The inserted values.
-    public var values: Values
+    var values: Values
     /// `IF NOT EXISTS`.
-    public var ifNotExists: Bool
+    var ifNotExists: Bool
     /// `USING ...`.
-    public var parameters: UpdateParameters
+    var parameters: UpdateParameters
 
     /// What an INSERT writes.
-    public enum Values: Hashable, Sendable {
+    enum Values: Hashable, Sendable {
         /// `(c1, c2) VALUES (t1, t2)`.
         case columns([Identifier], [Term])
         /// `JSON 'doc' [DEFAULT NULL | DEFAULT UNSET]`.
@@ -386,7 +386,7 @@ public struct Insert: Hashable, Sendable {
     }
 
     /// The statement.
-    public init(table: QualifiedName, values: Values, ifNotExists: Bool = false, parameters: UpdateParameters = .init()) {
+    init(table: QualifiedName, values: Values, ifNotExists: Bool = false, parameters: UpdateParameters = .init()) {
         self.table = table
         self.values = values
         self.ifNotExists = ifNotExists
@@ -395,20 +395,20 @@ public struct Insert: Hashable, Sendable {
 }
 
 /// `UPDATE t [USING ...] SET ... WHERE ... [IF ...]`.
-public struct Update: Hashable, Sendable {
+struct Update: Hashable, Sendable {
     /// The table.
-    public var table: QualifiedName
+    var table: QualifiedName
     /// `USING ...`.
-    public var parameters: UpdateParameters
+    var parameters: UpdateParameters
     /// The assignments in order.
-    public var assignments: [Assignment]
+    var assignments: [Assignment]
     /// The WHERE relations.
-    public var whereClause: [Relation]
+    var whereClause: [Relation]
     /// `IF EXISTS` / `IF conditions`.
-    public var condition: UpdateCondition?
+    var condition: UpdateCondition?
 
     /// The statement.
-    public init(
+    init(
         table: QualifiedName, parameters: UpdateParameters = .init(), assignments: [Assignment],
         whereClause: [Relation], condition: UpdateCondition? = nil
     ) {
@@ -421,20 +421,20 @@ public struct Update: Hashable, Sendable {
 }
 
 /// `DELETE [targets] FROM t [USING TIMESTAMP x] WHERE ... [IF ...]`.
-public struct Delete: Hashable, Sendable {
+struct Delete: Hashable, Sendable {
     /// The table.
-    public var table: QualifiedName
+    var table: QualifiedName
     /// What is deleted; empty for whole rows.
-    public var targets: [DeletionTarget]
+    var targets: [DeletionTarget]
     /// `USING TIMESTAMP`.
-    public var timestamp: Term?
+    var timestamp: Term?
     /// The WHERE relations.
-    public var whereClause: [Relation]
+    var whereClause: [Relation]
     /// `IF EXISTS` / `IF conditions`.
-    public var condition: UpdateCondition?
+    var condition: UpdateCondition?
 
     /// The statement.
-    public init(
+    init(
         table: QualifiedName, targets: [DeletionTarget] = [], timestamp: Term? = nil,
         whereClause: [Relation], condition: UpdateCondition? = nil
     ) {
@@ -447,7 +447,7 @@ public struct Delete: Hashable, Sendable {
 }
 
 /// A statement inside a BATCH.
-public enum BatchChild: Hashable, Sendable {
+enum BatchChild: Hashable, Sendable {
     /// An INSERT.
     case insert(Insert)
     /// An UPDATE.
@@ -457,16 +457,16 @@ public enum BatchChild: Hashable, Sendable {
 }
 
 /// `BEGIN [UNLOGGED | COUNTER] BATCH [USING ...] ... APPLY BATCH`.
-public struct Batch: Hashable, Sendable {
+struct BatchSyntax: Hashable, Sendable {
     /// The batch's kind.
-    public var kind: Kind
+    var kind: Kind
     /// `USING ...`.
-    public var parameters: UpdateParameters
+    var parameters: UpdateParameters
     /// The statements in order.
-    public var statements: [BatchChild]
+    var statements: [BatchChild]
 
     /// The batch kinds of the grammar (and of the BATCH message's `type` byte).
-    public enum Kind: UInt8, Hashable, Sendable {
+    enum Kind: UInt8, Hashable, Sendable {
         /// `BEGIN BATCH`: written to the batch log first.
         case logged = 0
         /// `BEGIN UNLOGGED BATCH`.
@@ -476,7 +476,7 @@ public struct Batch: Hashable, Sendable {
     }
 
     /// The statement.
-    public init(kind: Kind, parameters: UpdateParameters = .init(), statements: [BatchChild]) {
+    init(kind: Kind, parameters: UpdateParameters = .init(), statements: [BatchChild]) {
         self.kind = kind
         self.parameters = parameters
         self.statements = statements
@@ -484,47 +484,47 @@ public struct Batch: Hashable, Sendable {
 }
 
 /// One `ORDER BY` column.
-public struct Ordering: Hashable, Sendable {
+struct Ordering: Hashable, Sendable {
     /// The clustering column.
-    public var column: Identifier
+    var column: Identifier
     /// `DESC`.
-    public var descending: Bool
+    var descending: Bool
 
     /// An ordering.
-    public init(column: Identifier, descending: Bool = false) {
+    init(column: Identifier, descending: Bool = false) {
         self.column = column
         self.descending = descending
     }
 }
 
 /// `SELECT ...`.
-public struct Select: Hashable, Sendable {
+struct Select: Hashable, Sendable {
     /// The table.
-    public var table: QualifiedName
+    var table: QualifiedName
     /// `SELECT JSON`.
-    public var isJSON: Bool
+    var isJSON: Bool
     /// `SELECT DISTINCT`.
-    public var isDistinct: Bool
+    var isDistinct: Bool
     /// The selected items; empty for `*`.
-    public var selection: [SelectItem]
+    var selection: [SelectItem]
     /// The WHERE relations.
-    public var whereClause: [Relation]
+    var whereClause: [Relation]
     /// `GROUP BY` columns.
-    public var groupBy: [Identifier]
+    var groupBy: [Identifier]
     /// `ORDER BY`.
-    public var orderBy: [Ordering]
+    var orderBy: [Ordering]
     /// `PER PARTITION LIMIT` (integer literal or marker).
-    public var perPartitionLimit: Term?
+    var perPartitionLimit: Term?
     /// `LIMIT` (integer literal or marker).
-    public var limit: Term?
+    var limit: Term?
     /// `ALLOW FILTERING`.
-    public var allowFiltering: Bool
+    var allowFiltering: Bool
 
     /// Whether the statement selects `*`.
-    public var selectsAll: Bool { selection.isEmpty }
+    var selectsAll: Bool { selection.isEmpty }
 
     /// The statement.
-    public init(
+    init(
         table: QualifiedName, isJSON: Bool = false, isDistinct: Bool = false, selection: [SelectItem] = [],
         whereClause: [Relation] = [], groupBy: [Identifier] = [], orderBy: [Ordering] = [],
         perPartitionLimit: Term? = nil, limit: Term? = nil, allowFiltering: Bool = false
@@ -543,14 +543,14 @@ public struct Select: Hashable, Sendable {
 }
 
 /// `DESCRIBE ...` (cqlsh 6 sends these to Cassandra 4 as statements).
-public struct Describe: Hashable, Sendable {
+struct Describe: Hashable, Sendable {
     /// What is described.
-    public var target: Target
+    var target: Target
     /// `WITH INTERNALS`.
-    public var withInternals: Bool
+    var withInternals: Bool
 
     /// What a DESCRIBE names.
-    public enum Target: Hashable, Sendable {
+    enum Target: Hashable, Sendable {
         /// `CLUSTER`.
         case cluster
         /// `[FULL] SCHEMA`.
@@ -584,7 +584,7 @@ public struct Describe: Hashable, Sendable {
     }
 
     /// The statement.
-    public init(target: Target, withInternals: Bool = false) {
+    init(target: Target, withInternals: Bool = false) {
         self.target = target
         self.withInternals = withInternals
     }

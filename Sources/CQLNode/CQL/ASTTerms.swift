@@ -1,10 +1,10 @@
 import Foundation
 
 /// An unquoted identifier is lowercased by the parser; a quoted one keeps its case.
-public typealias Identifier = String
+typealias Identifier = String
 
 /// A constant, typed by its lexical class only; the executor converts it to the column's type.
-public enum Literal: Hashable, Sendable {
+enum Literal: Hashable, Sendable {
     /// `'text'` or `$$text$$`, unescaped.
     case string(String)
     /// An integer as written (`-12`), kept as text so `varint` and overflow checks see every digit.
@@ -21,7 +21,7 @@ public enum Literal: Hashable, Sendable {
     case duration(String)
 
     /// The text Cassandra keeps for a constant in DDL properties (`getRawText`).
-    public var rawText: String {
+    var rawText: String {
         switch self {
         case let .string(text), let .integer(text), let .float(text), let .duration(text): text
         case let .boolean(value): value ? "true" : "false"
@@ -32,24 +32,24 @@ public enum Literal: Hashable, Sendable {
 }
 
 /// A bind marker: `?` or `:name`.
-public struct BindMarker: Hashable, Sendable {
+struct BindMarker: Hashable, Sendable {
     /// The marker's position among all markers of the statement, from 0, in order of appearance.
-    public var index: Int
+    var index: Int
     /// The name of a `:name` marker (lowercased unless quoted); nil for `?`.
-    public var name: Identifier?
+    var name: Identifier?
 
     /// A marker at a position, optionally named.
-    public init(index: Int, name: Identifier? = nil) {
+    init(index: Int, name: Identifier? = nil) {
         self.index = index
         self.name = name
     }
 }
 
 /// A function name, optionally keyspace-qualified (`now`, `system.token`).
-public typealias FunctionName = QualifiedName
+typealias FunctionName = QualifiedName
 
 /// The arithmetic operators of terms and selectors.
-public enum ArithmeticOperator: String, Hashable, Sendable {
+enum ArithmeticOperator: String, Hashable, Sendable {
     /// `+`.
     case add = "+"
     /// `-`.
@@ -63,7 +63,7 @@ public enum ArithmeticOperator: String, Hashable, Sendable {
 }
 
 /// A value expression: what stands on the right of `=`, inside `VALUES (...)`, etc.
-public indirect enum Term: Hashable, Sendable {
+indirect enum Term: Hashable, Sendable {
     /// A constant.
     case literal(Literal)
     /// `null`.
@@ -94,28 +94,28 @@ public indirect enum Term: Hashable, Sendable {
     case arithmetic(ArithmeticOperator, Term, Term)
 
     /// A key and its value in a map literal.
-    public struct MapEntry: Hashable, Sendable {
+    struct MapEntry: Hashable, Sendable {
         /// The key.
-        public var key: Term
+        var key: Term
         /// The value.
-        public var value: Term
+        var value: Term
 
         /// A map entry.
-        public init(key: Term, value: Term) {
+        init(key: Term, value: Term) {
             self.key = key
             self.value = value
         }
     }
 
     /// A field and its value in a UDT literal.
-    public struct UserTypeFieldValue: Hashable, Sendable {
+    struct UserTypeFieldValue: Hashable, Sendable {
         /// The field's name.
-        public var field: Identifier
+        var field: Identifier
         /// Its value.
-        public var value: Term
+        var value: Term
 
         /// A field value.
-        public init(field: Identifier, value: Term) {
+        init(field: Identifier, value: Term) {
             self.field = field
             self.value = value
         }
@@ -123,7 +123,7 @@ public indirect enum Term: Hashable, Sendable {
 }
 
 /// The comparison operators of relations and conditions.
-public enum ComparisonOperator: String, Hashable, Sendable {
+enum ComparisonOperator: String, Hashable, Sendable {
     /// `=`.
     case equal = "="
     /// `!=`.
@@ -139,7 +139,7 @@ public enum ComparisonOperator: String, Hashable, Sendable {
 }
 
 /// The right side of an `IN`: a list of terms, or one marker bound to a whole list.
-public enum InValues: Hashable, Sendable {
+enum InValues: Hashable, Sendable {
     /// `IN (a, b, ...)`; may be empty.
     case terms([Term])
     /// `IN ?` / `IN :name`.
@@ -147,7 +147,7 @@ public enum InValues: Hashable, Sendable {
 }
 
 /// One restriction of a WHERE clause.
-public enum Relation: Hashable, Sendable {
+enum Relation: Hashable, Sendable {
     /// `c op term`.
     case compare(Identifier, ComparisonOperator, Term)
     /// `c IN (...)` / `c IN ?`.
@@ -171,16 +171,16 @@ public enum Relation: Hashable, Sendable {
 }
 
 /// One condition of an `IF` clause.
-public struct ColumnCondition: Hashable, Sendable {
+struct ColumnCondition: Hashable, Sendable {
     /// The conditioned column.
-    public var column: Identifier
+    var column: Identifier
     /// Which part of the column is tested.
-    public var element: Element
+    var element: Element
     /// The test.
-    public var predicate: Predicate
+    var predicate: Predicate
 
     /// Which part of the column a condition tests.
-    public enum Element: Hashable, Sendable {
+    enum Element: Hashable, Sendable {
         /// The whole column: `c = v`.
         case whole
         /// A collection element: `c[key] = v`.
@@ -190,7 +190,7 @@ public struct ColumnCondition: Hashable, Sendable {
     }
 
     /// What a condition tests.
-    public enum Predicate: Hashable, Sendable {
+    enum Predicate: Hashable, Sendable {
         /// `= != < <= > >=`.
         case compare(ComparisonOperator, Term)
         /// `IN (...)` / `IN ?`.
@@ -202,7 +202,7 @@ public struct ColumnCondition: Hashable, Sendable {
     }
 
     /// A condition.
-    public init(column: Identifier, element: Element = .whole, predicate: Predicate) {
+    init(column: Identifier, element: Element = .whole, predicate: Predicate) {
         self.column = column
         self.element = element
         self.predicate = predicate
@@ -210,7 +210,7 @@ public struct ColumnCondition: Hashable, Sendable {
 }
 
 /// One `SET` assignment of an UPDATE.
-public enum Assignment: Hashable, Sendable {
+enum Assignment: Hashable, Sendable {
     /// `c = term`.
     case set(Identifier, Term)
     /// `c = c + term` or `c += term`: counter increment, list append, set union, map merge.
@@ -225,7 +225,7 @@ public enum Assignment: Hashable, Sendable {
     case setField(Identifier, field: Identifier, Term)
 
     /// The assigned column.
-    public var column: Identifier {
+    var column: Identifier {
         switch self {
         case let .set(column, _), let .add(column, _), let .subtract(column, _), let .prepend(column, _),
              let .setElement(column, _, _), let .setField(column, _, _):
@@ -235,7 +235,7 @@ public enum Assignment: Hashable, Sendable {
 }
 
 /// What a DELETE removes.
-public enum DeletionTarget: Hashable, Sendable {
+enum DeletionTarget: Hashable, Sendable {
     /// A whole column.
     case column(Identifier)
     /// `c[key]`: one list element or map entry.
@@ -245,7 +245,7 @@ public enum DeletionTarget: Hashable, Sendable {
 }
 
 /// One item of a SELECT list, before its alias.
-public indirect enum Selector: Hashable, Sendable {
+indirect enum Selector: Hashable, Sendable {
     /// A column.
     case column(Identifier)
     /// A constant, `null` or a bind marker.
@@ -277,14 +277,14 @@ public indirect enum Selector: Hashable, Sendable {
 }
 
 /// A selector with its optional `AS` alias.
-public struct SelectItem: Hashable, Sendable {
+struct SelectItem: Hashable, Sendable {
     /// The selector.
-    public var selector: Selector
+    var selector: Selector
     /// The alias, when given.
-    public var alias: Identifier?
+    var alias: Identifier?
 
     /// A select item.
-    public init(_ selector: Selector, alias: Identifier? = nil) {
+    init(_ selector: Selector, alias: Identifier? = nil) {
         self.selector = selector
         self.alias = alias
     }

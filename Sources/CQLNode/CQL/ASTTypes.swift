@@ -1,27 +1,27 @@
-import CQLWire
+import CQLCodec
 
 /// A keyspace-qualified name of a table, type or function (`ks.name`, or `name` alone).
-public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
+struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
     /// The keyspace, when the statement names one.
-    public var keyspace: String?
+    var keyspace: String?
     /// The object's name (lowercased unless it was quoted).
-    public var name: String
+    var name: String
 
     /// A name, optionally qualified by a keyspace.
-    public init(keyspace: String? = nil, name: String) {
+    init(keyspace: String? = nil, name: String) {
         self.keyspace = keyspace
         self.name = name
     }
 
     /// The name as CQL writes it, quoting where needed.
-    public var description: String {
+    var description: String {
         let bare = CQLKeywords.quoteIfNeeded(name)
         return keyspace.map { CQLKeywords.quoteIfNeeded($0) + "." + bare } ?? bare
     }
 }
 
 /// A CQL native (non-parameterised) type.
-public enum NativeType: String, Hashable, Sendable, CaseIterable {
+enum NativeType: String, Hashable, Sendable, CaseIterable {
     /// `ascii`.
     case ascii
     /// `bigint`.
@@ -64,7 +64,7 @@ public enum NativeType: String, Hashable, Sendable, CaseIterable {
     case varint
 
     /// The native type a CQL keyword names (`varchar` is `text`), or nil.
-    public init?(keyword: String) {
+    init?(keyword: String) {
         if keyword == "varchar" {
             self = .text
         } else {
@@ -73,7 +73,7 @@ public enum NativeType: String, Hashable, Sendable, CaseIterable {
     }
 
     /// The wire type.
-    public var dataType: DataType {
+    var dataType: DataType {
         switch self {
         case .ascii: .ascii
         case .bigint: .bigint
@@ -100,7 +100,7 @@ public enum NativeType: String, Hashable, Sendable, CaseIterable {
 }
 
 /// A type as a CQL statement writes it, before user-defined type names are resolved.
-public indirect enum CQLTypeName: Hashable, Sendable, CustomStringConvertible {
+indirect enum CQLTypeName: Hashable, Sendable, CustomStringConvertible {
     /// A native type.
     case native(NativeType)
     /// `list<T>`.
@@ -119,19 +119,19 @@ public indirect enum CQLTypeName: Hashable, Sendable, CustomStringConvertible {
     case custom(String)
 
     /// The type with its outermost `frozen<>` removed.
-    public var unfrozen: CQLTypeName {
+    var unfrozen: CQLTypeName {
         if case let .frozen(inner) = self { return inner.unfrozen }
         return self
     }
 
     /// Whether the type is written `frozen<...>`.
-    public var isFrozen: Bool {
+    var isFrozen: Bool {
         if case .frozen = self { return true }
         return false
     }
 
     /// The wire type; `resolve` turns a UDT name into its definition (and throws when it is unknown).
-    public func dataType<Failure: Error>(
+    func dataType<Failure: Error>(
         resolvingUserTypes resolve: (QualifiedName) throws(Failure) -> UserType
     ) throws(Failure) -> DataType {
         switch self {
@@ -155,7 +155,7 @@ public indirect enum CQLTypeName: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The type as CQL writes it.
-    public var description: String {
+    var description: String {
         switch self {
         case let .native(native): native.rawValue
         case let .list(element): "list<\(element)>"

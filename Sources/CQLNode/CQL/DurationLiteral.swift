@@ -1,23 +1,23 @@
-import CQLWire
+import CQLCodec
 
 /// A duration literal Cassandra refuses (it answers these as Invalid, not Syntax).
-public struct DurationLiteralError: Error, Hashable, Sendable, CustomStringConvertible {
+struct DurationLiteralError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Cassandra's message, e.g. `Invalid duration. The hours should be after minutes`.
-    public var message: String
+    var message: String
 
     /// An error with a message.
-    public init(message: String) {
+    init(message: String) {
         self.message = message
     }
 
     /// The message.
-    public var description: String { message }
+    var description: String { message }
 }
 
 extension CQLDuration {
     /// Converts a duration literal (`1h30m`, `-2d`, `P1DT2H`, `P2W`, `P0001-02-03T04:05:06`) as
     /// Cassandra's `Duration.from` does: units in decreasing order, each at most once, totals in range.
-    public init(cqlLiteral text: String) throws(DurationLiteralError) {
+    init(cqlLiteral text: String) throws(DurationLiteralError) {
         let isNegative = text.hasPrefix("-")
         let body = Array(isNegative ? text.dropFirst() : Substring(text))
         let source = String(body)

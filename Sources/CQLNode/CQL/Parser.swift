@@ -1,13 +1,13 @@
 import Foundation
 
 /// Parses CQL statements as Cassandra 4.1's grammar accepts them.
-public enum CQLParser {
+enum CQLParser {
     /// The deepest nesting of parentheses, collection literals, types and selectors accepted;
     /// deeper input is a syntax error instead of unbounded recursion.
-    public static let maximumNesting = 64
+    static let maximumNesting = 64
 
     /// Parses one statement (a trailing `;` is allowed; several statements only inside a BATCH).
-    public static func parse(_ cql: String) throws(CQLSyntaxError) -> ParsedStatement {
+    static func parse(_ cql: String) throws(CQLSyntaxError) -> ParsedStatement {
         var parser = Parser(source: Array(cql.utf8))
         return try parser.parseQuery()
     }

@@ -15,7 +15,7 @@ extension Parser {
         return true
     }
 
-    mutating func createStatement() throws(CQLSyntaxError) -> Statement {
+    mutating func createStatement() throws(CQLSyntaxError) -> StatementSyntax {
         try expectKeyword("create")
         let token = current
         if Parser.isKeyword(token, "keyspace") {
@@ -134,7 +134,7 @@ extension Parser {
         return table
     }
 
-    mutating func alterStatement() throws(CQLSyntaxError) -> Statement {
+    mutating func alterStatement() throws(CQLSyntaxError) -> StatementSyntax {
         try expectKeyword("alter")
         let token = current
         if Parser.isKeyword(token, "keyspace") {
@@ -239,7 +239,7 @@ extension Parser {
         return ColumnDefinition(name: name, type: type, isStatic: isStatic)
     }
 
-    mutating func dropStatement() throws(CQLSyntaxError) -> Statement {
+    mutating func dropStatement() throws(CQLSyntaxError) -> StatementSyntax {
         try expectKeyword("drop")
         let token = current
         if Parser.isKeyword(token, "keyspace") {

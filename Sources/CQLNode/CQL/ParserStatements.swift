@@ -1,7 +1,7 @@
 /// Statement dispatch and the data statements: SELECT, INSERT, UPDATE, DELETE, BATCH, USE.
 extension Parser {
     /// `cqlStatement`.
-    mutating func parseStatement() throws(CQLSyntaxError) -> Statement {
+    mutating func parseStatement() throws(CQLSyntaxError) -> StatementSyntax {
         let token = current
         guard token.kind == .word else { throw noViableAlternative(token) }
         switch token.value {
@@ -34,7 +34,7 @@ extension Parser {
     }
 
     /// A statement the node does not implement: its remaining tokens are not checked.
-    mutating func skipUnsupported(_ kind: UnsupportedStatementKind) -> Statement {
+    mutating func skipUnsupported(_ kind: UnsupportedStatementKind) -> StatementSyntax {
         index = tokens.count - 1
         return .unsupported(kind)
     }
@@ -620,9 +620,9 @@ extension Parser {
         return delete
     }
 
-    mutating func batchStatement() throws(CQLSyntaxError) -> Batch {
+    mutating func batchStatement() throws(CQLSyntaxError) -> BatchSyntax {
         try expectKeyword("begin")
-        var kind = Batch.Kind.logged
+        var kind = BatchSyntax.Kind.logged
         if acceptKeyword("unlogged") {
             kind = .unlogged
         } else if current.isWord("counter") {
@@ -630,7 +630,7 @@ extension Parser {
             kind = .counter
         }
         try expectKeyword("batch")
-        var batch = Batch(kind: kind, statements: [])
+        var batch = BatchSyntax(kind: kind, statements: [])
         if current.isWord("using") {
             batch.parameters = try usingClause()
         }

@@ -75,10 +75,10 @@ enum Symbol: String, Hashable, Sendable, CaseIterable {
 }
 
 /// Cassandra 4.1's keyword classes: which words the grammar reserves.
-public enum CQLKeywords {
+enum CQLKeywords {
     /// Words that can never be unquoted identifiers (the keywords outside the grammar's
     /// `unreserved_keyword` rule).
-    public static let reserved: Set<String> = [
+    static let reserved: Set<String> = [
         "add", "allow", "alter", "and", "apply", "asc", "authorize", "batch", "begin", "by",
         "columnfamily", "create", "delete", "desc", "describe", "drop", "entries", "execute",
         "from", "full", "grant", "if", "in", "index", "infinity", "insert", "into", "is",
@@ -89,7 +89,7 @@ public enum CQLKeywords {
 
     /// Keywords that may still be unquoted names (Cassandra 4.1's `unreserved_keyword` rule); every
     /// other word that is not in ``reserved`` is a plain identifier.
-    public static let unreserved: Set<String> = [
+    static let unreserved: Set<String> = [
         "keys", "as", "cluster", "clustering", "compact", "storage", "tables", "columnfamilies", "type", "types",
         "values", "map", "list", "filtering", "permission", "permissions", "keyspaces", "all", "user", "users",
         "role", "roles", "superuser", "nosuperuser", "login", "nologin", "options", "password", "exists", "custom",
@@ -106,13 +106,13 @@ public enum CQLKeywords {
     static let nonFunctionKeywords: Set<String> = ["ttl", "count", "writetime", "key", "cast", "json", "distinct"]
 
     /// Whether `word` (any case) is reserved.
-    public static func isReserved(_ word: String) -> Bool {
+    static func isReserved(_ word: String) -> Bool {
         reserved.contains(word.lowercased())
     }
 
     /// The identifier as CQL must write it: bare when it is lowercase, starts with a letter
     /// and is not reserved, otherwise double-quoted with `"` doubled.
-    public static func quoteIfNeeded(_ identifier: String) -> String {
+    static func quoteIfNeeded(_ identifier: String) -> String {
         var bare = !identifier.isEmpty
         for (index, byte) in identifier.utf8.enumerated() {
             let isLower = byte >= 0x61 && byte <= 0x7A

@@ -1,6 +1,6 @@
 import BigInt
 import Foundation
-import CQLWire
+import CQLCodec
 
 /// Cassandra's native aggregates over serialized values (`AggregateFcts`): min and max by the type's
 /// order; sum and avg in the argument's own type, with Cassandra's arithmetic for each type.

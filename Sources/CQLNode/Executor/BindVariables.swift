@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// Works out each bind marker's name and type from the statement and the table, as Cassandra reports them in
 /// a prepared statement's metadata (`[limit]`, `[ttl]`, `in(c)`, `key(m)`, `partition key token`, ...).

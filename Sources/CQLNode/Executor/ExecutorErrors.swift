@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 extension ServerError {
     /// An Invalid (0x2200) error with Cassandra's message.

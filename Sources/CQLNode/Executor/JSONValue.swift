@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Values as JSON, the way Cassandra writes them for `toJson()` and `SELECT JSON` (`AbstractType.toJSONString`)

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 import NIOConcurrencyHelpers
 

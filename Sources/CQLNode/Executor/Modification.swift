@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// One `IF` condition with its values evaluated.
 struct EvaluatedCondition: Sendable {

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// One overload of a native scalar function (Cassandra's `NativeScalarFunction`): its argument and

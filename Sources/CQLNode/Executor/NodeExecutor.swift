@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Crypto
 import Foundation
 import NIOConcurrencyHelpers
@@ -8,14 +8,14 @@ import NIOConcurrencyHelpers
 ///
 /// Shared by every connection: prepared statements and parsed statements are cached per node, the session
 /// state (current keyspace) travels in each request's ``RequestContext``.
-public final class NodeExecutor: QueryHandler {
+final class NodeExecutor: QueryHandler {
     /// The storage engine statements read and write.
-    public let storage: Storage
+    let storage: Storage
     /// Write timestamps, expiry times and `now()`.
     let clock: NodeClock
     /// Testing aid: where applied LWTs are logged in commit order; nil logs nothing.
     let lwtAudit: LWTAuditLog?
-    private let preparedStatements = NIOLockedValueBox<[[UInt8]: PreparedStatement]>([:])
+    private let preparedStatements = NIOLockedValueBox<[[UInt8]: ServerPreparedStatement]>([:])
     private let parsedStatements = NIOLockedValueBox<[String: ParsedStatement]>([:])
 
     /// The most parsed statements kept by query text; the cache starts over when full.
@@ -23,14 +23,14 @@ public final class NodeExecutor: QueryHandler {
 
     /// An executor over `storage`; `clock` (microseconds since the epoch) replaces the system clock in tests.
     /// `lwtAudit` (a testing aid) gets one line per applied LWT.
-    public init(storage: Storage, clock: (@Sendable () -> Int64)? = nil, lwtAudit: LWTAuditLog? = nil) {
+    init(storage: Storage, clock: (@Sendable () -> Int64)? = nil, lwtAudit: LWTAuditLog? = nil) {
         self.storage = storage
         self.clock = NodeClock(source: clock)
         self.lwtAudit = lwtAudit
     }
 
     /// Runs one request; every failure becomes an ERROR response with Cassandra's code and message.
-    public func handle(_ request: QueryRequest, context: RequestContext) async -> QueryResponse {
+    func handle(_ request: QueryRequest, context: RequestContext) async -> QueryResponse {
         do {
             switch request {
             case let .query(query):
@@ -89,7 +89,7 @@ public final class NodeExecutor: QueryHandler {
         }
         // Cassandra's id: MD5(keyspace + query), so every node gives the same text the same id.
         let id = Array(Insecure.MD5.hash(data: Array(((keyspace ?? "") + text).utf8)))
-        let statement = PreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
+        let statement = ServerPreparedStatement(query: text, keyspace: keyspace, parsed: parsed, variables: variables)
         preparedStatements.withLockedValue { $0[id] = statement }
         let metadata = PreparedMetadata(columns: variables?.columnSpecs ?? [],
                                         pkIndices: variables?.partitionKeyIndices ?? [])
@@ -164,7 +164,7 @@ public final class NodeExecutor: QueryHandler {
     }
 
     /// BATCH message: each statement a query string or a prepared id with its own values.
-    func executeBatchMessage(_ batch: CQLWire.Batch, context: RequestContext) async throws(ServerError) -> QueryResponse {
+    func executeBatchMessage(_ batch: CQLCodec.Batch, context: RequestContext) async throws(ServerError) -> QueryResponse {
         var children: [(BatchChild, TermEvaluator)] = []
         let options = ExecutionOptions(consistency: batch.consistency, serialConsistency: batch.serialConsistency,
                                        defaultTimestamp: batch.defaultTimestamp)
@@ -190,7 +190,7 @@ public final class NodeExecutor: QueryHandler {
             // Each statement resolves unqualified names in its own keyspace (a prepared one in the keyspace it was prepared in).
             children.append((child.qualified(keyspace: keyspace), TermEvaluator(values: values, clock: clock)))
         }
-        let kind = Batch.Kind(rawValue: batch.type.rawValue) ?? .logged
+        let kind = BatchSyntax.Kind(rawValue: batch.type.rawValue) ?? .logged
         return try await executeModifications(children, batch: kind, options: options, keyspace: sessionKeyspace)
     }
 
@@ -290,7 +290,7 @@ public final class NodeExecutor: QueryHandler {
 }
 
 /// A statement registered by PREPARE.
-struct PreparedStatement: Sendable {
+struct ServerPreparedStatement: Sendable {
     /// The CQL text.
     var query: String
     /// The session keyspace when it was prepared (unqualified tables resolve in it).
@@ -340,7 +340,7 @@ extension ServerError {
 
 extension BatchChild {
     /// The modification a statement is, or nil for other statements.
-    init?(_ statement: Statement) {
+    init?(_ statement: StatementSyntax) {
         switch statement {
         case let .insert(insert): self = .insert(insert)
         case let .update(update): self = .update(update)

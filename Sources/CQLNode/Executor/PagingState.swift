@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// The node's opaque `paging_state`: where the next page starts and how much of the LIMIT is left.
 ///

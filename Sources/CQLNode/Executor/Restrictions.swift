@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// A test on one row that storage cannot answer by key (`ALLOW FILTERING`, partial keys).
 struct RowFilter: Sendable {

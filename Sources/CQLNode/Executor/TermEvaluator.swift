@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// What a term is assigned or compared to: its name (for messages and bind marker metadata) and type.

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Checks bound values against their receivers' types with Cassandra's messages, and builds serialized values.

@@ -1,8 +1,8 @@
-import CQLWire
+import CQLCodec
 
 extension NodeExecutor {
     /// Runs INSERT/UPDATE/DELETE statements, alone (`batch` nil) or as one BATCH, conditional or not.
-    func executeModifications(_ children: [(BatchChild, TermEvaluator)], batch: Batch.Kind?,
+    func executeModifications(_ children: [(BatchChild, TermEvaluator)], batch: BatchSyntax.Kind?,
                               parameters: UpdateParameters = .init(), options: ExecutionOptions,
                               keyspace: String?) async throws(ServerError) -> QueryResponse {
         let now = clock.nowSeconds

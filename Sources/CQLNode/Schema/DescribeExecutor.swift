@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Server-side DESCRIBE, as Cassandra 4.1 answers the statements cqlsh 6 sends: listings as rows of

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// Validation of `replication = {...}` as Cassandra 4.1's replication strategies do it, on a single node of
 /// `datacenter1`.

@@ -1,35 +1,35 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// What the node says about itself in `system.local` and DESCRIBE CLUSTER: a single Cassandra 4.1 node
 /// of `datacenter1`/`rack1` in "Test Cluster", as a fresh `cassandra` package would be.
-public struct NodeIdentity: Sendable, Hashable {
+struct NodeIdentity: Sendable, Hashable {
     /// `cluster_name`.
-    public var clusterName: String
+    var clusterName: String
     /// `data_center`.
-    public var dataCenter: String
+    var dataCenter: String
     /// `rack`.
-    public var rack: String
+    var rack: String
     /// `release_version`: drivers and cqlsh pick their behaviour from it.
-    public var releaseVersion: String
+    var releaseVersion: String
     /// `cql_version`.
-    public var cqlVersion: String
+    var cqlVersion: String
     /// `native_protocol_version`: the highest version the server speaks.
-    public var nativeProtocolVersion: String
+    var nativeProtocolVersion: String
     /// The address clients reach the node at (`broadcast_address`, `listen_address`, `rpc_address`).
-    public var address: InetAddress
+    var address: InetAddress
     /// The native protocol port (`rpc_port`).
-    public var nativePort: Int
+    var nativePort: Int
     /// The node's ring tokens (`tokens`), evenly spread over the Murmur3 range.
-    public var tokens: [Int64]
+    var tokens: [Int64]
 
     /// Murmur3Partitioner, the only partitioner the node implements.
-    public static let partitioner = "org.apache.cassandra.dht.Murmur3Partitioner"
+    static let partitioner = "org.apache.cassandra.dht.Murmur3Partitioner"
     /// The snitch DESCRIBE CLUSTER reports.
-    public static let snitch = "org.apache.cassandra.locator.SimpleSnitch"
+    static let snitch = "org.apache.cassandra.locator.SimpleSnitch"
 
     /// An identity (`address` nil: 127.0.0.1); the defaults are those of a stock single-node Cassandra 4.1 (16 tokens).
-    public init(clusterName: String = "Test Cluster", dataCenter: String = "datacenter1", rack: String = "rack1",
+    init(clusterName: String = "Test Cluster", dataCenter: String = "datacenter1", rack: String = "rack1",
                 releaseVersion: String = "4.1.7", cqlVersion: String = "3.4.6", nativeProtocolVersion: String = "4",
                 address: InetAddress? = nil, nativePort: Int = 9042,
                 tokenCount: Int = 16) {

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Executes DDL (CREATE/ALTER/DROP KEYSPACE, TABLE and TYPE, TRUNCATE) and DESCRIBE as Cassandra 4.1 does.
@@ -7,12 +7,12 @@ import Foundation
 /// are applied in one storage transaction (so one commit log record group), awaited until durable, published as
 /// an EVENT SCHEMA_CHANGE to registered connections, then answered as RESULT Schema_change. A change that
 /// `IF [NOT] EXISTS` turns into a no-op answers RESULT Void and publishes nothing, as Cassandra 4 does.
-public struct SchemaExecutor: Sendable {
+struct SchemaExecutor: Sendable {
     /// The storage whose catalog the statements change.
-    public let storage: Storage
+    let storage: Storage
 
     /// An executor over `storage` (its system keyspaces installed with ``SystemKeyspaces/install(in:identity:)``).
-    public init(storage: Storage) {
+    init(storage: Storage) {
         self.storage = storage
     }
 
@@ -24,7 +24,7 @@ public struct SchemaExecutor: Sendable {
     }
 
     /// Runs a DDL or DESCRIBE statement; `keyspace` is the session's (or prepared statement's) keyspace.
-    public func execute(_ statement: Statement, context: RequestContext, keyspace: String?) async -> QueryResponse {
+    func execute(_ statement: StatementSyntax, context: RequestContext, keyspace: String?) async -> QueryResponse {
         do {
             if case let .describe(describe) = statement {
                 let identity = SystemKeyspaces.storedIdentity(in: storage) ?? NodeIdentity()
@@ -51,7 +51,7 @@ public struct SchemaExecutor: Sendable {
 
     // MARK: Applying
 
-    private func apply(_ statement: Statement, keyspace session: String?, state: inout StorageState) throws(ServerError) -> Outcome {
+    private func apply(_ statement: StatementSyntax, keyspace session: String?, state: inout StorageState) throws(ServerError) -> Outcome {
         switch statement {
         case let .createKeyspace(create):
             try Self.checkName(create.name, what: "Keyspace")

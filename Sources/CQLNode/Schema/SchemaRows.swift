@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// The rows `system_schema.*` (and `system_virtual_schema.*` for virtual keyspaces) hold for a keyspace,

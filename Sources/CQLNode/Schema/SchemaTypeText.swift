@@ -1,4 +1,5 @@
-import CQLWire
+import CQLCodec
+import Foundation
 
 /// Cassandra's text form of column types, as `system_schema.columns.type`, `system_schema.types.field_types`
 /// and DESCRIBE write them.

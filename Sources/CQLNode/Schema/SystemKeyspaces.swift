@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Crypto
 import Foundation
 import Synchronization
@@ -10,7 +10,7 @@ import Synchronization
 /// ``install(in:identity:)`` creates or repairs them at start-up and rewrites `system_schema` from the
 /// catalog; every schema change afterwards rewrites the changed keyspace's rows in the same transaction
 /// (see ``SchemaExecutor``), so the tables never disagree with the catalog.
-public enum SystemKeyspaces {
+enum SystemKeyspaces {
     /// A keyspace the node defines itself.
     struct Definition {
         var name: String
@@ -150,7 +150,7 @@ public enum SystemKeyspaces {
     ]
 
     /// The keyspaces users cannot create, alter or drop (Cassandra answers Unauthorized).
-    public static let names: Set<String> = Set(definitions.map(\.name))
+    static let names: Set<String> = Set(definitions.map(\.name))
 
     /// The keyspaces whose schema lives in `system_virtual_schema` instead of `system_schema`.
     static let virtualNames: Set<String> = Set(definitions.filter(\.isVirtual).map(\.name))
@@ -187,7 +187,7 @@ public enum SystemKeyspaces {
     /// Creates the system keyspaces (or repairs tables whose columns changed), rewrites `system_schema` and
     /// `system_virtual_schema` from the catalog, and writes `system.local` with a fresh `schema_version`.
     /// Idempotent: call it at every start, after the server knows its address and port.
-    public static func install(in storage: Storage, identity: NodeIdentity) async throws(StorageError) {
+    static func install(in storage: Storage, identity: NodeIdentity) async throws(StorageError) {
         let lsn = try storage.withTransaction { (state: inout StorageState) throws(StorageError) -> LogSequenceNumber in
             try install(state: &state, identity: identity)
         }

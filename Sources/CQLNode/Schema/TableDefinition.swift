@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Turns CREATE TABLE, ALTER TABLE ADD and CREATE TYPE declarations into catalog schemas, refusing what

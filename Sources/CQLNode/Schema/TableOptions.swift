@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 /// Table options (`WITH comment = ... AND compaction = {...}`): validation as Cassandra 4.1 does it, the
 /// normalized text kept in ``TableSchema/options``, and the effective values `system_schema.tables` and

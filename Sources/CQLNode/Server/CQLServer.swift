@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -13,29 +13,29 @@ import NIOSSL
 /// // ... drivers connect to address.port ...
 /// try await server.shutdown()
 /// ```
-public final class CQLServer: Sendable {
+final class CQLServer: Sendable {
     /// Where and how the server listens.
-    public struct Configuration: Sendable {
+    struct Configuration: Sendable {
         /// The address to bind; loopback by default.
-        public var host: String
+        var host: String
         /// The TCP port; 0 picks a free one (read it from ``CQLServer/localPort``).
-        public var port: Int
+        var port: Int
         /// The largest frame body accepted (Cassandra's `native_transport_max_frame_size`); a
         /// frame over it, or with a negative length, closes the connection before its body is read.
-        public var maxFrameBodyLength: Int
+        var maxFrameBodyLength: Int
         /// Require PasswordAuthenticator logins with these users; nil lets everyone in.
-        public var authenticator: PasswordAuthenticator?
+        var authenticator: PasswordAuthenticator?
         /// The event loops serving connections; nil uses NIO's shared group (one thread per core).
-        public var eventLoopGroup: (any EventLoopGroup)?
+        var eventLoopGroup: (any EventLoopGroup)?
         /// Faults to inject into requests; nil (the default) injects none.
-        public var faultInjection: FaultInjection?
+        var faultInjection: FaultInjection?
         /// How many requests of one connection may run at once before the server stops reading from it.
-        public var maxConcurrentRequestsPerConnection: Int
+        var maxConcurrentRequestsPerConnection: Int
         /// TLS on every connection; nil (the default) serves plain TCP.
-        public var tls: CQLServerTLSConfiguration?
+        var tls: CQLServerTLSConfiguration?
 
         /// A configuration; every parameter has Cassandra's default or a safe one.
-        public init(host: String = "127.0.0.1", port: Int = 9042, maxFrameBodyLength: Int = 256 * 1024 * 1024,
+        init(host: String = "127.0.0.1", port: Int = 9042, maxFrameBodyLength: Int = 256 * 1024 * 1024,
                     authenticator: PasswordAuthenticator? = nil, eventLoopGroup: (any EventLoopGroup)? = nil,
                     faultInjection: FaultInjection? = nil, maxConcurrentRequestsPerConnection: Int = 2048) {
             self.host = host
@@ -49,13 +49,13 @@ public final class CQLServer: Sendable {
     }
 
     /// Why the server could not do what was asked.
-    public enum LifecycleError: Error, Equatable, Sendable, CustomStringConvertible {
+    enum LifecycleError: Error, Equatable, Sendable, CustomStringConvertible {
         /// ``CQLServer/start()`` was called twice.
         case alreadyStarted
         /// ``CQLServer/start()`` was called after ``CQLServer/shutdown()``.
         case alreadyShutDown
 
-        public var description: String {
+        var description: String {
             switch self {
             case .alreadyStarted: "the CQL server is already started"
             case .alreadyShutDown: "the CQL server was shut down and cannot be started again"
@@ -71,15 +71,15 @@ public final class CQLServer: Sendable {
     }
 
     /// The configuration the server was made with.
-    public let configuration: Configuration
+    let configuration: Configuration
     /// Publishes EVENTs to connections that sent REGISTER.
-    public let events: EventBus
+    let events: EventBus
     private let handler: any QueryHandler
     private let registry = ConnectionRegistry()
     private let lifecycle = NIOLockedValueBox(Lifecycle.idle)
 
     /// A server that will answer statements with `handler`; nothing listens until ``start()``.
-    public init(configuration: Configuration, handler: some QueryHandler) {
+    init(configuration: Configuration, handler: some QueryHandler) {
         self.configuration = configuration
         self.handler = handler
         self.events = EventBus()
@@ -87,7 +87,7 @@ public final class CQLServer: Sendable {
 
     /// Binds and starts accepting connections; returns the bound address.
     @discardableResult
-    public func start() async throws -> SocketAddress {
+    func start() async throws -> SocketAddress {
         try lifecycle.withLockedValue { state in
             switch state {
             case .idle: state = .starting
@@ -96,7 +96,7 @@ public final class CQLServer: Sendable {
             }
         }
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        let connectionConfiguration = ConnectionStateMachine.Configuration(
+        let connectionConfiguration = ServerConnectionStateMachine.Configuration(
             maxBodyLength: max(0, configuration.maxFrameBodyLength), authenticator: configuration.authenticator)
         let handler = self.handler
         let events = self.events
@@ -148,19 +148,19 @@ public final class CQLServer: Sendable {
     }
 
     /// The port the server listens on, once started.
-    public var localPort: Int? {
+    var localPort: Int? {
         lifecycle.withLockedValue { state in
             if case let .running(channel) = state { channel.localAddress?.port } else { nil }
         }
     }
 
     /// How many client connections are open.
-    public var connectionCount: Int { registry.count }
+    var connectionCount: Int { registry.count }
 
     /// Stops accepting, closes every open connection and waits until they are closed.
     ///
     /// Requests still running in the handler are cancelled; their answers are dropped.
-    public func shutdown() async throws {
+    func shutdown() async throws {
         let listener = lifecycle.withLockedValue { state -> (any Channel)? in
             defer { state = .shutDown }
             if case let .running(channel) = state { return channel }

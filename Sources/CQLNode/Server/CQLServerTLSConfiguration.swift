@@ -1,4 +1,3 @@
-import CQLWire
 import NIOSSL
 
 /// TLS on the node's native-protocol port, as Cassandra's `client_encryption_options` with
@@ -19,23 +18,46 @@ public struct CQLServerTLSConfiguration: Sendable, Hashable {
         self.clientCAFile = clientCAFile
     }
 
+    /// Why the TLS files cannot serve connections: the message names the file and the problem.
+    public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+        /// What is wrong, naming the file.
+        public let description: String
+    }
+
     /// The NIOSSL context every connection's handshake uses; reads the files, and throws
-    /// ``CQLError/invalidConfiguration(_:)`` naming one that cannot be used.
-    func makeContext() throws(CQLError) -> NIOSSLContext {
-        let chain = try CQLTLSConfiguration.loadCertificates(certificateChainFile, role: "certificate")
-        let key = try CQLTLSConfiguration.loadPrivateKey(privateKeyFile)
+    /// ``ConfigurationError`` naming one that cannot be used.
+    func makeContext() throws(ConfigurationError) -> NIOSSLContext {
+        let chain = try Self.certificates(certificateChainFile, role: "certificate")
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
+        } catch {
+            throw ConfigurationError(description: "cannot load the private key \(privateKeyFile): \(error)")
+        }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                            privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         if let clientCAFile {
-            tls.trustRoots = .certificates(try CQLTLSConfiguration.loadCertificates(clientCAFile, role: "client CA file"))
+            tls.trustRoots = .certificates(try Self.certificates(clientCAFile, role: "client CA file"))
             // Clients are not known by name: their certificate's chain is what is checked.
             tls.certificateVerification = .noHostnameVerification
         }
         do {
             return try NIOSSLContext(configuration: tls)
         } catch {
-            throw .invalidConfiguration("TLS configuration refused: \(error)")
+            throw ConfigurationError(description: "TLS configuration refused: \(error)")
         }
+    }
+
+    /// The PEM certificates of `path` (at least one); `role` names the file in the error.
+    private static func certificates(_ path: String, role: String) throws(ConfigurationError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw ConfigurationError(description: "cannot load the \(role) \(path): \(error)")
+        }
+        guard !certificates.isEmpty else { throw ConfigurationError(description: "the \(role) \(path) holds no PEM certificate") }
+        return certificates
     }
 }

@@ -1,7 +1,7 @@
-import CQLWire
+import CQLCodec
 import NIOCore
 
-/// Drives one client connection: bytes go through the ``ConnectionStateMachine``, statements
+/// Drives one client connection: bytes go through the ``ServerConnectionStateMachine``, statements
 /// run concurrently on the ``QueryHandler`` (a task per request), answers go out in whatever
 /// order they finish, coalesced into one flush per event-loop tick.
 ///
@@ -10,7 +10,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var machine: ConnectionStateMachine
+    private var machine: ServerConnectionStateMachine
     private let handler: any QueryHandler
     private let events: EventBus
     private let faults: FaultInjection?
@@ -23,9 +23,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var nextTaskID = 0
     private var isOpen = true
 
-    init(configuration: ConnectionStateMachine.Configuration, handler: any QueryHandler, events: EventBus,
+    init(configuration: ServerConnectionStateMachine.Configuration, handler: any QueryHandler, events: EventBus,
          faults: FaultInjection?, registry: ConnectionRegistry, maxConcurrentRequests: Int) {
-        machine = ConnectionStateMachine(configuration: configuration)
+        machine = ServerConnectionStateMachine(configuration: configuration)
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
         self.handler = handler
         self.events = events
@@ -74,7 +74,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func perform(_ actions: [ConnectionStateMachine.Action], context: ChannelHandlerContext) {
+    private func perform(_ actions: [ServerConnectionStateMachine.Action], context: ChannelHandlerContext) {
         var lastWrite: EventLoopFuture<Void>?
         for action in actions {
             switch action {

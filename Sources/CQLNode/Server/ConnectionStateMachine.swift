@@ -1,32 +1,32 @@
-import CQLWire
+import CQLCodec
 
 /// The native protocol as this node speaks it: Cassandra 4.1 configured without protocol v5.
-public enum NodeProtocol {
-    /// The protocol versions a connection may use; v3 shares v4's framing (see ``ConnectionStateMachine``).
-    public static let supportedVersions: [UInt8] = [3, 4]
+enum NodeProtocol {
+    /// The protocol versions a connection may use; v3 shares v4's framing (see ``ServerConnectionStateMachine``).
+    static let supportedVersions: [UInt8] = [3, 4]
     /// The version error frames use before a connection has chosen one (Cassandra's `ProtocolVersion.CURRENT`).
-    public static let currentVersion: UInt8 = 4
+    static let currentVersion: UInt8 = 4
     /// The CQL version Cassandra 4.1 reports.
-    public static let cqlVersion = "3.4.6"
+    static let cqlVersion = "3.4.6"
 
     /// A version as Cassandra names it in SUPPORTED and in errors (`4/v4`).
-    public static func versionName(_ version: UInt8) -> String { "\(version)/v\(version)" }
+    static func versionName(_ version: UInt8) -> String { "\(version)/v\(version)" }
 
     /// Cassandra's text for a version it refuses.
-    public static func invalidVersionMessage(_ version: UInt8) -> String {
+    static func invalidVersionMessage(_ version: UInt8) -> String {
         "Invalid or unsupported protocol version (\(version)); supported versions are ("
             + supportedVersions.map(versionName).joined(separator: ", ") + ")"
     }
 
     /// The OPTIONS answer, keys in the order Cassandra's captures show them.
-    public static let supportedOptions = Supported(options: [
+    static let supportedOptions = Supported(options: [
         ("PROTOCOL_VERSIONS", supportedVersions.map(versionName)),
         ("COMPRESSION", ["snappy", "lz4"]),
         ("CQL_VERSION", [cqlVersion]),
     ])
 
     /// The event types REGISTER accepts.
-    public static let eventTypes: Set<String> = ["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]
+    static let eventTypes: Set<String> = ["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]
 }
 
 /// One connection's protocol, with no I/O: bytes in, actions out.
@@ -36,7 +36,7 @@ public enum NodeProtocol {
 /// refused as "version 71" before its would-be length is looked at), then the opcode and its
 /// direction, then the length, and only then waits for the body. A frame whose length is
 /// negative or over the limit closes the connection without its body ever being buffered.
-struct ConnectionStateMachine {
+struct ServerConnectionStateMachine {
     /// Where the connection is in its life.
     enum Phase: Equatable, Sendable {
         /// Only OPTIONS and STARTUP are allowed.

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import NIOConcurrencyHelpers
 
 /// Delivers server EVENTs (schema, topology, status changes) to the connections that asked
@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// The server owns one bus and hands it to the ``QueryHandler`` in every ``RequestContext``;
 /// the executor publishes a schema change after applying DDL. Delivery is asynchronous: each
 /// connection writes the EVENT on stream -1 from its own event loop.
-public final class EventBus: Sendable {
+final class EventBus: Sendable {
     /// One registered connection: the event types it asked for and how to reach it.
     struct Subscriber: Sendable {
         var eventTypes: Set<String>
@@ -17,11 +17,11 @@ public final class EventBus: Sendable {
     private let subscribers = NIOLockedValueBox<[ObjectIdentifier: Subscriber]>([:])
 
     /// An empty bus.
-    public init() {}
+    init() {}
 
     /// Sends `event` to every connection registered for its type; returns how many it was sent to.
     @discardableResult
-    public func publish(_ event: Event) -> Int {
+    func publish(_ event: Event) -> Int {
         let targets = subscribers.withLockedValue { all in
             all.values.filter { $0.eventTypes.contains(event.eventType) }.map(\.deliver)
         }
@@ -30,7 +30,7 @@ public final class EventBus: Sendable {
     }
 
     /// How many connections are registered for `eventType`.
-    public func subscriberCount(for eventType: String) -> Int {
+    func subscriberCount(for eventType: String) -> Int {
         subscribers.withLockedValue { all in all.values.filter { $0.eventTypes.contains(eventType) }.count }
     }
 

@@ -1,5 +1,5 @@
-import CQLWire
-import Foundation
+public import CQLCodec
+public import Foundation
 import NIOConcurrencyHelpers
 
 /// Faults a test makes the node inject into chosen requests, so that clients' unknown-outcome

@@ -1,29 +1,29 @@
 /// Cassandra's `PasswordAuthenticator`: SASL PLAIN over AUTHENTICATE / AUTH_RESPONSE / AUTH_SUCCESS,
 /// checked against a fixed set of users.
-public struct PasswordAuthenticator: Sendable, Equatable {
+struct PasswordAuthenticator: Sendable, Equatable {
     /// The Java class name Cassandra announces in AUTHENTICATE; drivers pick their authenticator by it.
-    public static let className = "org.apache.cassandra.auth.PasswordAuthenticator"
+    static let className = "org.apache.cassandra.auth.PasswordAuthenticator"
 
     /// Passwords by user name.
-    public var users: [String: String]
+    var users: [String: String]
 
     /// An authenticator accepting exactly these users.
-    public init(users: [String: String]) { self.users = users }
+    init(users: [String: String]) { self.users = users }
 
     /// An authenticator with one user.
-    public init(username: String, password: String) { self.users = [username: password] }
+    init(username: String, password: String) { self.users = [username: password] }
 
     /// Why a token was refused; `message` is Cassandra's text for the 0x0100 error.
-    public struct Failure: Error, Equatable, Sendable {
+    struct Failure: Error, Equatable, Sendable {
         /// The message of the AuthenticationException Cassandra would raise.
-        public var message: String
+        var message: String
     }
 
     /// Checks a SASL PLAIN token (`authzid \0 authcid \0 password`) and returns the user name.
     ///
     /// Like Cassandra's PlainTextSaslAuthenticator the token is split on its last two NULs, so
     /// the authorization id is ignored and a user name cannot contain NUL.
-    public func authenticate(token: [UInt8]?) -> Result<String, Failure> {
+    func authenticate(token: [UInt8]?) -> Result<String, Failure> {
         let bytes = token ?? []
         guard let passwordSeparator = bytes.lastIndex(of: 0) else {
             return .failure(Failure(message: "Password must not be null"))

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -8,24 +8,24 @@ import NIOCore
 ///
 /// The server owns everything else (handshake, authentication, OPTIONS, REGISTER, framing,
 /// compression). Requests of one connection arrive concurrently, one call per stream.
-public protocol QueryHandler: Sendable {
+protocol QueryHandler: Sendable {
     /// Runs one request; failures are answered as `QueryResponse(.error(...))`, never thrown.
     func handle(_ request: QueryRequest, context: RequestContext) async -> QueryResponse
 }
 
 /// The requests a ``QueryHandler`` executes: the statement-carrying opcodes.
-public enum QueryRequest: Sendable, Equatable {
+enum QueryRequest: Sendable, Equatable {
     /// QUERY: a CQL string with its parameters.
-    case query(CQLWire.Query)
+    case query(CQLCodec.Query)
     /// PREPARE: a CQL string to prepare.
-    case prepare(CQLWire.Prepare)
+    case prepare(CQLCodec.Prepare)
     /// EXECUTE: a prepared statement id with its parameters.
-    case execute(CQLWire.Execute)
+    case execute(CQLCodec.Execute)
     /// BATCH: several statements applied together.
-    case batch(CQLWire.Batch)
+    case batch(CQLCodec.Batch)
 
     /// The frame opcode the request arrived with.
-    public var opcode: Opcode {
+    var opcode: Opcode {
         switch self {
         case .query: .query
         case .prepare: .prepare
@@ -35,7 +35,7 @@ public enum QueryRequest: Sendable, Equatable {
     }
 
     /// The CQL texts the request carries (none for EXECUTE; a batch's simple statements).
-    public var cqlTexts: [String] {
+    var cqlTexts: [String] {
         switch self {
         case let .query(query): [query.query]
         case let .prepare(prepare): [prepare.query]
@@ -49,18 +49,18 @@ public enum QueryRequest: Sendable, Equatable {
 }
 
 /// What a ``QueryHandler`` answers: a response message plus what travels around it in the frame.
-public struct QueryResponse: Sendable, Equatable {
+struct QueryResponse: Sendable, Equatable {
     /// RESULT or ERROR (any ``ResponseMessage`` is encoded as given).
-    public var message: ResponseMessage
+    var message: ResponseMessage
     /// Warnings for the client (the frame's warning flag); empty for none.
-    public var warnings: [String]
+    var warnings: [String]
     /// The tracing session id, for a request that asked for tracing.
-    public var tracingID: UUID?
+    var tracingID: UUID?
     /// A custom payload to return (the frame's custom payload flag).
-    public var customPayload: [(String, [UInt8]?)]?
+    var customPayload: [(String, [UInt8]?)]?
 
     /// A response with optional warnings, tracing id and custom payload.
-    public init(_ message: ResponseMessage, warnings: [String] = [], tracingID: UUID? = nil,
+    init(_ message: ResponseMessage, warnings: [String] = [], tracingID: UUID? = nil,
                 customPayload: [(String, [UInt8]?)]? = nil) {
         self.message = message
         self.warnings = warnings
@@ -69,9 +69,9 @@ public struct QueryResponse: Sendable, Equatable {
     }
 
     /// An ERROR response.
-    public static func error(_ error: ServerError) -> QueryResponse { QueryResponse(.error(error)) }
+    static func error(_ error: ServerError) -> QueryResponse { QueryResponse(.error(error)) }
 
-    public static func == (lhs: QueryResponse, rhs: QueryResponse) -> Bool {
+    static func == (lhs: QueryResponse, rhs: QueryResponse) -> Bool {
         guard lhs.message == rhs.message, lhs.warnings == rhs.warnings, lhs.tracingID == rhs.tracingID else { return false }
         switch (lhs.customPayload, rhs.customPayload) {
         case (nil, nil): return true
@@ -82,27 +82,27 @@ public struct QueryResponse: Sendable, Equatable {
 }
 
 /// What the server knows about a request besides its message.
-public struct RequestContext: Sendable {
+struct RequestContext: Sendable {
     /// The stream id the answer goes back on.
-    public var stream: Int16
+    var stream: Int16
     /// The connection's protocol version (3 or 4); a v3 connection shares v4's framing and requests,
     /// but its RESULT Prepared carries no partition-key indexes and it knows no failure error codes (0x1300-0x1500).
-    public var protocolVersion: UInt8
+    var protocolVersion: UInt8
     /// Whether the client set the tracing flag.
-    public var tracing: Bool
+    var tracing: Bool
     /// The request's custom payload, when the flag was set.
-    public var customPayload: [(String, [UInt8]?)]?
+    var customPayload: [(String, [UInt8]?)]?
     /// The connection's session state (current keyspace, authenticated user), shared by its requests.
-    public var session: ClientSession
+    var session: ClientSession
     /// Where schema-change events are published to registered connections.
-    public var events: EventBus
+    var events: EventBus
     /// The server address the client connected to (what `system.local` reports as `rpc_address`).
-    public var localAddress: SocketAddress?
+    var localAddress: SocketAddress?
     /// The client's address.
-    public var remoteAddress: SocketAddress?
+    var remoteAddress: SocketAddress?
 
     /// A context; the server builds these, tests of a handler may too.
-    public init(stream: Int16, protocolVersion: UInt8 = 4, tracing: Bool = false,
+    init(stream: Int16, protocolVersion: UInt8 = 4, tracing: Bool = false,
                 customPayload: [(String, [UInt8]?)]? = nil, session: ClientSession = ClientSession(),
                 events: EventBus = EventBus(), localAddress: SocketAddress? = nil,
                 remoteAddress: SocketAddress? = nil) {
@@ -121,7 +121,7 @@ public struct RequestContext: Sendable {
 ///
 /// A reference shared by all requests of one connection: they run concurrently, so the
 /// state sits behind a lock (each access is a short read or write, never held across await).
-public final class ClientSession: Sendable {
+final class ClientSession: Sendable {
     private struct State {
         var keyspace: String?
         var authenticatedUser: String?
@@ -130,18 +130,18 @@ public final class ClientSession: Sendable {
     private let state: NIOLockedValueBox<State>
 
     /// A session with no keyspace and no user.
-    public init(keyspace: String? = nil, authenticatedUser: String? = nil) {
+    init(keyspace: String? = nil, authenticatedUser: String? = nil) {
         state = NIOLockedValueBox(State(keyspace: keyspace, authenticatedUser: authenticatedUser))
     }
 
     /// The keyspace unqualified table names resolve in (set by `USE`).
-    public var keyspace: String? {
+    var keyspace: String? {
         get { state.withLockedValue { $0.keyspace } }
         set { state.withLockedValue { $0.keyspace = newValue } }
     }
 
     /// The user PasswordAuthenticator accepted, or nil when authentication is off.
-    public var authenticatedUser: String? {
+    var authenticatedUser: String? {
         get { state.withLockedValue { $0.authenticatedUser } }
         set { state.withLockedValue { $0.authenticatedUser = newValue } }
     }

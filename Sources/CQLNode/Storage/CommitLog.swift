@@ -17,7 +17,7 @@ private func posixPwrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int,
 }
 
 /// A position in the commit log: every appended record gets the next number.
-public typealias LogSequenceNumber = UInt64
+typealias LogSequenceNumber = UInt64
 
 /// The write-ahead log with group commit, and the snapshots that bound its length.
 ///

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// A tombstone's time: what it shadows (`timestamp`) and when it was written (`localDeletionTime`, seconds).

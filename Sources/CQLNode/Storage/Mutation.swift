@@ -1,14 +1,14 @@
 import Foundation
 
 /// One end of a clustering slice: a clustering prefix and whether rows equal to it on that prefix are included.
-public struct ClusteringBound: Hashable, Sendable {
+struct ClusteringBound: Hashable, Sendable {
     /// The leading clustering values (fewer than the table's clustering columns is a prefix).
-    public var prefix: [[UInt8]]
+    var prefix: [[UInt8]]
     /// Whether rows whose clustering starts with `prefix` are inside the bound.
-    public var inclusive: Bool
+    var inclusive: Bool
 
     /// A bound at a clustering prefix.
-    public init(_ prefix: [[UInt8]], inclusive: Bool) {
+    init(_ prefix: [[UInt8]], inclusive: Bool) {
         self.prefix = prefix
         self.inclusive = inclusive
     }
@@ -17,32 +17,32 @@ public struct ClusteringBound: Hashable, Sendable {
 /// A contiguous clustering range in the table's clustering order; `nil` ends are open.
 ///
 /// Bounds follow storage order, not value order: on a `DESC` column `ck > 5` is an *end* bound.
-public struct ClusteringSlice: Hashable, Sendable {
+struct ClusteringSlice: Hashable, Sendable {
     /// The lower end in clustering order, or `nil` for the partition's first row.
-    public var start: ClusteringBound?
+    var start: ClusteringBound?
     /// The upper end in clustering order, or `nil` for the partition's last row.
-    public var end: ClusteringBound?
+    var end: ClusteringBound?
 
     /// A slice between two bounds.
-    public init(start: ClusteringBound?, end: ClusteringBound?) {
+    init(start: ClusteringBound?, end: ClusteringBound?) {
         self.start = start
         self.end = end
     }
 
     /// Every row of the partition.
-    public static let all = ClusteringSlice(start: nil, end: nil)
+    static let all = ClusteringSlice(start: nil, end: nil)
 
     /// The rows whose clustering starts with `prefix` (`ck1 = ? AND ck2 = ?`).
-    public static func prefix(_ values: [[UInt8]]) -> ClusteringSlice {
+    static func prefix(_ values: [[UInt8]]) -> ClusteringSlice {
         values.isEmpty ? .all : ClusteringSlice(start: .init(values, inclusive: true), end: .init(values, inclusive: true))
     }
 
     /// Whether the slice selects every row.
-    public var isUnrestricted: Bool { start == nil && end == nil }
+    var isUnrestricted: Bool { start == nil && end == nil }
 }
 
 /// An element-level change of a non-frozen collection or UDT column.
-public enum CollectionOperation: Hashable, Sendable {
+enum CollectionOperation: Hashable, Sendable {
     /// `l = l + [...]`.
     case listAppend([[UInt8]])
     /// `l = [...] + l`.
@@ -65,14 +65,14 @@ public enum CollectionOperation: Hashable, Sendable {
     case putCell(path: [UInt8], value: [UInt8]?)
 
     /// A map entry.
-    public struct MapEntry: Hashable, Sendable {
+    struct MapEntry: Hashable, Sendable {
         /// The serialized key.
-        public var key: [UInt8]
+        var key: [UInt8]
         /// The serialized value.
-        public var value: [UInt8]
+        var value: [UInt8]
 
         /// An entry.
-        public init(key: [UInt8], value: [UInt8]) {
+        init(key: [UInt8], value: [UInt8]) {
             self.key = key
             self.value = value
         }
@@ -80,7 +80,7 @@ public enum CollectionOperation: Hashable, Sendable {
 }
 
 /// One change inside a ``Mutation``; `clustering` is ignored for static columns (and is `[]` without clustering columns).
-public enum MutationOperation: Hashable, Sendable {
+enum MutationOperation: Hashable, Sendable {
     /// `DELETE FROM t WHERE pk = ?`: a partition tombstone.
     case deletePartition(timestamp: Int64)
     /// `DELETE FROM t WHERE pk = ? AND <full clustering>`: a row tombstone.
@@ -100,18 +100,18 @@ public enum MutationOperation: Hashable, Sendable {
 }
 
 /// Changes to one partition of one table, applied atomically.
-public struct Mutation: Hashable, Sendable {
+struct Mutation: Hashable, Sendable {
     /// The table's id (``TableSchema/id``).
-    public var tableID: UUID
+    var tableID: UUID
     /// The serialized partition key (``Murmur3Token/partitionKeyBytes(_:)`` for composite keys).
-    public var partitionKey: [UInt8]
+    var partitionKey: [UInt8]
     /// The changes in order.
-    public var operations: [MutationOperation]
+    var operations: [MutationOperation]
     /// The coordinator's clock in seconds: TTL expiry times and tombstone deletion times derive from it.
-    public var nowInSeconds: Int32
+    var nowInSeconds: Int32
 
     /// A mutation.
-    public init(tableID: UUID, partitionKey: [UInt8], operations: [MutationOperation], nowInSeconds: Int32) {
+    init(tableID: UUID, partitionKey: [UInt8], operations: [MutationOperation], nowInSeconds: Int32) {
         self.tableID = tableID
         self.partitionKey = partitionKey
         self.operations = operations
@@ -120,7 +120,7 @@ public struct Mutation: Hashable, Sendable {
 }
 
 /// A change of one column set by `ALTER TABLE`.
-public enum TableAlteration: Sendable {
+enum TableAlteration: Sendable {
     /// `ADD` columns (regular or static).
     case addColumns([ColumnSchema])
     /// `DROP` columns; their data is discarded.
@@ -130,7 +130,7 @@ public enum TableAlteration: Sendable {
 }
 
 /// A schema change, recorded in the commit log like data.
-public enum SchemaMutation: Sendable {
+enum SchemaMutation: Sendable {
     /// `CREATE KEYSPACE [IF NOT EXISTS]`.
     case createKeyspace(KeyspaceSchema, ifNotExists: Bool)
     /// `ALTER KEYSPACE`: new replication and durable writes.

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// Validates and applies mutations to one table's partitions with Cassandra's semantics.

@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 
 // The in-memory form of rows, compact because a queued job is three rows and the embedded node keeps every
 // row in memory: one byte buffer per row instead of a dictionary of per-value arrays. Buffers are only ever

@@ -1,17 +1,17 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// A live cell as a read returns it: value, `writetime()` and remaining `ttl()`.
-public struct CellValue: Hashable, Sendable {
+struct CellValue: Hashable, Sendable {
     /// The serialized value.
-    public var value: [UInt8]
+    var value: [UInt8]
     /// The write timestamp in microseconds (`writetime()`).
-    public var writetime: Int64
+    var writetime: Int64
     /// The seconds left before expiry (`ttl()`), or `nil` for a cell without TTL.
-    public var ttl: Int32?
+    var ttl: Int32?
 
     /// A cell value.
-    public init(value: [UInt8], writetime: Int64, ttl: Int32?) {
+    init(value: [UInt8], writetime: Int64, ttl: Int32?) {
         self.value = value
         self.writetime = writetime
         self.ttl = ttl
@@ -19,28 +19,28 @@ public struct CellValue: Hashable, Sendable {
 }
 
 /// One live element of a multi-cell column: its cell path (set element, map key, list position, UDT field) and cell.
-public struct CollectionCell: Hashable, Sendable {
+struct CollectionCell: Hashable, Sendable {
     /// The cell path: the element for sets, the key for maps, an opaque position for lists, the field index for UDTs.
-    public var path: [UInt8]
+    var path: [UInt8]
     /// The cell (for sets an empty value).
-    public var cell: CellValue
+    var cell: CellValue
 
     /// A collection cell.
-    public init(path: [UInt8], cell: CellValue) {
+    init(path: [UInt8], cell: CellValue) {
         self.path = path
         self.cell = cell
     }
 }
 
 /// A column's live data in a row.
-public enum ColumnValue: Hashable, Sendable {
+enum ColumnValue: Hashable, Sendable {
     /// A simple or frozen column.
     case cell(CellValue)
     /// A non-frozen collection or UDT: its live cells in order.
     case cells([CollectionCell])
 
     /// The value as the protocol serializes it for `type`: multi-cell columns are assembled, empty ones are null.
-    public func serialized(as type: DataType) -> [UInt8]? {
+    func serialized(as type: DataType) -> [UInt8]? {
         switch self {
         case let .cell(cell):
             return cell.value
@@ -74,7 +74,7 @@ public enum ColumnValue: Hashable, Sendable {
     }
 
     /// The latest write timestamp among the column's cells.
-    public var writetime: Int64 {
+    var writetime: Int64 {
         switch self {
         case let .cell(cell): cell.writetime
         case let .cells(cells): cells.map(\.cell.writetime).max() ?? .min
@@ -83,22 +83,22 @@ public enum ColumnValue: Hashable, Sendable {
 }
 
 /// A row a read returns: its keys and the selected live columns (static columns included).
-public struct StoredRow: Hashable, Sendable {
+struct StoredRow: Hashable, Sendable {
     /// The serialized partition key.
-    public var partitionKey: [UInt8]
+    var partitionKey: [UInt8]
     /// The partition's Murmur3 token.
-    public var token: Int64
+    var token: Int64
     /// The clustering values (empty for a static-only row and for tables without clustering columns).
-    public var clustering: [[UInt8]]
+    var clustering: [[UInt8]]
     /// Whether this row stands for a partition that has static data but no rows (clustering columns are null).
-    public var isStaticOnly: Bool
+    var isStaticOnly: Bool
     /// The selected live columns by name; missing columns are null.
-    public var columns: [String: ColumnValue]
+    var columns: [String: ColumnValue]
     /// The row marker's timestamp and remaining TTL, when the row was created by an INSERT.
-    public var marker: CellValue?
+    var marker: CellValue?
 
     /// A row (virtual tables build their rows this way too).
-    public init(partitionKey: [UInt8], token: Int64, clustering: [[UInt8]], isStaticOnly: Bool = false,
+    init(partitionKey: [UInt8], token: Int64, clustering: [[UInt8]], isStaticOnly: Bool = false,
                 columns: [String: ColumnValue], marker: CellValue? = nil) {
         self.partitionKey = partitionKey
         self.token = token
@@ -110,16 +110,16 @@ public struct StoredRow: Hashable, Sendable {
 }
 
 /// Where a read stopped, to resume after it (the storage side of a `paging_state`).
-public struct ReadPosition: Hashable, Sendable {
+struct ReadPosition: Hashable, Sendable {
     /// The partition of the last returned row.
-    public var partitionKey: [UInt8]
+    var partitionKey: [UInt8]
     /// The clustering of the last returned row, or `nil` when that partition is finished.
-    public var clustering: [[UInt8]]?
+    var clustering: [[UInt8]]?
     /// How many rows of that partition were returned so far (for `PER PARTITION LIMIT` across pages).
-    public var rowsInPartition: Int
+    var rowsInPartition: Int
 
     /// A position.
-    public init(partitionKey: [UInt8], clustering: [[UInt8]]?, rowsInPartition: Int = 0) {
+    init(partitionKey: [UInt8], clustering: [[UInt8]]?, rowsInPartition: Int = 0) {
         self.partitionKey = partitionKey
         self.clustering = clustering
         self.rowsInPartition = rowsInPartition
@@ -127,18 +127,18 @@ public struct ReadPosition: Hashable, Sendable {
 }
 
 /// A range of Murmur3 tokens (`token(pk) > ? AND token(pk) <= ?`); `nil` ends are open.
-public struct TokenRange: Hashable, Sendable {
+struct TokenRange: Hashable, Sendable {
     /// The lower token, if any.
-    public var lower: Int64?
+    var lower: Int64?
     /// Whether the lower token itself is included.
-    public var lowerInclusive: Bool
+    var lowerInclusive: Bool
     /// The upper token, if any.
-    public var upper: Int64?
+    var upper: Int64?
     /// Whether the upper token itself is included.
-    public var upperInclusive: Bool
+    var upperInclusive: Bool
 
     /// A token range.
-    public init(lower: Int64? = nil, lowerInclusive: Bool = true, upper: Int64? = nil, upperInclusive: Bool = true) {
+    init(lower: Int64? = nil, lowerInclusive: Bool = true, upper: Int64? = nil, upperInclusive: Bool = true) {
         self.lower = lower
         self.lowerInclusive = lowerInclusive
         self.upper = upper
@@ -146,7 +146,7 @@ public struct TokenRange: Hashable, Sendable {
     }
 
     /// The whole ring.
-    public static let all = TokenRange()
+    static let all = TokenRange()
 
     func admitsAbove(_ token: Int64) -> Bool {
         guard let upper else { return true }
@@ -155,24 +155,24 @@ public struct TokenRange: Hashable, Sendable {
 }
 
 /// What to read from the partitions a read visits.
-public struct ReadQuery: Sendable {
+struct ReadQuery: Sendable {
     /// The clustering slices to return, in clustering order and not overlapping (several for `IN`).
-    public var slices: [ClusteringSlice]
+    var slices: [ClusteringSlice]
     /// Whether to return rows in reverse clustering order (`ORDER BY` against the table's order).
-    public var reversed: Bool
+    var reversed: Bool
     /// The columns to return, or `nil` for all.
-    public var columns: Set<String>?
+    var columns: Set<String>?
     /// The most rows to return (`LIMIT` or the page size).
-    public var limit: Int?
+    var limit: Int?
     /// The most rows per partition (`PER PARTITION LIMIT`).
-    public var perPartitionLimit: Int?
+    var perPartitionLimit: Int?
     /// The reader's clock in seconds: cells expired at `now` are not returned.
-    public var now: Int32
+    var now: Int32
     /// Resume strictly after this position (paging).
-    public var resume: ReadPosition?
+    var resume: ReadPosition?
 
     /// A query; by default every row and column.
-    public init(slices: [ClusteringSlice] = [.all], reversed: Bool = false, columns: Set<String>? = nil,
+    init(slices: [ClusteringSlice] = [.all], reversed: Bool = false, columns: Set<String>? = nil,
                 limit: Int? = nil, perPartitionLimit: Int? = nil, now: Int32, resume: ReadPosition? = nil) {
         self.slices = slices
         self.reversed = reversed
@@ -185,14 +185,14 @@ public struct ReadQuery: Sendable {
 }
 
 /// The rows a read returned and, when it stopped at its limit, where to resume.
-public struct ReadResult: Sendable {
+struct ReadResult: Sendable {
     /// The rows in order.
-    public var rows: [StoredRow]
+    var rows: [StoredRow]
     /// Where the next page starts, or `nil` when the read reached the end.
-    public var resume: ReadPosition?
+    var resume: ReadPosition?
 
     /// A result.
-    public init(rows: [StoredRow], resume: ReadPosition?) {
+    init(rows: [StoredRow], resume: ReadPosition?) {
         self.rows = rows
         self.resume = resume
     }

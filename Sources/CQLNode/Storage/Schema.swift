@@ -1,8 +1,8 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// The sort direction of a clustering column (`WITH CLUSTERING ORDER BY`).
-public enum ClusteringOrder: String, Hashable, Sendable {
+enum ClusteringOrder: String, Hashable, Sendable {
     /// Ascending: the type's natural order.
     case ascending = "ASC"
     /// Descending: the type's natural order reversed.
@@ -10,7 +10,7 @@ public enum ClusteringOrder: String, Hashable, Sendable {
 }
 
 /// The role a column plays in a table, as `system_schema.columns.kind` names it.
-public enum ColumnKind: Hashable, Sendable {
+enum ColumnKind: Hashable, Sendable {
     /// A component of the partition key, at its position (0-based).
     case partitionKey(position: Int)
     /// A clustering column, at its position (0-based), with its order.
@@ -21,7 +21,7 @@ public enum ColumnKind: Hashable, Sendable {
     case `static`
 
     /// Whether the column belongs to the primary key.
-    public var isPrimaryKey: Bool {
+    var isPrimaryKey: Bool {
         switch self {
         case .partitionKey, .clustering: true
         case .regular, .static: false
@@ -30,18 +30,18 @@ public enum ColumnKind: Hashable, Sendable {
 }
 
 /// A column of a table.
-public struct ColumnSchema: Hashable, Sendable {
+struct ColumnSchema: Hashable, Sendable {
     /// The column's name (case as stored: unquoted names are lower case).
-    public var name: String
+    var name: String
     /// The column's type.
-    public var type: DataType
+    var type: DataType
     /// The column's role.
-    public var kind: ColumnKind
+    var kind: ColumnKind
     /// Whether a collection or UDT column is frozen (one cell) or multi-cell.
-    public var isFrozen: Bool
+    var isFrozen: Bool
 
     /// A column; `isFrozen` only matters for collections and UDTs.
-    public init(name: String, type: DataType, kind: ColumnKind, isFrozen: Bool = false) {
+    init(name: String, type: DataType, kind: ColumnKind, isFrozen: Bool = false) {
         self.name = name
         self.type = type
         self.kind = kind
@@ -49,7 +49,7 @@ public struct ColumnSchema: Hashable, Sendable {
     }
 
     /// Whether the column is stored as several cells (a non-frozen collection or UDT).
-    public var isMultiCell: Bool {
+    var isMultiCell: Bool {
         guard !isFrozen, !kind.isPrimaryKey else { return false }
         switch type {
         case .list, .set, .map, .udt: return true
@@ -59,20 +59,20 @@ public struct ColumnSchema: Hashable, Sendable {
 }
 
 /// A table: its columns in declaration order and its options.
-public struct TableSchema: Hashable, Sendable {
+struct TableSchema: Hashable, Sendable {
     /// The keyspace the table belongs to.
-    public var keyspace: String
+    var keyspace: String
     /// The table's name.
-    public var name: String
+    var name: String
     /// The table's id (`system_schema.tables.id`).
-    public var id: UUID
+    var id: UUID
     /// The columns in declaration order.
-    public var columns: [ColumnSchema]
+    var columns: [ColumnSchema]
     /// Table options in the order they were given (`comment`, `default_time_to_live`, ...).
-    public var options: [(String, String)]
+    var options: [(String, String)]
 
     /// A table.
-    public init(keyspace: String, name: String, id: UUID = UUID(), columns: [ColumnSchema], options: [(String, String)] = []) {
+    init(keyspace: String, name: String, id: UUID = UUID(), columns: [ColumnSchema], options: [(String, String)] = []) {
         self.keyspace = keyspace
         self.name = name
         self.id = id
@@ -81,7 +81,7 @@ public struct TableSchema: Hashable, Sendable {
     }
 
     /// The partition key columns by position.
-    public var partitionKeyColumns: [ColumnSchema] {
+    var partitionKeyColumns: [ColumnSchema] {
         columns.compactMap { column -> (Int, ColumnSchema)? in
             if case let .partitionKey(position) = column.kind { return (position, column) }
             return nil
@@ -89,7 +89,7 @@ public struct TableSchema: Hashable, Sendable {
     }
 
     /// The clustering columns by position.
-    public var clusteringColumns: [ColumnSchema] {
+    var clusteringColumns: [ColumnSchema] {
         columns.compactMap { column -> (Int, ColumnSchema)? in
             if case let .clustering(position, _) = column.kind { return (position, column) }
             return nil
@@ -97,10 +97,10 @@ public struct TableSchema: Hashable, Sendable {
     }
 
     /// The serialized partition key for the partition key columns' values, in position order.
-    public func partitionKey(_ components: [[UInt8]]) -> [UInt8] { Murmur3Token.partitionKeyBytes(components) }
+    func partitionKey(_ components: [[UInt8]]) -> [UInt8] { Murmur3Token.partitionKeyBytes(components) }
 
     /// The partition key columns' values inside a serialized partition key, or `nil` when it is malformed.
-    public func partitionKeyComponents(_ key: [UInt8]) -> [[UInt8]]? {
+    func partitionKeyComponents(_ key: [UInt8]) -> [[UInt8]]? {
         let count = partitionKeyColumns.count
         guard count > 1 else { return [key] }
         var components: [[UInt8]] = []
@@ -117,36 +117,36 @@ public struct TableSchema: Hashable, Sendable {
     }
 
     /// The static columns in declaration order.
-    public var staticColumns: [ColumnSchema] { columns.filter { $0.kind == .static } }
+    var staticColumns: [ColumnSchema] { columns.filter { $0.kind == .static } }
 
     /// The regular columns in declaration order.
-    public var regularColumns: [ColumnSchema] { columns.filter { $0.kind == .regular } }
+    var regularColumns: [ColumnSchema] { columns.filter { $0.kind == .regular } }
 
     /// The column with this name, if any.
-    public func column(named name: String) -> ColumnSchema? { columns.first { $0.name == name } }
+    func column(named name: String) -> ColumnSchema? { columns.first { $0.name == name } }
 
     /// Whether the table holds counters (every non-key column is a `counter`).
-    public var isCounterTable: Bool {
+    var isCounterTable: Bool {
         columns.contains { !$0.kind.isPrimaryKey && $0.type == .counter }
     }
 
     /// The value of an option, if set.
-    public func option(_ name: String) -> String? { options.last { $0.0 == name }?.1 }
+    func option(_ name: String) -> String? { options.last { $0.0 == name }?.1 }
 
     /// `default_time_to_live` in seconds (0 when unset).
-    public var defaultTimeToLive: Int32 { option("default_time_to_live").flatMap { Int32($0) } ?? 0 }
+    var defaultTimeToLive: Int32 { option("default_time_to_live").flatMap { Int32($0) } ?? 0 }
 
     /// `gc_grace_seconds` (864000, ten days, when unset, as in Cassandra).
-    public var gcGraceSeconds: Int32 { option("gc_grace_seconds").flatMap { Int32($0) } ?? 864_000 }
+    var gcGraceSeconds: Int32 { option("gc_grace_seconds").flatMap { Int32($0) } ?? 864_000 }
 
     /// Tables are equal when every field, options included, is equal.
-    public static func == (lhs: TableSchema, rhs: TableSchema) -> Bool {
+    static func == (lhs: TableSchema, rhs: TableSchema) -> Bool {
         lhs.keyspace == rhs.keyspace && lhs.name == rhs.name && lhs.id == rhs.id && lhs.columns == rhs.columns
             && lhs.options.elementsEqual(rhs.options) { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
     /// Hashes the identifying fields.
-    public func hash(into hasher: inout Hasher) {
+    func hash(into hasher: inout Hasher) {
         hasher.combine(keyspace)
         hasher.combine(name)
         hasher.combine(id)
@@ -154,40 +154,40 @@ public struct TableSchema: Hashable, Sendable {
 }
 
 /// A user-defined type declared in a keyspace.
-public struct UserTypeSchema: Hashable, Sendable {
+struct UserTypeSchema: Hashable, Sendable {
     /// The keyspace the type belongs to.
-    public var keyspace: String
+    var keyspace: String
     /// The type's name.
-    public var name: String
+    var name: String
     /// The fields in declaration order.
-    public var fields: [UserType.Field]
+    var fields: [UserType.Field]
 
     /// A user-defined type.
-    public init(keyspace: String, name: String, fields: [UserType.Field]) {
+    init(keyspace: String, name: String, fields: [UserType.Field]) {
         self.keyspace = keyspace
         self.name = name
         self.fields = fields
     }
 
     /// The type as the protocol describes it.
-    public var dataType: DataType { .udt(UserType(keyspace: keyspace, name: name, fields: fields)) }
+    var dataType: DataType { .udt(UserType(keyspace: keyspace, name: name, fields: fields)) }
 }
 
 /// A keyspace: replication, durable writes, its tables and user types.
-public struct KeyspaceSchema: Hashable, Sendable {
+struct KeyspaceSchema: Hashable, Sendable {
     /// The keyspace's name.
-    public var name: String
+    var name: String
     /// Replication options in order: `class` first, then `replication_factor` or one entry per data center.
-    public var replication: [(String, String)]
+    var replication: [(String, String)]
     /// `durable_writes`.
-    public var durableWrites: Bool
+    var durableWrites: Bool
     /// The tables by name.
-    public var tables: [String: TableSchema]
+    var tables: [String: TableSchema]
     /// The user types by name, in creation order.
-    public var userTypes: [UserTypeSchema]
+    var userTypes: [UserTypeSchema]
 
     /// A keyspace without tables.
-    public init(name: String, replication: [(String, String)], durableWrites: Bool = true,
+    init(name: String, replication: [(String, String)], durableWrites: Bool = true,
                 tables: [String: TableSchema] = [:], userTypes: [UserTypeSchema] = []) {
         self.name = name
         self.replication = replication
@@ -197,7 +197,7 @@ public struct KeyspaceSchema: Hashable, Sendable {
     }
 
     /// The replication factor for this data center (or `replication_factor`), as Cassandra counts replicas.
-    public func replicationFactor(dataCenter: String = "datacenter1") -> Int {
+    func replicationFactor(dataCenter: String = "datacenter1") -> Int {
         let strategy = replication.first { $0.0 == "class" }?.1 ?? ""
         if strategy.hasSuffix("NetworkTopologyStrategy") {
             return replication.first { $0.0 == dataCenter }.flatMap { Int($0.1) } ?? 0
@@ -206,36 +206,36 @@ public struct KeyspaceSchema: Hashable, Sendable {
     }
 
     /// The user type with this name, if any.
-    public func userType(named name: String) -> UserTypeSchema? { userTypes.first { $0.name == name } }
+    func userType(named name: String) -> UserTypeSchema? { userTypes.first { $0.name == name } }
 
     /// Keyspaces are equal when every field, replication included, is equal.
-    public static func == (lhs: KeyspaceSchema, rhs: KeyspaceSchema) -> Bool {
+    static func == (lhs: KeyspaceSchema, rhs: KeyspaceSchema) -> Bool {
         lhs.name == rhs.name && lhs.durableWrites == rhs.durableWrites && lhs.tables == rhs.tables
             && lhs.userTypes == rhs.userTypes
             && lhs.replication.elementsEqual(rhs.replication) { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
     /// Hashes the name.
-    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+    func hash(into hasher: inout Hasher) { hasher.combine(name) }
 }
 
 /// All keyspaces the node knows: the schema catalog.
-public struct Catalog: Hashable, Sendable {
+struct Catalog: Hashable, Sendable {
     /// The keyspaces by name.
-    public var keyspaces: [String: KeyspaceSchema]
+    var keyspaces: [String: KeyspaceSchema]
 
     /// An empty catalog.
-    public init(keyspaces: [String: KeyspaceSchema] = [:]) { self.keyspaces = keyspaces }
+    init(keyspaces: [String: KeyspaceSchema] = [:]) { self.keyspaces = keyspaces }
 
     /// The table with this keyspace and name; throws Cassandra's error when either is missing.
-    public func table(keyspace: String, name: String) throws(StorageError) -> TableSchema {
+    func table(keyspace: String, name: String) throws(StorageError) -> TableSchema {
         guard let space = keyspaces[keyspace] else { throw .keyspaceNotFound(keyspace) }
         guard let table = space.tables[name] else { throw .unconfiguredTable(keyspace: keyspace, table: name) }
         return table
     }
 
     /// The table with this id, if any.
-    public func table(id: UUID) -> TableSchema? {
+    func table(id: UUID) -> TableSchema? {
         for space in keyspaces.values {
             for table in space.tables.values where table.id == id { return table }
         }

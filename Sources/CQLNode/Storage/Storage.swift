@@ -1,18 +1,18 @@
-import CQLWire
+import CQLCodec
 import Foundation
 import Synchronization
 
 /// How a ``Storage`` keeps its data.
-public struct StorageOptions: Sendable {
+struct StorageOptions: Sendable {
     /// Where the commit log and snapshots live, or `nil` to keep everything in memory only (tests, `--in-memory`).
-    public var dataDirectory: String?
+    var dataDirectory: String?
     /// The commit log size after which the state is written to a snapshot and a fresh log begins.
-    public var snapshotThreshold: Int
+    var snapshotThreshold: Int
     /// The clock (seconds) a snapshot uses to drop expired cells and tombstones past `gc_grace_seconds`.
-    public var clock: @Sendable () -> Int32
+    var clock: @Sendable () -> Int32
 
     /// Options; 64 MiB of log between snapshots by default.
-    public init(dataDirectory: String? = nil, snapshotThreshold: Int = 64 << 20,
+    init(dataDirectory: String? = nil, snapshotThreshold: Int = 64 << 20,
                 clock: @escaping @Sendable () -> Int32 = { Int32(clamping: Int(Date().timeIntervalSince1970)) }) {
         self.dataDirectory = dataDirectory
         self.snapshotThreshold = snapshotThreshold
@@ -21,7 +21,7 @@ public struct StorageOptions: Sendable {
 }
 
 /// What a schema change did.
-public enum SchemaMutationOutcome: Hashable, Sendable {
+enum SchemaMutationOutcome: Hashable, Sendable {
     /// The schema changed; the change is durable once ``Storage/awaitDurable(_:)`` returns for this number.
     case applied(LogSequenceNumber)
     /// Nothing changed (`IF NOT EXISTS` on an existing object, `IF EXISTS` on a missing one).
@@ -32,9 +32,9 @@ public enum SchemaMutationOutcome: Hashable, Sendable {
 ///
 /// Every change made through it is appended to the commit log before the call returns, in the order the
 /// changes were applied, so replay rebuilds exactly this state.
-public struct StorageState: Sendable {
+struct StorageState: Sendable {
     /// The schema catalog.
-    public internal(set) var catalog = Catalog()
+    var catalog = Catalog()
     var tables: [UUID: TableData] = [:]
     let log: CommitLog?
     let clock: @Sendable () -> Int32
@@ -55,7 +55,7 @@ public struct StorageState: Sendable {
 
     /// Applies mutations atomically (all or none are applied) and logs them; returns their log position.
     @discardableResult
-    public mutating func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
+    mutating func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
         for mutation in mutations {
             let schema = try table(mutation.tableID)
             let data = tables[mutation.tableID]
@@ -78,7 +78,7 @@ public struct StorageState: Sendable {
 
     /// Applies one mutation; see ``apply(_:)-([Mutation])``.
     @discardableResult
-    public mutating func apply(_ mutation: Mutation) throws(StorageError) -> LogSequenceNumber {
+    mutating func apply(_ mutation: Mutation) throws(StorageError) -> LogSequenceNumber {
         try apply([mutation])
     }
 
@@ -131,7 +131,7 @@ public struct StorageState: Sendable {
     }
 
     /// Applies a schema change and logs it, or throws Cassandra's error for it.
-    public mutating func apply(_ change: SchemaMutation) throws(StorageError) -> SchemaMutationOutcome {
+    mutating func apply(_ change: SchemaMutation) throws(StorageError) -> SchemaMutationOutcome {
         guard try applySchema(change) else { return .unchanged }
         guard let log else { return .applied(0) }
         let lsn = log.append(StorageCodec.encode(.schema(change)))
@@ -315,28 +315,28 @@ public struct StorageState: Sendable {
     // MARK: Reads
 
     /// Reads one partition's rows.
-    public func read(table id: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
+    func read(table id: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
         let schema = try table(id)
         guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
         return TableReader(table: schema, columns: data.columns, query: query).read(data, partitionKey: partitionKey)
     }
 
     /// Reads rows across partitions in token order (`token()` ranges, `ALLOW FILTERING`, full scans, paging).
-    public func scan(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
+    func scan(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
         let schema = try table(id)
         guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
         return TableReader(table: schema, columns: data.columns, query: query).scan(data, range: tokens)
     }
 
     /// Lists the partitions that have live data, in token order, with their static columns (`SELECT DISTINCT`).
-    public func distinctPartitions(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
+    func distinctPartitions(table id: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
         let schema = try table(id)
         guard let data = tables[id] else { return ReadResult(rows: [], resume: nil) }
         return TableReader(table: schema, columns: data.columns, query: query).distinct(data, range: tokens)
     }
 
     /// Counts the rows a query returns, in one partition or (without a key) across the token range (`count(*)`).
-    public func count(table id: UUID, partitionKey: [UInt8]? = nil, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> Int {
+    func count(table id: UUID, partitionKey: [UInt8]? = nil, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> Int {
         var unlimited = query
         unlimited.limit = nil
         unlimited.resume = nil
@@ -537,15 +537,15 @@ public struct StorageState: Sendable {
 /// writes are short CPU-bound work, and executor code running on NIO event loops must not hop executors
 /// to touch storage. Durability waits happen outside the lock (``awaitDurable(_:)``), so a slow fsync
 /// never blocks readers or other writers.
-public final class Storage: Sendable {
+final class Storage: Sendable {
     private let state: Mutex<StorageState>
     private let log: CommitLog?
 
     /// Bytes of torn or corrupt log tail dropped when the data directory was opened.
-    public let droppedTailBytes: Int
+    let droppedTailBytes: Int
 
     /// Opens storage: in memory, or from the data directory (newest snapshot, then the commit log).
-    public init(options: StorageOptions = StorageOptions()) throws(StorageError) {
+    init(options: StorageOptions = StorageOptions()) throws(StorageError) {
         guard let directory = options.dataDirectory else {
             log = nil
             droppedTailBytes = 0
@@ -570,48 +570,48 @@ public final class Storage: Sendable {
     }
 
     /// Runs `body` with exclusive access to the whole state: reads and writes in it are atomic together (LWT).
-    public func withTransaction<Result: Sendable, Failure: Error>(
+    func withTransaction<Result: Sendable, Failure: Error>(
         _ body: (inout StorageState) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try state.withLock { (state: inout StorageState) throws(Failure) -> Result in try body(&state) }
     }
 
     /// The current schema catalog.
-    public var catalog: Catalog { state.withLock { $0.catalog } }
+    var catalog: Catalog { state.withLock { $0.catalog } }
 
     /// Applies a schema change; see ``StorageState/apply(_:)-(SchemaMutation)``.
-    public func apply(_ change: SchemaMutation) throws(StorageError) -> SchemaMutationOutcome {
+    func apply(_ change: SchemaMutation) throws(StorageError) -> SchemaMutationOutcome {
         try withTransaction { (state: inout StorageState) throws(StorageError) in try state.apply(change) }
     }
 
     /// Applies mutations atomically; await ``awaitDurable(_:)`` with the result before acknowledging them.
     @discardableResult
-    public func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
+    func apply(_ mutations: [Mutation]) throws(StorageError) -> LogSequenceNumber {
         try withTransaction { (state: inout StorageState) throws(StorageError) in try state.apply(mutations) }
     }
 
     /// Reads one partition.
-    public func read(table: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
+    func read(table: UUID, partitionKey: [UInt8], query: ReadQuery) throws(StorageError) -> ReadResult {
         try withTransaction { (state: inout StorageState) throws(StorageError) in
             try state.read(table: table, partitionKey: partitionKey, query: query)
         }
     }
 
     /// Reads across partitions in token order.
-    public func scan(table: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
+    func scan(table: UUID, tokens: TokenRange = .all, query: ReadQuery) throws(StorageError) -> ReadResult {
         try withTransaction { (state: inout StorageState) throws(StorageError) in
             try state.scan(table: table, tokens: tokens, query: query)
         }
     }
 
     /// Suspends until everything logged up to `lsn` is on disk (at once in memory mode).
-    public func awaitDurable(_ lsn: LogSequenceNumber) async throws(StorageError) {
+    func awaitDurable(_ lsn: LogSequenceNumber) async throws(StorageError) {
         guard let log else { return }
         try await log.awaitDurable(lsn)
     }
 
     /// Flushes the log, stops its flusher thread and unlocks the data directory; the storage must not be used afterwards.
-    public func close() {
+    func close() {
         log?.close()
     }
 

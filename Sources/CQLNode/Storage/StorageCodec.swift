@@ -1,4 +1,4 @@
-import CQLWire
+import CQLCodec
 import Foundation
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib computes it) over commit log records and snapshots.

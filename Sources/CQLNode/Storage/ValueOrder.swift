@@ -1,13 +1,13 @@
-import CQLWire
+import CQLCodec
 
 /// Cassandra's comparators over serialized values: the order of clustering columns, set elements and map keys.
 ///
 /// Values are the protocol's serialized bytes. Empty values (which Cassandra accepts for most types) sort
 /// first, as Cassandra's `AbstractType.compare` does. Malformed values fall back to bytewise order rather than
 /// trapping, because a comparator must be total.
-public enum ValueOrder {
+enum ValueOrder {
     /// Compares two serialized values of `type`: negative, zero or positive.
-    public static func compare(_ a: [UInt8], _ b: [UInt8], as type: DataType) -> Int {
+    static func compare(_ a: [UInt8], _ b: [UInt8], as type: DataType) -> Int {
         if a.isEmpty || b.isEmpty { return (a.isEmpty ? 0 : 1) - (b.isEmpty ? 0 : 1) }
         switch type {
         case .int, .bigint, .smallint, .tinyint, .timestamp, .counter, .time:

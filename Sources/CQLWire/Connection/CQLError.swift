@@ -1,5 +1,5 @@
 /// What the client reports when a request cannot complete; errors the server answered are
-/// thrown as ``ServerError`` (unless they make an LWT's outcome unknown).
+/// thrown as CQLCodec's `ServerError` (unless they make an LWT's outcome unknown).
 public enum CQLError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The node could not be reached.
     case connectionFailed(endpoint: String, reason: String)
