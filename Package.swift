@@ -117,7 +117,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
             path: "Tests/TestSupport",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .testTarget(
             name: "TestSupportTests",
@@ -232,13 +232,13 @@ let package = Package(
         .target(
             name: "ChaosKit",
             dependencies: ["TestSupport"],
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .executableTarget(
             name: "chaos",
             dependencies: ["ChaosKit", "TestSupport", "CQLWire", "Scheduler", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/ChaosMain",
-            swiftSettings: strictConcurrency
+            swiftSettings: strictConcurrency + explicitImports
         ),
         .testTarget(
             name: "InfraTests",

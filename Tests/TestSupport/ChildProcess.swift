@@ -1,5 +1,6 @@
-import Foundation
+public import Foundation
 import Subprocess
+import SystemPackage
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ public final class ChildProcess: Sendable {
     /// A name for messages (the executable's file name unless given).
     public let name: String
     /// The process id.
-    public let processIdentifier: pid_t
+    public let processIdentifier: Int32  // pid_t
     /// Where standard output goes.
     public let standardOutputPath: String
     /// Where standard error goes (the same file as standard output when they are combined).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs a command to completion as a ``ChildProcess``, with its output captured in files of a
 /// scratch directory; waits off the cooperative pool's threads (the node under test runs there too).

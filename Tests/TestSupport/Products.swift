@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The repository and the products `swift build` put beside the test binary.
 public enum Repository {

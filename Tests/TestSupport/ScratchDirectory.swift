@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A fresh directory under the temporary directory, removed with everything in it when the last
 /// reference goes away.
