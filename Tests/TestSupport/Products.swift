@@ -29,11 +29,6 @@ public enum Repository {
         throw TestSupportError("the \(name) product was not found beside the test binary (swift build builds it)")
     }
 
-    /// The directory the built products live in (scripts get it on PATH so they skip `swift build`).
-    public static func productsDirectory() throws -> String {
-        URL(fileURLWithPath: try product("cqlprobe")).deletingLastPathComponent().path
-    }
-
     /// The path of an executable on `PATH` (python3, cqlsh, curl, openssl), nil when there is none.
     public static func onPath(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

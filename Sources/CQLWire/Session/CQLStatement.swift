@@ -136,11 +136,6 @@ enum CQLText {
         return words.contains("IF")
     }
 
-    /// The first word, uppercased (`SELECT`, `USE`, ...).
-    static func firstKeyword(of cql: String) -> String? {
-        keywords(of: cql).first
-    }
-
     /// Unquoted words, uppercased, in order.
     static func keywords(of cql: String) -> [String] {
         var words: [String] = []
